@@ -1,0 +1,259 @@
+/*
+ * sluice: EAL init, config, ports, workers, telemetry, signals. Thin on
+ * purpose: every capability lives in lib/.
+ *
+ *   sluice --check-config FILE [--strict]     validate, no EAL
+ *   sluice <EAL args> -- -c FILE [--strict]   run the gateway
+ */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_lcore.h>
+#include <rte_pdump.h>
+
+#include "sl_conf.h"
+#include "sl_log.h"
+#include "sl_port.h"
+#include "sl_telemetry.h"
+#include "sl_worker.h"
+
+static struct sl_dp dp;
+
+static void
+usage(FILE *out)
+{
+	fprintf(out,
+		"usage: sluice --check-config FILE [--strict]\n"
+		"       sluice <EAL args> -- -c FILE [--strict]\n"
+		"\n"
+		"  --check-config FILE  validate FILE and exit: 0 valid, 1 invalid.\n"
+		"                       Runs without EAL. Every finding is printed as\n"
+		"                       FILE: /json/pointer: message\n"
+		"  -c, --config FILE    run the gateway with FILE\n"
+		"  --strict             treat warnings (such as uneven weights) as errors\n"
+		"  -h, --help           this text\n"
+		"  -V, --version        print the version\n"
+		"\n"
+		"The main lcore runs control (telemetry, signals); every other lcore\n"
+		"given to EAL is a worker with one RX and one TX queue per port.\n");
+}
+
+/* Load with the one validator, printing every finding. NULL when invalid. */
+static struct sl_conf *
+load_config(const char *path, bool strict)
+{
+	struct sl_conf_diag diag = { 0 };
+	struct sl_conf *c = sl_conf_load(path, strict, &diag);
+
+	sl_conf_diag_print(&diag, path, stderr);
+	if (c == NULL && diag.n_errors == 0 && strict)
+		fprintf(stderr, "%s: /: %u warning(s) are fatal with --strict\n",
+			path, diag.n_warnings);
+	sl_conf_diag_free(&diag);
+	return c;
+}
+
+static int
+check_config(int argc, char **argv)
+{
+	const char *path = NULL;
+	bool strict = false;
+	struct sl_conf *c;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--strict") == 0)
+			strict = true;
+		else if (strcmp(argv[i], "--check-config") == 0 && i + 1 < argc)
+			path = argv[++i];
+		else {
+			fprintf(stderr, "sluice: unexpected argument \"%s\"\n", argv[i]);
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (path == NULL) {
+		usage(stderr);
+		return 2;
+	}
+	c = load_config(path, strict);
+	if (c == NULL)
+		return 1;
+	printf("%s: valid (sha256 %s)\n", path, c->sha256_hex);
+	sl_conf_free(c);
+	return 0;
+}
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	dp.stop = true;
+}
+
+static int
+parse_app_args(int argc, char **argv, const char **path, bool *strict)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "strict", no_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int o;
+
+	optind = 1;
+	while ((o = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+		switch (o) {
+		case 'c':
+			*path = optarg;
+			break;
+		case 's':
+			*strict = true;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			usage(stderr);
+			return -1;
+		}
+	}
+	if (*path == NULL) {
+		fprintf(stderr, "sluice: -c FILE is required after --\n");
+		usage(stderr);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+workers_create(void)
+{
+	unsigned int lcore;
+
+	RTE_LCORE_FOREACH_WORKER(lcore) {
+		struct sl_lcore *lc = sl_worker_create(&dp, lcore, dp.n_workers);
+
+		if (lc == NULL) {
+			fprintf(stderr, "sluice: cannot create worker on lcore %u: %s\n",
+				lcore, rte_strerror(rte_errno));
+			return -1;
+		}
+		dp.workers[dp.n_workers++] = lc;
+	}
+	if (dp.n_workers == 0) {
+		fprintf(stderr, "sluice: no worker lcore: give EAL at least two "
+			"lcores (e.g. -l 0,1); the main lcore is the control thread\n");
+		return -1;
+	}
+	return 0;
+}
+
+static void
+shutdown_all(struct sl_conf *conf)
+{
+	uint64_t total, in_use;
+
+	rte_eal_mp_wait_lcore();
+	/* Packets still parked in ARP or TX queues go back before the pools. */
+	for (unsigned int w = 0; w < dp.n_workers; w++) {
+		sl_worker_free(dp.workers[w]);
+		dp.workers[w] = NULL;
+	}
+	dp.n_workers = 0;
+	sl_port_mbuf_usage(&dp, &total, &in_use);
+	rte_pdump_uninit();
+	sl_port_teardown(&dp);
+	SL_LOG(INFO, "stopped; %lu of %lu mbufs were in use before the ports closed",
+	       in_use, total);
+	sl_conf_free(conf);
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *path = NULL;
+	bool strict = false;
+	struct sl_conf *conf;
+	struct sigaction sa;
+	char err[1024] = "";
+	int n;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0)
+			break;
+		if (strcmp(argv[i], "--check-config") == 0)
+			return check_config(argc, argv);
+		if (strcmp(argv[i], "-V") == 0 || strcmp(argv[i], "--version") == 0) {
+			printf("sluice %s\n", SL_VERSION);
+			return 0;
+		}
+		if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+			usage(stdout);
+			return 0;
+		}
+	}
+
+	n = rte_eal_init(argc, argv);
+	if (n < 0) {
+		fprintf(stderr, "sluice: EAL init failed: %s\n", rte_strerror(rte_errno));
+		return 1;
+	}
+	argc -= n;
+	argv += n;
+	argv[0] = (char *)"sluice";
+	if (parse_app_args(argc, argv, &path, &strict) != 0) {
+		rte_eal_cleanup();
+		return 1;
+	}
+	conf = load_config(path, strict);
+	if (conf == NULL) {
+		fprintf(stderr, "sluice: %s is invalid, not starting\n", path);
+		rte_eal_cleanup();
+		return 1;
+	}
+
+	dp.conf = conf;
+	dp.tsc_hz = rte_get_tsc_hz();
+	dp.start_tsc = rte_rdtsc();
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+
+	if (workers_create() != 0 || sl_port_setup(&dp, conf, err, sizeof(err)) != 0) {
+		if (dp.n_workers > 0 && err[0] != '\0')
+			fprintf(stderr, "sluice: %s\n", err);
+		dp.stop = true;
+		shutdown_all(conf);
+		rte_eal_cleanup();
+		return 1;
+	}
+	if (sl_telemetry_register(&dp) != 0)
+		SL_LOG(WARNING, "some telemetry commands could not be registered");
+	if (rte_pdump_init() != 0)
+		SL_LOG(WARNING, "pdump init failed: %s (dpdk-dumpcap cannot attach)",
+		       rte_strerror(rte_errno));
+
+	for (unsigned int w = 0; w < dp.n_workers; w++)
+		rte_eal_remote_launch(sl_worker_main, dp.workers[w],
+				      dp.workers[w]->lcore_id);
+	SL_LOG(NOTICE, "running: %u worker(s), %u port(s), config %s (sha256 %.12s)",
+	       dp.n_workers, dp.n_ports, conf->path, conf->sha256_hex);
+
+	while (!dp.stop)
+		usleep(20 * 1000);
+
+	SL_LOG(NOTICE, "signal received, stopping");
+	shutdown_all(conf);
+	rte_eal_cleanup();
+	return 0;
+}

@@ -1,0 +1,696 @@
+/*
+ * JSON -> struct sl_conf. Structural checks live here: unknown keys, types,
+ * ranges, address syntax. Every problem is reported with the JSON pointer of
+ * the value at fault, and parsing carries on so that one run shows them all.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <intel-ipsec-mb.h>
+#include <jansson.h>
+
+#include "sl_conf.h"
+#include "conf_private.h"
+
+#define PTR_MAX 256
+
+/* Defaults: documented in docs/configuration.md, keep the two in step. */
+#define DEF_IDLE_POLLS     256
+#define DEF_IDLE_SLEEP_US  100
+#define DEF_BURST          32
+#define DEF_MBUFS          16383
+#define DEF_MBUF_CACHE     256
+#define DEF_MBUF_DATA      2048
+#define DEF_ARP_LIFETIME   300
+#define DEF_ARP_RETRY_MS   1000
+#define DEF_ARP_RETRIES    3
+#define DEF_ARP_PENDING    256
+#define DEF_ARP_TABLE      1024
+#define DEF_DESC           1024
+#define DEF_MTU            1500
+#define DEF_WEIGHT         1
+#define DEF_SKEW_RATIO     4.0
+
+/* Append "/key" to a JSON pointer, escaping as RFC 6901 requires. */
+static void
+ptr_key(char *out, const char *base, const char *key)
+{
+	size_t n = snprintf(out, PTR_MAX, "%s/", base);
+
+	for (const char *c = key; *c != '\0' && n + 3 < PTR_MAX; c++) {
+		if (*c == '~') {
+			out[n++] = '~';
+			out[n++] = '0';
+		} else if (*c == '/') {
+			out[n++] = '~';
+			out[n++] = '1';
+		} else {
+			out[n++] = *c;
+		}
+	}
+	out[n < PTR_MAX ? n : PTR_MAX - 1] = '\0';
+}
+
+static void
+ptr_idx(char *out, const char *base, size_t idx)
+{
+	/* Pointers are bounded; a truncated one is still a useful prefix. */
+	if (snprintf(out, PTR_MAX, "%s/%zu", base, idx) >= PTR_MAX)
+		out[PTR_MAX - 1] = '\0';
+}
+
+/*
+ * Reject keys not in `allowed`. "comment" is accepted everywhere so that the
+ * shipped example can explain itself in plain JSON.
+ */
+static void
+check_keys(json_t *obj, const char *ptr, const char *const *allowed,
+	   struct sl_conf_diag *d)
+{
+	const char *key;
+	json_t *val;
+	char p[PTR_MAX];
+
+	json_object_foreach(obj, key, val) {
+		bool ok = false;
+
+		if (strcmp(key, "comment") == 0) {
+			if (!json_is_string(val)) {
+				ptr_key(p, ptr, key);
+				conf_err(d, p, "\"comment\" must be a string");
+			}
+			continue;
+		}
+		for (const char *const *a = allowed; *a != NULL; a++)
+			if (strcmp(key, *a) == 0) {
+				ok = true;
+				break;
+			}
+		if (!ok) {
+			ptr_key(p, ptr, key);
+			conf_err(d, p, "unknown key \"%s\"", key);
+		}
+	}
+}
+
+static json_t *
+get_object(json_t *parent, const char *key, const char *ptr, char *cptr,
+	   struct sl_conf_diag *d)
+{
+	json_t *v = json_object_get(parent, key);
+
+	ptr_key(cptr, ptr, key);
+	if (v == NULL)
+		return NULL;
+	if (!json_is_object(v)) {
+		conf_err(d, cptr, "must be an object");
+		return NULL;
+	}
+	return v;
+}
+
+static json_t *
+get_array(json_t *parent, const char *key, const char *ptr, char *cptr,
+	  bool required, struct sl_conf_diag *d)
+{
+	json_t *v = json_object_get(parent, key);
+
+	ptr_key(cptr, ptr, key);
+	if (v == NULL) {
+		if (required)
+			conf_err(d, ptr, "missing required key \"%s\"", key);
+		return NULL;
+	}
+	if (!json_is_array(v)) {
+		conf_err(d, cptr, "must be an array");
+		return NULL;
+	}
+	return v;
+}
+
+/* Integer in [min, max]; `def` when absent. Returns false on error. */
+static bool
+get_uint(json_t *obj, const char *key, const char *ptr, uint64_t min,
+	 uint64_t max, uint64_t def, bool required, uint64_t *out,
+	 struct sl_conf_diag *d)
+{
+	json_t *v = json_object_get(obj, key);
+	char p[PTR_MAX];
+	json_int_t i;
+
+	*out = def;
+	if (v == NULL) {
+		if (required) {
+			conf_err(d, ptr, "missing required key \"%s\"", key);
+			return false;
+		}
+		return true;
+	}
+	ptr_key(p, ptr, key);
+	if (!json_is_integer(v)) {
+		conf_err(d, p, "must be an integer");
+		return false;
+	}
+	i = json_integer_value(v);
+	if (i < 0 || (uint64_t)i < min || (uint64_t)i > max) {
+		conf_err(d, p, "must be between %llu and %llu (got %lld)",
+			 (unsigned long long)min, (unsigned long long)max,
+			 (long long)i);
+		return false;
+	}
+	*out = (uint64_t)i;
+	return true;
+}
+
+static bool
+get_u32(json_t *obj, const char *key, const char *ptr, uint32_t min,
+	uint32_t max, uint32_t def, uint32_t *out, struct sl_conf_diag *d)
+{
+	uint64_t v;
+	bool ok = get_uint(obj, key, ptr, min, max, def, false, &v, d);
+
+	*out = (uint32_t)v;
+	return ok;
+}
+
+static bool
+get_double(json_t *obj, const char *key, const char *ptr, double min,
+	   double max, double def, double *out, struct sl_conf_diag *d)
+{
+	json_t *v = json_object_get(obj, key);
+	char p[PTR_MAX];
+	double x;
+
+	*out = def;
+	if (v == NULL)
+		return true;
+	ptr_key(p, ptr, key);
+	if (!json_is_number(v)) {
+		conf_err(d, p, "must be a number");
+		return false;
+	}
+	x = json_number_value(v);
+	if (!(x >= min && x <= max)) {
+		conf_err(d, p, "must be between %g and %g (got %g)", min, max, x);
+		return false;
+	}
+	*out = x;
+	return true;
+}
+
+/* String of 1..size-1 bytes copied into buf; NULL/"" default when absent. */
+static bool
+get_str(json_t *obj, const char *key, const char *ptr, bool required,
+	char *buf, size_t size, struct sl_conf_diag *d)
+{
+	json_t *v = json_object_get(obj, key);
+	char p[PTR_MAX];
+
+	buf[0] = '\0';
+	if (v == NULL) {
+		if (required) {
+			conf_err(d, ptr, "missing required key \"%s\"", key);
+			return false;
+		}
+		return true;
+	}
+	ptr_key(p, ptr, key);
+	if (!json_is_string(v)) {
+		conf_err(d, p, "must be a string");
+		return false;
+	}
+	if (json_string_length(v) == 0 || json_string_length(v) >= size) {
+		conf_err(d, p, "must be 1 to %zu characters long", size - 1);
+		return false;
+	}
+	memcpy(buf, json_string_value(v), json_string_length(v) + 1);
+	return true;
+}
+
+static bool
+get_ipv4(json_t *obj, const char *key, const char *ptr, bool required,
+	 uint32_t *addr, struct sl_conf_diag *d)
+{
+	char s[64], p[PTR_MAX];
+
+	*addr = 0;
+	if (!get_str(obj, key, ptr, required, s, sizeof(s), d))
+		return false;
+	if (s[0] == '\0')
+		return true;
+	ptr_key(p, ptr, key);
+	if (sl_conf_parse_ipv4(s, addr) != 0) {
+		conf_err(d, p, "\"%s\" is not an IPv4 address (a.b.c.d)", s);
+		return false;
+	}
+	return true;
+}
+
+static bool
+get_cidr(json_t *obj, const char *key, const char *ptr, uint32_t *addr,
+	 uint8_t *len, struct sl_conf_diag *d)
+{
+	char s[64], p[PTR_MAX];
+
+	*addr = 0;
+	*len = 0;
+	if (!get_str(obj, key, ptr, true, s, sizeof(s), d))
+		return false;
+	ptr_key(p, ptr, key);
+	if (sl_conf_parse_cidr(s, addr, len) != 0) {
+		conf_err(d, p, "\"%s\" is not an IPv4 prefix (a.b.c.d/len)", s);
+		return false;
+	}
+	return true;
+}
+
+/* Match a string against a fixed set of words; -1 (and an error) if none. */
+static int
+get_enum(json_t *obj, const char *key, const char *ptr, const char *const *words,
+	 int def, struct sl_conf_diag *d)
+{
+	char s[SL_NAME_MAX], p[PTR_MAX], list[256] = "";
+	size_t n = 0;
+
+	if (!get_str(obj, key, ptr, false, s, sizeof(s), d))
+		return -1;
+	if (s[0] == '\0')
+		return def;
+	for (int i = 0; words[i] != NULL; i++) {
+		if (strcmp(s, words[i]) == 0)
+			return i;
+		n += snprintf(list + n, sizeof(list) - n, "%s\"%s\"",
+			      i ? ", " : "", words[i]);
+	}
+	ptr_key(p, ptr, key);
+	conf_err(d, p, "\"%s\" is not one of %s", s, list);
+	return -1;
+}
+
+static void
+parse_runtime(json_t *root, struct sl_conf *c, struct sl_conf_diag *d)
+{
+	static const char *const keys[] = { "idle", "idle_polls",
+		"idle_sleep_us", "burst", NULL };
+	static const char *const idle[] = { "busy", "adaptive", NULL };
+	char p[PTR_MAX];
+	json_t *o = get_object(root, "runtime", "", p, d);
+	int v;
+
+	c->runtime.idle = SL_IDLE_BUSY;
+	c->runtime.idle_polls = DEF_IDLE_POLLS;
+	c->runtime.idle_sleep_us = DEF_IDLE_SLEEP_US;
+	c->runtime.burst = DEF_BURST;
+	if (o == NULL)
+		return;
+	check_keys(o, p, keys, d);
+	v = get_enum(o, "idle", p, idle, SL_IDLE_BUSY, d);
+	if (v >= 0)
+		c->runtime.idle = (enum sl_idle_policy)v;
+	get_u32(o, "idle_polls", p, 1, 1000000, DEF_IDLE_POLLS,
+		&c->runtime.idle_polls, d);
+	get_u32(o, "idle_sleep_us", p, 1, 100000, DEF_IDLE_SLEEP_US,
+		&c->runtime.idle_sleep_us, d);
+	get_u32(o, "burst", p, 1, 256, DEF_BURST, &c->runtime.burst, d);
+}
+
+static void
+parse_memory(json_t *root, struct sl_conf *c, struct sl_conf_diag *d)
+{
+	static const char *const keys[] = { "mbufs", "mbuf_cache",
+		"mbuf_data_size", NULL };
+	char p[PTR_MAX];
+	json_t *o = get_object(root, "memory", "", p, d);
+
+	c->memory.mbufs = DEF_MBUFS;
+	c->memory.mbuf_cache = DEF_MBUF_CACHE;
+	c->memory.mbuf_data_size = DEF_MBUF_DATA;
+	if (o == NULL)
+		return;
+	check_keys(o, p, keys, d);
+	get_u32(o, "mbufs", p, 1023, 16777215, DEF_MBUFS, &c->memory.mbufs, d);
+	/* rte_mempool caps the per-lcore cache at RTE_MEMPOOL_CACHE_MAX_SIZE. */
+	get_u32(o, "mbuf_cache", p, 0, 512, DEF_MBUF_CACHE,
+		&c->memory.mbuf_cache, d);
+	get_u32(o, "mbuf_data_size", p, 1024, 16384, DEF_MBUF_DATA,
+		&c->memory.mbuf_data_size, d);
+}
+
+static void
+parse_arp(json_t *root, struct sl_conf *c, struct sl_conf_diag *d)
+{
+	static const char *const keys[] = { "lifetime_s", "retry_ms", "retries",
+		"pending_max", "table_size", NULL };
+	char p[PTR_MAX];
+	json_t *o = get_object(root, "arp", "", p, d);
+
+	c->arp.lifetime_s = DEF_ARP_LIFETIME;
+	c->arp.retry_ms = DEF_ARP_RETRY_MS;
+	c->arp.retries = DEF_ARP_RETRIES;
+	c->arp.pending_max = DEF_ARP_PENDING;
+	c->arp.table_size = DEF_ARP_TABLE;
+	if (o == NULL)
+		return;
+	check_keys(o, p, keys, d);
+	get_u32(o, "lifetime_s", p, 1, 86400, DEF_ARP_LIFETIME,
+		&c->arp.lifetime_s, d);
+	get_u32(o, "retry_ms", p, 10, 60000, DEF_ARP_RETRY_MS,
+		&c->arp.retry_ms, d);
+	get_u32(o, "retries", p, 1, 20, DEF_ARP_RETRIES, &c->arp.retries, d);
+	get_u32(o, "pending_max", p, 0, 65536, DEF_ARP_PENDING,
+		&c->arp.pending_max, d);
+	get_u32(o, "table_size", p, 16, 65536, DEF_ARP_TABLE,
+		&c->arp.table_size, d);
+}
+
+static void
+parse_ports(json_t *root, struct sl_conf *c, struct sl_conf_diag *d)
+{
+	static const char *const keys[] = { "name", "address", "gateway",
+		"rx_desc", "tx_desc", "mtu", NULL };
+	char p[PTR_MAX], ep[PTR_MAX];
+	json_t *a = get_array(root, "ports", "", p, true, d);
+	json_t *o;
+	size_t i;
+
+	if (a == NULL)
+		return;
+	if (json_array_size(a) == 0)
+		conf_err(d, p, "at least one port is required");
+	if (json_array_size(a) > SL_MAX_PORTS)
+		conf_err(d, p, "at most %d ports are supported (got %zu)",
+			 SL_MAX_PORTS, json_array_size(a));
+	json_array_foreach(a, i, o) {
+		struct sl_conf_port *port;
+		uint32_t v;
+		bool ok = true;
+
+		if (i >= SL_MAX_PORTS)
+			break;
+		ptr_idx(ep, p, i);
+		if (!json_is_object(o)) {
+			conf_err(d, ep, "must be an object");
+			continue;
+		}
+		port = &c->ports[c->n_ports++];
+		check_keys(o, ep, keys, d);
+		ok &= get_str(o, "name", ep, true, port->name,
+			      sizeof(port->name), d);
+		ok &= get_cidr(o, "address", ep, &port->addr,
+			       &port->prefix_len, d);
+		ok &= get_ipv4(o, "gateway", ep, false, &port->gateway, d);
+		ok &= get_u32(o, "rx_desc", ep, 64, 32768, DEF_DESC, &v, d);
+		port->rx_desc = (uint16_t)v;
+		ok &= get_u32(o, "tx_desc", ep, 64, 32768, DEF_DESC, &v, d);
+		port->tx_desc = (uint16_t)v;
+		ok &= get_u32(o, "mtu", ep, 576, 9000, DEF_MTU, &v, d);
+		port->mtu = (uint16_t)v;
+		port->valid = ok;
+	}
+}
+
+static void
+parse_routes(json_t *root, struct sl_conf *c, struct sl_conf_diag *d)
+{
+	static const char *const keys[] = { "prefix", "via", NULL };
+	char p[PTR_MAX], ep[PTR_MAX];
+	json_t *a = get_array(root, "routes", "", p, false, d);
+	json_t *o;
+	size_t i;
+
+	if (a == NULL || json_array_size(a) == 0)
+		return;
+	c->routes = calloc(json_array_size(a), sizeof(*c->routes));
+	if (c->routes == NULL) {
+		conf_err(d, p, "out of memory");
+		return;
+	}
+	json_array_foreach(a, i, o) {
+		struct sl_conf_route *r;
+		bool ok = true;
+
+		ptr_idx(ep, p, i);
+		if (!json_is_object(o)) {
+			conf_err(d, ep, "must be an object");
+			continue;
+		}
+		r = &c->routes[c->n_routes++];
+		check_keys(o, ep, keys, d);
+		ok &= get_cidr(o, "prefix", ep, &r->prefix, &r->prefix_len, d);
+		ok &= get_ipv4(o, "via", ep, true, &r->via, d);
+		r->valid = ok;
+	}
+}
+
+static void
+parse_backend(json_t *o, const char *ep, struct sl_conf_backend *b,
+	      struct sl_conf_diag *d)
+{
+	static const char *const keys[] = { "name", "address", "port",
+		"weight", NULL };
+	char addr[16];
+	uint64_t v;
+	bool ok = true;
+
+	check_keys(o, ep, keys, d);
+	ok &= get_ipv4(o, "address", ep, true, &b->addr, d);
+	ok &= get_uint(o, "port", ep, 1, 65535, 0, true, &v, d);
+	b->port = (uint16_t)v;
+	/* Negative weights are caught here: the range starts at 0. */
+	ok &= get_uint(o, "weight", ep, 0, 1000, DEF_WEIGHT, false, &v, d);
+	b->weight = (uint32_t)v;
+	ok &= get_str(o, "name", ep, false, b->name, sizeof(b->name), d);
+	if (b->name[0] == '\0')
+		snprintf(b->name, sizeof(b->name), "%s:%u",
+			 sl_conf_fmt_ipv4(b->addr, addr), b->port);
+	b->valid = ok;
+}
+
+static void
+parse_pools(json_t *root, struct sl_conf *c, struct sl_conf_diag *d)
+{
+	static const char *const keys[] = { "name", "backends",
+		"skew_warn_ratio", NULL };
+	char p[PTR_MAX], ep[PTR_MAX], bp[PTR_MAX], bep[PTR_MAX];
+	json_t *a = get_array(root, "pools", "", p, true, d);
+	json_t *o, *bo;
+	size_t i, j;
+
+	if (a == NULL)
+		return;
+	if (json_array_size(a) == 0)
+		return;
+	c->pools = calloc(json_array_size(a), sizeof(*c->pools));
+	if (c->pools == NULL) {
+		conf_err(d, p, "out of memory");
+		return;
+	}
+	json_array_foreach(a, i, o) {
+		struct sl_conf_pool *pool;
+		json_t *ba;
+
+		ptr_idx(ep, p, i);
+		if (!json_is_object(o)) {
+			conf_err(d, ep, "must be an object");
+			continue;
+		}
+		pool = &c->pools[c->n_pools++];
+		check_keys(o, ep, keys, d);
+		get_str(o, "name", ep, true, pool->name, sizeof(pool->name), d);
+		get_double(o, "skew_warn_ratio", ep, 1.0, 1e6, DEF_SKEW_RATIO,
+			   &pool->skew_warn_ratio, d);
+		ba = get_array(o, "backends", ep, bp, true, d);
+		if (ba == NULL)
+			continue;
+		if (json_array_size(ba) == 0) {
+			conf_err(d, bp, "a pool needs at least one backend");
+			continue;
+		}
+		pool->backends = calloc(json_array_size(ba),
+					sizeof(*pool->backends));
+		if (pool->backends == NULL) {
+			conf_err(d, bp, "out of memory");
+			continue;
+		}
+		json_array_foreach(ba, j, bo) {
+			ptr_idx(bep, bp, j);
+			if (!json_is_object(bo)) {
+				conf_err(d, bep, "must be an object");
+				continue;
+			}
+			parse_backend(bo, bep, &pool->backends[pool->n_backends++], d);
+		}
+	}
+}
+
+static void
+parse_listeners(json_t *root, struct sl_conf *c, struct sl_conf_diag *d)
+{
+	static const char *const keys[] = { "name", "address", "port", "mode",
+		"pool", NULL };
+	static const char *const modes[] = { "http", "tcp", NULL };
+	char p[PTR_MAX], ep[PTR_MAX], pp[PTR_MAX], pool[SL_NAME_MAX];
+	json_t *a = get_array(root, "listeners", "", p, true, d);
+	json_t *o;
+	size_t i;
+
+	if (a == NULL || json_array_size(a) == 0)
+		return;
+	c->listeners = calloc(json_array_size(a), sizeof(*c->listeners));
+	if (c->listeners == NULL) {
+		conf_err(d, p, "out of memory");
+		return;
+	}
+	json_array_foreach(a, i, o) {
+		struct sl_conf_listener *l;
+		uint64_t v;
+		int mode;
+		bool ok = true;
+
+		ptr_idx(ep, p, i);
+		if (!json_is_object(o)) {
+			conf_err(d, ep, "must be an object");
+			continue;
+		}
+		l = &c->listeners[c->n_listeners++];
+		l->pool = -1;
+		check_keys(o, ep, keys, d);
+		ok &= get_str(o, "name", ep, true, l->name, sizeof(l->name), d);
+		ok &= get_ipv4(o, "address", ep, true, &l->addr, d);
+		ok &= get_uint(o, "port", ep, 1, 65535, 0, true, &v, d);
+		l->port = (uint16_t)v;
+		mode = get_enum(o, "mode", ep, modes, SL_MODE_HTTP, d);
+		ok &= mode >= 0;
+		l->mode = mode >= 0 ? (enum sl_listener_mode)mode : SL_MODE_HTTP;
+		ok &= get_str(o, "pool", ep, true, pool, sizeof(pool), d);
+		if (pool[0] != '\0') {
+			for (unsigned int k = 0; k < c->n_pools; k++)
+				if (strcmp(c->pools[k].name, pool) == 0)
+					l->pool = (int)k;
+			if (l->pool < 0) {
+				ptr_key(pp, ep, "pool");
+				conf_err(d, pp, "pool \"%s\" is not defined in /pools",
+					 pool);
+				ok = false;
+			}
+		}
+		l->valid = ok;
+	}
+}
+
+static void
+hash_buf(struct sl_conf *c, const char *buf, size_t len)
+{
+	IMB_MGR *mgr = alloc_mb_mgr(0);
+
+	if (mgr != NULL) {
+		init_mb_mgr_auto(mgr, NULL);
+		IMB_SHA256(mgr, buf, len, c->sha256);
+		free_mb_mgr(mgr);
+	}
+	for (int i = 0; i < 32; i++)
+		snprintf(c->sha256_hex + 2 * i, 3, "%02x", c->sha256[i]);
+}
+
+struct sl_conf *
+sl_conf_load_buf(const char *name, const char *buf, size_t len, bool strict,
+		 struct sl_conf_diag *d)
+{
+	static const char *const keys[] = { "$schema", "version", "runtime",
+		"memory", "arp", "ports", "routes", "pools", "listeners", NULL };
+	unsigned int errors_before = d->n_errors;
+	json_error_t jerr;
+	struct sl_conf *c;
+	json_t *root;
+	uint64_t version;
+
+	root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (root == NULL) {
+		conf_err(d, "", "invalid JSON at line %d, column %d: %s",
+			 jerr.line, jerr.column, jerr.text);
+		return NULL;
+	}
+	if (!json_is_object(root)) {
+		conf_err(d, "", "the configuration must be a JSON object");
+		json_decref(root);
+		return NULL;
+	}
+	c = calloc(1, sizeof(*c));
+	if (c == NULL) {
+		conf_err(d, "", "out of memory");
+		json_decref(root);
+		return NULL;
+	}
+	snprintf(c->path, sizeof(c->path), "%s", name);
+	hash_buf(c, buf, len);
+
+	check_keys(root, "", keys, d);
+	get_uint(root, "version", "", 1, 1, 1, true, &version, d);
+	parse_runtime(root, c, d);
+	parse_memory(root, c, d);
+	parse_arp(root, c, d);
+	parse_ports(root, c, d);
+	parse_routes(root, c, d);
+	parse_pools(root, c, d);
+	parse_listeners(root, c, d);
+	json_decref(root);
+
+	conf_check(c, d);
+
+	if (d->n_errors > errors_before || (strict && d->n_warnings > 0)) {
+		sl_conf_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+struct sl_conf *
+sl_conf_load(const char *path, bool strict, struct sl_conf_diag *d)
+{
+	struct sl_conf *c;
+	FILE *f = fopen(path, "rb");
+	char *buf;
+	long len;
+
+	if (f == NULL) {
+		conf_err(d, "", "cannot open: %s", strerror(errno));
+		return NULL;
+	}
+	if (fseek(f, 0, SEEK_END) != 0 || (len = ftell(f)) < 0 ||
+	    fseek(f, 0, SEEK_SET) != 0) {
+		conf_err(d, "", "cannot read: %s", strerror(errno));
+		fclose(f);
+		return NULL;
+	}
+	if (len > 16 * 1024 * 1024) {
+		conf_err(d, "", "file is larger than 16 MiB");
+		fclose(f);
+		return NULL;
+	}
+	buf = malloc((size_t)len + 1);
+	if (buf == NULL || fread(buf, 1, (size_t)len, f) != (size_t)len) {
+		conf_err(d, "", "cannot read: %s", buf ? strerror(errno) :
+			 "out of memory");
+		free(buf);
+		fclose(f);
+		return NULL;
+	}
+	fclose(f);
+	c = sl_conf_load_buf(path, buf, (size_t)len, strict, d);
+	free(buf);
+	return c;
+}
+
+void
+sl_conf_free(struct sl_conf *c)
+{
+	if (c == NULL)
+		return;
+	for (unsigned int i = 0; i < c->n_pools; i++)
+		free(c->pools[i].backends);
+	free(c->pools);
+	free(c->routes);
+	free(c->listeners);
+	free(c);
+}

@@ -1,0 +1,126 @@
+#ifndef SL_CONF_TYPES_H
+#define SL_CONF_TYPES_H
+
+#include <stdint.h>
+#include <stdbool.h>
+
+#include "sl_core.h"
+
+/*
+ * The parsed, validated configuration. Every field has been range-checked by
+ * sl_conf_load(); the dataplane trusts it. Addresses are IPv4 in host byte
+ * order (converted once at the edge of the packet path).
+ */
+
+enum sl_idle_policy {
+	SL_IDLE_BUSY = 0,     /* poll forever: dedicated cores, benchmarks */
+	SL_IDLE_ADAPTIVE,     /* back off with short sleeps after empty polls */
+};
+
+enum sl_listener_mode {
+	SL_MODE_HTTP = 0,
+	SL_MODE_TCP,
+};
+
+struct sl_conf_runtime {
+	enum sl_idle_policy idle;
+	uint32_t idle_polls;     /* empty polls before the first sleep */
+	uint32_t idle_sleep_us;  /* longest single sleep in adaptive mode */
+	uint32_t burst;          /* RX burst size */
+};
+
+struct sl_conf_memory {
+	uint32_t mbufs;          /* mbufs per NUMA socket in use */
+	uint32_t mbuf_cache;     /* per-lcore mempool cache */
+	uint32_t mbuf_data_size; /* data room per mbuf, headroom excluded */
+};
+
+struct sl_conf_arp {
+	uint32_t lifetime_s;     /* a confirmed entry is trusted this long */
+	uint32_t retry_ms;       /* interval between requests while resolving */
+	uint32_t retries;        /* requests before giving up on a next hop */
+	uint32_t pending_max;    /* packets held while waiting, per lcore */
+	uint32_t table_size;     /* entries per lcore */
+};
+
+struct sl_conf_port {
+	char name[SL_NAME_MAX];  /* ethdev name: net_af_xdp0, net_tap0, 0000:03:00.0 */
+	uint32_t addr;           /* our address on this port */
+	uint8_t prefix_len;
+	uint32_t gateway;        /* 0 = none */
+	uint16_t rx_desc;
+	uint16_t tx_desc;
+	uint16_t mtu;
+	bool valid;              /* every field parsed; semantic checks skip it if not */
+};
+
+struct sl_conf_route {
+	uint32_t prefix;
+	uint8_t prefix_len;
+	uint32_t via;            /* next hop, inside a port's subnet */
+	bool valid;
+};
+
+struct sl_conf_backend {
+	char name[SL_NAME_MAX];
+	uint32_t addr;
+	uint16_t port;
+	uint32_t weight;
+	bool valid;
+};
+
+struct sl_conf_pool {
+	char name[SL_NAME_MAX];
+	double skew_warn_ratio;  /* warn when one backend's weight exceeds this
+	                            multiple of the mean of the others */
+	unsigned int n_backends;
+	struct sl_conf_backend *backends;
+};
+
+struct sl_conf_listener {
+	char name[SL_NAME_MAX];
+	uint32_t addr;
+	uint16_t port;
+	enum sl_listener_mode mode;
+	int pool;                /* index into sl_conf.pools, -1 if unresolved */
+	bool valid;
+};
+
+struct sl_conf {
+	char path[4096];
+	uint8_t sha256[32];      /* of the file's bytes, as loaded */
+	char sha256_hex[65];
+
+	struct sl_conf_runtime runtime;
+	struct sl_conf_memory memory;
+	struct sl_conf_arp arp;
+
+	unsigned int n_ports;
+	struct sl_conf_port ports[SL_MAX_PORTS];
+
+	unsigned int n_routes;
+	struct sl_conf_route *routes;
+
+	unsigned int n_pools;
+	struct sl_conf_pool *pools;
+
+	unsigned int n_listeners;
+	struct sl_conf_listener *listeners;
+};
+
+/* One finding of the validator: where (RFC 6901 pointer) and what. */
+struct sl_conf_msg {
+	bool warning;
+	char pointer[256];
+	char text[320];
+};
+
+struct sl_conf_diag {
+	unsigned int n_errors;
+	unsigned int n_warnings;
+	unsigned int n_msgs;
+	unsigned int cap;
+	struct sl_conf_msg *msgs;
+};
+
+#endif

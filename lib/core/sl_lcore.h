@@ -1,0 +1,71 @@
+#ifndef SL_LCORE_H
+#define SL_LCORE_H
+
+#include <rte_branch_prediction.h>
+#include <rte_ethdev.h>
+#include <rte_mbuf.h>
+
+#include "sl_lcore_types.h"
+
+/* Count a drop against a port and free the packet. */
+static inline void
+sl_drop(struct sl_lcore *lc, unsigned int port, enum sl_drop_reason why,
+	struct rte_mbuf *m)
+{
+	lc->stats[port].drops[why]++;
+	rte_pktmbuf_free(m);
+}
+
+/* Send every packet buffered for a port in one burst. */
+static inline void
+sl_tx_flush(struct sl_lcore *lc, unsigned int port)
+{
+	struct sl_txq *q = &lc->txq[port];
+	struct sl_port_stats *st = &lc->stats[port];
+	uint16_t sent;
+
+	if (q->n == 0)
+		return;
+	for (uint16_t i = 0; i < q->n; i++)
+		st->tx_bytes += rte_pktmbuf_pkt_len(q->pkts[i]);
+	sent = rte_eth_tx_burst(lc->dp->ports[port].port_id, lc->queue,
+				q->pkts, q->n);
+	if (unlikely(sent < q->n)) {
+		/* One retry: AF_XDP often frees TX slots on the next call. */
+		sent += rte_eth_tx_burst(lc->dp->ports[port].port_id, lc->queue,
+					 q->pkts + sent, q->n - sent);
+		for (uint16_t i = sent; i < q->n; i++) {
+			st->tx_bytes -= rte_pktmbuf_pkt_len(q->pkts[i]);
+			sl_drop(lc, port, SL_DROP_TX_FULL, q->pkts[i]);
+		}
+	}
+	st->tx_packets += sent;
+	q->n = 0;
+}
+
+/* Queue a finished frame for TX on a port; flushed once per loop turn. */
+static inline void
+sl_tx(struct sl_lcore *lc, unsigned int port, struct rte_mbuf *m)
+{
+	struct sl_txq *q = &lc->txq[port];
+
+	if (unlikely(q->n == SL_TXQ_MAX))
+		sl_tx_flush(lc, port);
+	q->pkts[q->n++] = m;
+}
+
+static inline void
+sl_tx_flush_all(struct sl_lcore *lc)
+{
+	for (unsigned int p = 0; p < lc->dp->n_ports; p++)
+		sl_tx_flush(lc, p);
+}
+
+/* Milliseconds to TSC cycles, for timers. */
+static inline uint64_t
+sl_ms_to_tsc(const struct sl_lcore *lc, uint64_t ms)
+{
+	return ms * lc->dp->tsc_hz / 1000;
+}
+
+#endif

@@ -1,0 +1,96 @@
+#ifndef SL_LCORE_TYPES_H
+#define SL_LCORE_TYPES_H
+
+#include <stdint.h>
+#include <stdbool.h>
+
+#include <rte_common.h>
+#include <rte_ether.h>
+
+#include "sl_core.h"
+#include "sl_drop.h"
+
+struct rte_mbuf;
+struct rte_mempool;
+struct sl_conf;
+struct sl_arp_table;
+
+#define SL_TXQ_MAX 64   /* packets buffered per port before a forced flush */
+
+/* A configured port as the dataplane sees it: read-only after start. */
+struct sl_port {
+	char name[SL_NAME_MAX];
+	uint16_t port_id;          /* DPDK ethdev id */
+	uint16_t n_queues;         /* one RX and one TX queue per worker */
+	struct rte_ether_addr mac;
+	uint32_t addr;             /* host order */
+	uint32_t mask;
+	uint8_t prefix_len;
+	uint16_t mtu;
+	bool rx_ip_cksum_offload;  /* RX flags tell good/bad for us */
+	bool tx_ip_cksum_offload;
+	int socket;
+};
+
+/* Counters one lcore keeps for one port. Only that lcore writes them. */
+struct sl_port_stats {
+	uint64_t rx_packets;
+	uint64_t rx_bytes;
+	uint64_t tx_packets;
+	uint64_t tx_bytes;
+	uint64_t icmp_echo_replies;
+	uint64_t arp_requests_sent;
+	uint64_t arp_replies_sent;
+	uint64_t arp_replies_received;
+	uint64_t drops[SL_DROP_MAX];
+} __rte_cache_aligned;
+
+struct sl_txq {
+	uint16_t n;
+	struct rte_mbuf *pkts[SL_TXQ_MAX];
+};
+
+/* Cycle accounting: the basis of busy %, as in VPP's "show runtime". */
+struct sl_lcore_cycles {
+	uint64_t busy;             /* TSC cycles in polls that found packets */
+	uint64_t idle;             /* empty polls plus adaptive sleeps */
+	uint64_t polls;
+	uint64_t busy_polls;
+	uint64_t packets;          /* packets received and processed */
+	uint64_t sleeps;
+};
+
+/* Everything one worker lcore owns. Never touched by another worker. */
+struct sl_lcore {
+	unsigned int lcore_id;
+	uint16_t queue;            /* RX/TX queue index on every port */
+	unsigned int worker_idx;
+	struct rte_mempool *pool;  /* mbufs of this lcore's NUMA socket */
+	struct sl_dp *dp;
+	struct sl_arp_table *arp;
+	uint64_t now;              /* TSC at the start of this loop turn */
+	uint64_t next_tick;        /* next run of slow timers */
+
+	struct sl_lcore_cycles cycles;
+	struct sl_port_stats stats[SL_MAX_PORTS];
+	struct sl_txq txq[SL_MAX_PORTS];
+} __rte_cache_aligned;
+
+/* The dataplane: shared, read-mostly after start. */
+struct sl_dp {
+	const struct sl_conf *conf;
+	uint64_t tsc_hz;
+	uint64_t start_tsc;
+	volatile bool stop;
+
+	unsigned int n_ports;
+	struct sl_port ports[SL_MAX_PORTS];
+
+	unsigned int n_workers;
+	struct sl_lcore *workers[RTE_MAX_LCORE];
+
+	unsigned int n_pools;
+	struct rte_mempool *pools[RTE_MAX_NUMA_NODES];
+};
+
+#endif

@@ -1,0 +1,284 @@
+/*
+ * /sluice/... telemetry commands. Counters are summed over workers at read
+ * time; each is written by exactly one lcore, so a relaxed load is enough.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_telemetry.h>
+
+#include "sl_conf.h"
+#include "sl_drop.h"
+#include "sl_net.h"
+#include "sl_port.h"
+#include "sl_telemetry.h"
+
+#define LOAD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
+#define ARP_PAGE 100
+
+static struct sl_dp *tdp;
+
+static uint64_t
+uptime_ms(void)
+{
+	return (rte_rdtsc() - tdp->start_tsc) * 1000 / tdp->tsc_hz;
+}
+
+static int
+cmd_info(const char *cmd __rte_unused, const char *params __rte_unused,
+	 struct rte_tel_data *d)
+{
+	const struct sl_conf *c = tdp->conf;
+	uint64_t total, in_use;
+
+	sl_port_mbuf_usage(tdp, &total, &in_use);
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_string(d, "version", SL_VERSION);
+	rte_tel_data_add_dict_u64(d, "pid", (uint64_t)getpid());
+	rte_tel_data_add_dict_u64(d, "uptime_ms", uptime_ms());
+	rte_tel_data_add_dict_string(d, "config_path", c->path);
+	rte_tel_data_add_dict_string(d, "config_sha256", c->sha256_hex);
+	rte_tel_data_add_dict_string(d, "idle_policy",
+				     sl_conf_idle_name(c->runtime.idle));
+	rte_tel_data_add_dict_u64(d, "workers", tdp->n_workers);
+	rte_tel_data_add_dict_u64(d, "ports", tdp->n_ports);
+	rte_tel_data_add_dict_u64(d, "listeners", c->n_listeners);
+	rte_tel_data_add_dict_u64(d, "pools", c->n_pools);
+	rte_tel_data_add_dict_u64(d, "mbufs_total", total);
+	rte_tel_data_add_dict_u64(d, "mbufs_in_use", in_use);
+	rte_tel_data_add_dict_u64(d, "tsc_hz", tdp->tsc_hz);
+	return 0;
+}
+
+/* Sum of one port's counters across every worker. */
+static void
+port_totals(unsigned int port, struct sl_port_stats *sum)
+{
+	memset(sum, 0, sizeof(*sum));
+	for (unsigned int w = 0; w < tdp->n_workers; w++) {
+		struct sl_port_stats *s = &tdp->workers[w]->stats[port];
+
+		sum->rx_packets += LOAD(s->rx_packets);
+		sum->rx_bytes += LOAD(s->rx_bytes);
+		sum->tx_packets += LOAD(s->tx_packets);
+		sum->tx_bytes += LOAD(s->tx_bytes);
+		sum->icmp_echo_replies += LOAD(s->icmp_echo_replies);
+		sum->arp_requests_sent += LOAD(s->arp_requests_sent);
+		sum->arp_replies_sent += LOAD(s->arp_replies_sent);
+		sum->arp_replies_received += LOAD(s->arp_replies_received);
+		for (unsigned int r = 0; r < SL_DROP_MAX; r++)
+			sum->drops[r] += LOAD(s->drops[r]);
+	}
+}
+
+static struct rte_tel_data *
+port_dict(unsigned int i)
+{
+	const struct sl_port *p = &tdp->ports[i];
+	struct rte_tel_data *d = rte_tel_data_alloc();
+	struct sl_port_stats s;
+	struct rte_eth_stats hw;
+	char buf[64], ip[16];
+	uint64_t drops = 0;
+	uint32_t speed = 0;
+	int full = 0;
+
+	if (d == NULL)
+		return NULL;
+	port_totals(i, &s);
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_u64(d, "ethdev_id", p->port_id);
+	rte_ether_format_addr(buf, sizeof(buf), &p->mac);
+	rte_tel_data_add_dict_string(d, "mac", buf);
+	snprintf(buf, sizeof(buf), "%s/%u", sl_conf_fmt_ipv4(p->addr, ip),
+		 p->prefix_len);
+	rte_tel_data_add_dict_string(d, "address", buf);
+	rte_tel_data_add_dict_string(d, "link",
+				     sl_port_link(p->port_id, &speed, &full));
+	rte_tel_data_add_dict_u64(d, "speed_mbps", speed);
+	rte_tel_data_add_dict_u64(d, "queues", p->n_queues);
+	rte_tel_data_add_dict_u64(d, "rx_packets", s.rx_packets);
+	rte_tel_data_add_dict_u64(d, "rx_bytes", s.rx_bytes);
+	rte_tel_data_add_dict_u64(d, "tx_packets", s.tx_packets);
+	rte_tel_data_add_dict_u64(d, "tx_bytes", s.tx_bytes);
+	rte_tel_data_add_dict_u64(d, "icmp_echo_replies", s.icmp_echo_replies);
+	rte_tel_data_add_dict_u64(d, "arp_requests_sent", s.arp_requests_sent);
+	rte_tel_data_add_dict_u64(d, "arp_replies_sent", s.arp_replies_sent);
+	rte_tel_data_add_dict_u64(d, "arp_replies_received",
+				  s.arp_replies_received);
+	if (rte_eth_stats_get(p->port_id, &hw) == 0) {
+		/* What the NIC/PMD saw, including what never reached us. */
+		rte_tel_data_add_dict_u64(d, "hw_rx_missed", hw.imissed);
+		rte_tel_data_add_dict_u64(d, "hw_rx_errors", hw.ierrors);
+		rte_tel_data_add_dict_u64(d, "hw_rx_nombuf", hw.rx_nombuf);
+		rte_tel_data_add_dict_u64(d, "hw_tx_errors", hw.oerrors);
+	}
+	for (unsigned int r = 0; r < SL_DROP_MAX; r++) {
+		snprintf(buf, sizeof(buf), "drop_%s", sl_drop_name(r));
+		rte_tel_data_add_dict_u64(d, buf, s.drops[r]);
+		drops += s.drops[r];
+	}
+	rte_tel_data_add_dict_u64(d, "drops_total", drops);
+	return d;
+}
+
+static int
+cmd_ports(const char *cmd __rte_unused, const char *params __rte_unused,
+	  struct rte_tel_data *d)
+{
+	rte_tel_data_start_dict(d);
+	for (unsigned int i = 0; i < tdp->n_ports; i++) {
+		struct rte_tel_data *pd = port_dict(i);
+
+		if (pd != NULL && rte_tel_data_add_dict_container(d,
+				tdp->ports[i].name, pd, 0) != 0)
+			rte_tel_data_free(pd);
+	}
+	return 0;
+}
+
+static int
+cmd_lcores(const char *cmd __rte_unused, const char *params __rte_unused,
+	   struct rte_tel_data *d)
+{
+	rte_tel_data_start_dict(d);
+	for (unsigned int w = 0; w < tdp->n_workers; w++) {
+		const struct sl_lcore *lc = tdp->workers[w];
+		struct rte_tel_data *ld = rte_tel_data_alloc();
+		uint64_t busy = LOAD(lc->cycles.busy), idle = LOAD(lc->cycles.idle);
+		uint64_t pkts = LOAD(lc->cycles.packets);
+		uint64_t x100 = busy + idle ? busy * 10000 / (busy + idle) : 0;
+		char key[32], pct[32];
+
+		if (ld == NULL)
+			return -ENOMEM;
+		rte_tel_data_start_dict(ld);
+		rte_tel_data_add_dict_u64(ld, "lcore", lc->lcore_id);
+		rte_tel_data_add_dict_u64(ld, "worker", lc->worker_idx);
+		rte_tel_data_add_dict_u64(ld, "queue", lc->queue);
+		rte_tel_data_add_dict_u64(ld, "busy_cycles", busy);
+		rte_tel_data_add_dict_u64(ld, "idle_cycles", idle);
+		rte_tel_data_add_dict_u64(ld, "busy_pct_x100", x100);
+		snprintf(pct, sizeof(pct), "%lu.%02lu", x100 / 100, x100 % 100);
+		rte_tel_data_add_dict_string(ld, "busy_pct", pct);
+		rte_tel_data_add_dict_u64(ld, "packets", pkts);
+		rte_tel_data_add_dict_u64(ld, "cycles_per_packet",
+					  pkts ? busy / pkts : 0);
+		rte_tel_data_add_dict_u64(ld, "polls", LOAD(lc->cycles.polls));
+		rte_tel_data_add_dict_u64(ld, "busy_polls",
+					  LOAD(lc->cycles.busy_polls));
+		rte_tel_data_add_dict_u64(ld, "sleeps", LOAD(lc->cycles.sleeps));
+		snprintf(key, sizeof(key), "%u", lc->lcore_id);
+		if (rte_tel_data_add_dict_container(d, key, ld, 0) != 0)
+			rte_tel_data_free(ld);
+	}
+	return 0;
+}
+
+/*
+ * Neighbours, merged over workers (each keeps its own table): one entry per
+ * address, the freshest copy wins. Pages of ARP_PAGE: /sluice/arp,<page>.
+ */
+static int
+cmd_arp(const char *cmd __rte_unused, const char *params,
+	struct rte_tel_data *d)
+{
+	/* Telemetry serves each client on its own thread: no static buffers. */
+	const unsigned int cap = 65536;
+	struct sl_arp_info *all;
+	uint8_t *copies;
+	unsigned int n = 0, page = 0, first, last;
+	uint64_t now = rte_rdtsc();
+	char ip[16], mac[RTE_ETHER_ADDR_FMT_SIZE], val[128];
+
+	if (params != NULL && *params != '\0') {
+		char *end;
+		unsigned long v = strtoul(params, &end, 10);
+
+		if (*end != '\0')
+			return -EINVAL;
+		page = (unsigned int)v;
+	}
+	all = calloc(cap, sizeof(*all));
+	copies = calloc(cap, sizeof(*copies));
+	if (all == NULL || copies == NULL) {
+		free(all);
+		free(copies);
+		return -ENOMEM;
+	}
+	for (unsigned int w = 0; w < tdp->n_workers; w++) {
+		const struct sl_arp_table *t = tdp->workers[w]->arp;
+		struct sl_arp_info *tmp = calloc(t->size, sizeof(*tmp));
+		unsigned int got;
+
+		if (tmp == NULL)
+			break;
+		got = sl_arp_snapshot(t, now, tdp->tsc_hz, tmp, t->size);
+		for (unsigned int i = 0; i < got; i++) {
+			unsigned int k;
+
+			for (k = 0; k < n && all[k].ip != tmp[i].ip; k++)
+				;
+			if (k == n) {
+				if (n == cap)
+					break;
+				all[n++] = tmp[i];
+				copies[k] = 1;
+			} else {
+				copies[k]++;
+				if (tmp[i].age_ms < all[k].age_ms)
+					all[k] = tmp[i];
+			}
+		}
+		free(tmp);
+	}
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_u64(d, "total", n);
+	rte_tel_data_add_dict_u64(d, "page", page);
+	rte_tel_data_add_dict_u64(d, "pages", (n + ARP_PAGE - 1) / ARP_PAGE);
+	first = page * ARP_PAGE;
+	last = RTE_MIN(n, first + ARP_PAGE);
+	for (unsigned int i = first; i < last; i++) {
+		struct rte_tel_data *e = rte_tel_data_alloc();
+
+		if (e == NULL)
+			break;
+		rte_ether_format_addr(mac, sizeof(mac), &all[i].mac);
+		rte_tel_data_start_dict(e);
+		rte_tel_data_add_dict_string(e, "mac",
+			all[i].state == SL_ARP_INCOMPLETE ? "" : mac);
+		rte_tel_data_add_dict_string(e, "state",
+					     sl_arp_state_name(all[i].state));
+		rte_tel_data_add_dict_string(e, "port",
+					     tdp->ports[all[i].port].name);
+		rte_tel_data_add_dict_u64(e, "age_ms", all[i].age_ms);
+		rte_tel_data_add_dict_u64(e, "workers", copies[i]);
+		snprintf(val, sizeof(val), "%s", sl_conf_fmt_ipv4(all[i].ip, ip));
+		if (rte_tel_data_add_dict_container(d, val, e, 0) != 0)
+			rte_tel_data_free(e);
+	}
+	free(all);
+	free(copies);
+	return 0;
+}
+
+int
+sl_telemetry_register(struct sl_dp *dp)
+{
+	int rc = 0;
+
+	tdp = dp;
+	rc |= rte_telemetry_register_cmd("/sluice/info", cmd_info,
+		"Version, pid, uptime_ms, config path and sha256, workers, mbufs. No parameters");
+	rc |= rte_telemetry_register_cmd("/sluice/ports", cmd_ports,
+		"Per port: address, link, rx/tx packets and bytes, ARP/ICMP counters, drop_<reason> counters. No parameters");
+	rc |= rte_telemetry_register_cmd("/sluice/lcores", cmd_lcores,
+		"Per worker lcore: busy/idle cycles, busy_pct, packets, cycles_per_packet, polls. No parameters");
+	rc |= rte_telemetry_register_cmd("/sluice/arp", cmd_arp,
+		"Neighbour table merged over workers: mac, state, port, age_ms per IPv4 address. Parameter: page (100 entries each)");
+	return rc;
+}
