@@ -257,7 +257,9 @@ cmd_arp(const char *cmd __rte_unused, const char *params,
 					     tdp->ports[all[i].port].name);
 		rte_tel_data_add_dict_u64(e, "age_ms", all[i].age_ms);
 		rte_tel_data_add_dict_u64(e, "workers", copies[i]);
-		snprintf(val, sizeof(val), "%s", sl_conf_fmt_ipv4(all[i].ip, ip));
+		rte_tel_data_add_dict_string(e, "ip", sl_conf_fmt_ipv4(all[i].ip, ip));
+		/* Telemetry names may not contain '.', so entries are numbered. */
+		snprintf(val, sizeof(val), "%u", i);
 		if (rte_tel_data_add_dict_container(d, val, e, 0) != 0)
 			rte_tel_data_free(e);
 	}
