@@ -1,1 +1,269 @@
-int main(void){return 0;}
+/* Config validator: syntax helpers, structural and semantic checks. */
+#include <stdlib.h>
+
+#include "sl_conf.h"
+#include "sl_test.h"
+
+#define BASE_PORTS \
+	"\"ports\": [ {\"name\": \"p0\", \"address\": \"198.18.0.1/24\"}," \
+	"             {\"name\": \"p1\", \"address\": \"198.18.1.1/24\"} ],"
+#define BASE_LISTENERS \
+	"\"listeners\": [ {\"name\": \"l\", \"address\": \"198.18.0.1\", " \
+	"\"port\": 80, \"pool\": \"web\"} ]"
+
+static struct sl_conf *
+load(const char *json, bool strict, struct sl_conf_diag *d)
+{
+	memset(d, 0, sizeof(*d));
+	return sl_conf_load_buf("t.json", json, strlen(json), strict, d);
+}
+
+/* True when some finding has this pointer and contains `text`. */
+static bool
+has(const struct sl_conf_diag *d, const char *ptr, const char *text, bool warning)
+{
+	for (unsigned int i = 0; i < d->n_msgs; i++)
+		if (strcmp(d->msgs[i].pointer, ptr) == 0 &&
+		    strstr(d->msgs[i].text, text) != NULL &&
+		    d->msgs[i].warning == warning)
+			return true;
+	return false;
+}
+
+static void
+test_ipv4_syntax(void)
+{
+	uint32_t a;
+	uint8_t len;
+	char buf[16];
+
+	CHECK_EQ(sl_conf_parse_ipv4("198.18.0.1", &a), 0);
+	CHECK_EQ(a, 0xc6120001);
+	CHECK_STR(sl_conf_fmt_ipv4(a, buf), "198.18.0.1");
+	CHECK_EQ(sl_conf_parse_ipv4("256.1.1.1", &a), -1);
+	CHECK_EQ(sl_conf_parse_ipv4("1.2.3", &a), -1);
+	CHECK_EQ(sl_conf_parse_ipv4("1.2.3.4.5", &a), -1);
+	CHECK_EQ(sl_conf_parse_ipv4("1.2.3.4 ", &a), -1);
+	CHECK_EQ(sl_conf_parse_ipv4("1..3.4", &a), -1);
+	CHECK_EQ(sl_conf_parse_ipv4("0001.2.3.4", &a), -1);
+	CHECK_EQ(sl_conf_parse_ipv4("", &a), -1);
+	CHECK_EQ(sl_conf_parse_cidr("198.18.0.1/24", &a, &len), 0);
+	CHECK_EQ(len, 24);
+	CHECK_EQ(sl_conf_parse_cidr("198.18.0.1/33", &a, &len), -1);
+	CHECK_EQ(sl_conf_parse_cidr("198.18.0.1", &a, &len), -1);
+	CHECK_EQ(sl_conf_parse_cidr("198.18.0.1/", &a, &len), -1);
+	CHECK_EQ(sl_conf_parse_cidr("198.18.0.1/2x", &a, &len), -1);
+}
+
+static void
+test_minimal_defaults(void)
+{
+	struct sl_conf_diag d;
+	struct sl_conf *c = load("{\"version\": 1," BASE_PORTS
+		"\"pools\": [{\"name\": \"web\", \"backends\": "
+		"[{\"address\": \"198.18.1.2\", \"port\": 8080}]}]," BASE_LISTENERS "}",
+		false, &d);
+
+	CHECK(c != NULL);
+	CHECK_EQ(d.n_errors, 0);
+	CHECK_EQ(d.n_warnings, 0);
+	if (c != NULL) {
+		CHECK_EQ(c->n_ports, 2);
+		CHECK_EQ(c->ports[0].mtu, 1500);
+		CHECK_EQ(c->ports[0].rx_desc, 1024);
+		CHECK_EQ(c->runtime.idle, SL_IDLE_BUSY);
+		CHECK_EQ(c->runtime.burst, 32);
+		CHECK_EQ(c->memory.mbufs, 16383);
+		CHECK_EQ(c->arp.lifetime_s, 300);
+		CHECK_EQ(c->pools[0].backends[0].weight, 1);
+		CHECK_STR(c->pools[0].backends[0].name, "198.18.1.2:8080");
+		CHECK_EQ(c->listeners[0].mode, SL_MODE_HTTP);
+		CHECK_EQ(c->listeners[0].pool, 0);
+		CHECK_EQ(strlen(c->sha256_hex), 64);
+	}
+	sl_conf_free(c);
+	sl_conf_diag_free(&d);
+}
+
+static void
+test_all_errors_reported(void)
+{
+	struct sl_conf_diag d;
+	struct sl_conf *c = load("{\"version\": 1, \"bogus\": 1," BASE_PORTS
+		"\"pools\": [{\"name\": \"web\", \"backends\": ["
+		" {\"address\": \"198.18.1.2\", \"port\": 8080, \"weigth\": 2},"
+		" {\"address\": \"198.18.1.2\", \"port\": 8080},"
+		" {\"address\": \"198.18.9.9\", \"port\": 70000}]}],"
+		"\"listeners\": [ {\"name\": \"l\", \"address\": \"198.18.0.1\", "
+		"\"port\": 80, \"pool\": \"nope\"} ]}", false, &d);
+
+	CHECK(c == NULL);
+	CHECK(has(&d, "/bogus", "unknown key \"bogus\"", false));
+	CHECK(has(&d, "/pools/0/backends/0/weigth", "unknown key", false));
+	CHECK(has(&d, "/pools/0/backends/2/port", "between 1 and 65535", false));
+	CHECK(has(&d, "/listeners/0/pool", "pool \"nope\" is not defined", false));
+	/* Backend 1 duplicates backend 0 even though backend 0 has a typo'd key. */
+	CHECK(has(&d, "/pools/0/backends/1", "listed twice", false));
+	CHECK(d.n_errors >= 5);
+	sl_conf_diag_free(&d);
+}
+
+static void
+test_weights(void)
+{
+	struct sl_conf_diag d;
+	struct sl_conf *c;
+	const char *skew = "{\"version\": 1," BASE_PORTS
+		"\"pools\": [{\"name\": \"web\", \"backends\": ["
+		" {\"address\": \"198.18.1.2\", \"port\": 80, \"weight\": 1},"
+		" {\"address\": \"198.18.1.3\", \"port\": 80, \"weight\": 1},"
+		" {\"address\": \"198.18.1.4\", \"port\": 80, \"weight\": 20}]}],"
+		BASE_LISTENERS "}";
+
+	c = load("{\"version\": 1," BASE_PORTS
+		 "\"pools\": [{\"name\": \"web\", \"backends\": ["
+		 " {\"address\": \"198.18.1.2\", \"port\": 80, \"weight\": 0},"
+		 " {\"address\": \"198.18.1.3\", \"port\": 80, \"weight\": 0}]}],"
+		 BASE_LISTENERS "}", false, &d);
+	CHECK(c == NULL);
+	CHECK(has(&d, "/pools/0/backends", "every backend has weight 0", false));
+	sl_conf_diag_free(&d);
+
+	c = load("{\"version\": 1," BASE_PORTS
+		 "\"pools\": [{\"name\": \"web\", \"backends\": ["
+		 " {\"address\": \"198.18.1.2\", \"port\": 80, \"weight\": -1}]}],"
+		 BASE_LISTENERS "}", false, &d);
+	CHECK(c == NULL);
+	CHECK(has(&d, "/pools/0/backends/0/weight", "between 0 and 1000", false));
+	sl_conf_diag_free(&d);
+
+	/* The seed's mistake: valid, but warned about; fatal with strict. */
+	c = load(skew, false, &d);
+	CHECK(c != NULL);
+	CHECK_EQ(d.n_warnings, 1);
+	CHECK(has(&d, "/pools/0/backends/2/weight", "uneven spread", true));
+	CHECK(has(&d, "/pools/0/backends/2/weight", "90.9%", true));
+	sl_conf_free(c);
+	sl_conf_diag_free(&d);
+	c = load(skew, true, &d);
+	CHECK(c == NULL);
+	sl_conf_diag_free(&d);
+
+	/* 3:1 over two backends is within the default ratio of 4. */
+	c = load("{\"version\": 1," BASE_PORTS
+		 "\"pools\": [{\"name\": \"web\", \"backends\": ["
+		 " {\"address\": \"198.18.1.2\", \"port\": 80, \"weight\": 3},"
+		 " {\"address\": \"198.18.1.3\", \"port\": 80, \"weight\": 1}]}],"
+		 BASE_LISTENERS "}", true, &d);
+	CHECK(c != NULL);
+	CHECK_EQ(d.n_warnings, 0);
+	sl_conf_free(c);
+	sl_conf_diag_free(&d);
+}
+
+static void
+test_reachability(void)
+{
+	struct sl_conf_diag d;
+	uint32_t nh, a;
+	struct sl_conf *c = load("{\"version\": 1,"
+		"\"ports\": [ {\"name\": \"p0\", \"address\": \"198.18.0.1/24\"},"
+		"  {\"name\": \"p1\", \"address\": \"198.18.1.1/24\", \"gateway\": \"198.18.1.254\"} ],"
+		"\"routes\": [ {\"prefix\": \"198.19.0.0/16\", \"via\": \"198.18.0.254\"} ],"
+		"\"pools\": [{\"name\": \"web\", \"backends\": ["
+		" {\"address\": \"198.19.5.5\", \"port\": 80},"
+		" {\"address\": \"198.18.7.7\", \"port\": 80}]}],"
+		BASE_LISTENERS "}", false, &d);
+
+	CHECK(c != NULL);
+	CHECK_EQ(d.n_errors, 0);
+	if (c != NULL) {
+		sl_conf_parse_ipv4("198.18.1.9", &a);
+		CHECK_EQ(sl_conf_port_reaching(c, a, &nh), 1);
+		CHECK_EQ(nh, a);
+		sl_conf_parse_ipv4("198.19.5.5", &a);
+		CHECK_EQ(sl_conf_port_reaching(c, a, &nh), 0);
+		sl_conf_parse_ipv4("198.18.0.254", &a);
+		CHECK_EQ(nh, a);
+		sl_conf_parse_ipv4("198.18.7.7", &a);
+		CHECK_EQ(sl_conf_port_reaching(c, a, &nh), 1);
+		sl_conf_parse_ipv4("198.18.1.254", &a);
+		CHECK_EQ(nh, a);
+	}
+	sl_conf_free(c);
+	sl_conf_diag_free(&d);
+
+	c = load("{\"version\": 1," BASE_PORTS
+		 "\"pools\": [{\"name\": \"web\", \"backends\": ["
+		 " {\"address\": \"198.19.5.5\", \"port\": 80}]}],"
+		 BASE_LISTENERS "}", false, &d);
+	CHECK(c == NULL);
+	CHECK(has(&d, "/pools/0/backends/0/address", "not reachable", false));
+	sl_conf_diag_free(&d);
+}
+
+static void
+test_listeners(void)
+{
+	struct sl_conf_diag d;
+	struct sl_conf *c = load("{\"version\": 1," BASE_PORTS
+		"\"pools\": [{\"name\": \"web\", \"backends\": "
+		"[{\"address\": \"198.18.1.2\", \"port\": 8080}]}],"
+		"\"listeners\": ["
+		" {\"name\": \"a\", \"address\": \"198.18.0.1\", \"port\": 80, \"pool\": \"web\"},"
+		" {\"name\": \"b\", \"address\": \"198.18.0.1\", \"port\": 80, \"pool\": \"web\", \"mode\": \"tcp\"},"
+		" {\"name\": \"c\", \"address\": \"198.18.0.7\", \"port\": 81, \"pool\": \"web\", \"mode\": \"udp\"}]}",
+		false, &d);
+
+	CHECK(c == NULL);
+	CHECK(has(&d, "/listeners/1/port", "already used by listener \"a\"", false));
+	CHECK(has(&d, "/listeners/2/address", "not the address of any port", false));
+	CHECK(has(&d, "/listeners/2/mode", "\"udp\" is not one of", false));
+	sl_conf_diag_free(&d);
+}
+
+static void
+test_json_errors(void)
+{
+	struct sl_conf_diag d;
+
+	CHECK(load("{\"version\": 1,", false, &d) == NULL);
+	CHECK(has(&d, "/", "invalid JSON", false));
+	sl_conf_diag_free(&d);
+	CHECK(load("{\"version\": 1, \"version\": 1}", false, &d) == NULL);
+	CHECK(has(&d, "/", "duplicate object key", false));
+	sl_conf_diag_free(&d);
+	CHECK(load("[1]", false, &d) == NULL);
+	CHECK(has(&d, "/", "must be a JSON object", false));
+	sl_conf_diag_free(&d);
+	memset(&d, 0, sizeof(d));
+	CHECK(sl_conf_load("/nonexistent/sluice.json", false, &d) == NULL);
+	CHECK(has(&d, "/", "cannot open", false));
+	sl_conf_diag_free(&d);
+}
+
+static void
+test_shipped_example(void)
+{
+	struct sl_conf_diag d = { 0 };
+	struct sl_conf *c = sl_conf_load(SL_SRCDIR "/conf/sluice.json", true, &d);
+
+	CHECK(c != NULL);
+	CHECK_EQ(d.n_msgs, 0);
+	sl_conf_free(c);
+	sl_conf_diag_free(&d);
+}
+
+int
+main(void)
+{
+	test_ipv4_syntax();
+	test_minimal_defaults();
+	test_all_errors_reported();
+	test_weights();
+	test_reachability();
+	test_listeners();
+	test_json_errors();
+	test_shipped_example();
+	return sl_test_result("test_conf");
+}
