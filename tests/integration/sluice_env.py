@@ -1,0 +1,152 @@
+"""Shared helpers for the integration tests: the built binary, the testbed,
+a running gateway and its telemetry socket. Standard library only."""
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+SLUICE = Path(os.environ.get("SLUICE_BIN", REPO / "build" / "app" / "sluice"))
+TESTBED = REPO / "scripts" / "testbed.sh"
+RUNTIME_DIR = Path("/var/run/dpdk")
+HUGE_DIR = Path("/dev/hugepages")
+
+CLIENT_NS = "sl-client"
+BACKEND_NS = "sl-backend"
+GW_CLIENT_IP = "198.18.0.1"
+GW_BACKEND_IP = "198.18.1.1"
+
+
+def hugepages_available():
+    """deps.sh records whether it could set hugepages up; else look ourselves."""
+    marker = Path("/run/sluice/hugepages")
+    if marker.exists():
+        return marker.read_text().strip() == "yes"
+    try:
+        free = int(re.search(r"HugePages_Free:\s+(\d+)",
+                             Path("/proc/meminfo").read_text()).group(1))
+    except (AttributeError, OSError):
+        return False
+    return free >= 64 and os.path.ismount(HUGE_DIR)
+
+
+def run(cmd, check=True, timeout=60, **kw):
+    """Run a command (list), return CompletedProcess with text output."""
+    return subprocess.run(cmd, check=check, timeout=timeout, text=True,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kw)
+
+
+def in_ns(ns, *cmd, **kw):
+    return run(["ip", "netns", "exec", ns, *cmd], **kw)
+
+
+class Telemetry:
+    """Client for DPDK's telemetry v2 socket (what dpdk-telemetry.py speaks)."""
+
+    def __init__(self, prefix):
+        self.path = str(RUNTIME_DIR / prefix / "dpdk_telemetry.v2")
+
+    def query(self, cmd):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        s.settimeout(5)
+        try:
+            s.connect(self.path)
+            info = json.loads(s.recv(16384).decode())
+            s.send(cmd.encode())
+            out = s.recv(info.get("max_output_len", 16384) + 1024).decode()
+        finally:
+            s.close()
+        reply = json.loads(out)
+        key = cmd.split(",", 1)[0]
+        return reply.get(key, reply)
+
+
+class Gateway:
+    """A sluice process on the testbed. Always stop() it (fixtures do)."""
+
+    def __init__(self, config_path, workdir, extra_eal=(), lcores="0,1"):
+        self.prefix = f"sl-it-{os.getpid()}-{int(time.time() * 1000) % 100000}"
+        self.config = str(config_path)
+        self.log_path = Path(workdir) / f"{self.prefix}.log"
+        eal = ["-l", lcores, "--no-pci", "--file-prefix", self.prefix,
+               "--vdev", "net_af_xdp0,iface=slc0",
+               "--vdev", "net_af_xdp1,iface=slb0", *extra_eal]
+        if not hugepages_available():
+            eal += ["--no-huge", "-m", "1024"]
+        self.cmd = [str(SLUICE), *eal, "--", "-c", self.config]
+        self.proc = None
+        self.tel = Telemetry(self.prefix)
+        self.returncode = None
+        self.stop_seconds = None
+
+    def start(self, wait=True, timeout=30):
+        self._log = open(self.log_path, "w")
+        self.proc = subprocess.Popen(self.cmd, stdout=self._log,
+                                     stderr=subprocess.STDOUT, text=True)
+        if not wait:
+            return self
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"sluice exited with {self.proc.returncode}:\n"
+                                   + self.log())
+            if "running:" in self.log():
+                try:
+                    self.tel.query("/sluice/info")
+                    return self
+                except OSError:
+                    pass
+            time.sleep(0.1)
+        raise RuntimeError("sluice did not come up in time:\n" + self.log())
+
+    def log(self):
+        try:
+            return self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+
+    def wait_exit(self, timeout):
+        try:
+            self.returncode = self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return None
+        return self.returncode
+
+    def stop(self, sig=signal.SIGTERM, timeout=2.0):
+        """Signal the gateway; return (exit code or None, seconds taken)."""
+        if self.proc is None:
+            return None, 0.0
+        if self.proc.poll() is None:
+            t0 = time.monotonic()
+            self.proc.send_signal(sig)
+            rc = self.wait_exit(timeout)
+            self.stop_seconds = time.monotonic() - t0
+        else:
+            rc = self.proc.returncode
+            self.stop_seconds = 0.0
+        self.returncode = rc
+        return rc, self.stop_seconds
+
+    def cleanup(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+        if getattr(self, "_log", None):
+            self._log.close()
+        # EAL leaves its runtime dir and hugepage files behind; remove ours.
+        run(["rm", "-rf", str(RUNTIME_DIR / self.prefix)], check=False)
+        for f in HUGE_DIR.glob(f"{self.prefix}map_*"):
+            f.unlink(missing_ok=True)
+
+
+def write_config(path, **overrides):
+    """The shipped example with top-level keys replaced."""
+    conf = json.loads((REPO / "conf" / "sluice.json").read_text())
+    conf.update(overrides)
+    Path(path).write_text(json.dumps(conf, indent=2))
+    return path

@@ -1,0 +1,94 @@
+"""Issue 2 end to end, with a gateway per test: start-up announcements,
+ARP failure handling, clean stops, and refusing to start when misconfigured.
+These cannot share a gateway: only one process may drive slc0 at a time."""
+
+import json
+import re
+import signal
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from sluice_env import CLIENT_NS, GW_CLIENT_IP, REPO, in_ns, write_config
+from test_foundation import arp_entries, port_stats, wait_for
+
+HERE = Path(__file__).resolve().parent
+
+
+def test_unresolvable_next_hop_is_counted(gateway_factory, tmp_path):
+    """A neighbour that never answers: its queued packet is dropped with
+    arp_unresolved after `retries` requests, and nothing hangs."""
+    cfg = write_config(tmp_path / "c.json", arp={"retry_ms": 100, "retries": 2})
+    gw = gateway_factory(cfg)
+    ours = port_stats(gw, "net_af_xdp0")["mac"]
+    # Make 198.18.0.8 unanswerable: the kernel will not reply for it.
+    in_ns(CLIENT_NS, "ip", "neigh", "replace", GW_CLIENT_IP, "lladdr", ours,
+          "nud", "permanent", "dev", "slc1")
+    in_ns(CLIENT_NS, "sysctl", "-qw", "net.ipv4.conf.slc1.arp_ignore=8")
+    try:
+        in_ns(CLIENT_NS, "ping", "-c", "1", "-W", "1", "-I", "198.18.0.8",
+              GW_CLIENT_IP, check=False)
+        stats = wait_for(lambda: (s := port_stats(gw, "net_af_xdp0"))
+                         ["drop_arp_unresolved"] >= 1 and s, timeout=5)
+    finally:
+        in_ns(CLIENT_NS, "sysctl", "-qw", "net.ipv4.conf.slc1.arp_ignore=0")
+        in_ns(CLIENT_NS, "ip", "neigh", "del", GW_CLIENT_IP, "dev", "slc1",
+              check=False)
+    assert stats, "the unanswered ARP never produced an arp_unresolved drop"
+    assert stats["arp_requests_sent"] >= 2
+    assert "198.18.0.8" not in arp_entries(gw)
+
+
+def test_gratuitous_arp_at_start(gateway_factory):
+    sniff = subprocess.Popen(
+        ["ip", "netns", "exec", CLIENT_NS, "/usr/bin/python3",
+         str(HERE / "sniff_arp.py"), "slc1", "8"],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert sniff.stdout.readline().strip() == "ready"
+        gw = gateway_factory()
+        mac = port_stats(gw, "net_af_xdp0")["mac"].lower()
+        out, _ = sniff.communicate(timeout=15)
+    finally:
+        if sniff.poll() is None:
+            sniff.kill()
+    frames = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    garp = [f for f in frames if f["sip"] == f["tip"] == GW_CLIENT_IP]
+    assert garp, f"no gratuitous ARP among {frames}"
+    assert garp[0]["sha"] == mac and garp[0]["op"] == 1
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_clean_stop(gateway_factory, sig):
+    gw = gateway_factory()
+    in_ns(CLIENT_NS, "ping", "-c", "5", "-i", "0.01", GW_CLIENT_IP, check=False)
+    rc, seconds = gw.stop(sig, timeout=5)
+    assert rc == 0, gw.log()
+    assert seconds < 2.0
+    log = gw.log()
+    assert "signal received, stopping" in log
+    assert "stopped;" in log
+
+
+def test_missing_port_fails_clearly(gateway_factory, tmp_path):
+    conf = json.loads((REPO / "conf" / "sluice.json").read_text())
+    conf["ports"][1]["name"] = "net_af_xdp7"
+    cfg = write_config(tmp_path / "bad.json", ports=conf["ports"])
+    gw = gateway_factory(cfg, start=False)
+    gw.start(wait=False)
+    rc = gw.wait_exit(30)
+    assert rc == 1
+    assert re.search(r'port "net_af_xdp7" \(/ports/1/name\) does not exist; '
+                     r'DPDK ports: net_af_xdp0, net_af_xdp1', gw.log()), gw.log()
+
+
+def test_invalid_config_refused_at_start(gateway_factory, tmp_path):
+    cfg = write_config(tmp_path / "bad.json", runtime={"idle": "sleepy"})
+    gw = gateway_factory(cfg, start=False)
+    gw.start(wait=False)
+    assert gw.wait_exit(30) == 1
+    log = gw.log()
+    assert f'{cfg}: /runtime/idle: "sleepy" is not one of "busy", "adaptive"' in log
+    assert "is invalid, not starting" in log
+    assert "port net_af_xdp0" not in log
