@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Install dependencies, build, and run every test: unit (meson test) and
+# integration (pytest on the namespace testbed). Ends with "N passed, N failed".
+# Must run as root on Debian 12.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+
+cleanup() {
+	pkill -f "$ROOT/build/app/sluice" 2>/dev/null || true
+	"$ROOT/scripts/testbed.sh" down >/dev/null 2>&1 || true
+}
+trap cleanup EXIT INT TERM
+
+echo "== dependencies"
+scripts/deps.sh || { echo "deps.sh failed"; echo "0 passed, 1 failed"; exit 1; }
+
+echo "== build"
+if ! scripts/build.sh; then
+	echo "build failed"
+	echo "0 passed, 1 failed"
+	exit 1
+fi
+
+passed=0
+failed=0
+
+echo "== unit tests (meson test)"
+meson test -C build --suite unit --print-errorlogs --num-processes 1
+# testlog.json has one JSON object per test.
+read -r up uf < <(/usr/bin/python3 - <<'PY'
+import json
+p = f = 0
+for line in open("build/meson-logs/testlog.json"):
+    r = json.loads(line)["result"]
+    if r == "OK":
+        p += 1
+    elif r not in ("SKIP",):
+        f += 1
+print(p, f)
+PY
+)
+passed=$((passed + up))
+failed=$((failed + uf))
+
+echo "== integration tests (pytest)"
+rm -f build/pytest.xml
+/usr/bin/python3 -m pytest tests/integration -v -p no:cacheprovider \
+	--junitxml=build/pytest.xml
+rc=$?
+if [ -f build/pytest.xml ]; then
+	read -r ip if_ < <(/usr/bin/python3 - <<'PY'
+import xml.etree.ElementTree as ET
+t = ET.parse("build/pytest.xml").getroot()
+suites = [t] if t.tag == "testsuite" else list(t)
+n = sum(int(s.get("tests", 0)) for s in suites)
+bad = sum(int(s.get("failures", 0)) + int(s.get("errors", 0)) for s in suites)
+skip = sum(int(s.get("skipped", 0)) for s in suites)
+print(n - bad - skip, bad + skip)
+PY
+)
+	passed=$((passed + ip))
+	failed=$((failed + if_))
+else
+	echo "pytest produced no report (exit $rc)"
+	failed=$((failed + 1))
+fi
+# pytest exit 5 means it collected nothing: that is a failure here.
+if [ "$rc" -ne 0 ] && [ "${if_:-0}" -eq 0 ]; then
+	failed=$((failed + 1))
+fi
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
