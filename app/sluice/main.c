@@ -171,7 +171,7 @@ shutdown_all(struct sl_conf *conf)
 	sl_port_mbuf_usage(&dp, &total, &in_use);
 	rte_pdump_uninit();
 	sl_port_teardown(&dp);
-	SL_LOG(INFO, "stopped; %lu of %lu mbufs were in use before the ports closed",
+	SL_LOG(INFO, "stopped; %lu of %lu mbufs were in NIC rings when the ports closed",
 	       in_use, total);
 	sl_conf_free(conf);
 }

@@ -192,9 +192,10 @@ sl_port_teardown(struct sl_dp *dp)
 	for (int s = 0; s < RTE_MAX_NUMA_NODES; s++) {
 		if (dp->pools[s] == NULL)
 			continue;
+		/* net_af_xdp keeps the mbufs of its fill ring when closed. */
 		if (rte_mempool_in_use_count(dp->pools[s]) != 0)
-			SL_LOG(WARNING, "mbuf pool %s: %u mbufs still in use at exit",
-			       dp->pools[s]->name,
+			SL_LOG(INFO, "mbuf pool %s: %u mbufs not returned by the PMDs "
+			       "at close; freeing the pool anyway", dp->pools[s]->name,
 			       rte_mempool_in_use_count(dp->pools[s]));
 		rte_mempool_free(dp->pools[s]);
 		dp->pools[s] = NULL;
