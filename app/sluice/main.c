@@ -136,10 +136,10 @@ parse_app_args(int argc, char **argv, const char **path, bool *strict)
 static int
 workers_create(void)
 {
-	unsigned int lcore;
+	unsigned int lcore, n = rte_lcore_count() - 1;
 
 	RTE_LCORE_FOREACH_WORKER(lcore) {
-		struct sl_lcore *lc = sl_worker_create(&dp, lcore, dp.n_workers);
+		struct sl_lcore *lc = sl_worker_create(&dp, lcore, dp.n_workers, n);
 
 		if (lc == NULL) {
 			fprintf(stderr, "sluice: cannot create worker on lcore %u: %s\n",

@@ -365,6 +365,71 @@ parse_arp(json_t *root, struct sl_conf *c, struct sl_conf_diag *d)
 }
 
 static void
+parse_tcp(json_t *root, struct sl_conf *c, struct sl_conf_diag *d)
+{
+	static const char *const keys[] = { "max_conns", "syn_backlog",
+		"syncookies", "mss", "rcv_buf", "snd_buf", "cc", "rto_min_ms",
+		"rto_max_ms", "rto_init_ms", "retries", "syn_retries", "delack_ms",
+		"time_wait_s", "time_wait_max", "ooo_max", "ephemeral_lo",
+		"ephemeral_hi", NULL };
+	static const char *const cookies[] = { "auto", "always", "never", NULL };
+	static const char *const ccs[] = { "newreno", "cubic", NULL };
+	struct sl_conf_tcp *t = &c->tcp;
+	char p[PTR_MAX], kp[PTR_MAX];
+	json_t *o = get_object(root, "tcp", "", p, d);
+	uint32_t v;
+	int e;
+
+	*t = (struct sl_conf_tcp){ .max_conns = 65536, .syn_backlog = 1024,
+		.syncookies = SL_SYNCOOKIES_AUTO, .mss = 1460, .rcv_buf = 262144,
+		.snd_buf = 262144, .cc = "newreno", .rto_min_ms = 200,
+		.rto_max_ms = 60000, .rto_init_ms = 1000, .retries = 8,
+		.syn_retries = 5, .delack_ms = 40, .time_wait_s = 30,
+		.time_wait_max = 16384, .ooo_max = 64, .ephemeral_lo = 10000,
+		.ephemeral_hi = 65535 };
+	if (o == NULL)
+		return;
+	check_keys(o, p, keys, d);
+	get_u32(o, "max_conns", p, 64, 4194304, t->max_conns, &t->max_conns, d);
+	get_u32(o, "syn_backlog", p, 16, 1048576, t->syn_backlog,
+		&t->syn_backlog, d);
+	e = get_enum(o, "syncookies", p, cookies, SL_SYNCOOKIES_AUTO, d);
+	if (e >= 0)
+		t->syncookies = (enum sl_syncookie_mode)e;
+	if (get_u32(o, "mss", p, 536, 8960, t->mss, &v, d))
+		t->mss = (uint16_t)v;
+	get_u32(o, "rcv_buf", p, 16384, 16777216, t->rcv_buf, &t->rcv_buf, d);
+	get_u32(o, "snd_buf", p, 16384, 16777216, t->snd_buf, &t->snd_buf, d);
+	e = get_enum(o, "cc", p, ccs, 0, d);
+	if (e >= 0)
+		snprintf(t->cc, sizeof(t->cc), "%s", ccs[e]);
+	get_u32(o, "rto_min_ms", p, 1, 10000, t->rto_min_ms, &t->rto_min_ms, d);
+	get_u32(o, "rto_max_ms", p, 100, 120000, t->rto_max_ms, &t->rto_max_ms, d);
+	get_u32(o, "rto_init_ms", p, 10, 10000, t->rto_init_ms, &t->rto_init_ms, d);
+	get_u32(o, "retries", p, 1, 30, t->retries, &t->retries, d);
+	get_u32(o, "syn_retries", p, 1, 10, t->syn_retries, &t->syn_retries, d);
+	get_u32(o, "delack_ms", p, 0, 500, t->delack_ms, &t->delack_ms, d);
+	get_u32(o, "time_wait_s", p, 0, 240, t->time_wait_s, &t->time_wait_s, d);
+	get_u32(o, "time_wait_max", p, 0, 4194304, t->time_wait_max,
+		&t->time_wait_max, d);
+	get_u32(o, "ooo_max", p, 0, 4096, t->ooo_max, &t->ooo_max, d);
+	if (get_u32(o, "ephemeral_lo", p, 1024, 65535, t->ephemeral_lo, &v, d))
+		t->ephemeral_lo = (uint16_t)v;
+	if (get_u32(o, "ephemeral_hi", p, 1024, 65535, t->ephemeral_hi, &v, d))
+		t->ephemeral_hi = (uint16_t)v;
+	if (t->rto_min_ms > t->rto_max_ms) {
+		ptr_key(kp, p, "rto_min_ms");
+		conf_err(d, kp, "rto_min_ms (%u) is above rto_max_ms (%u)",
+			 t->rto_min_ms, t->rto_max_ms);
+	}
+	if (t->ephemeral_hi < t->ephemeral_lo + 255u) {
+		ptr_key(kp, p, "ephemeral_hi");
+		conf_err(d, kp, "the ephemeral range %u-%u is too small: it needs at "
+			 "least 256 ports", t->ephemeral_lo, t->ephemeral_hi);
+	}
+}
+
+static void
 parse_ports(json_t *root, struct sl_conf *c, struct sl_conf_diag *d)
 {
 	static const char *const keys[] = { "name", "address", "gateway",
@@ -471,7 +536,7 @@ static void
 parse_pools(json_t *root, struct sl_conf *c, struct sl_conf_diag *d)
 {
 	static const char *const keys[] = { "name", "backends",
-		"skew_warn_ratio", NULL };
+		"skew_warn_ratio", "connect_timeout_ms", NULL };
 	char p[PTR_MAX], ep[PTR_MAX], bp[PTR_MAX], bep[PTR_MAX];
 	json_t *a = get_array(root, "pools", "", p, true, d);
 	json_t *o, *bo;
@@ -500,6 +565,8 @@ parse_pools(json_t *root, struct sl_conf *c, struct sl_conf_diag *d)
 		get_str(o, "name", ep, true, pool->name, sizeof(pool->name), d);
 		get_double(o, "skew_warn_ratio", ep, 1.0, 1e6, DEF_SKEW_RATIO,
 			   &pool->skew_warn_ratio, d);
+		get_u32(o, "connect_timeout_ms", ep, 10, 600000, 3000,
+			&pool->connect_timeout_ms, d);
 		ba = get_array(o, "backends", ep, bp, true, d);
 		if (ba == NULL)
 			continue;
@@ -528,7 +595,7 @@ static void
 parse_listeners(json_t *root, struct sl_conf *c, struct sl_conf_diag *d)
 {
 	static const char *const keys[] = { "name", "address", "port", "mode",
-		"pool", NULL };
+		"pool", "idle_timeout_s", NULL };
 	static const char *const modes[] = { "http", "tcp", NULL };
 	char p[PTR_MAX], ep[PTR_MAX], pp[PTR_MAX], pool[SL_NAME_MAX];
 	json_t *a = get_array(root, "listeners", "", p, true, d);
@@ -563,6 +630,8 @@ parse_listeners(json_t *root, struct sl_conf *c, struct sl_conf_diag *d)
 		mode = get_enum(o, "mode", ep, modes, SL_MODE_HTTP, d);
 		ok &= mode >= 0;
 		l->mode = mode >= 0 ? (enum sl_listener_mode)mode : SL_MODE_HTTP;
+		ok &= get_u32(o, "idle_timeout_s", ep, 1, 86400, 300,
+			      &l->idle_timeout_s, d);
 		ok &= get_str(o, "pool", ep, true, pool, sizeof(pool), d);
 		if (pool[0] != '\0') {
 			for (unsigned int k = 0; k < c->n_pools; k++)
@@ -598,7 +667,8 @@ sl_conf_load_buf(const char *name, const char *buf, size_t len, bool strict,
 		 struct sl_conf_diag *d)
 {
 	static const char *const keys[] = { "$schema", "version", "runtime",
-		"memory", "arp", "ports", "routes", "pools", "listeners", NULL };
+		"memory", "arp", "tcp", "ports", "routes", "pools", "listeners",
+		NULL };
 	unsigned int errors_before = d->n_errors;
 	json_error_t jerr;
 	struct sl_conf *c;
@@ -630,6 +700,7 @@ sl_conf_load_buf(const char *name, const char *buf, size_t len, bool strict,
 	parse_runtime(root, c, d);
 	parse_memory(root, c, d);
 	parse_arp(root, c, d);
+	parse_tcp(root, c, d);
 	parse_ports(root, c, d);
 	parse_routes(root, c, d);
 	parse_pools(root, c, d);

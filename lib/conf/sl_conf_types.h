@@ -43,6 +43,33 @@ struct sl_conf_arp {
 	uint32_t table_size;     /* entries per lcore */
 };
 
+enum sl_syncookie_mode {
+	SL_SYNCOOKIES_AUTO = 0,  /* once the SYN backlog passes syn_backlog */
+	SL_SYNCOOKIES_ALWAYS,
+	SL_SYNCOOKIES_NEVER,
+};
+
+struct sl_conf_tcp {
+	uint32_t max_conns;      /* per worker lcore, preallocated */
+	uint32_t syn_backlog;    /* half-open per lcore before cookies (auto) */
+	enum sl_syncookie_mode syncookies;
+	uint16_t mss;            /* advertised; clamped to port MTU - 40 */
+	uint32_t rcv_buf;        /* receive window, bytes */
+	uint32_t snd_buf;        /* send queue high watermark, bytes */
+	char cc[16];             /* "newreno" or "cubic" */
+	uint32_t rto_min_ms;
+	uint32_t rto_max_ms;
+	uint32_t rto_init_ms;
+	uint32_t retries;        /* retransmissions of one segment before abort */
+	uint32_t syn_retries;
+	uint32_t delack_ms;      /* 0: acknowledge every segment at once */
+	uint32_t time_wait_s;
+	uint32_t time_wait_max;  /* per lcore; the oldest is recycled past it */
+	uint32_t ooo_max;        /* out-of-order segments held per connection */
+	uint16_t ephemeral_lo;
+	uint16_t ephemeral_hi;
+};
+
 struct sl_conf_port {
 	char name[SL_NAME_MAX];  /* ethdev name: net_af_xdp0, net_tap0, 0000:03:00.0 */
 	uint32_t addr;           /* our address on this port */
@@ -73,6 +100,7 @@ struct sl_conf_pool {
 	char name[SL_NAME_MAX];
 	double skew_warn_ratio;  /* warn when one backend's weight exceeds this
 	                            multiple of the mean of the others */
+	uint32_t connect_timeout_ms;
 	unsigned int n_backends;
 	struct sl_conf_backend *backends;
 };
@@ -83,6 +111,7 @@ struct sl_conf_listener {
 	uint16_t port;
 	enum sl_listener_mode mode;
 	int pool;                /* index into sl_conf.pools, -1 if unresolved */
+	uint32_t idle_timeout_s; /* close a session idle this long (both ways) */
 	bool valid;
 };
 
@@ -94,6 +123,7 @@ struct sl_conf {
 	struct sl_conf_runtime runtime;
 	struct sl_conf_memory memory;
 	struct sl_conf_arp arp;
+	struct sl_conf_tcp tcp;
 
 	unsigned int n_ports;
 	struct sl_conf_port ports[SL_MAX_PORTS];

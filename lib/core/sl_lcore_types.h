@@ -14,6 +14,9 @@ struct rte_mbuf;
 struct rte_mempool;
 struct sl_conf;
 struct sl_arp_table;
+struct sl_tcp_stack;
+struct sl_proxy;
+struct rte_ipv4_hdr;
 
 #define SL_TXQ_MAX 64   /* packets buffered per port before a forced flush */
 
@@ -68,6 +71,12 @@ struct sl_lcore {
 	struct rte_mempool *pool;  /* mbufs of this lcore's NUMA socket */
 	struct sl_dp *dp;
 	struct sl_arp_table *arp;
+	struct sl_tcp_stack *tcp;
+	struct sl_proxy *proxy;
+	/* TCP is layered above lib/net: IPv4 input reaches it through this. */
+	void (*tcp_input)(struct sl_lcore *lc, unsigned int port,
+			  struct rte_mbuf *m, struct rte_ipv4_hdr *ip,
+			  uint16_t hlen);
 	uint64_t now;              /* TSC at the start of this loop turn */
 	uint64_t next_tick;        /* next run of slow timers */
 

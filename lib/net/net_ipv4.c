@@ -99,7 +99,10 @@ sl_ipv4_input(struct sl_lcore *lc, unsigned int port, struct rte_mbuf *m)
 		sl_icmp_input(lc, port, m, ip, (uint16_t)hlen);
 		break;
 	case IPPROTO_TCP:
-		sl_drop(lc, port, SL_DROP_TCP_NO_HANDLER, m);
+		if (likely(lc->tcp_input != NULL))
+			lc->tcp_input(lc, port, m, ip, (uint16_t)hlen);
+		else
+			sl_drop(lc, port, SL_DROP_TCP_NO_LISTENER, m);
 		break;
 	case IPPROTO_UDP:
 		sl_drop(lc, port, SL_DROP_UDP_NO_HANDLER, m);
@@ -141,4 +144,16 @@ sl_ipv4_output(struct sl_lcore *lc, struct rte_mbuf *m)
 	}
 	sl_ipv4_finish(&lc->dp->ports[port], m, ip);
 	sl_arp_output(lc, (unsigned int)port, next_hop, m);
+}
+
+void
+sl_ipv4_send(struct sl_lcore *lc, unsigned int port, uint32_t next_hop,
+	     struct rte_mbuf *m)
+{
+	struct rte_ipv4_hdr *ip =
+		rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *,
+					sizeof(struct rte_ether_hdr));
+
+	sl_ipv4_finish(&lc->dp->ports[port], m, ip);
+	sl_arp_output(lc, port, next_hop, m);
 }

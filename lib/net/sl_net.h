@@ -39,6 +39,11 @@ sl_ipv4_check(const struct rte_ipv4_hdr *ip, uint32_t len, bool cksum_ok,
 void
 sl_ipv4_output(struct sl_lcore *lc, struct rte_mbuf *m);
 
+/* Send a finished IPv4 packet on `port` towards `next_hop` (known route). */
+void
+sl_ipv4_send(struct sl_lcore *lc, unsigned int port, uint32_t next_hop,
+	     struct rte_mbuf *m);
+
 /* Fill and, unless the port offloads it, compute the IPv4 header checksum. */
 void
 sl_ipv4_finish(const struct sl_port *port, struct rte_mbuf *m,

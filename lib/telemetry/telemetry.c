@@ -13,8 +13,11 @@
 
 #include "sl_conf.h"
 #include "sl_drop.h"
+#include "sl_log.h"
 #include "sl_net.h"
 #include "sl_port.h"
+#include "sl_proxy.h"
+#include "sl_tcp.h"
 #include "sl_telemetry.h"
 
 #define LOAD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
@@ -268,19 +271,100 @@ cmd_arp(const char *cmd __rte_unused, const char *params,
 	return 0;
 }
 
+/* One lcore's TCP and L4-proxy counters, or the sum over all of them. */
+static struct rte_tel_data *
+tcp_dict(int only)
+{
+	struct rte_tel_data *d = rte_tel_data_alloc();
+	uint64_t st[64] = { 0 }, px[32] = { 0 }, states[SL_TCP_STATE_MAX] = { 0 };
+	uint64_t active = 0, half_open = 0, l4_active = 0;
+	char key[64];
+
+	if (d == NULL)
+		return NULL;
+	for (unsigned int w = 0; w < tdp->n_workers; w++) {
+		const struct sl_lcore *lc = tdp->workers[w];
+		const uint64_t *v = (const uint64_t *)&lc->tcp->stats;
+		const uint64_t *pv = (const uint64_t *)&lc->proxy->stats;
+
+		if (only >= 0 && (int)w != only)
+			continue;
+		for (unsigned int i = 0; i < sl_tcp_n_stats && i < RTE_DIM(st); i++)
+			st[i] += LOAD(v[i]);
+		for (unsigned int i = 0; i < sl_proxy_n_stats && i < RTE_DIM(px); i++)
+			px[i] += LOAD(pv[i]);
+		for (unsigned int i = 0; i < SL_TCP_STATE_MAX; i++)
+			states[i] += LOAD(lc->tcp->stats.state[i]);
+		active += LOAD(lc->tcp->stats.active);
+		half_open += LOAD(lc->tcp->stats.half_open);
+		l4_active += LOAD(lc->proxy->stats.l4_active);
+	}
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_u64(d, "conns_active", active);
+	rte_tel_data_add_dict_u64(d, "conns_half_open", half_open);
+	rte_tel_data_add_dict_u64(d, "conns_time_wait", states[SL_TCP_TIME_WAIT]);
+	for (unsigned int i = 1; i < SL_TCP_STATE_MAX; i++) {
+		snprintf(key, sizeof(key), "state_%s", sl_tcp_state_name(i));
+		rte_tel_data_add_dict_u64(d, key, states[i]);
+	}
+	for (unsigned int i = 0; i < sl_tcp_n_stats; i++)
+		rte_tel_data_add_dict_u64(d, sl_tcp_stat_names[i], st[i]);
+	for (unsigned int i = 0; i < sl_proxy_n_stats; i++)
+		rte_tel_data_add_dict_u64(d, sl_proxy_stat_names[i], px[i]);
+	rte_tel_data_add_dict_u64(d, "l4_active", l4_active);
+	rte_tel_data_add_dict_u64(d, "mem_per_conn_bytes", sizeof(struct sl_tcp_conn));
+	rte_tel_data_add_dict_u64(d, "mem_per_session_bytes",
+				  sizeof(struct sl_l4_session));
+	rte_tel_data_add_dict_u64(d, "max_conns", tdp->conf->tcp.max_conns);
+	return d;
+}
+
+static int
+cmd_tcp(const char *cmd __rte_unused, const char *params __rte_unused,
+	struct rte_tel_data *d)
+{
+	struct rte_tel_data *t;
+	char key[32];
+
+	rte_tel_data_start_dict(d);
+	t = tcp_dict(-1);
+	if (t != NULL && rte_tel_data_add_dict_container(d, "total", t, 0) != 0)
+		rte_tel_data_free(t);
+	for (unsigned int w = 0; w < tdp->n_workers; w++) {
+		t = tcp_dict((int)w);
+		snprintf(key, sizeof(key), "%u", tdp->workers[w]->lcore_id);
+		if (t != NULL && rte_tel_data_add_dict_container(d, key, t, 0) != 0)
+			rte_tel_data_free(t);
+	}
+	return 0;
+}
+
+/* Register one command; DPDK refuses help texts of 128 bytes or more. */
+static int
+reg(const char *cmd, telemetry_cb fn, const char *help)
+{
+	int rc = rte_telemetry_register_cmd(cmd, fn, help);
+
+	if (rc != 0)
+		SL_LOG(ERR, "telemetry: cannot register %s: %s", cmd, strerror(-rc));
+	return rc;
+}
+
 int
 sl_telemetry_register(struct sl_dp *dp)
 {
 	int rc = 0;
 
 	tdp = dp;
-	rc |= rte_telemetry_register_cmd("/sluice/info", cmd_info,
+	rc |= reg("/sluice/info", cmd_info,
 		"Version, pid, uptime_ms, config path and sha256, workers, mbufs. No parameters");
-	rc |= rte_telemetry_register_cmd("/sluice/ports", cmd_ports,
+	rc |= reg("/sluice/ports", cmd_ports,
 		"Per port: address, link, rx/tx packets and bytes, ARP/ICMP counters, drop_<reason> counters. No parameters");
-	rc |= rte_telemetry_register_cmd("/sluice/lcores", cmd_lcores,
+	rc |= reg("/sluice/lcores", cmd_lcores,
 		"Per worker lcore: busy/idle cycles, busy_pct, packets, cycles_per_packet, polls. No parameters");
-	rc |= rte_telemetry_register_cmd("/sluice/arp", cmd_arp,
+	rc |= reg("/sluice/arp", cmd_arp,
 		"Neighbour table merged over workers: mac, state, port, age_ms per IPv4 address. Parameter: page (100 entries each)");
+	rc |= reg("/sluice/tcp", cmd_tcp,
+		"TCP and L4 proxy counters, conns by state, memory per conn: \"total\" and per worker lcore. No parameters");
 	return rc;
 }

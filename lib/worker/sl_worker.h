@@ -5,7 +5,8 @@
 
 /* Allocate a worker's state on its lcore's socket. NULL with rte_errno set. */
 struct sl_lcore *
-sl_worker_create(struct sl_dp *dp, unsigned int lcore_id, unsigned int idx);
+sl_worker_create(struct sl_dp *dp, unsigned int lcore_id, unsigned int idx,
+		 unsigned int n_workers);
 
 /* Free a worker and everything it owns (parked packets included). */
 void

@@ -12,10 +12,21 @@
 #include "sl_lcore.h"
 #include "sl_log.h"
 #include "sl_net.h"
+#include "sl_proxy.h"
+#include "sl_tcp.h"
+#include "sl_timer.h"
 #include "sl_worker.h"
 
+static void
+worker_tcp_input(struct sl_lcore *lc, unsigned int port, struct rte_mbuf *m,
+		 struct rte_ipv4_hdr *ip, uint16_t hlen)
+{
+	sl_tcp_input(lc->tcp, port, m, ip, hlen);
+}
+
 struct sl_lcore *
-sl_worker_create(struct sl_dp *dp, unsigned int lcore_id, unsigned int idx)
+sl_worker_create(struct sl_dp *dp, unsigned int lcore_id, unsigned int idx,
+		 unsigned int n_workers)
 {
 	int socket = (int)rte_lcore_to_socket_id(lcore_id);
 	char name[64];
@@ -37,6 +48,14 @@ sl_worker_create(struct sl_dp *dp, unsigned int lcore_id, unsigned int idx)
 		rte_free(lc);
 		return NULL;
 	}
+	lc->tcp = sl_tcp_stack_create(lc, &dp->conf->tcp, socket, idx, n_workers);
+	if (lc->tcp != NULL)
+		lc->proxy = sl_proxy_create(lc->tcp, dp->conf, socket);
+	if (lc->tcp == NULL || lc->proxy == NULL) {
+		sl_worker_free(lc);
+		return NULL;
+	}
+	lc->tcp_input = worker_tcp_input;
 	return lc;
 }
 
@@ -45,6 +64,8 @@ sl_worker_free(struct sl_lcore *lc)
 {
 	if (lc == NULL)
 		return;
+	sl_proxy_free(lc->proxy);
+	sl_tcp_stack_free(lc->tcp);
 	for (unsigned int p = 0; p < SL_MAX_PORTS; p++)
 		for (uint16_t i = 0; i < lc->txq[p].n; i++)
 			rte_pktmbuf_free(lc->txq[p].pkts[i]);
@@ -96,7 +117,7 @@ sl_worker_main(void *arg)
 	}
 	t0 = rte_rdtsc();
 	while (!dp->stop) {
-		uint32_t got = 0;
+		uint32_t got = 0, fired;
 
 		lc->now = t0;
 		for (unsigned int p = 0; p < dp->n_ports; p++) {
@@ -107,12 +128,14 @@ sl_worker_main(void *arg)
 				got += n;
 			}
 		}
+		/* Timers that fire do real work: their turn counts as busy. */
+		fired = sl_timer_wheel_advance(&lc->tcp->wheel, t0);
 		sl_arp_tick(lc);
 		sl_tx_flush_all(lc);
 
 		t1 = rte_rdtsc();
 		lc->cycles.polls++;
-		if (got > 0) {
+		if (got > 0 || fired > 0) {
 			lc->cycles.busy += t1 - t0;
 			lc->cycles.busy_polls++;
 			lc->cycles.packets += got;

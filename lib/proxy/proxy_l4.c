@@ -1,0 +1,344 @@
+/* The L4 splice between a client and a backend connection. */
+#include <errno.h>
+
+#include <rte_cycles.h>
+#include <rte_errno.h>
+#include <rte_malloc.h>
+
+#include "sl_conf.h"
+#include "sl_proxy.h"
+#include "sl_tcp.h"
+#include "sl_timer.h"
+
+const char *const sl_proxy_stat_names[] = {
+#define SL_PROXY_STAT_NAME(name, desc) #name,
+	SL_PROXY_STATS(SL_PROXY_STAT_NAME)
+#undef SL_PROXY_STAT_NAME
+};
+const unsigned int sl_proxy_n_stats = RTE_DIM(sl_proxy_stat_names);
+
+static const struct sl_tcp_app_ops client_ops;
+static const struct sl_tcp_app_ops server_ops;
+
+static inline uint64_t
+now_ms(void)
+{
+	return rte_rdtsc() / (rte_get_tsc_hz() / 1000);
+}
+
+static void
+session_free(struct sl_proxy *px, struct sl_l4_session *ss)
+{
+	sl_timer_cancel(&px->tcp->wheel, &ss->idle_timer);
+	ss->client = NULL;
+	ss->server = NULL;
+	ss->free_next = px->free_head;
+	px->free_head = (uint32_t)(ss - px->sessions);
+	px->stats.l4_active--;
+}
+
+/* Both halves gone: the session ends. */
+static void
+session_maybe_free(struct sl_proxy *px, struct sl_l4_session *ss)
+{
+	if (ss->client == NULL && ss->server == NULL)
+		session_free(px, ss);
+}
+
+/* Reset both sides now (errors, idle timeout). */
+static void
+session_abort(struct sl_proxy *px, struct sl_l4_session *ss)
+{
+	if (ss->client != NULL)
+		sl_tcp_abort(px->tcp, ss->client);
+	if (ss->server != NULL)
+		sl_tcp_abort(px->tcp, ss->server);
+	ss->client = ss->server = NULL;
+	session_free(px, ss);
+}
+
+/*
+ * Move what `src` received to `dst`'s send queue, no further than dst's
+ * high watermark: the rest waits in src's receive queue, which closes
+ * src's window. Passes the FIN on once src's data is all through.
+ */
+static void
+pump(struct sl_proxy *px, struct sl_l4_session *ss, struct sl_tcp_conn *src,
+     struct sl_tcp_conn *dst, uint8_t eof_flag, uint64_t *counter)
+{
+	struct sl_tcp_stack *s = px->tcp;
+	struct sl_mq q;
+	struct rte_mbuf *m;
+
+	if (dst == NULL) {
+		/* The other side is gone: whatever arrives is discarded. */
+		sl_tcp_recv(s, src, UINT32_MAX, &q);
+		sl_mq_free(&q);
+		sl_tcp_output(s, src);
+		return;
+	}
+	if (!sl_tcp_can_send(dst))
+		return;
+	while (src->rcvq.n > 0 && sl_tcp_sndq_bytes(dst) < dst->snd_buf) {
+		sl_tcp_recv(s, src, dst->snd_buf - sl_tcp_sndq_bytes(dst), &q);
+		*counter += q.bytes;
+		while ((m = sl_mq_pop(&q)) != NULL)
+			sl_tcp_send(s, dst, m);
+	}
+	if (src->rcvq.n > 0)
+		dst->flags |= SL_TCPF_NOTIFY_W;
+	ss->last_active_ms = now_ms();
+	if (sl_tcp_eof(src) && !(ss->flags & eof_flag)) {
+		ss->flags |= eof_flag;
+		sl_tcp_shutdown(s, dst);
+	} else {
+		sl_tcp_output(s, dst);
+	}
+	sl_tcp_output(s, src);   /* window update, if the window reopened */
+}
+
+static void
+pump_c2s(struct sl_l4_session *ss)
+{
+	if (ss->client != NULL)
+		pump(ss->px, ss, ss->client, ss->server, SL_L4F_CLIENT_EOF,
+		     &ss->px->stats.l4_bytes_c2s);
+}
+
+static void
+pump_s2c(struct sl_l4_session *ss)
+{
+	if (ss->server != NULL)
+		pump(ss->px, ss, ss->server, ss->client, SL_L4F_SERVER_EOF,
+		     &ss->px->stats.l4_bytes_s2c);
+}
+
+static void
+client_readable(struct sl_tcp_conn *c)
+{
+	struct sl_l4_session *ss = c->app;
+
+	if (ss->server == NULL || (ss->flags & SL_L4F_CONNECTED))
+		pump_c2s(ss);
+}
+
+static void
+client_writable(struct sl_tcp_conn *c)
+{
+	pump_s2c(c->app);
+}
+
+static void
+client_closed(struct sl_tcp_conn *c, enum sl_tcp_close_reason why)
+{
+	struct sl_l4_session *ss = c->app;
+	struct sl_proxy *px = ss->px;
+
+	ss->client = NULL;
+	if (why != SL_TCP_CLOSE_NORMAL) {
+		px->stats.l4_client_reset++;
+		session_abort(px, ss);
+		return;
+	}
+	session_maybe_free(px, ss);
+}
+
+static void
+server_established(struct sl_tcp_conn *c)
+{
+	struct sl_l4_session *ss = c->app;
+
+	ss->flags |= SL_L4F_CONNECTED;
+	pump_c2s(ss);
+}
+
+static void
+server_readable(struct sl_tcp_conn *c)
+{
+	pump_s2c(c->app);
+}
+
+static void
+server_writable(struct sl_tcp_conn *c)
+{
+	pump_c2s(c->app);
+}
+
+static void
+server_closed(struct sl_tcp_conn *c, enum sl_tcp_close_reason why)
+{
+	struct sl_l4_session *ss = c->app;
+	struct sl_proxy *px = ss->px;
+
+	ss->server = NULL;
+	switch (why) {
+	case SL_TCP_CLOSE_NORMAL:
+		session_maybe_free(px, ss);
+		return;
+	case SL_TCP_CLOSE_REFUSED:
+		px->stats.l4_connect_refused++;
+		break;
+	case SL_TCP_CLOSE_TIMEOUT:
+		if (!(ss->flags & SL_L4F_CONNECTED))
+			px->stats.l4_connect_timeout++;
+		else
+			px->stats.l4_backend_reset++;
+		break;
+	case SL_TCP_CLOSE_RESET:
+		px->stats.l4_backend_reset++;
+		break;
+	}
+	/* The client is closed promptly, never left hanging. */
+	session_abort(px, ss);
+}
+
+static const struct sl_tcp_app_ops client_ops = {
+	.readable = client_readable,
+	.writable = client_writable,
+	.closed = client_closed,
+};
+
+static const struct sl_tcp_app_ops server_ops = {
+	.established = server_established,
+	.readable = server_readable,
+	.writable = server_writable,
+	.closed = server_closed,
+};
+
+static void
+idle_fire(struct sl_timer *t, void *ctx)
+{
+	struct sl_l4_session *ss = container_of(t, struct sl_l4_session, idle_timer);
+	struct sl_proxy *px = ss->px;
+	uint64_t idle_ms = (uint64_t)px->conf->listeners[ss->listener].idle_timeout_s * 1000;
+	uint64_t quiet = now_ms() - ss->last_active_ms;
+
+	(void)ctx;
+	if (quiet < idle_ms) {
+		sl_timer_arm(&px->tcp->wheel, &ss->idle_timer, idle_ms - quiet);
+		return;
+	}
+	px->stats.l4_idle_timeouts++;
+	session_abort(px, ss);
+}
+
+/* Round robin over the backends with a non-zero weight. */
+static const struct sl_conf_backend *
+pick_backend(struct sl_l4_listener *ll, const struct sl_conf_pool *pool,
+	     uint16_t *idx)
+{
+	for (unsigned int i = 0; i < pool->n_backends; i++) {
+		unsigned int k = ll->rr++ % pool->n_backends;
+
+		if (pool->backends[k].weight > 0) {
+			*idx = (uint16_t)k;
+			return &pool->backends[k];
+		}
+	}
+	return NULL;
+}
+
+static int
+l4_accept(struct sl_tcp_conn *c, void *arg)
+{
+	struct sl_l4_listener *ll = arg;
+	struct sl_proxy *px = ll->px;
+	const struct sl_conf_listener *l = &px->conf->listeners[ll->listener];
+	const struct sl_conf_pool *pool = &px->conf->pools[l->pool];
+	const struct sl_conf_backend *b;
+	struct sl_l4_session *ss;
+	uint16_t bidx = 0;
+
+	if (px->free_head == UINT32_MAX) {
+		px->stats.l4_no_session++;
+		return -1;
+	}
+	b = pick_backend(ll, pool, &bidx);
+	if (b == NULL) {
+		px->stats.l4_connect_failed++;
+		return -1;
+	}
+	ss = &px->sessions[px->free_head];
+	px->free_head = ss->free_next;
+	px->stats.l4_active++;
+	px->stats.l4_sessions++;
+	ss->px = px;
+	ss->client = c;
+	ss->flags = 0;
+	ss->listener = ll->listener;
+	ss->backend = bidx;
+	ss->last_active_ms = now_ms();
+	c->ops = &client_ops;
+	c->app = ss;
+	ss->server = sl_tcp_connect(px->tcp, b->addr, b->port,
+				    pool->connect_timeout_ms, &server_ops, ss);
+	if (ss->server == NULL) {
+		px->stats.l4_connect_failed++;
+		c->ops = NULL;
+		c->app = NULL;
+		ss->client = NULL;
+		session_free(px, ss);
+		return -1;
+	}
+	sl_timer_init(&ss->idle_timer, idle_fire);
+	sl_timer_arm(&px->tcp->wheel, &ss->idle_timer,
+		     (uint64_t)l->idle_timeout_s * 1000);
+	return 0;
+}
+
+struct sl_proxy *
+sl_proxy_create(struct sl_tcp_stack *tcp, const struct sl_conf *conf, int socket)
+{
+	struct sl_proxy *px = rte_zmalloc_socket("sl_proxy", sizeof(*px),
+						 RTE_CACHE_LINE_SIZE, socket);
+
+	if (px == NULL)
+		goto nomem;
+	px->tcp = tcp;
+	px->conf = conf;
+	/* Each session holds two connections. */
+	px->max_sessions = conf->tcp.max_conns / 2;
+	px->sessions = rte_zmalloc_socket("sl_l4_sessions",
+					  (size_t)px->max_sessions * sizeof(*px->sessions),
+					  RTE_CACHE_LINE_SIZE, socket);
+	if (px->sessions == NULL)
+		goto nomem;
+	px->free_head = UINT32_MAX;
+	for (uint32_t i = px->max_sessions; i-- > 0; ) {
+		px->sessions[i].free_next = px->free_head;
+		px->free_head = i;
+	}
+	for (unsigned int i = 0; i < conf->n_listeners; i++) {
+		struct sl_l4_listener *ll;
+
+		if (conf->listeners[i].mode != SL_MODE_TCP)
+			continue;
+		if (px->n_listeners == SL_PROXY_MAX_LISTENERS) {
+			rte_errno = ENOSPC;
+			goto fail;
+		}
+		ll = &px->listeners[px->n_listeners++];
+		ll->px = px;
+		ll->listener = (uint16_t)i;
+		if (sl_tcp_listen(tcp, conf->listeners[i].addr,
+				  conf->listeners[i].port, l4_accept, ll) != 0) {
+			rte_errno = ENOSPC;
+			goto fail;
+		}
+	}
+	return px;
+nomem:
+	rte_errno = ENOMEM;
+fail:
+	sl_proxy_free(px);
+	return NULL;
+}
+
+void
+sl_proxy_free(struct sl_proxy *px)
+{
+	if (px == NULL)
+		return;
+	rte_free(px->sessions);
+	rte_free(px);
+}

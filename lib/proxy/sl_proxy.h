@@ -1,0 +1,24 @@
+#ifndef SL_PROXY_H
+#define SL_PROXY_H
+
+/*
+ * The L4 proxy ("mode": "tcp"): every accepted client connection is spliced
+ * to a backend connection of the listener's pool, chosen round robin. Bytes
+ * move as mbufs from one connection's receive queue to the other's send
+ * queue; when the send queue passes its high watermark, reading stops and
+ * the receive window closes, so memory per session stays bounded.
+ */
+
+#include "sl_proxy_types.h"
+
+/* Create the proxy of one lcore and register its tcp-mode listeners. */
+struct sl_proxy *
+sl_proxy_create(struct sl_tcp_stack *tcp, const struct sl_conf *conf, int socket);
+
+void
+sl_proxy_free(struct sl_proxy *px);
+
+extern const char *const sl_proxy_stat_names[];
+extern const unsigned int sl_proxy_n_stats;
+
+#endif

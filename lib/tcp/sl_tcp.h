@@ -1,0 +1,195 @@
+#ifndef SL_TCP_H
+#define SL_TCP_H
+
+/*
+ * The per-lcore userspace TCP. One struct sl_tcp_stack per worker; every
+ * function here runs on that worker only (no locks, no malloc after
+ * sl_tcp_stack_create()).
+ */
+
+#include <rte_ip.h>
+#include <rte_mbuf.h>
+#include <rte_mbuf_dyn.h>
+
+#include "sl_tcp_types.h"
+
+/* Register the mbuf dynamic field the queues use. Once, after EAL init. */
+int
+sl_tcp_global_init(void);
+
+/*
+ * Create a stack for `lc`: `conf->max_conns` connections preallocated on
+ * `socket`, ephemeral ports [lo, hi] split into `n_workers` blocks of which
+ * this lcore gets block `worker_idx`. NULL with rte_errno set on failure.
+ */
+struct sl_tcp_stack *
+sl_tcp_stack_create(struct sl_lcore *lc, const struct sl_conf_tcp *conf,
+		    int socket, unsigned int worker_idx, unsigned int n_workers);
+
+/* Free every connection (no callbacks, no packets) and the stack. */
+void
+sl_tcp_stack_free(struct sl_tcp_stack *s);
+
+int
+sl_tcp_listen(struct sl_tcp_stack *s, uint32_t addr, uint16_t port,
+	      int (*accept)(struct sl_tcp_conn *c, void *arg), void *arg);
+
+/* A segment for us (IPv4 header validated, padding trimmed). Consumes m. */
+void
+sl_tcp_input(struct sl_tcp_stack *s, unsigned int port, struct rte_mbuf *m,
+	     struct rte_ipv4_hdr *ip, uint16_t ip_hlen);
+
+/* Run due timers; call once per loop turn. */
+void
+sl_tcp_timers(struct sl_tcp_stack *s, uint64_t now_tsc);
+
+/*
+ * Open a connection to raddr:rport from the address of the port that
+ * reaches it, with an lcore-owned ephemeral port. Fails (NULL, rte_errno)
+ * when no route, port or connection slot is free. Success or failure of the
+ * handshake is reported later through ops (established / closed).
+ */
+struct sl_tcp_conn *
+sl_tcp_connect(struct sl_tcp_stack *s, uint32_t raddr, uint16_t rport,
+	       uint32_t timeout_ms, const struct sl_tcp_app_ops *ops, void *app);
+
+/*
+ * Queue payload for sending (ownership of the single-segment mbuf passes to
+ * the stack; its data must be payload only). Returns 0, or -1 when the
+ * connection can no longer send (the mbuf is then freed).
+ */
+int
+sl_tcp_send(struct sl_tcp_stack *s, struct sl_tcp_conn *c, struct rte_mbuf *m);
+
+/* Push queued data out (segments as the windows allow). */
+void
+sl_tcp_output(struct sl_tcp_stack *s, struct sl_tcp_conn *c);
+
+/*
+ * Take whole mbufs from the receive queue, up to `max_bytes` (at least one
+ * mbuf if any is queued), as a list linked with sl_mq. The window reopens.
+ */
+void
+sl_tcp_recv(struct sl_tcp_stack *s, struct sl_tcp_conn *c, uint32_t max_bytes,
+	    struct sl_mq *out);
+
+/* Half-close: FIN once everything queued has been sent. */
+void
+sl_tcp_shutdown(struct sl_tcp_stack *s, struct sl_tcp_conn *c);
+
+/* Send RST and free now. No callback is made. */
+void
+sl_tcp_abort(struct sl_tcp_stack *s, struct sl_tcp_conn *c);
+
+static inline uint32_t
+sl_tcp_sndq_bytes(const struct sl_tcp_conn *c)
+{
+	return c->sndq.bytes;
+}
+
+/* The peer sent FIN and every byte before it has been taken. */
+static inline bool
+sl_tcp_eof(const struct sl_tcp_conn *c)
+{
+	return (c->flags & SL_TCPF_FIN_RCVD) && c->rcvq.n == 0;
+}
+
+static inline bool
+sl_tcp_can_send(const struct sl_tcp_conn *c)
+{
+	return (c->state == SL_TCP_ESTABLISHED || c->state == SL_TCP_CLOSE_WAIT) &&
+	       !(c->flags & SL_TCPF_FIN_QUEUED);
+}
+
+const char *
+sl_tcp_state_name(unsigned int state);
+
+/* Stats names for telemetry, in tcp_stats.def order. */
+extern const char *const sl_tcp_stat_names[];
+extern const unsigned int sl_tcp_n_stats;
+
+/* mbuf queues ------------------------------------------------------------ */
+
+extern int sl_tcp_mbuf_dynoff;
+
+struct sl_tcp_mbuf_meta {
+	struct rte_mbuf *qnext;
+	uint32_t seq;                    /* first payload byte (ooo queue) */
+	uint32_t fin;                    /* segment carried FIN (ooo queue) */
+};
+
+static inline struct sl_tcp_mbuf_meta *
+sl_mq_meta(struct rte_mbuf *m)
+{
+	return RTE_MBUF_DYNFIELD(m, sl_tcp_mbuf_dynoff, struct sl_tcp_mbuf_meta *);
+}
+
+static inline void
+sl_mq_init(struct sl_mq *q)
+{
+	q->head = q->tail = NULL;
+	q->bytes = 0;
+	q->n = 0;
+}
+
+static inline void
+sl_mq_push(struct sl_mq *q, struct rte_mbuf *m)
+{
+	sl_mq_meta(m)->qnext = NULL;
+	if (q->tail != NULL)
+		sl_mq_meta(q->tail)->qnext = m;
+	else
+		q->head = m;
+	q->tail = m;
+	q->bytes += rte_pktmbuf_data_len(m);
+	q->n++;
+}
+
+static inline struct rte_mbuf *
+sl_mq_pop(struct sl_mq *q)
+{
+	struct rte_mbuf *m = q->head;
+
+	if (m == NULL)
+		return NULL;
+	q->head = sl_mq_meta(m)->qnext;
+	if (q->head == NULL)
+		q->tail = NULL;
+	sl_mq_meta(m)->qnext = NULL;
+	q->bytes -= rte_pktmbuf_data_len(m);
+	q->n--;
+	return m;
+}
+
+static inline struct rte_mbuf *
+sl_mq_next(struct rte_mbuf *m)
+{
+	return sl_mq_meta(m)->qnext;
+}
+
+/* Append all of `from` to `to`. */
+static inline void
+sl_mq_splice(struct sl_mq *to, struct sl_mq *from)
+{
+	if (from->head == NULL)
+		return;
+	if (to->tail != NULL)
+		sl_mq_meta(to->tail)->qnext = from->head;
+	else
+		to->head = from->head;
+	to->tail = from->tail;
+	to->bytes += from->bytes;
+	to->n += from->n;
+	sl_mq_init(from);
+}
+
+static inline void
+sl_mq_free(struct sl_mq *q)
+{
+	struct rte_mbuf *m;
+
+	while ((m = sl_mq_pop(q)) != NULL)
+		rte_pktmbuf_free(m);
+}
+
+#endif

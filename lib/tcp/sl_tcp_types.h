@@ -1,0 +1,169 @@
+#ifndef SL_TCP_TYPES_H
+#define SL_TCP_TYPES_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_common.h>
+
+#include "sl_tcp_proto.h"
+#include "sl_timer_types.h"
+
+struct rte_mbuf;
+struct rte_hash;
+struct sl_lcore;
+struct sl_conf_tcp;
+
+enum sl_tcp_state {
+	SL_TCP_CLOSED = 0,
+	SL_TCP_SYN_SENT,
+	SL_TCP_SYN_RECV,
+	SL_TCP_ESTABLISHED,
+	SL_TCP_FIN_WAIT_1,
+	SL_TCP_FIN_WAIT_2,
+	SL_TCP_CLOSING,
+	SL_TCP_TIME_WAIT,
+	SL_TCP_CLOSE_WAIT,
+	SL_TCP_LAST_ACK,
+	SL_TCP_STATE_MAX
+};
+
+/* Why a connection ended, as told to its application. */
+enum sl_tcp_close_reason {
+	SL_TCP_CLOSE_NORMAL = 0,  /* both FINs exchanged */
+	SL_TCP_CLOSE_RESET,       /* the peer sent RST */
+	SL_TCP_CLOSE_REFUSED,     /* RST in answer to our SYN */
+	SL_TCP_CLOSE_TIMEOUT,     /* connect timeout or retransmissions exhausted */
+};
+
+/* A FIFO of payload-only mbufs, linked through the sl_tcp mbuf dynfield. */
+struct sl_mq {
+	struct rte_mbuf *head;
+	struct rte_mbuf *tail;
+	uint32_t bytes;
+	uint32_t n;
+};
+
+struct sl_tcp_conn;
+
+/*
+ * What the stack tells the application owning a connection. Callbacks run
+ * on the owner lcore inside packet processing; they may send, receive,
+ * shut down or abort any connection of that lcore. After `closed` the
+ * connection is gone: the application must drop its pointer.
+ */
+struct sl_tcp_app_ops {
+	void (*established)(struct sl_tcp_conn *c);
+	void (*readable)(struct sl_tcp_conn *c);   /* data queued, or FIN */
+	void (*writable)(struct sl_tcp_conn *c);   /* send queue fell below half */
+	void (*closed)(struct sl_tcp_conn *c, enum sl_tcp_close_reason why);
+};
+
+/* A listener: accept() binds ops/app to a new connection, or refuses (-1). */
+struct sl_tcp_listener {
+	uint32_t addr;
+	uint16_t port;
+	int (*accept)(struct sl_tcp_conn *c, void *arg);
+	void *arg;
+};
+
+#define SL_TCPF_TS          0x0001   /* timestamps negotiated */
+#define SL_TCPF_SACK        0x0002   /* SACK negotiated */
+#define SL_TCPF_WS          0x0004   /* window scaling negotiated */
+#define SL_TCPF_ACK_NOW     0x0008   /* send an ACK at the end of input */
+#define SL_TCPF_FIN_QUEUED  0x0010   /* app shut down: FIN after the data */
+#define SL_TCPF_FIN_SENT    0x0020
+#define SL_TCPF_FIN_RCVD    0x0040
+#define SL_TCPF_PASSIVE     0x0080
+#define SL_TCPF_RTT_TIMING  0x0100   /* rtt_seq is being timed */
+#define SL_TCPF_IN_RECOVERY 0x0200   /* NewReno/SACK fast recovery */
+#define SL_TCPF_PERSIST     0x0400   /* rtx timer is the zero-window probe */
+#define SL_TCPF_NOTIFY_W    0x0800   /* tell the app when the queue drains */
+#define SL_TCPF_DEAD        0x1000   /* freed; guards re-entrant callers */
+#define SL_TCPF_TW          0x2000   /* TIME_WAIT timer running */
+
+/*
+ * One connection, preallocated in the lcore's table. Sequence variables
+ * follow RFC 9293 names. Payload bytes live in mbufs in sndq/rcvq/ooo.
+ */
+struct sl_tcp_conn {
+	/* lookup and demux */
+	uint32_t laddr, raddr;           /* host order */
+	uint16_t lport, rport;
+	uint32_t next_hop;               /* cached route */
+	uint8_t port;                    /* dataplane port index */
+	uint8_t state;
+	uint16_t flags;
+	uint8_t snd_wscale, rcv_wscale;
+	uint8_t dupacks;
+	uint8_t delack_segs;             /* segments received since our last ACK */
+	uint8_t backoff;                 /* RTO doublings so far */
+	uint8_t retries;                 /* retransmissions of snd_una */
+	uint16_t mss;                    /* send MSS: payload bytes per segment */
+	uint32_t idx;                    /* slot in the table */
+	uint32_t gen;                    /* bumped on every reuse of the slot */
+
+	/* send side */
+	uint32_t iss, snd_una, snd_nxt, snd_max;
+	uint32_t snd_wnd, max_snd_wnd, snd_wl1, snd_wl2;
+	uint32_t recover;                /* RFC 6582 */
+	uint32_t snd_buf;                /* high watermark of sndq */
+	/* receive side */
+	uint32_t irs, rcv_nxt, rcv_adv;  /* rcv_adv: right edge advertised */
+	uint32_t rcv_buf;
+	uint32_t ts_recent;
+	uint32_t ts_recent_ms;           /* our clock when ts_recent was taken */
+	/* RTT and RTO (RFC 6298), microseconds */
+	uint32_t srtt_us, rttvar_us, rto_ms;
+	uint32_t rtt_seq;
+	uint64_t rtt_start_tsc;
+
+	struct sl_tcp_cc cc;
+	struct sl_tcp_scoreboard sb;
+	struct sl_mq sndq;               /* first byte is snd_una */
+	struct sl_mq rcvq;               /* in order, not yet taken by the app */
+	struct sl_mq ooo;                /* above rcv_nxt, sorted, disjoint */
+
+	struct sl_timer rtx_timer;       /* SYN, RTO, persist, TIME_WAIT */
+	struct sl_timer delack_timer;
+
+	const struct sl_tcp_app_ops *ops;
+	void *app;
+	uint32_t connect_timeout_ms;
+	uint32_t free_next;              /* free-list link */
+};
+
+struct sl_tcp_stats {
+#define SL_TCP_STAT(name, desc) uint64_t name;
+#include "tcp_stats.def"
+#undef SL_TCP_STAT
+	uint64_t state[SL_TCP_STATE_MAX]; /* gauges: connections per state */
+	uint64_t active;                  /* gauge: allocated connections */
+	uint64_t half_open;               /* gauge: SYN_RECV */
+} __rte_cache_aligned;
+
+#define SL_TCP_MAX_LISTENERS 64
+
+/* One lcore's TCP: its connections, timers and counters. */
+struct sl_tcp_stack {
+	struct sl_lcore *lc;
+	const struct sl_conf_tcp *conf;
+	struct rte_hash *table;          /* 4-tuple -> connection index */
+	struct sl_tcp_conn *conns;
+	uint32_t max_conns;
+	uint32_t free_head;              /* UINT32_MAX when empty */
+	uint32_t time_wait;              /* connections in TIME_WAIT */
+	uint16_t eph_lo, eph_hi, eph_next; /* this lcore's ephemeral ports */
+	uint16_t ip_id;
+	uint32_t isn_secret;
+	uint64_t tsc_per_ms;
+	uint64_t tsc_per_us;
+	const struct sl_tcp_cc_ops *cc;
+	struct sl_syncookie cookies;
+	unsigned int n_listeners;
+	struct sl_tcp_listener listeners[SL_TCP_MAX_LISTENERS];
+	struct sl_timer_wheel wheel;
+	struct sl_tcp_stats stats;
+};
+
+#endif

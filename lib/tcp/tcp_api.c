@@ -1,0 +1,150 @@
+/* What applications (the L4 proxy, later HTTP) call on a connection. */
+#include <errno.h>
+
+#include <rte_errno.h>
+
+#include "sl_conf.h"
+#include "sl_lcore.h"
+#include "tcp_private.h"
+
+/* Next free port of this lcore's block for the 4-tuple; 0 when none. */
+static uint16_t
+pick_port(struct sl_tcp_stack *s, uint32_t laddr, uint32_t raddr, uint16_t rport)
+{
+	uint32_t span = (uint32_t)s->eph_hi - s->eph_lo + 1;
+
+	for (uint32_t i = 0; i < span; i++) {
+		uint16_t p = s->eph_next;
+		struct sl_tcp_conn *old;
+
+		s->eph_next = p == s->eph_hi ? s->eph_lo : (uint16_t)(p + 1);
+		old = tcp_lookup(s, laddr, p, raddr, rport);
+		if (old == NULL)
+			return p;
+		/*
+		 * RFC 6191: with timestamps, a new incarnation is told apart
+		 * from the old one, so a TIME_WAIT tuple may be reused.
+		 */
+		if (old->state == SL_TCP_TIME_WAIT && (old->flags & SL_TCPF_TS)) {
+			s->stats.time_wait_recycled++;
+			tcp_conn_free(s, old);
+			return p;
+		}
+	}
+	return 0;
+}
+
+struct sl_tcp_conn *
+sl_tcp_connect(struct sl_tcp_stack *s, uint32_t raddr, uint16_t rport,
+	       uint32_t timeout_ms, const struct sl_tcp_app_ops *ops, void *app)
+{
+	struct sl_tcp_conn *c;
+	uint32_t next_hop;
+	int port = sl_conf_port_reaching(s->lc->dp->conf, raddr, &next_hop);
+	uint16_t lport;
+
+	if (port < 0) {
+		rte_errno = EHOSTUNREACH;
+		return NULL;
+	}
+	lport = pick_port(s, s->lc->dp->ports[port].addr, raddr, rport);
+	if (lport == 0) {
+		rte_errno = EADDRNOTAVAIL;
+		return NULL;
+	}
+	c = tcp_conn_alloc(s);
+	if (c == NULL) {
+		rte_errno = ENOBUFS;
+		return NULL;
+	}
+	c->laddr = s->lc->dp->ports[port].addr;
+	c->raddr = raddr;
+	c->lport = lport;
+	c->rport = rport;
+	c->port = (uint8_t)port;
+	c->next_hop = next_hop;
+	if (tcp_conn_hash(s, c) < 0) {
+		tcp_conn_free(s, c);
+		rte_errno = ENOBUFS;
+		return NULL;
+	}
+	tcp_conn_setup(s, c);
+	c->mss = RTE_MIN(s->conf->mss,
+			 (uint16_t)(s->lc->dp->ports[port].mtu - 40));
+	c->iss = tcp_isn(s, c->laddr, c->lport, c->raddr, c->rport);
+	c->snd_una = c->iss;
+	c->snd_nxt = c->snd_max = c->iss + 1;
+	c->ops = ops;
+	c->app = app;
+	c->connect_timeout_ms = timeout_ms;
+	c->rto_ms = RTE_MIN(s->conf->rto_init_ms, timeout_ms);
+	tcp_set_state(s, c, SL_TCP_SYN_SENT);
+	s->stats.active_opens++;
+	c->flags |= SL_TCPF_RTT_TIMING;
+	c->rtt_seq = c->snd_nxt;
+	c->rtt_start_tsc = rte_rdtsc();
+	tcp_send_syn(s, c, false);
+	tcp_rtx_arm(s, c);
+	return c;
+}
+
+int
+sl_tcp_send(struct sl_tcp_stack *s, struct sl_tcp_conn *c, struct rte_mbuf *m)
+{
+	(void)s;
+	if (!sl_tcp_can_send(c) || m->nb_segs > 1) {
+		rte_pktmbuf_free(m);
+		return -1;
+	}
+	if (rte_pktmbuf_data_len(m) == 0) {
+		rte_pktmbuf_free(m);
+		return 0;
+	}
+	m->ol_flags = 0;
+	sl_mq_push(&c->sndq, m);
+	if (c->sndq.bytes >= c->snd_buf)
+		c->flags |= SL_TCPF_NOTIFY_W;
+	return 0;
+}
+
+void
+sl_tcp_recv(struct sl_tcp_stack *s, struct sl_tcp_conn *c, uint32_t max_bytes,
+	    struct sl_mq *out)
+{
+	uint32_t before = c->rcv_adv - c->rcv_nxt;
+
+	sl_mq_init(out);
+	while (c->rcvq.head != NULL &&
+	       (out->n == 0 || out->bytes + rte_pktmbuf_data_len(c->rcvq.head) <= max_bytes))
+		sl_mq_push(out, sl_mq_pop(&c->rcvq));
+	/* Window update when the window grew by a useful amount (RFC 1122). */
+	if (out->n > 0 && c->state != SL_TCP_TIME_WAIT &&
+	    tcp_rcv_space(c) >= before + RTE_MIN(c->rcv_buf / 2, 2u * c->mss))
+		c->flags |= SL_TCPF_ACK_NOW;
+	(void)s;
+}
+
+void
+sl_tcp_shutdown(struct sl_tcp_stack *s, struct sl_tcp_conn *c)
+{
+	if (c->state == SL_TCP_SYN_SENT || c->state == SL_TCP_SYN_RECV) {
+		sl_tcp_abort(s, c);
+		return;
+	}
+	if (c->state != SL_TCP_ESTABLISHED && c->state != SL_TCP_CLOSE_WAIT)
+		return;
+	c->flags |= SL_TCPF_FIN_QUEUED;
+	sl_tcp_output(s, c);
+}
+
+void
+sl_tcp_abort(struct sl_tcp_stack *s, struct sl_tcp_conn *c)
+{
+	if (c->flags & SL_TCPF_DEAD)
+		return;
+	if (c->state != SL_TCP_SYN_SENT && c->state != SL_TCP_TIME_WAIT &&
+	    c->state != SL_TCP_CLOSED)
+		tcp_send_rst(s, c);
+	c->ops = NULL;
+	tcp_conn_free(s, c);
+}

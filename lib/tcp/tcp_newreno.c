@@ -1,0 +1,62 @@
+/* NewReno window management (RFC 5681, RFC 6582 for recovery). */
+#include "tcp_cc_private.h"
+
+static void
+newreno_init(struct sl_tcp_cc *cc, uint32_t mss)
+{
+	tcp_cc_init_window(cc, mss);
+}
+
+static void
+newreno_on_ack(struct sl_tcp_cc *cc, uint32_t acked, uint32_t flight,
+	       uint32_t srtt_us, uint64_t now_us)
+{
+	(void)flight;
+	(void)srtt_us;
+	(void)now_us;
+	if (cc->cwnd < cc->ssthresh) {
+		tcp_cc_slow_start(cc, acked);
+		return;
+	}
+	/* Congestion avoidance: one MSS per window of acknowledged bytes. */
+	cc->bytes_acked += acked;
+	if (cc->bytes_acked >= cc->cwnd) {
+		cc->bytes_acked -= cc->cwnd;
+		cc->cwnd += cc->mss;
+	}
+}
+
+static void
+newreno_on_loss(struct sl_tcp_cc *cc, uint32_t flight, uint64_t now_us)
+{
+	(void)now_us;
+	cc->ssthresh = tcp_cc_half_flight(cc, flight);
+	/* RFC 6582: cwnd = ssthresh + 3*MSS while the three dupacks drain. */
+	cc->cwnd = cc->ssthresh + 3 * cc->mss;
+	cc->bytes_acked = 0;
+}
+
+static void
+newreno_on_rto(struct sl_tcp_cc *cc, uint32_t flight, uint64_t now_us)
+{
+	(void)now_us;
+	cc->ssthresh = tcp_cc_half_flight(cc, flight);
+	cc->cwnd = cc->mss;   /* the loss window (RFC 5681 3.1) */
+	cc->bytes_acked = 0;
+}
+
+static void
+newreno_on_recovered(struct sl_tcp_cc *cc, uint64_t now_us)
+{
+	(void)now_us;
+	cc->cwnd = cc->ssthresh;
+}
+
+const struct sl_tcp_cc_ops sl_tcp_newreno = {
+	.name = "newreno",
+	.init = newreno_init,
+	.on_ack = newreno_on_ack,
+	.on_loss = newreno_on_loss,
+	.on_rto = newreno_on_rto,
+	.on_recovered = newreno_on_recovered,
+};

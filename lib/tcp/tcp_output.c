@@ -1,0 +1,386 @@
+/*
+ * Building and sending segments. Every frame is built whole in one mbuf:
+ * AF_XDP and most virtual NICs take single-segment frames only, so payload
+ * is copied from the send queue into the frame here (counted as
+ * tx_copied_bytes). Payload moves between connections without copying; this
+ * is the one copy, made at the wire as AF_XDP's copy mode would anyway.
+ */
+#include <string.h>
+
+#include <rte_ip.h>
+#include <rte_mbuf.h>
+#include <rte_tcp.h>
+
+#include "sl_conf.h"
+#include "sl_lcore.h"
+#include "sl_net.h"
+#include "tcp_private.h"
+
+struct frame {
+	struct rte_mbuf *m;
+	struct rte_ipv4_hdr *ip;
+	struct rte_tcp_hdr *th;
+	uint8_t *payload;
+};
+
+/* Allocate a frame with Ethernet, IPv4 and TCP headers (checksums later). */
+static int
+frame_alloc(struct sl_tcp_stack *s, unsigned int port, struct frame *f,
+	    uint32_t laddr, uint32_t raddr, uint16_t lport, uint16_t rport,
+	    uint32_t seq, uint32_t ack, uint8_t flags, uint16_t win,
+	    const uint8_t *opts, unsigned int olen, uint32_t plen)
+{
+	uint16_t thl = (uint16_t)(sizeof(struct rte_tcp_hdr) + olen);
+	uint16_t total = (uint16_t)(sizeof(struct rte_ipv4_hdr) + thl + plen);
+	char *p;
+
+	f->m = rte_pktmbuf_alloc(s->lc->pool);
+	if (unlikely(f->m == NULL)) {
+		s->lc->stats[port].drops[SL_DROP_NO_MBUF]++;
+		return -1;
+	}
+	p = rte_pktmbuf_append(f->m, (uint16_t)(sizeof(struct rte_ether_hdr) + total));
+	if (unlikely(p == NULL)) {
+		rte_pktmbuf_free(f->m);
+		s->lc->stats[port].drops[SL_DROP_NO_MBUF]++;
+		return -1;
+	}
+	f->ip = (struct rte_ipv4_hdr *)(p + sizeof(struct rte_ether_hdr));
+	f->th = (struct rte_tcp_hdr *)(f->ip + 1);
+	f->payload = (uint8_t *)f->th + thl;
+	f->ip->version_ihl = 0x45;
+	f->ip->type_of_service = 0;
+	f->ip->total_length = rte_cpu_to_be_16(total);
+	f->ip->packet_id = rte_cpu_to_be_16(s->ip_id++);
+	f->ip->fragment_offset = RTE_BE16(RTE_IPV4_HDR_DF_FLAG);
+	f->ip->time_to_live = 64;
+	f->ip->next_proto_id = IPPROTO_TCP;
+	f->ip->hdr_checksum = 0;
+	f->ip->src_addr = rte_cpu_to_be_32(laddr);
+	f->ip->dst_addr = rte_cpu_to_be_32(raddr);
+	f->th->src_port = rte_cpu_to_be_16(lport);
+	f->th->dst_port = rte_cpu_to_be_16(rport);
+	f->th->sent_seq = rte_cpu_to_be_32(seq);
+	f->th->recv_ack = rte_cpu_to_be_32(ack);
+	f->th->data_off = (uint8_t)((thl / 4) << 4);
+	f->th->tcp_flags = flags;
+	f->th->rx_win = rte_cpu_to_be_16(win);
+	f->th->cksum = 0;
+	f->th->tcp_urp = 0;
+	if (olen)
+		memcpy(f->th + 1, opts, olen);
+	return 0;
+}
+
+/* Checksum the TCP segment and hand the frame to IPv4 output. */
+static void
+frame_send(struct sl_tcp_stack *s, struct frame *f, int port, uint32_t next_hop)
+{
+	f->th->cksum = rte_ipv4_udptcp_cksum(f->ip, f->th);
+	s->stats.segments_out++;
+	if (port >= 0)
+		sl_ipv4_send(s->lc, (unsigned int)port, next_hop, f->m);
+	else
+		sl_ipv4_output(s->lc, f->m);
+}
+
+uint16_t
+tcp_adv_window(struct sl_tcp_conn *c)
+{
+	uint32_t space = tcp_rcv_space(c);
+	uint32_t right = c->rcv_nxt + space;
+	uint32_t wnd;
+	uint8_t shift = (c->flags & SL_TCPF_WS) ? c->rcv_wscale : 0;
+
+	/*
+	 * Receiver silly-window avoidance (RFC 9293 3.8.6.2.2): do not move
+	 * the right edge for less than one MSS or half the buffer; and never
+	 * shrink a window already offered.
+	 */
+	if (sl_seq_lt(right, c->rcv_adv) ||
+	    (right - c->rcv_adv < RTE_MIN(c->rcv_buf / 2, (uint32_t)c->mss) &&
+	     sl_seq_gt(c->rcv_adv, c->rcv_nxt)))
+		right = sl_seq_max(c->rcv_adv, c->rcv_nxt);
+	wnd = right - c->rcv_nxt;
+	if ((wnd >> shift) > 65535)
+		wnd = 65535u << shift;
+	/* Round down to the scale; what is advertised is what we promise. */
+	wnd = (wnd >> shift) << shift;
+	c->rcv_adv = c->rcv_nxt + wnd;
+	return (uint16_t)(wnd >> shift);
+}
+
+/* Options of a non-SYN segment: timestamps and SACK blocks from ooo. */
+static unsigned int
+data_opts(struct sl_tcp_stack *s, struct sl_tcp_conn *c, uint8_t *buf)
+{
+	struct sl_tcp_sack_block blocks[SL_TCP_MAX_SACK_BLOCKS];
+	unsigned int n = 0;
+
+	if ((c->flags & SL_TCPF_SACK) && c->ooo.n > 0) {
+		for (struct rte_mbuf *m = c->ooo.head; m != NULL && n <= 3;
+		     m = sl_mq_next(m)) {
+			uint32_t start = sl_mq_meta(m)->seq;
+			uint32_t end = start + rte_pktmbuf_data_len(m);
+
+			if (n > 0 && blocks[n - 1].end == start)
+				blocks[n - 1].end = end;
+			else if (n < SL_TCP_MAX_SACK_BLOCKS)
+				blocks[n++] = (struct sl_tcp_sack_block){ start, end };
+			else
+				break;
+		}
+	}
+	if (!(c->flags & SL_TCPF_TS) && n == 0)
+		return 0;
+	return sl_tcp_opts_build(buf, c->flags & SL_TCPF_TS, tcp_now_ms(s),
+				 c->ts_recent, blocks, n);
+}
+
+static inline void
+ack_sent(struct sl_tcp_stack *s, struct sl_tcp_conn *c)
+{
+	c->flags &= (uint16_t)~SL_TCPF_ACK_NOW;
+	sl_timer_cancel(&s->wheel, &c->delack_timer);
+}
+
+void
+tcp_send_syn(struct sl_tcp_stack *s, struct sl_tcp_conn *c, bool ack)
+{
+	/* Advertise what we can take, not what the peer allows us to send. */
+	struct sl_tcp_opts o = { .mss_ok = true,
+		.mss = RTE_MIN(s->conf->mss,
+			       (uint16_t)(s->lc->dp->ports[c->port].mtu - 40)) };
+	uint8_t opts[SL_TCP_OPT_MAX_LEN];
+	unsigned int olen;
+	struct frame f;
+
+	/* On SYN-ACK only echo what the peer offered (RFC 7323, 2018). */
+	o.sack_perm = !ack || (c->flags & SL_TCPF_SACK);
+	o.ts_ok = !ack || (c->flags & SL_TCPF_TS);
+	o.ws_ok = !ack || (c->flags & SL_TCPF_WS);
+	o.wscale = c->rcv_wscale;
+	o.tsval = tcp_now_ms(s);
+	o.tsecr = ack ? c->ts_recent : 0;
+	olen = sl_tcp_opts_build_syn(opts, &o);
+	if (frame_alloc(s, c->port, &f, c->laddr, c->raddr, c->lport, c->rport,
+			c->iss, ack ? c->rcv_nxt : 0,
+			(uint8_t)(RTE_TCP_SYN_FLAG | (ack ? RTE_TCP_ACK_FLAG : 0)),
+			(uint16_t)RTE_MIN(c->rcv_buf, 65535u), opts, olen, 0) != 0)
+		return;
+	c->rcv_adv = c->rcv_nxt + RTE_MIN(c->rcv_buf, 65535u);
+	frame_send(s, &f, c->port, c->next_hop);
+}
+
+void
+tcp_send_ack(struct sl_tcp_stack *s, struct sl_tcp_conn *c)
+{
+	uint8_t opts[SL_TCP_OPT_MAX_LEN];
+	unsigned int olen = data_opts(s, c, opts);
+	struct frame f;
+	uint32_t seq = c->snd_nxt;
+
+	if (frame_alloc(s, c->port, &f, c->laddr, c->raddr, c->lport, c->rport,
+			seq, c->rcv_nxt, RTE_TCP_ACK_FLAG, tcp_adv_window(c),
+			opts, olen, 0) != 0)
+		return;
+	ack_sent(s, c);
+	frame_send(s, &f, c->port, c->next_hop);
+}
+
+void
+tcp_send_rst(struct sl_tcp_stack *s, struct sl_tcp_conn *c)
+{
+	struct frame f;
+
+	if (frame_alloc(s, c->port, &f, c->laddr, c->raddr, c->lport, c->rport,
+			c->snd_nxt, c->rcv_nxt,
+			RTE_TCP_RST_FLAG | RTE_TCP_ACK_FLAG, 0, NULL, 0, 0) != 0)
+		return;
+	s->stats.rst_sent++;
+	frame_send(s, &f, c->port, c->next_hop);
+}
+
+/* Copy `len` bytes starting `off` bytes into the send queue. */
+static void
+copy_from_sndq(const struct sl_tcp_conn *c, uint32_t off, uint32_t len,
+	       uint8_t *dst)
+{
+	struct rte_mbuf *m = c->sndq.head;
+
+	while (m != NULL && off >= rte_pktmbuf_data_len(m)) {
+		off -= rte_pktmbuf_data_len(m);
+		m = sl_mq_next(m);
+	}
+	while (m != NULL && len > 0) {
+		uint32_t n = RTE_MIN(len, (uint32_t)rte_pktmbuf_data_len(m) - off);
+
+		memcpy(dst, rte_pktmbuf_mtod_offset(m, uint8_t *, off), n);
+		dst += n;
+		len -= n;
+		off = 0;
+		m = sl_mq_next(m);
+	}
+}
+
+void
+tcp_send_data(struct sl_tcp_stack *s, struct sl_tcp_conn *c, uint32_t seq,
+	      uint32_t len, bool fin, bool rtx)
+{
+	uint8_t opts[SL_TCP_OPT_MAX_LEN];
+	unsigned int olen = data_opts(s, c, opts);
+	uint8_t flags = RTE_TCP_ACK_FLAG;
+	struct frame f;
+
+	if (len > 0 && seq + len == c->snd_una + c->sndq.bytes)
+		flags |= RTE_TCP_PSH_FLAG;
+	if (fin)
+		flags |= RTE_TCP_FIN_FLAG;
+	if (frame_alloc(s, c->port, &f, c->laddr, c->raddr, c->lport, c->rport,
+			seq, c->rcv_nxt, flags, tcp_adv_window(c), opts, olen,
+			len) != 0)
+		return;
+	if (len > 0)
+		copy_from_sndq(c, seq - c->snd_una, len, f.payload);
+	s->stats.bytes_out += len;
+	s->stats.tx_copied_bytes += len;
+	if (!rtx && !(c->flags & SL_TCPF_RTT_TIMING) && len > 0) {
+		/* Karn: time only segments sent once. */
+		c->flags |= SL_TCPF_RTT_TIMING;
+		c->rtt_seq = seq + len;
+		c->rtt_start_tsc = rte_rdtsc();
+	}
+	ack_sent(s, c);
+	frame_send(s, &f, c->port, c->next_hop);
+}
+
+void
+sl_tcp_output(struct sl_tcp_stack *s, struct sl_tcp_conn *c)
+{
+	bool sent = false;
+
+	if (c->state == SL_TCP_ESTABLISHED || c->state == SL_TCP_CLOSE_WAIT ||
+	    ((c->state == SL_TCP_FIN_WAIT_1 || c->state == SL_TCP_CLOSING ||
+	      c->state == SL_TCP_LAST_ACK) && !(c->flags & SL_TCPF_FIN_SENT))) {
+		uint32_t data_end = c->snd_una + c->sndq.bytes;
+		uint32_t wnd = RTE_MIN(c->snd_wnd, c->cc.cwnd);
+
+		for (;;) {
+			uint32_t nxt = sl_seq_min(c->snd_nxt, data_end);
+			uint32_t inflight = nxt - c->snd_una;
+			uint32_t unsent = data_end - nxt;
+			uint32_t len;
+			bool fin;
+
+			if (unsent == 0 || inflight >= wnd)
+				break;
+			len = RTE_MIN(RTE_MIN((uint32_t)c->mss, unsent), wnd - inflight);
+			/* Sender SWS avoidance; Nagle is off for proxied data. */
+			if (len < c->mss && len < unsent && inflight > 0)
+				break;
+			fin = (c->flags & SL_TCPF_FIN_QUEUED) && len == unsent;
+			tcp_send_data(s, c, nxt, len, fin, sl_seq_lt(nxt, c->snd_max));
+			c->snd_nxt = nxt + len + (fin ? 1 : 0);
+			if (fin)
+				c->flags |= SL_TCPF_FIN_SENT;
+			sent = true;
+			if (fin)
+				break;
+		}
+		if ((c->flags & SL_TCPF_FIN_QUEUED) && !(c->flags & SL_TCPF_FIN_SENT) &&
+		    sl_seq_ge(c->snd_nxt, data_end)) {
+			tcp_send_data(s, c, data_end, 0, true, false);
+			c->snd_nxt = data_end + 1;
+			c->flags |= SL_TCPF_FIN_SENT;
+			sent = true;
+		}
+		if (c->flags & SL_TCPF_FIN_SENT) {
+			if (c->state == SL_TCP_ESTABLISHED)
+				tcp_set_state(s, c, SL_TCP_FIN_WAIT_1);
+			else if (c->state == SL_TCP_CLOSE_WAIT)
+				tcp_set_state(s, c, SL_TCP_LAST_ACK);
+		}
+		if (sl_seq_gt(c->snd_nxt, c->snd_max))
+			c->snd_max = c->snd_nxt;
+		if (sent && !sl_timer_armed(&c->rtx_timer))
+			tcp_rtx_arm(s, c);
+		/* Nothing in flight, data waiting, window shut: probe it. */
+		if (!sent && c->snd_wnd == 0 && data_end != c->snd_una &&
+		    c->snd_nxt == c->snd_una && !sl_timer_armed(&c->rtx_timer))
+			tcp_persist_arm(s, c);
+	}
+	if (c->flags & SL_TCPF_ACK_NOW)
+		tcp_send_ack(s, c);
+}
+
+/* RST for a segment that matches no connection (RFC 9293 3.10.7.1). */
+void
+tcp_reply_rst(struct sl_tcp_stack *s, unsigned int port, struct rte_mbuf *m,
+	      struct rte_ipv4_hdr *ip, struct rte_tcp_hdr *th, uint32_t seg_len)
+{
+	uint32_t seq = 0, ack = 0;
+	uint8_t flags = RTE_TCP_RST_FLAG;
+	struct frame f;
+
+	if (th->tcp_flags & RTE_TCP_ACK_FLAG) {
+		seq = rte_be_to_cpu_32(th->recv_ack);
+	} else {
+		ack = rte_be_to_cpu_32(th->sent_seq) + seg_len;
+		flags |= RTE_TCP_ACK_FLAG;
+	}
+	if (frame_alloc(s, port, &f, rte_be_to_cpu_32(ip->dst_addr),
+			rte_be_to_cpu_32(ip->src_addr),
+			rte_be_to_cpu_16(th->dst_port),
+			rte_be_to_cpu_16(th->src_port), seq, ack, flags, 0,
+			NULL, 0, 0) == 0) {
+		s->stats.rst_sent++;
+		frame_send(s, &f, -1, 0);
+	}
+	rte_pktmbuf_free(m);
+}
+
+/* A SYN-ACK that keeps no state: everything needed is in the cookie. */
+void
+tcp_send_syncookie(struct sl_tcp_stack *s, unsigned int port, struct rte_mbuf *m,
+		   struct rte_ipv4_hdr *ip, struct rte_tcp_hdr *th,
+		   const struct sl_tcp_opts *peer)
+{
+	uint32_t saddr = rte_be_to_cpu_32(ip->src_addr);
+	uint32_t daddr = rte_be_to_cpu_32(ip->dst_addr);
+	uint16_t sport = rte_be_to_cpu_16(th->src_port);
+	uint16_t dport = rte_be_to_cpu_16(th->dst_port);
+	uint32_t isn = rte_be_to_cpu_32(th->sent_seq);
+	uint16_t mss = peer->mss_ok ? peer->mss : 536;
+	uint64_t now_s = rte_rdtsc() / (s->tsc_per_ms * 1000);
+	struct sl_tcp_opts o = { .mss_ok = true };
+	uint8_t opts[SL_TCP_OPT_MAX_LEN], wscale = 0;
+	uint32_t cookie;
+	struct frame f;
+
+	while (wscale < SL_TCP_MAX_WSCALE && (65535u << wscale) < s->conf->rcv_buf)
+		wscale++;
+	mss = RTE_MIN(mss, s->conf->mss);
+	cookie = sl_syncookie_make(&s->cookies, saddr, daddr, sport, dport, isn,
+				   mss, now_s);
+	o.mss = RTE_MIN(s->conf->mss,
+			(uint16_t)(s->lc->dp->ports[port].mtu - 40));
+	/* Without timestamps there is nowhere to keep WS and SACK. */
+	if (peer->ts_ok) {
+		o.ts_ok = true;
+		o.sack_perm = peer->sack_perm;
+		o.ws_ok = peer->ws_ok;
+		o.wscale = wscale;
+		/* Remember the peer's options, not ours: ours are derivable. */
+		o.tsval = sl_syncookie_ts_encode(tcp_now_ms(s), peer->ws_ok,
+						 peer->wscale, peer->sack_perm);
+		o.tsecr = peer->tsval;
+	}
+	if (frame_alloc(s, port, &f, daddr, saddr, dport, sport, cookie, isn + 1,
+			RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG,
+			(uint16_t)RTE_MIN(s->conf->rcv_buf, 65535u), opts,
+			sl_tcp_opts_build_syn(opts, &o), 0) == 0) {
+		s->stats.syncookies_sent++;
+		frame_send(s, &f, -1, 0);
+	}
+	rte_pktmbuf_free(m);
+}

@@ -1,0 +1,93 @@
+#ifndef SL_TCP_PRIVATE_H
+#define SL_TCP_PRIVATE_H
+
+/* Internal to lib/tcp: shared by tcp_input/output/timer/table. */
+
+#include <rte_cycles.h>
+#include <rte_tcp.h>
+
+#include "sl_tcp.h"
+#include "sl_timer.h"
+
+#define TCP_HDR_MIN 20
+#define TCP_FLAGS_MASK 0x3f
+
+/* Header room a TX frame needs: Ethernet + IPv4 + TCP + 40 bytes options. */
+#define TCP_FRAME_HDR (14 + 20 + 20 + SL_TCP_OPT_MAX_LEN)
+
+static inline uint32_t
+tcp_now_ms(const struct sl_tcp_stack *s)
+{
+	return (uint32_t)(rte_rdtsc() / s->tsc_per_ms);
+}
+
+static inline uint64_t
+tcp_ms_to_ticks(uint32_t ms)
+{
+	return ms;   /* the wheel ticks once per millisecond */
+}
+
+/* Free space in the receive buffer: what we may advertise. */
+static inline uint32_t
+tcp_rcv_space(const struct sl_tcp_conn *c)
+{
+	uint32_t used = c->rcvq.bytes + c->ooo.bytes;
+
+	return used >= c->rcv_buf ? 0 : c->rcv_buf - used;
+}
+
+/* Verify a TCP checksum (pseudo-header included) in software. */
+static inline bool
+tcp_cksum_ok(const struct rte_ipv4_hdr *ip, const void *th, uint32_t l4len)
+{
+	uint32_t sum = rte_raw_cksum(th, l4len);
+
+	sum += rte_ipv4_phdr_cksum(ip, 0);
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	return sum == 0xffff;
+}
+
+/* tcp_table.c */
+struct sl_tcp_conn *tcp_conn_alloc(struct sl_tcp_stack *s);
+int tcp_conn_hash(struct sl_tcp_stack *s, struct sl_tcp_conn *c);
+struct sl_tcp_conn *tcp_lookup(struct sl_tcp_stack *s, uint32_t laddr,
+			       uint16_t lport, uint32_t raddr, uint16_t rport);
+void tcp_conn_free(struct sl_tcp_stack *s, struct sl_tcp_conn *c);
+void tcp_set_state(struct sl_tcp_stack *s, struct sl_tcp_conn *c,
+		   enum sl_tcp_state st);
+/* Tell the app (once) and free. */
+void tcp_conn_close(struct sl_tcp_stack *s, struct sl_tcp_conn *c,
+		    enum sl_tcp_close_reason why);
+uint32_t tcp_isn(struct sl_tcp_stack *s, uint32_t laddr, uint16_t lport,
+		 uint32_t raddr, uint16_t rport);
+const struct sl_tcp_listener *tcp_listener_find(const struct sl_tcp_stack *s,
+						uint32_t addr, uint16_t port);
+/* Common set-up of a new connection's windows, timers, congestion state. */
+void tcp_conn_setup(struct sl_tcp_stack *s, struct sl_tcp_conn *c);
+void tcp_enter_time_wait(struct sl_tcp_stack *s, struct sl_tcp_conn *c);
+
+/* tcp_output.c */
+void tcp_send_syn(struct sl_tcp_stack *s, struct sl_tcp_conn *c, bool ack);
+void tcp_send_ack(struct sl_tcp_stack *s, struct sl_tcp_conn *c);
+void tcp_send_rst(struct sl_tcp_stack *s, struct sl_tcp_conn *c);
+void tcp_send_data(struct sl_tcp_stack *s, struct sl_tcp_conn *c,
+		   uint32_t seq, uint32_t len, bool fin, bool rtx);
+void tcp_reply_rst(struct sl_tcp_stack *s, unsigned int port, struct rte_mbuf *m,
+		   struct rte_ipv4_hdr *ip, struct rte_tcp_hdr *th,
+		   uint32_t seg_len);
+void tcp_send_syncookie(struct sl_tcp_stack *s, unsigned int port,
+			struct rte_mbuf *m, struct rte_ipv4_hdr *ip,
+			struct rte_tcp_hdr *th, const struct sl_tcp_opts *o);
+uint16_t tcp_adv_window(struct sl_tcp_conn *c);
+
+/* tcp_timer.c */
+void tcp_timers_init(struct sl_tcp_conn *c);
+void tcp_rtx_arm(struct sl_tcp_stack *s, struct sl_tcp_conn *c);
+void tcp_rtx_stop(struct sl_tcp_stack *s, struct sl_tcp_conn *c);
+void tcp_rtt_sample(struct sl_tcp_conn *c, uint32_t rtt_us,
+		    const struct sl_conf_tcp *conf);
+void tcp_delack_schedule(struct sl_tcp_stack *s, struct sl_tcp_conn *c);
+void tcp_persist_arm(struct sl_tcp_stack *s, struct sl_tcp_conn *c);
+
+#endif

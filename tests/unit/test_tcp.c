@@ -1,0 +1,866 @@
+/*
+ * The TCP state machine driven by crafted segments, packetdrill style:
+ * each test feeds segments from a scripted peer (198.18.0.2) into the stack
+ * through sl_net_input and checks the segments it emits, read back from the
+ * lcore's TX buffer. Time is moved by advancing the timer wheel.
+ */
+#include <rte_arp.h>
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_ip.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+#include <rte_tcp.h>
+
+#include "sl_conf.h"
+#include "sl_lcore.h"
+#include "sl_net.h"
+#include "sl_tcp.h"
+#include "sl_test.h"
+#include "sl_timer.h"
+#include "../../lib/tcp/tcp_private.h"
+
+#define OURS   0xc6120001u   /* 198.18.0.1 */
+#define PEER   0xc6120002u   /* 198.18.0.2 */
+#define LPORT  9000
+#define PPORT  40000
+
+static const struct rte_ether_addr our_mac = {{ 0x02, 0, 0, 0, 0, 0x01 }};
+static const struct rte_ether_addr peer_mac = {{ 0x02, 0, 0, 0, 0, 0x02 }};
+
+static struct sl_dp dp;
+static struct sl_conf conf;
+static struct sl_lcore *lc;
+static struct rte_mempool *mp;
+static struct sl_tcp_stack *S;
+static uint64_t clock_ms;      /* virtual time fed to the wheel */
+
+/* What the stack sent, decoded. */
+struct out {
+	uint8_t flags;
+	uint32_t seq, ack;
+	uint16_t win;
+	uint32_t plen;
+	uint8_t payload[64];
+	struct sl_tcp_opts o;
+};
+
+/* Application side. */
+static struct sl_tcp_conn *accepted;
+static int n_accepts, n_readable, n_closed, n_established;
+static enum sl_tcp_close_reason last_reason;
+static bool refuse;
+
+static void app_readable(struct sl_tcp_conn *c) { (void)c; n_readable++; }
+static void app_established(struct sl_tcp_conn *c) { (void)c; n_established++; }
+static void app_closed(struct sl_tcp_conn *c, enum sl_tcp_close_reason why)
+{
+	(void)c;
+	n_closed++;
+	last_reason = why;
+	if (c == accepted)
+		accepted = NULL;
+}
+
+static const struct sl_tcp_app_ops app_ops = {
+	.established = app_established,
+	.readable = app_readable,
+	.closed = app_closed,
+};
+
+static int
+app_accept(struct sl_tcp_conn *c, void *arg)
+{
+	(void)arg;
+	if (refuse)
+		return -1;
+	n_accepts++;
+	accepted = c;
+	c->ops = &app_ops;
+	return 0;
+}
+
+static void
+tcp_hook(struct sl_lcore *l, unsigned int port, struct rte_mbuf *m,
+	 struct rte_ipv4_hdr *ip, uint16_t hlen)
+{
+	sl_tcp_input(l->tcp, port, m, ip, hlen);
+}
+
+static void
+advance(uint64_t ms)
+{
+	clock_ms += ms;
+	sl_tcp_timers(S, S->wheel.base_tsc + clock_ms * S->wheel.tick_tsc + 1);
+}
+
+static void
+setup(void)
+{
+	struct sl_conf_arp ac = { .lifetime_s = 300, .retry_ms = 100, .retries = 3,
+		.pending_max = 16, .table_size = 64 };
+	static unsigned int gen;
+	char name[32];
+	struct rte_mbuf *m;
+
+	memset(&dp, 0, sizeof(dp));
+	memset(&conf, 0, sizeof(conf));
+	conf.n_ports = 1;
+	conf.ports[0].addr = OURS;
+	conf.ports[0].prefix_len = 24;
+	conf.ports[0].valid = true;
+	conf.tcp = (struct sl_conf_tcp){ .max_conns = 64, .syn_backlog = 16,
+		.syncookies = SL_SYNCOOKIES_AUTO, .mss = 1460, .rcv_buf = 65536,
+		.snd_buf = 65536, .cc = "newreno", .rto_min_ms = 200,
+		.rto_max_ms = 60000, .rto_init_ms = 1000, .retries = 3,
+		.syn_retries = 2, .delack_ms = 40, .time_wait_s = 2,
+		.time_wait_max = 16, .ooo_max = 8, .ephemeral_lo = 10000,
+		.ephemeral_hi = 20000 };
+	dp.conf = &conf;
+	dp.tsc_hz = rte_get_tsc_hz();
+	dp.n_ports = 1;
+	dp.ports[0].addr = OURS;
+	dp.ports[0].prefix_len = 24;
+	dp.ports[0].mask = 0xffffff00u;
+	dp.ports[0].mac = our_mac;
+	dp.ports[0].mtu = 1500;
+	lc = rte_zmalloc("lc", sizeof(*lc), RTE_CACHE_LINE_SIZE);
+	lc->dp = &dp;
+	lc->pool = mp;
+	lc->now = rte_rdtsc();
+	snprintf(name, sizeof(name), "t_tcp_arp_%u", gen++);
+	lc->arp = sl_arp_create(name, SOCKET_ID_ANY, &ac, dp.tsc_hz);
+	S = sl_tcp_stack_create(lc, &conf.tcp, SOCKET_ID_ANY, 0, 1);
+	CHECK(S != NULL);
+	lc->tcp = S;
+	lc->tcp_input = tcp_hook;
+	sl_tcp_listen(S, OURS, LPORT, app_accept, NULL);
+	clock_ms = 0;
+	accepted = NULL;
+	n_accepts = n_readable = n_closed = n_established = 0;
+	refuse = false;
+
+	/* Teach ARP the peer so replies leave at once. */
+	m = rte_pktmbuf_alloc(mp);
+	{
+		struct rte_ether_hdr *eth = (void *)rte_pktmbuf_append(m, 14 + 28);
+		struct rte_arp_hdr *arp = (void *)(eth + 1);
+
+		memset(&eth->dst_addr, 0xff, 6);
+		eth->src_addr = peer_mac;
+		eth->ether_type = RTE_BE16(RTE_ETHER_TYPE_ARP);
+		arp->arp_hardware = RTE_BE16(RTE_ARP_HRD_ETHER);
+		arp->arp_protocol = RTE_BE16(RTE_ETHER_TYPE_IPV4);
+		arp->arp_hlen = 6;
+		arp->arp_plen = 4;
+		arp->arp_opcode = RTE_BE16(RTE_ARP_OP_REQUEST);
+		arp->arp_data.arp_sha = peer_mac;
+		arp->arp_data.arp_sip = rte_cpu_to_be_32(PEER);
+		memset(&arp->arp_data.arp_tha, 0, 6);
+		arp->arp_data.arp_tip = rte_cpu_to_be_32(OURS);
+	}
+	sl_net_input(lc, 0, &m, 1);
+	for (uint16_t i = 0; i < lc->txq[0].n; i++)
+		rte_pktmbuf_free(lc->txq[0].pkts[i]);
+	lc->txq[0].n = 0;
+}
+
+static void
+teardown(void)
+{
+	for (uint16_t i = 0; i < lc->txq[0].n; i++)
+		rte_pktmbuf_free(lc->txq[0].pkts[i]);
+	lc->txq[0].n = 0;
+	sl_tcp_stack_free(S);
+	sl_arp_free(lc->arp);
+	rte_free(lc);
+}
+
+/* Peer -> stack. Options: ts (tsval/tsecr) and, on SYN, mss/ws/sack. */
+struct in {
+	uint8_t flags;
+	uint32_t seq, ack;
+	uint16_t win;
+	const char *data;
+	uint32_t len;
+	bool syn_opts;
+	bool ts;
+	uint32_t tsval, tsecr;
+	uint8_t n_sack;
+	struct sl_tcp_sack_block sack[3];
+	uint16_t sport;
+	uint16_t dport;
+	bool win0;                   /* advertise a zero window */
+};
+
+static void
+send_in(const struct in *x)
+{
+	uint8_t opts[40];
+	unsigned int olen = 0;
+	struct rte_mbuf *m = rte_pktmbuf_alloc(mp);
+	struct rte_ether_hdr *eth;
+	struct rte_ipv4_hdr *ip;
+	struct rte_tcp_hdr *th;
+	uint16_t thl, total;
+
+	if (x->flags & RTE_TCP_SYN_FLAG) {
+		struct sl_tcp_opts o = { .mss_ok = true, .mss = 1460 };
+
+		if (x->syn_opts) {
+			o.ws_ok = true;
+			o.wscale = 7;
+			o.sack_perm = true;
+			o.ts_ok = x->ts;
+			o.tsval = x->tsval;
+			o.tsecr = x->tsecr;
+		}
+		olen = sl_tcp_opts_build_syn(opts, &o);
+	} else if (x->ts || x->n_sack) {
+		olen = sl_tcp_opts_build(opts, x->ts, x->tsval, x->tsecr, x->sack,
+					 x->n_sack);
+	}
+	thl = (uint16_t)(20 + olen);
+	total = (uint16_t)(20 + thl + x->len);
+	eth = (void *)rte_pktmbuf_append(m, (uint16_t)(14 + total));
+	eth->dst_addr = our_mac;
+	eth->src_addr = peer_mac;
+	eth->ether_type = RTE_BE16(RTE_ETHER_TYPE_IPV4);
+	ip = (struct rte_ipv4_hdr *)(eth + 1);
+	memset(ip, 0, 20);
+	ip->version_ihl = 0x45;
+	ip->total_length = rte_cpu_to_be_16(total);
+	ip->time_to_live = 64;
+	ip->next_proto_id = IPPROTO_TCP;
+	ip->src_addr = rte_cpu_to_be_32(PEER);
+	ip->dst_addr = rte_cpu_to_be_32(OURS);
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	th = (struct rte_tcp_hdr *)(ip + 1);
+	memset(th, 0, 20);
+	th->src_port = rte_cpu_to_be_16(x->sport ? x->sport : PPORT);
+	th->dst_port = rte_cpu_to_be_16(x->dport ? x->dport : LPORT);
+	th->sent_seq = rte_cpu_to_be_32(x->seq);
+	th->recv_ack = rte_cpu_to_be_32(x->ack);
+	th->data_off = (uint8_t)((thl / 4) << 4);
+	th->tcp_flags = x->flags;
+	th->rx_win = rte_cpu_to_be_16(x->win0 ? 0 : (x->win ? x->win : 65535));
+	memcpy(th + 1, opts, olen);
+	if (x->len)
+		memcpy((uint8_t *)th + thl, x->data, x->len);
+	th->cksum = rte_ipv4_udptcp_cksum(ip, th);
+	sl_net_input(lc, 0, &m, 1);
+}
+
+static unsigned int
+n_out(void)
+{
+	return lc->txq[0].n;
+}
+
+/* Pop the oldest emitted segment; false when none. */
+static bool
+get_out(struct out *o)
+{
+	struct sl_txq *q = &lc->txq[0];
+	struct rte_mbuf *m;
+	struct rte_ipv4_hdr *ip;
+	struct rte_tcp_hdr *th;
+	uint16_t thl;
+
+	memset(o, 0, sizeof(*o));
+	if (q->n == 0)
+		return false;
+	m = q->pkts[0];
+	memmove(q->pkts, q->pkts + 1, (q->n - 1) * sizeof(q->pkts[0]));
+	q->n--;
+	ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, 14);
+	th = (struct rte_tcp_hdr *)(ip + 1);
+	CHECK_EQ(rte_raw_cksum(ip, 20), 0xffff);
+	CHECK(tcp_cksum_ok(ip, th, rte_be_to_cpu_16(ip->total_length) - 20));
+	thl = (uint16_t)((th->data_off >> 4) * 4);
+	o->flags = th->tcp_flags;
+	o->seq = rte_be_to_cpu_32(th->sent_seq);
+	o->ack = rte_be_to_cpu_32(th->recv_ack);
+	o->win = rte_be_to_cpu_16(th->rx_win);
+	o->plen = rte_be_to_cpu_16(ip->total_length) - 20 - thl;
+	memcpy(o->payload, (uint8_t *)th + thl, RTE_MIN(o->plen, sizeof(o->payload)));
+	CHECK_EQ(sl_tcp_opts_parse((uint8_t *)(th + 1), thl - 20,
+				   th->tcp_flags & RTE_TCP_SYN_FLAG, &o->o), 0);
+	rte_pktmbuf_free(m);
+	return true;
+}
+
+static void
+drain_out(void)
+{
+	struct out o;
+
+	while (get_out(&o))
+		;
+}
+
+#define SYN RTE_TCP_SYN_FLAG
+#define ACK RTE_TCP_ACK_FLAG
+#define FIN RTE_TCP_FIN_FLAG
+#define RST RTE_TCP_RST_FLAG
+#define PSH RTE_TCP_PSH_FLAG
+
+/* Passive handshake from peer ISN `isn`; returns our ISN. */
+static uint32_t
+handshake(uint32_t isn, bool ts)
+{
+	struct out o;
+
+	send_in(&(struct in){ .flags = SYN, .seq = isn, .syn_opts = true,
+			      .ts = ts, .tsval = 1000 });
+	CHECK(get_out(&o));
+	CHECK_EQ(o.flags, SYN | ACK);
+	CHECK_EQ(o.ack, isn + 1);
+	send_in(&(struct in){ .flags = ACK, .seq = isn + 1, .ack = o.seq + 1,
+			      .ts = ts, .tsval = 1001, .tsecr = o.o.tsval });
+	CHECK_EQ(n_accepts, 1);
+	CHECK(accepted != NULL && accepted->state == SL_TCP_ESTABLISHED);
+	return o.seq;
+}
+
+static void
+test_handshake_and_options(void)
+{
+	struct out o;
+
+	setup();
+	send_in(&(struct in){ .flags = SYN, .seq = 5000, .syn_opts = true,
+			      .ts = true, .tsval = 777 });
+	CHECK(get_out(&o));
+	CHECK_EQ(o.flags, SYN | ACK);
+	CHECK_EQ(o.ack, 5001);
+	CHECK(o.o.mss_ok && o.o.mss == 1460);
+	CHECK(o.o.ws_ok);
+	CHECK(o.o.sack_perm);
+	CHECK(o.o.ts_ok && o.o.tsecr == 777);
+	CHECK_EQ(S->stats.half_open, 1);
+	CHECK_EQ(n_accepts, 0);
+	send_in(&(struct in){ .flags = ACK, .seq = 5001, .ack = o.seq + 1,
+			      .ts = true, .tsval = 778, .tsecr = o.o.tsval });
+	CHECK_EQ(n_accepts, 1);
+	CHECK_EQ(S->stats.half_open, 0);
+	CHECK(accepted->flags & SL_TCPF_TS);
+	CHECK(accepted->flags & SL_TCPF_SACK);
+	CHECK_EQ(accepted->snd_wscale, 7);
+	CHECK_EQ(accepted->mss, 1460 - 12);   /* timestamps use 12 bytes */
+	CHECK_EQ(n_out(), 0);
+
+	/* Without options: MSS defaults to 536, no WS/SACK/TS. */
+	send_in(&(struct in){ .flags = SYN, .seq = 1, .sport = 40001 });
+	CHECK(get_out(&o));
+	CHECK(!o.o.ws_ok && !o.o.ts_ok && !o.o.sack_perm);
+	/* Nothing listens on another port: RST, counted. */
+	{
+		struct in x = { .flags = SYN, .seq = 9 };
+
+		send_in(&x);
+	}
+	teardown();
+}
+
+static void
+test_refused_and_no_listener(void)
+{
+	struct out o;
+	uint32_t iss;
+
+	setup();
+	refuse = true;
+	send_in(&(struct in){ .flags = SYN, .seq = 100 });
+	CHECK(get_out(&o));
+	iss = o.seq;
+	send_in(&(struct in){ .flags = ACK, .seq = 101, .ack = iss + 1 });
+	CHECK(get_out(&o));
+	CHECK(o.flags & RST);
+	CHECK_EQ(S->stats.active, 0);
+	teardown();
+}
+
+static void
+test_data_and_delayed_ack(void)
+{
+	struct out o;
+	uint32_t iss;
+	struct sl_mq q;
+
+	setup();
+	iss = handshake(1000, false);
+	send_in(&(struct in){ .flags = ACK | PSH, .seq = 1001, .ack = iss + 1,
+			      .data = "hello", .len = 5 });
+	CHECK_EQ(n_readable, 1);
+	CHECK_EQ(accepted->rcvq.bytes, 5);
+	CHECK_EQ(n_out(), 0);            /* one segment: the ACK is delayed */
+	advance(39);
+	CHECK_EQ(n_out(), 0);
+	advance(2);
+	CHECK(get_out(&o));
+	CHECK_EQ(o.flags, ACK);
+	CHECK_EQ(o.ack, 1006);
+	/* Two segments: acknowledged at once. */
+	send_in(&(struct in){ .flags = ACK, .seq = 1006, .ack = iss + 1,
+			      .data = "ab", .len = 2 });
+	send_in(&(struct in){ .flags = ACK, .seq = 1008, .ack = iss + 1,
+			      .data = "cd", .len = 2 });
+	CHECK(get_out(&o));
+	CHECK_EQ(o.ack, 1010);
+	sl_tcp_recv(S, accepted, UINT32_MAX, &q);
+	CHECK_EQ(q.bytes, 9);
+	CHECK(memcmp(rte_pktmbuf_mtod(q.head, char *), "hello", 5) == 0);
+	sl_mq_free(&q);
+	/* Sending: the payload goes out in one segment with PSH. */
+	{
+		struct rte_mbuf *m = rte_pktmbuf_alloc(mp);
+
+		memcpy(rte_pktmbuf_append(m, 4), "pong", 4);
+		CHECK_EQ(sl_tcp_send(S, accepted, m), 0);
+		sl_tcp_output(S, accepted);
+	}
+	CHECK(get_out(&o));
+	CHECK_EQ(o.seq, iss + 1);
+	CHECK_EQ(o.plen, 4);
+	CHECK(memcmp(o.payload, "pong", 4) == 0);
+	CHECK(o.flags & PSH);
+	teardown();
+}
+
+static void
+test_out_of_order_and_sack(void)
+{
+	struct out o;
+	uint32_t iss;
+
+	setup();
+	iss = handshake(2000, true);
+	drain_out();
+	/* Segment 2 first: an immediate duplicate ACK with a SACK block. */
+	send_in(&(struct in){ .flags = ACK, .seq = 2011, .ack = iss + 1,
+			      .data = "0123456789", .len = 10, .ts = true,
+			      .tsval = 2000 });
+	CHECK(get_out(&o));
+	CHECK_EQ(o.ack, 2001);
+	CHECK_EQ(o.o.n_sack, 1);
+	CHECK_EQ(o.o.sack[0].start, 2011);
+	CHECK_EQ(o.o.sack[0].end, 2021);
+	CHECK_EQ(S->stats.ooo_segments, 1);
+	CHECK_EQ(n_readable, 0);
+	/* The hole fills: everything is acknowledged at once. */
+	send_in(&(struct in){ .flags = ACK, .seq = 2001, .ack = iss + 1,
+			      .data = "abcdefghij", .len = 10, .ts = true,
+			      .tsval = 2001 });
+	CHECK(get_out(&o));
+	CHECK_EQ(o.ack, 2021);
+	CHECK_EQ(o.o.n_sack, 0);
+	CHECK_EQ(accepted->rcvq.bytes, 20);
+	CHECK_EQ(accepted->ooo.n, 0);
+	/* PAWS: an old timestamp is dropped (and answered with an ACK). */
+	send_in(&(struct in){ .flags = ACK, .seq = 2021, .ack = iss + 1,
+			      .data = "zz", .len = 2, .ts = true, .tsval = 1500 });
+	CHECK_EQ(accepted->rcvq.bytes, 20);
+	CHECK_EQ(lc->stats[0].drops[SL_DROP_TCP_PAWS], 1);
+	CHECK(get_out(&o));
+	CHECK_EQ(o.ack, 2021);
+	teardown();
+}
+
+static void
+test_rst_handling(void)
+{
+	struct out o;
+	uint32_t iss;
+
+	setup();
+	iss = handshake(3000, false);
+	/* Out of window: silently dropped. */
+	send_in(&(struct in){ .flags = RST, .seq = 3001 + 1000000 });
+	CHECK_EQ(n_out(), 0);
+	CHECK(accepted != NULL);
+	/* In window, not exact: RFC 5961 challenge ACK. */
+	send_in(&(struct in){ .flags = RST, .seq = 3005 });
+	CHECK(get_out(&o));
+	CHECK_EQ(o.flags, ACK);
+	CHECK_EQ(o.ack, 3001);
+	CHECK_EQ(S->stats.challenge_acks, 1);
+	CHECK(accepted != NULL);
+	/* A SYN on an established connection: challenge ACK too. */
+	send_in(&(struct in){ .flags = SYN, .seq = 3001 });
+	CHECK(get_out(&o));
+	CHECK_EQ(S->stats.challenge_acks, 2);
+	/* Exact: the connection is reset and the app told. */
+	send_in(&(struct in){ .flags = RST, .seq = 3001 });
+	CHECK_EQ(n_closed, 1);
+	CHECK_EQ(last_reason, SL_TCP_CLOSE_RESET);
+	CHECK_EQ(S->stats.active, 0);
+	/* A RST for nothing is dropped, never answered. */
+	send_in(&(struct in){ .flags = RST, .seq = 1 });
+	CHECK_EQ(n_out(), 0);
+	(void)iss;
+	teardown();
+}
+
+static struct rte_mbuf *
+payload(const char *s, uint32_t n)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(mp);
+	char *p = rte_pktmbuf_append(m, (uint16_t)n);
+
+	for (uint32_t i = 0; i < n; i++)
+		p[i] = s[i % strlen(s)];
+	return m;
+}
+
+static void
+test_retransmit_and_recovery(void)
+{
+	struct out o;
+	uint32_t iss, mss;
+
+	setup();
+	iss = handshake(4000, false);
+	mss = accepted->mss;
+	/* RTO: data unacknowledged for rto_init (1 s) is sent again. */
+	sl_tcp_send(S, accepted, payload("x", 100));
+	sl_tcp_output(S, accepted);
+	CHECK(get_out(&o));
+	CHECK_EQ(o.seq, iss + 1);
+	advance(999);
+	CHECK_EQ(n_out(), 0);
+	advance(2);
+	CHECK(get_out(&o));
+	CHECK_EQ(o.seq, iss + 1);
+	CHECK_EQ(o.plen, 100);
+	CHECK_EQ(S->stats.retransmits_timeout, 1);
+	CHECK_EQ(accepted->rto_ms, 2000);   /* backed off */
+	send_in(&(struct in){ .flags = ACK, .seq = 4001, .ack = iss + 101 });
+	CHECK_EQ(accepted->sndq.bytes, 0);
+	CHECK(!sl_timer_armed(&accepted->rtx_timer));
+
+	/* Fast retransmit: 4 segments out, the first lost, 3 dup ACKs. */
+	accepted->cc.cwnd = 10 * mss;
+	for (int i = 0; i < 4; i++)
+		sl_tcp_send(S, accepted, payload("y", mss));
+	sl_tcp_output(S, accepted);
+	CHECK_EQ(n_out(), 4);
+	drain_out();
+	for (int i = 0; i < 3; i++)
+		send_in(&(struct in){ .flags = ACK, .seq = 4001, .ack = iss + 101 });
+	CHECK(get_out(&o));
+	CHECK_EQ(o.seq, iss + 101);
+	CHECK_EQ(o.plen, mss);
+	CHECK_EQ(S->stats.retransmits_fast, 1);
+	CHECK(accepted->flags & SL_TCPF_IN_RECOVERY);
+	/* Partial ACK (RFC 6582): the next hole goes out at once. */
+	send_in(&(struct in){ .flags = ACK, .seq = 4001, .ack = iss + 101 + mss });
+	CHECK(get_out(&o));
+	CHECK_EQ(o.seq, iss + 101 + mss);
+	CHECK(accepted->flags & SL_TCPF_IN_RECOVERY);
+	/* Full ACK: recovery ends, cwnd deflates to ssthresh. */
+	send_in(&(struct in){ .flags = ACK, .seq = 4001, .ack = iss + 101 + 4 * mss });
+	CHECK(!(accepted->flags & SL_TCPF_IN_RECOVERY));
+	CHECK_EQ(accepted->cc.cwnd, accepted->cc.ssthresh);
+	CHECK_EQ(accepted->sndq.bytes, 0);
+	teardown();
+}
+
+static void
+test_sack_recovery(void)
+{
+	struct out o;
+	uint32_t iss, mss, base;
+
+	setup();
+	iss = handshake(4500, true);
+	drain_out();
+	mss = accepted->mss;
+	base = iss + 1;
+	accepted->cc.cwnd = 10 * mss;
+	for (int i = 0; i < 5; i++)
+		sl_tcp_send(S, accepted, payload("s", mss));
+	sl_tcp_output(S, accepted);
+	CHECK_EQ(n_out(), 5);
+	drain_out();
+	/* Segments 1 and 3 lost; the peer SACKs 2, then 4-5. */
+	send_in(&(struct in){ .flags = ACK, .seq = 4501, .ack = base, .ts = true,
+			      .tsval = 5000, .n_sack = 1,
+			      .sack = { { base + mss, base + 2 * mss } } });
+	send_in(&(struct in){ .flags = ACK, .seq = 4501, .ack = base, .ts = true,
+			      .tsval = 5001, .n_sack = 2,
+			      .sack = { { base + 3 * mss, base + 5 * mss },
+					{ base + mss, base + 2 * mss } } });
+	/* 3*MSS SACKed: recovery starts with the first hole... */
+	CHECK(accepted->flags & SL_TCPF_IN_RECOVERY);
+	CHECK(get_out(&o));
+	CHECK_EQ(o.seq, base);
+	/* ...and the partial ACK sends the other hole, skipping SACKed data. */
+	send_in(&(struct in){ .flags = ACK, .seq = 4501, .ack = base + 2 * mss,
+			      .ts = true, .tsval = 5002, .n_sack = 1,
+			      .sack = { { base + 3 * mss, base + 5 * mss } } });
+	CHECK(get_out(&o));
+	CHECK_EQ(o.seq, base + 2 * mss);
+	CHECK_EQ(o.plen, mss);
+	teardown();
+}
+
+static void
+test_zero_window_probe(void)
+{
+	struct out o;
+	uint32_t iss;
+
+	setup();
+	iss = handshake(6000, false);
+	/* The peer closes its window. */
+	send_in(&(struct in){ .flags = ACK, .seq = 6001, .ack = iss + 1, .win0 = true });
+	CHECK_EQ(accepted->snd_wnd, 0);
+	sl_tcp_send(S, accepted, payload("z", 10));
+	sl_tcp_output(S, accepted);
+	CHECK_EQ(n_out(), 0);
+	CHECK(accepted->flags & SL_TCPF_PERSIST);
+	advance(1001);
+	CHECK(get_out(&o));
+	CHECK_EQ(o.plen, 1);
+	CHECK_EQ(o.seq, iss + 1);
+	CHECK_EQ(S->stats.window_probes, 1);
+	/* Backoff: the next probe waits twice as long. */
+	advance(1500);
+	CHECK_EQ(n_out(), 0);
+	advance(600);
+	CHECK_EQ(n_out(), 1);
+	drain_out();
+	teardown();
+}
+
+static void
+test_close_and_time_wait(void)
+{
+	struct out o;
+	uint32_t iss;
+
+	setup();
+	iss = handshake(7000, false);
+	/* We close first: FIN_WAIT_1 -> FIN_WAIT_2 -> TIME_WAIT -> gone. */
+	sl_tcp_shutdown(S, accepted);
+	CHECK(get_out(&o));
+	CHECK(o.flags & FIN);
+	CHECK_EQ(accepted->state, SL_TCP_FIN_WAIT_1);
+	send_in(&(struct in){ .flags = ACK, .seq = 7001, .ack = iss + 2 });
+	CHECK_EQ(accepted->state, SL_TCP_FIN_WAIT_2);
+	{
+		struct sl_tcp_conn *c = accepted;
+
+		send_in(&(struct in){ .flags = FIN | ACK, .seq = 7001, .ack = iss + 2 });
+		CHECK_EQ(c->state, SL_TCP_TIME_WAIT);
+		CHECK(get_out(&o));
+		CHECK_EQ(o.ack, 7002);
+		CHECK_EQ(S->time_wait, 1);
+		CHECK_EQ(n_closed, 1);    /* the app is done at TIME_WAIT */
+		/* A retransmitted FIN is acknowledged again. */
+		send_in(&(struct in){ .flags = FIN | ACK, .seq = 7001, .ack = iss + 2 });
+		CHECK(get_out(&o));
+		CHECK_EQ(o.ack, 7002);
+		advance(2001);
+		CHECK_EQ(S->time_wait, 0);
+		CHECK_EQ(S->stats.active, 0);
+	}
+	teardown();
+}
+
+static void
+test_simultaneous_close(void)
+{
+	struct out o;
+	uint32_t iss;
+	struct sl_tcp_conn *c;
+
+	setup();
+	iss = handshake(8000, false);
+	c = accepted;
+	sl_tcp_shutdown(S, c);
+	CHECK(get_out(&o));
+	/* The peer's FIN crosses ours: CLOSING, then TIME_WAIT on its ACK. */
+	send_in(&(struct in){ .flags = FIN | ACK, .seq = 8001, .ack = iss + 1 });
+	CHECK_EQ(c->state, SL_TCP_CLOSING);
+	CHECK(get_out(&o));
+	CHECK_EQ(o.ack, 8002);
+	send_in(&(struct in){ .flags = ACK, .seq = 8002, .ack = iss + 2 });
+	CHECK_EQ(c->state, SL_TCP_TIME_WAIT);
+	teardown();
+}
+
+static void
+test_passive_close(void)
+{
+	struct out o;
+	uint32_t iss;
+	struct sl_tcp_conn *c;
+
+	setup();
+	iss = handshake(8500, false);
+	c = accepted;
+	send_in(&(struct in){ .flags = FIN | ACK, .seq = 8501, .ack = iss + 1 });
+	CHECK_EQ(c->state, SL_TCP_CLOSE_WAIT);
+	CHECK(sl_tcp_eof(c));
+	CHECK(get_out(&o));
+	sl_tcp_shutdown(S, c);
+	CHECK_EQ(c->state, SL_TCP_LAST_ACK);
+	CHECK(get_out(&o));
+	CHECK(o.flags & FIN);
+	send_in(&(struct in){ .flags = ACK, .seq = 8502, .ack = iss + 2 });
+	CHECK_EQ(n_closed, 1);
+	CHECK_EQ(last_reason, SL_TCP_CLOSE_NORMAL);
+	CHECK_EQ(S->stats.active, 0);
+	teardown();
+}
+
+static void
+test_syncookies(void)
+{
+	struct out o;
+
+	setup();
+	conf.tcp.syncookies = SL_SYNCOOKIES_ALWAYS;
+	send_in(&(struct in){ .flags = SYN, .seq = 9000, .syn_opts = true,
+			      .ts = true, .tsval = 55 });
+	CHECK(get_out(&o));
+	CHECK_EQ(o.flags, SYN | ACK);
+	CHECK_EQ(S->stats.syncookies_sent, 1);
+	CHECK_EQ(S->stats.active, 0);          /* no state kept */
+	/* A forged ACK fails. */
+	send_in(&(struct in){ .flags = ACK, .seq = 9001, .ack = o.seq + 77,
+			      .ts = true, .tsval = 56, .tsecr = o.o.tsval });
+	CHECK_EQ(S->stats.syncookies_failed, 1);
+	CHECK_EQ(n_accepts, 0);
+	drain_out();
+	/* The real one builds the connection, options recovered. */
+	send_in(&(struct in){ .flags = ACK, .seq = 9001, .ack = o.seq + 1,
+			      .ts = true, .tsval = 56, .tsecr = o.o.tsval,
+			      .data = "hi", .len = 2 });
+	CHECK_EQ(S->stats.syncookies_ok, 1);
+	CHECK_EQ(n_accepts, 1);
+	CHECK(accepted != NULL);
+	if (accepted != NULL) {
+		CHECK(accepted->flags & SL_TCPF_SACK);
+		CHECK(accepted->flags & SL_TCPF_WS);
+		CHECK_EQ(accepted->snd_wscale, 7);
+		CHECK_EQ(accepted->rcvq.bytes, 2);
+	}
+	teardown();
+}
+
+static void
+test_active_open(void)
+{
+	struct out o;
+	struct sl_tcp_conn *c;
+
+	setup();
+	c = sl_tcp_connect(S, PEER, LPORT, 3000, &app_ops, NULL);
+	CHECK(c != NULL);
+	CHECK(get_out(&o));
+	CHECK_EQ(o.flags, SYN);
+	CHECK(c->lport >= 10000 && c->lport <= 20000);
+	/* Refused: the app hears REFUSED, the slot is free again. */
+	send_in(&(struct in){ .flags = RST | ACK, .seq = 0, .ack = o.seq + 1,
+			      .sport = LPORT, .dport = c->lport });
+	CHECK_EQ(n_closed, 1);
+	CHECK_EQ(last_reason, SL_TCP_CLOSE_REFUSED);
+	CHECK_EQ(S->stats.connect_refused, 1);
+	CHECK_EQ(S->stats.active, 0);
+	/* Accepted: a SYN-ACK completes it and the app is told. */
+	c = sl_tcp_connect(S, PEER, LPORT, 3000, &app_ops, NULL);
+	CHECK(get_out(&o));
+	send_in(&(struct in){ .flags = SYN | ACK, .seq = 123, .ack = o.seq + 1,
+			      .syn_opts = true, .sport = LPORT, .dport = c->lport });
+	CHECK_EQ(n_established, 1);
+	CHECK_EQ(c->state, SL_TCP_ESTABLISHED);
+	CHECK(get_out(&o));
+	CHECK_EQ(o.flags, ACK);
+	CHECK_EQ(o.ack, 124);
+	sl_tcp_abort(S, c);
+	CHECK(get_out(&o));
+	CHECK(o.flags & RST);
+	CHECK_EQ(S->stats.active, 0);
+	n_closed = 0;
+	/* Connect timeout: SYNs back off, then the app hears TIMEOUT. */
+	c = sl_tcp_connect(S, PEER, 9, 2500, &app_ops, NULL);
+	CHECK(c != NULL);
+	drain_out();
+	advance(1001);
+	CHECK_EQ(n_out(), 1);   /* second SYN */
+	drain_out();
+	advance(2001);
+	CHECK_EQ(n_closed, 1);
+	CHECK_EQ(last_reason, SL_TCP_CLOSE_TIMEOUT);
+	CHECK_EQ(S->stats.connect_timeout, 1);
+	CHECK_EQ(S->stats.active, 0);
+	teardown();
+}
+
+static void
+test_wraparound(void)
+{
+	struct out o;
+	uint32_t iss;
+	struct sl_mq q;
+
+	setup();
+	/* The peer's sequence numbers cross 2^32 inside this exchange. */
+	iss = handshake(0xfffffff0u, false);
+	send_in(&(struct in){ .flags = ACK, .seq = 0xfffffff1u, .ack = iss + 1,
+			      .data = "0123456789abcdefghij", .len = 20 });
+	send_in(&(struct in){ .flags = ACK, .seq = 0x00000005u, .ack = iss + 1,
+			      .data = "KLMNO", .len = 5 });
+	CHECK_EQ(accepted->rcvq.bytes, 25);
+	CHECK_EQ(accepted->rcv_nxt, 0x0000000au);
+	CHECK(get_out(&o));
+	CHECK_EQ(o.ack, 0x0000000au);
+	/* A retransmission of bytes before the wrap is trimmed, not re-queued. */
+	send_in(&(struct in){ .flags = ACK, .seq = 0xfffffffbu, .ack = iss + 1,
+			      .data = "abcdefghijKLMNOpq", .len = 17 });
+	CHECK_EQ(accepted->rcvq.bytes, 27);
+	sl_tcp_recv(S, accepted, UINT32_MAX, &q);
+	sl_mq_free(&q);
+	teardown();
+}
+
+int
+main(int argc, char **argv)
+{
+	char *eal[] = { argv[0], "--no-huge", "-m", "128", "--no-pci",
+		"--no-shconf", "-l", "0", "--log-level", "error",
+		"--no-telemetry", NULL };
+	int before;
+
+	(void)argc;
+	if (rte_eal_init(RTE_DIM(eal) - 1, eal) < 0) {
+		fprintf(stderr, "EAL init failed\n");
+		return 1;
+	}
+	CHECK_EQ(sl_tcp_global_init(), 0);
+	mp = rte_pktmbuf_pool_create("t_mbuf", 4095, 0, 0,
+				     RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
+	before = (int)rte_mempool_avail_count(mp);
+	test_handshake_and_options();
+	test_refused_and_no_listener();
+	test_data_and_delayed_ack();
+	test_out_of_order_and_sack();
+	test_rst_handling();
+	test_retransmit_and_recovery();
+	test_sack_recovery();
+	test_zero_window_probe();
+	test_close_and_time_wait();
+	test_simultaneous_close();
+	test_passive_close();
+	test_syncookies();
+	test_active_open();
+	test_wraparound();
+	/* No path leaks an mbuf. */
+	CHECK_EQ((int)rte_mempool_avail_count(mp), before);
+	rte_mempool_free(mp);
+	rte_eal_cleanup();
+	return sl_test_result("test_tcp");
+}
