@@ -385,7 +385,7 @@ parse_tcp(json_t *root, struct sl_conf *c, struct sl_conf_diag *d)
 		.snd_buf = 262144, .cc = "newreno", .rto_min_ms = 200,
 		.rto_max_ms = 60000, .rto_init_ms = 1000, .retries = 8,
 		.syn_retries = 5, .delack_ms = 40, .time_wait_s = 30,
-		.time_wait_max = 16384, .ooo_max = 64, .ephemeral_lo = 10000,
+		.time_wait_max = 16384, .ooo_max = 512, .ephemeral_lo = 10000,
 		.ephemeral_hi = 65535 };
 	if (o == NULL)
 		return;

@@ -64,7 +64,7 @@ session_abort(struct sl_proxy *px, struct sl_l4_session *ss)
  */
 static void
 pump(struct sl_proxy *px, struct sl_l4_session *ss, struct sl_tcp_conn *src,
-     struct sl_tcp_conn *dst, uint8_t eof_flag, uint64_t *counter)
+     struct sl_tcp_conn *dst, uint8_t eof_flag, uint64_t *counter, bool force)
 {
 	struct sl_tcp_stack *s = px->tcp;
 	struct sl_mq q;
@@ -79,8 +79,9 @@ pump(struct sl_proxy *px, struct sl_l4_session *ss, struct sl_tcp_conn *src,
 	}
 	if (!sl_tcp_can_send(dst))
 		return;
-	while (src->rcvq.n > 0 && sl_tcp_sndq_bytes(dst) < dst->snd_buf) {
-		sl_tcp_recv(s, src, dst->snd_buf - sl_tcp_sndq_bytes(dst), &q);
+	while (src->rcvq.n > 0 && (force || sl_tcp_sndq_bytes(dst) < dst->snd_buf)) {
+		sl_tcp_recv(s, src, force ? UINT32_MAX :
+			    dst->snd_buf - sl_tcp_sndq_bytes(dst), &q);
 		*counter += q.bytes;
 		while ((m = sl_mq_pop(&q)) != NULL)
 			sl_tcp_send(s, dst, m);
@@ -98,19 +99,19 @@ pump(struct sl_proxy *px, struct sl_l4_session *ss, struct sl_tcp_conn *src,
 }
 
 static void
-pump_c2s(struct sl_l4_session *ss)
+pump_c2s(struct sl_l4_session *ss, bool force)
 {
 	if (ss->client != NULL)
 		pump(ss->px, ss, ss->client, ss->server, SL_L4F_CLIENT_EOF,
-		     &ss->px->stats.l4_bytes_c2s);
+		     &ss->px->stats.l4_bytes_c2s, force);
 }
 
 static void
-pump_s2c(struct sl_l4_session *ss)
+pump_s2c(struct sl_l4_session *ss, bool force)
 {
 	if (ss->server != NULL)
 		pump(ss->px, ss, ss->server, ss->client, SL_L4F_SERVER_EOF,
-		     &ss->px->stats.l4_bytes_s2c);
+		     &ss->px->stats.l4_bytes_s2c, force);
 }
 
 static void
@@ -119,13 +120,13 @@ client_readable(struct sl_tcp_conn *c)
 	struct sl_l4_session *ss = c->app;
 
 	if (ss->server == NULL || (ss->flags & SL_L4F_CONNECTED))
-		pump_c2s(ss);
+		pump_c2s(ss, false);
 }
 
 static void
 client_writable(struct sl_tcp_conn *c)
 {
-	pump_s2c(c->app);
+	pump_s2c(c->app, false);
 }
 
 static void
@@ -134,6 +135,13 @@ client_closed(struct sl_tcp_conn *c, enum sl_tcp_close_reason why)
 	struct sl_l4_session *ss = c->app;
 	struct sl_proxy *px = ss->px;
 
+	/*
+	 * A normal close can come while the client's last bytes still wait
+	 * for room on the server side: hand them over now (bounded by the
+	 * receive buffer), with the FIN, before the connection goes.
+	 */
+	if (why == SL_TCP_CLOSE_NORMAL)
+		pump_c2s(ss, true);
 	ss->client = NULL;
 	if (why != SL_TCP_CLOSE_NORMAL) {
 		px->stats.l4_client_reset++;
@@ -149,19 +157,19 @@ server_established(struct sl_tcp_conn *c)
 	struct sl_l4_session *ss = c->app;
 
 	ss->flags |= SL_L4F_CONNECTED;
-	pump_c2s(ss);
+	pump_c2s(ss, false);
 }
 
 static void
 server_readable(struct sl_tcp_conn *c)
 {
-	pump_s2c(c->app);
+	pump_s2c(c->app, false);
 }
 
 static void
 server_writable(struct sl_tcp_conn *c)
 {
-	pump_c2s(c->app);
+	pump_c2s(c->app, false);
 }
 
 static void
@@ -170,6 +178,8 @@ server_closed(struct sl_tcp_conn *c, enum sl_tcp_close_reason why)
 	struct sl_l4_session *ss = c->app;
 	struct sl_proxy *px = ss->px;
 
+	if (why == SL_TCP_CLOSE_NORMAL)
+		pump_s2c(ss, true);   /* see client_closed */
 	ss->server = NULL;
 	switch (why) {
 	case SL_TCP_CLOSE_NORMAL:

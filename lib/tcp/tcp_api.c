@@ -118,7 +118,9 @@ sl_tcp_recv(struct sl_tcp_stack *s, struct sl_tcp_conn *c, uint32_t max_bytes,
 	       (out->n == 0 || out->bytes + rte_pktmbuf_data_len(c->rcvq.head) <= max_bytes))
 		sl_mq_push(out, sl_mq_pop(&c->rcvq));
 	/* Window update when the window grew by a useful amount (RFC 1122). */
-	if (out->n > 0 && c->state != SL_TCP_TIME_WAIT &&
+	if (out->n > 0 && (c->state == SL_TCP_ESTABLISHED ||
+			   c->state == SL_TCP_FIN_WAIT_1 ||
+			   c->state == SL_TCP_FIN_WAIT_2) &&
 	    tcp_rcv_space(c) >= before + RTE_MIN(c->rcv_buf / 2, 2u * c->mss))
 		c->flags |= SL_TCPF_ACK_NOW;
 	(void)s;

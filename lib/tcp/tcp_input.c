@@ -454,6 +454,8 @@ process_data(struct sl_tcp_stack *s, struct sl_tcp_conn *c, unsigned int port,
 		rte_pktmbuf_trim(m, (uint16_t)(g->plen - keep));
 		g->plen = keep;
 		fin = false;
+		/* Data beyond the window (a probe): tell the peer where we are. */
+		c->flags |= SL_TCPF_ACK_NOW;
 	}
 	if (g->plen == 0) {
 		rte_pktmbuf_free(m);
@@ -559,11 +561,16 @@ acceptable(const struct sl_tcp_conn *c, const struct seg *g)
 
 	if (sl_seq_gt(c->rcv_nxt, c->rcv_adv))
 		wnd = 0;
-	if (len == 0)
-		return wnd == 0 ? g->seq == c->rcv_nxt :
-		       sl_seq_in(g->seq, c->rcv_nxt, c->rcv_nxt + wnd);
+	/*
+	 * With a zero window nothing is acceptable, but RFC 9293 asks that
+	 * ACKs still be processed: take a segment at exactly rcv_nxt (its
+	 * data is trimmed to the window later), so a peer probing our
+	 * closed window still gets its ACKs heard.
+	 */
 	if (wnd == 0)
-		return false;
+		return g->seq == c->rcv_nxt;
+	if (len == 0)
+		return sl_seq_in(g->seq, c->rcv_nxt, c->rcv_nxt + wnd);
 	return sl_seq_in(g->seq, c->rcv_nxt, c->rcv_nxt + wnd) ||
 	       sl_seq_in(g->seq + len - 1, c->rcv_nxt, c->rcv_nxt + wnd);
 }

@@ -87,27 +87,27 @@ frame_send(struct sl_tcp_stack *s, struct frame *f, int port, uint32_t next_hop)
 uint16_t
 tcp_adv_window(struct sl_tcp_conn *c)
 {
-	uint32_t space = tcp_rcv_space(c);
-	uint32_t right = c->rcv_nxt + space;
-	uint32_t wnd;
+	uint32_t edge = sl_seq_max(c->rcv_adv, c->rcv_nxt);
+	uint32_t right = c->rcv_nxt + tcp_rcv_space(c);
 	uint8_t shift = (c->flags & SL_TCPF_WS) ? c->rcv_wscale : 0;
+	uint32_t wnd, units;
 
 	/*
-	 * Receiver silly-window avoidance (RFC 9293 3.8.6.2.2): do not move
-	 * the right edge for less than one MSS or half the buffer; and never
-	 * shrink a window already offered.
+	 * Never move the right edge left: what was offered stays offered
+	 * (RFC 9293 3.8.6.2.2). And only move it right by a useful amount,
+	 * at least min(MSS, half the buffer): no silly windows.
 	 */
-	if (sl_seq_lt(right, c->rcv_adv) ||
-	    (right - c->rcv_adv < RTE_MIN(c->rcv_buf / 2, (uint32_t)c->mss) &&
-	     sl_seq_gt(c->rcv_adv, c->rcv_nxt)))
-		right = sl_seq_max(c->rcv_adv, c->rcv_nxt);
+	if (sl_seq_le(right, edge) ||
+	    right - edge < RTE_MIN(c->rcv_buf / 2, (uint32_t)c->mss))
+		right = edge;
 	wnd = right - c->rcv_nxt;
-	if ((wnd >> shift) > 65535)
-		wnd = 65535u << shift;
-	/* Round down to the scale; what is advertised is what we promise. */
-	wnd = (wnd >> shift) << shift;
-	c->rcv_adv = c->rcv_nxt + wnd;
-	return (uint16_t)(wnd >> shift);
+	/* Round up to the scale so the window we state is never less than
+	 * the one we offered (rounding down would shrink it). */
+	units = (wnd + (1u << shift) - 1) >> shift;
+	if (units > 65535)
+		units = 65535;
+	c->rcv_adv = sl_seq_max(edge, c->rcv_nxt + (units << shift));
+	return (uint16_t)units;
 }
 
 /* Options of a non-SYN segment: timestamps and SACK blocks from ooo. */

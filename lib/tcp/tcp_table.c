@@ -292,10 +292,9 @@ tcp_conn_setup(struct sl_tcp_stack *s, struct sl_tcp_conn *c)
 void
 tcp_enter_time_wait(struct sl_tcp_stack *s, struct sl_tcp_conn *c)
 {
+	const struct sl_tcp_app_ops *ops = c->ops;
+
 	sl_timer_cancel(&s->wheel, &c->delack_timer);
-	sl_mq_free(&c->sndq);
-	sl_mq_free(&c->rcvq);
-	sl_mq_free(&c->ooo);
 	if (s->conf->time_wait_s == 0 || s->time_wait >= s->conf->time_wait_max) {
 		/* Bounded: beyond the cap a TIME_WAIT entry is not kept. */
 		s->stats.time_wait_recycled++;
@@ -307,14 +306,14 @@ tcp_enter_time_wait(struct sl_tcp_stack *s, struct sl_tcp_conn *c)
 	c->flags |= SL_TCPF_TW;
 	sl_timer_arm(&s->wheel, &c->rtx_timer,
 		     tcp_ms_to_ticks(s->conf->time_wait_s * 1000));
-	/* The application is done with it; it only guards the 4-tuple now. */
-	if (c->ops != NULL) {
-		const struct sl_tcp_app_ops *ops = c->ops;
-
-		c->ops = NULL;
-		if (ops->closed != NULL)
-			ops->closed(c, SL_TCP_CLOSE_NORMAL);
-	}
+	/* The application is done with it (it may still take the last
+	 * received bytes in the callback); it only guards the 4-tuple now. */
+	c->ops = NULL;
+	if (ops != NULL && ops->closed != NULL)
+		ops->closed(c, SL_TCP_CLOSE_NORMAL);
+	sl_mq_free(&c->sndq);
+	sl_mq_free(&c->rcvq);
+	sl_mq_free(&c->ooo);
 }
 
 const char *

@@ -18,6 +18,7 @@
 #include "sl_port.h"
 #include "sl_proxy.h"
 #include "sl_tcp.h"
+#include "sl_timer.h"
 #include "sl_telemetry.h"
 
 #define LOAD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
@@ -339,6 +340,69 @@ cmd_tcp(const char *cmd __rte_unused, const char *params __rte_unused,
 	return 0;
 }
 
+/*
+ * Live connections, 50 per page: /sluice/conns,<page>. A debugging view:
+ * it reads another lcore's connection table without a lock, so a row may
+ * mix values from two instants.
+ */
+static int
+cmd_conns(const char *cmd __rte_unused, const char *params,
+	  struct rte_tel_data *d)
+{
+	unsigned int page = params && *params ? (unsigned int)atoi(params) : 0;
+	unsigned int seen = 0, first = page * 50;
+	char key[32], buf[128], a[16], b[16];
+
+	rte_tel_data_start_dict(d);
+	for (unsigned int w = 0; w < tdp->n_workers; w++) {
+		const struct sl_tcp_stack *s = tdp->workers[w]->tcp;
+
+		for (uint32_t i = 0; i < s->max_conns; i++) {
+			const struct sl_tcp_conn *c = &s->conns[i];
+			struct rte_tel_data *e;
+
+			if (LOAD(c->flags) & SL_TCPF_DEAD)
+				continue;
+			if (seen++ < first || seen > first + 50)
+				continue;
+			e = rte_tel_data_alloc();
+			if (e == NULL)
+				return 0;
+			rte_tel_data_start_dict(e);
+			snprintf(buf, sizeof(buf), "%s:%u -> %s:%u",
+				 sl_conf_fmt_ipv4(c->laddr, a), c->lport,
+				 sl_conf_fmt_ipv4(c->raddr, b), c->rport);
+			rte_tel_data_add_dict_string(e, "tuple", buf);
+			rte_tel_data_add_dict_string(e, "state", sl_tcp_state_name(c->state));
+			rte_tel_data_add_dict_u64(e, "lcore", tdp->workers[w]->lcore_id);
+			rte_tel_data_add_dict_u64(e, "flags", c->flags);
+			rte_tel_data_add_dict_u64(e, "snd_una", c->snd_una);
+			rte_tel_data_add_dict_u64(e, "snd_nxt", c->snd_nxt);
+			rte_tel_data_add_dict_u64(e, "snd_max", c->snd_max);
+			rte_tel_data_add_dict_u64(e, "snd_wnd", c->snd_wnd);
+			rte_tel_data_add_dict_u64(e, "cwnd", c->cc.cwnd);
+			rte_tel_data_add_dict_u64(e, "ssthresh", c->cc.ssthresh);
+			rte_tel_data_add_dict_u64(e, "rcv_nxt", c->rcv_nxt);
+			rte_tel_data_add_dict_u64(e, "rcv_wnd", c->rcv_adv - c->rcv_nxt);
+			rte_tel_data_add_dict_u64(e, "sndq_bytes", c->sndq.bytes);
+			rte_tel_data_add_dict_u64(e, "rcvq_bytes", c->rcvq.bytes);
+			rte_tel_data_add_dict_u64(e, "ooo_bytes", c->ooo.bytes);
+			rte_tel_data_add_dict_u64(e, "srtt_us", c->srtt_us);
+			rte_tel_data_add_dict_u64(e, "rto_ms", c->rto_ms);
+			rte_tel_data_add_dict_u64(e, "retries", c->retries);
+			rte_tel_data_add_dict_u64(e, "dupacks", c->dupacks);
+			rte_tel_data_add_dict_u64(e, "sacked_bytes", c->sb.sacked_bytes);
+			rte_tel_data_add_dict_u64(e, "rtx_armed", sl_timer_armed(&c->rtx_timer));
+			snprintf(key, sizeof(key), "%u", seen - 1);
+			if (rte_tel_data_add_dict_container(d, key, e, 0) != 0)
+				rte_tel_data_free(e);
+		}
+	}
+	rte_tel_data_add_dict_u64(d, "total", seen);
+	rte_tel_data_add_dict_u64(d, "page", page);
+	return 0;
+}
+
 /* Register one command; DPDK refuses help texts of 128 bytes or more. */
 static int
 reg(const char *cmd, telemetry_cb fn, const char *help)
@@ -364,7 +428,11 @@ sl_telemetry_register(struct sl_dp *dp)
 		"Per worker lcore: busy/idle cycles, busy_pct, packets, cycles_per_packet, polls. No parameters");
 	rc |= reg("/sluice/arp", cmd_arp,
 		"Neighbour table merged over workers: mac, state, port, age_ms per IPv4 address. Parameter: page (100 entries each)");
+	rc |= reg("/sluice/conns", cmd_conns,
+		"Live TCP connections: tuple, state, sequence and window variables, queues. Parameter: page (50 each)");
 	rc |= reg("/sluice/tcp", cmd_tcp,
 		"TCP and L4 proxy counters, conns by state, memory per conn: \"total\" and per worker lcore. No parameters");
+	rc |= reg("/sluice/conns", cmd_conns,
+		"Live TCP connections: tuple, state, sequence and window variables, queues. Parameter: page (50 each)");
 	return rc;
 }
