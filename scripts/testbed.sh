@@ -28,6 +28,8 @@ side_up() {
 	sysctl -qw "net.ipv6.conf.$root_if.disable_ipv6=1" 2>/dev/null || true
 	ip link set "$root_if" up
 	ns_exec "$ns" ip link set lo up
+	# Leftover loss-injection tables would make every test flaky.
+	ns_exec "$ns" nft flush ruleset 2>/dev/null || true
 	ns_exec "$ns" sysctl -qw "net.ipv6.conf.$ns_if.disable_ipv6=1" 2>/dev/null || true
 	ns_exec "$ns" ip link set "$ns_if" up
 	for h in 2 3 4 5 6 7 8 9; do

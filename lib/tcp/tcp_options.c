@@ -1,7 +1,9 @@
-/* TCP options: strict parsing and building (RFC 9293 3.2, 7323, 2018). */
+/*
+ * TCP options: strict parsing and building (RFC 9293 3.2, RFC 7323,
+ * RFC 2018). Works on the caller's bytes, allocates nothing, never reads
+ * past `len`.
+ */
 #include <string.h>
-
-#include <rte_byteorder.h>
 
 #include "sl_tcp_proto.h"
 
@@ -29,26 +31,28 @@ sl_tcp_opts_parse(const uint8_t *opt, unsigned int len, bool syn,
 
 	memset(o, 0, sizeof(*o));
 	while (i < len) {
-		uint8_t kind = opt[i], olen;
+		const uint8_t *p = opt + i;
+		unsigned int olen, nb;
 
-		if (kind == SL_TCP_OPT_EOL)
+		if (p[0] == SL_TCP_OPT_EOL)
 			break;
-		if (kind == SL_TCP_OPT_NOP) {
+		if (p[0] == SL_TCP_OPT_NOP) {
 			i++;
 			continue;
 		}
-		if (i + 1 >= len)
+		/* Every other option has a length byte, counting kind and length. */
+		if (len - i < 2)
 			return -1;
-		olen = opt[i + 1];
-		if (olen < 2 || i + olen > len)
+		olen = p[1];
+		if (olen < 2 || olen > len - i)
 			return -1;
-		switch (kind) {
+		switch (p[0]) {
 		case SL_TCP_OPT_MSS:
 			if (olen != 4)
 				return -1;
 			if (syn) {
 				o->mss_ok = true;
-				o->mss = (uint16_t)((opt[i + 2] << 8) | opt[i + 3]);
+				o->mss = (uint16_t)((p[2] << 8) | p[3]);
 			}
 			break;
 		case SL_TCP_OPT_WS:
@@ -56,8 +60,8 @@ sl_tcp_opts_parse(const uint8_t *opt, unsigned int len, bool syn,
 				return -1;
 			if (syn) {
 				o->ws_ok = true;
-				o->wscale = opt[i + 2] > SL_TCP_MAX_WSCALE ?
-					SL_TCP_MAX_WSCALE : opt[i + 2];
+				o->wscale = p[2] > SL_TCP_MAX_WSCALE ?
+					SL_TCP_MAX_WSCALE : p[2];
 			}
 			break;
 		case SL_TCP_OPT_SACK_PERM:
@@ -70,18 +74,18 @@ sl_tcp_opts_parse(const uint8_t *opt, unsigned int len, bool syn,
 			if (olen != 10)
 				return -1;
 			o->ts_ok = true;
-			o->tsval = get32(opt + i + 2);
-			o->tsecr = get32(opt + i + 6);
+			o->tsval = get32(p + 2);
+			o->tsecr = get32(p + 6);
 			break;
 		case SL_TCP_OPT_SACK:
-			if (olen < 10 || (olen - 2) % 8 != 0 ||
-			    (olen - 2) / 8 > SL_TCP_MAX_SACK_BLOCKS)
+			nb = (olen - 2) / 8;
+			if ((olen - 2) % 8 != 0 || nb < 1 || nb > SL_TCP_MAX_SACK_BLOCKS)
 				return -1;
 			if (!syn) {
-				o->n_sack = (uint8_t)((olen - 2) / 8);
-				for (unsigned int b = 0; b < o->n_sack; b++) {
-					o->sack[b].start = get32(opt + i + 2 + 8 * b);
-					o->sack[b].end = get32(opt + i + 6 + 8 * b);
+				o->n_sack = (uint8_t)nb;
+				for (unsigned int b = 0; b < nb; b++) {
+					o->sack[b].start = get32(p + 2 + 8 * b);
+					o->sack[b].end = get32(p + 6 + 8 * b);
 				}
 			}
 			break;
@@ -93,7 +97,17 @@ sl_tcp_opts_parse(const uint8_t *opt, unsigned int len, bool syn,
 	return 0;
 }
 
-static unsigned int
+static inline unsigned int
+put_ts(uint8_t *p, uint32_t tsval, uint32_t tsecr)
+{
+	p[0] = SL_TCP_OPT_TS;
+	p[1] = 10;
+	put32(p + 2, tsval);
+	put32(p + 6, tsecr);
+	return 10;
+}
+
+static inline unsigned int
 pad4(uint8_t *buf, unsigned int n)
 {
 	while (n % 4)
@@ -101,6 +115,11 @@ pad4(uint8_t *buf, unsigned int n)
 	return n;
 }
 
+/*
+ * Linux's layout, which middleboxes know: MSS, then SACK-permitted folded
+ * into the two bytes of padding in front of the timestamps, then NOP + WS.
+ * At most 4 + 12 + 4 = 20 bytes, always a multiple of 4.
+ */
 unsigned int
 sl_tcp_opts_build_syn(uint8_t *buf, const struct sl_tcp_opts *o)
 {
@@ -110,48 +129,42 @@ sl_tcp_opts_build_syn(uint8_t *buf, const struct sl_tcp_opts *o)
 	buf[n++] = 4;
 	buf[n++] = (uint8_t)(o->mss >> 8);
 	buf[n++] = (uint8_t)o->mss;
-	if (o->sack_perm && o->ts_ok) {
-		buf[n++] = SL_TCP_OPT_SACK_PERM;
-		buf[n++] = 2;
+	if (o->ts_ok) {
+		if (o->sack_perm) {
+			buf[n++] = SL_TCP_OPT_SACK_PERM;
+			buf[n++] = 2;
+		} else {
+			buf[n++] = SL_TCP_OPT_NOP;
+			buf[n++] = SL_TCP_OPT_NOP;
+		}
+		n += put_ts(buf + n, o->tsval, o->tsecr);
 	} else if (o->sack_perm) {
 		buf[n++] = SL_TCP_OPT_NOP;
 		buf[n++] = SL_TCP_OPT_NOP;
 		buf[n++] = SL_TCP_OPT_SACK_PERM;
 		buf[n++] = 2;
-	} else if (o->ts_ok) {
-		buf[n++] = SL_TCP_OPT_NOP;
-		buf[n++] = SL_TCP_OPT_NOP;
-	}
-	if (o->ts_ok) {
-		buf[n++] = SL_TCP_OPT_TS;
-		buf[n++] = 10;
-		put32(buf + n, o->tsval);
-		put32(buf + n + 4, o->tsecr);
-		n += 8;
 	}
 	if (o->ws_ok) {
 		buf[n++] = SL_TCP_OPT_NOP;
 		buf[n++] = SL_TCP_OPT_WS;
 		buf[n++] = 3;
-		buf[n++] = o->wscale > SL_TCP_MAX_WSCALE ? SL_TCP_MAX_WSCALE : o->wscale;
+		buf[n++] = o->wscale > SL_TCP_MAX_WSCALE ?
+			SL_TCP_MAX_WSCALE : o->wscale;
 	}
 	return pad4(buf, n);
 }
 
+/* NOP NOP TS (12 bytes), then NOP NOP SACK with 8 bytes a block: <= 40. */
 unsigned int
 sl_tcp_opts_build(uint8_t *buf, bool ts, uint32_t tsval, uint32_t tsecr,
 		  const struct sl_tcp_sack_block *blocks, unsigned int nb)
 {
-	unsigned int n = 0, max = ts ? 3 : 4;
+	unsigned int n = 0, max = ts ? 3 : SL_TCP_MAX_SACK_BLOCKS;
 
 	if (ts) {
 		buf[n++] = SL_TCP_OPT_NOP;
 		buf[n++] = SL_TCP_OPT_NOP;
-		buf[n++] = SL_TCP_OPT_TS;
-		buf[n++] = 10;
-		put32(buf + n, tsval);
-		put32(buf + n + 4, tsecr);
-		n += 8;
+		n += put_ts(buf + n, tsval, tsecr);
 	}
 	if (nb > max)
 		nb = max;
@@ -160,10 +173,9 @@ sl_tcp_opts_build(uint8_t *buf, bool ts, uint32_t tsval, uint32_t tsecr,
 		buf[n++] = SL_TCP_OPT_NOP;
 		buf[n++] = SL_TCP_OPT_SACK;
 		buf[n++] = (uint8_t)(2 + 8 * nb);
-		for (unsigned int b = 0; b < nb; b++) {
+		for (unsigned int b = 0; b < nb; b++, n += 8) {
 			put32(buf + n, blocks[b].start);
 			put32(buf + n + 4, blocks[b].end);
-			n += 8;
 		}
 	}
 	return pad4(buf, n);

@@ -432,7 +432,5 @@ sl_telemetry_register(struct sl_dp *dp)
 		"Live TCP connections: tuple, state, sequence and window variables, queues. Parameter: page (50 each)");
 	rc |= reg("/sluice/tcp", cmd_tcp,
 		"TCP and L4 proxy counters, conns by state, memory per conn: \"total\" and per worker lcore. No parameters");
-	rc |= reg("/sluice/conns", cmd_conns,
-		"Live TCP connections: tuple, state, sequence and window variables, queues. Parameter: page (50 each)");
 	return rc;
 }

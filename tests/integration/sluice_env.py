@@ -150,3 +150,117 @@ def write_config(path, **overrides):
     conf.update(overrides)
     Path(path).write_text(json.dumps(conf, indent=2))
     return path
+
+
+# --- Helpers for tests that run their own processes in the namespaces -------
+
+HERE = Path(__file__).resolve().parent
+PY = "/usr/bin/python3"      # Debian's python: the one pytest runs under
+
+
+def ns_popen(ns, *cmd, **kw):
+    """Start a command in a namespace. `ip netns exec` execs the command, so
+    the Popen pid is the command's own and signals reach it directly."""
+    kw.setdefault("stdout", subprocess.PIPE)
+    kw.setdefault("stderr", subprocess.PIPE)
+    kw.setdefault("text", True)
+    return subprocess.Popen(["ip", "netns", "exec", ns, *cmd], **kw)
+
+
+def read_line(proc, timeout):
+    """One line of proc's stdout within timeout seconds, else None."""
+    import select
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        r, _, _ = select.select([proc.stdout], [], [],
+                                max(0.0, end - time.monotonic()))
+        if r:
+            return proc.stdout.readline()
+        if proc.poll() is not None:
+            return None
+    return None
+
+
+def stop_proc(proc, timeout=5):
+    """SIGTERM, then SIGKILL; return (returncode, stdout, stderr)."""
+    if proc.poll() is None:
+        proc.terminate()
+    try:
+        o, e = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        o, e = proc.communicate(timeout=timeout)
+    return proc.returncode, o, e
+
+
+def last_json(text):
+    """The last line of text that parses as a JSON object (None if none)."""
+    for line in reversed((text or "").splitlines()):
+        line = line.strip()
+        if line.startswith("{"):
+            try:
+                return json.loads(line)
+            except ValueError:
+                continue
+    return None
+
+
+def wait_until(pred, timeout=5.0, step=0.1):
+    """Poll pred() until it returns something truthy; return its last value."""
+    end = time.monotonic() + timeout
+    while True:
+        value = pred()
+        if value or time.monotonic() >= end:
+            return value
+        time.sleep(step)
+
+
+class NftTable:
+    """An nftables table in a namespace for the length of a with-block,
+    deleted on exit even when the block fails. body is the table's content."""
+
+    def __init__(self, ns, name, body, family="inet"):
+        self.ns, self.name, self.family, self.body = ns, name, family, body
+
+    def __enter__(self):
+        # A table left over by a killed run would make `add` merge into it.
+        self.delete()
+        in_ns(self.ns, "nft", "-f", "-",
+              input=f"table {self.family} {self.name} {{\n{self.body}\n}}\n")
+        return self
+
+    def delete(self):
+        in_ns(self.ns, "nft", "delete", "table", self.family, self.name,
+              check=False)
+
+    def __exit__(self, *exc):
+        self.delete()
+        return False
+
+
+class Backend:
+    """tests/integration/backends.py (echo or sink) in a namespace."""
+
+    def __init__(self, mode, addrs, port, ns=BACKEND_NS, lifetime=1800):
+        self.cmd = [PY, str(HERE / "backends.py"), mode, "--port", str(port),
+                    "--lifetime", str(lifetime)]
+        for a in addrs:
+            self.cmd += ["--addr", a]
+        self.ns = ns
+        self.proc = None
+
+    def start(self, timeout=15):
+        self.proc = ns_popen(self.ns, *self.cmd)
+        line = read_line(self.proc, timeout)
+        if line is None or line.strip() != "ready":
+            _, o, e = stop_proc(self.proc)
+            raise RuntimeError(f"backend did not come up: {line!r} {o} {e}")
+        return self
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self):
+        if self.proc is not None:
+            return stop_proc(self.proc)
+        return None

@@ -3,6 +3,7 @@ resolves neighbours itself, counts drops by reason, reports through
 telemetry, and stops cleanly."""
 
 import json
+import subprocess
 import re
 import time
 from pathlib import Path
@@ -173,7 +174,8 @@ def test_stock_dpdk_telemetry_py(gateway):
     """Operators use the stock client: every /sluice command works there."""
     listing = gateway.tel.query("/")
     cmds = sorted(c for c in listing if c.startswith("/sluice/"))
-    assert cmds == ["/sluice/arp", "/sluice/info", "/sluice/lcores", "/sluice/ports"]
+    assert cmds == ["/sluice/arp", "/sluice/conns", "/sluice/info",
+                    "/sluice/lcores", "/sluice/ports", "/sluice/tcp"]
     script = "\n".join(cmds + [f"/help,{c}" for c in cmds]) + "\n"
     out = run(["dpdk-telemetry.py", "-f", gateway.prefix], input=script,
               timeout=30).stdout
@@ -191,3 +193,29 @@ def test_mbufs_back_to_baseline(gateway):
     udp_send(CLIENT_NS, GW_CLIENT_IP, 7)
     assert wait_for(lambda: gateway.tel.query("/sluice/info")["mbufs_in_use"] == base), \
         "mbufs did not return to the baseline"
+
+def test_dpdk_dumpcap_captures(gateway, tmp_path):
+    """The stock dpdk-dumpcap attaches as a secondary and captures a ping."""
+    from sluice_env import hugepages_available
+    out = tmp_path / "cap.pcapng"
+    dumpcap = subprocess.Popen(
+        ["dpdk-dumpcap", "--file-prefix", gateway.prefix, "-i", "net_af_xdp0",
+         "-c", "6", "-w", str(out)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        time.sleep(2)   # let it attach before the traffic starts
+        in_ns(CLIENT_NS, "ping", "-c", "5", "-i", "0.2", GW_CLIENT_IP, check=False)
+        text, _ = dumpcap.communicate(timeout=20)
+    finally:
+        if dumpcap.poll() is None:
+            dumpcap.kill()
+            dumpcap.wait()
+    if not hugepages_available():
+        # Documented limit: a --no-huge primary shares no memory with
+        # secondaries, so dumpcap cannot attach at all.
+        assert dumpcap.returncode != 0, text
+        return
+    assert dumpcap.returncode == 0, text
+    assert re.search(r"received/dropped on interface 'net_af_xdp0': 6/0", text), text
+    shown = run(["tshark", "-r", str(out)]).stdout
+    assert "Echo (ping) request" in shown and "Echo (ping) reply" in shown, shown
