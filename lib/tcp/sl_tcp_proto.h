@@ -8,6 +8,7 @@
  */
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* ---- sequence space (RFC 793 / 1982 serial arithmetic) ---- */
@@ -129,7 +130,13 @@ sl_tcp_sb_is_sacked(const struct sl_tcp_scoreboard *sb, uint32_t seq);
  * current and the previous period of SL_SYNCOOKIE_PERIOD_S seconds, and
  * a new random key is drawn every SL_SYNCOOKIE_ROTATE_S.
  * Layout of the 32-bit ISN: [31:27] period counter mod 32, [26:24] MSS
- * index into a fixed table, [23:0] hash of (4-tuple, client ISN, counter).
+ * index into a fixed table, [23:0] hash of (4-tuple, client ISN, full
+ * counter, MSS index). Keys belong to rotation epochs of 16 periods, so a
+ * cookie's counter names the one key that can have made it.
+ *
+ * The state is changed by make and check (lazy rotation): keep one per
+ * lcore and make sure the ACK of a handshake reaches the lcore that made
+ * its cookie (symmetric RSS), or share one under a lock.
  */
 #define SL_SYNCOOKIE_PERIOD_S  64
 #define SL_SYNCOOKIE_ROTATE_S  (SL_SYNCOOKIE_PERIOD_S * 16)
@@ -140,11 +147,21 @@ struct sl_syncookie {
 	uint64_t rng;                /* state of the key generator */
 };
 
+/*
+ * SipHash-2-4 (Aumasson, Bernstein) of `len` bytes. key[0] and key[1] are
+ * the key's bytes 0-7 and 8-15 read little-endian, as in the reference.
+ */
+uint64_t
+sl_siphash24(const uint64_t key[2], const void *data, size_t len);
+
 /* Seed (e.g. from rte_rand()) and the current time in seconds. */
 void
 sl_syncookie_init(struct sl_syncookie *sc, uint64_t seed, uint64_t now_s);
 
-/* Largest table MSS <= `mss`: what the cookie can promise to remember. */
+/*
+ * Largest table MSS <= `mss`: what the cookie can promise to remember.
+ * Below the smallest entry (536, the RFC 9293 default) it returns 536.
+ */
 uint16_t
 sl_syncookie_mss_clamp(uint16_t mss);
 
@@ -166,7 +183,9 @@ sl_syncookie_check(struct sl_syncookie *sc, uint32_t saddr, uint32_t daddr,
 /*
  * Window scale and SACK-permitted survive a cookie handshake in the low
  * 5 bits of our TSval (as Linux does): encode into a timestamp clock value,
- * decode from the TSecr the client echoes. wscale 0xf means "no WS".
+ * decode from the TSecr the client echoes. wscale 0xf means "no WS"; a
+ * wscale above 14 is sent as 14. The TSval never runs ahead of ts_now: it
+ * may trail it by up to 31 ticks, so the peer's PAWS accepts what follows.
  */
 uint32_t
 sl_syncookie_ts_encode(uint32_t ts_now, bool ws_ok, uint8_t wscale, bool sack);

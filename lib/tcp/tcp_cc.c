@@ -1,39 +1,48 @@
 /* Congestion control lookup and the parts every algorithm shares. */
 #include <string.h>
 
-#include "sl_tcp_proto.h"
 #include "tcp_cc_private.h"
 
 const struct sl_tcp_cc_ops *
 sl_tcp_cc_find(const char *name)
 {
-	if (strcmp(name, "newreno") == 0)
-		return &sl_tcp_newreno;
-	if (strcmp(name, "cubic") == 0)
-		return &sl_tcp_cubic;
+	static const struct sl_tcp_cc_ops *const all[] = {
+		&sl_tcp_newreno, &sl_tcp_cubic,
+	};
+
+	if (name == NULL)
+		return NULL;
+	for (unsigned int i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+		if (strcmp(name, all[i]->name) == 0)
+			return all[i];
 	return NULL;
 }
 
-/* RFC 6928 initial window: min(10 * MSS, max(2 * MSS, 14600)). */
 void
 tcp_cc_init_window(struct sl_tcp_cc *cc, uint32_t mss)
 {
+	const struct sl_tcp_cc_ops *ops = cc->ops;
 	uint32_t iw = 2 * mss > 14600 ? 2 * mss : 14600;
 
-	memset(&cc->bytes_acked, 0, sizeof(*cc) - offsetof(struct sl_tcp_cc, bytes_acked));
+	memset(cc, 0, sizeof(*cc));
+	cc->ops = ops;
 	cc->mss = mss;
 	cc->cwnd = iw < 10 * mss ? iw : 10 * mss;
 	cc->ssthresh = UINT32_MAX;
 }
 
-/* Slow start with appropriate byte counting, L = 2 (RFC 3465). */
 uint32_t
 tcp_cc_slow_start(struct sl_tcp_cc *cc, uint32_t acked)
 {
 	uint32_t inc = acked < 2 * cc->mss ? acked : 2 * cc->mss;
+	uint32_t room = cc->ssthresh - cc->cwnd;   /* cwnd < ssthresh here */
 
-	cc->cwnd += inc;
-	return acked - (acked < inc ? acked : inc);
+	if (inc < room) {
+		cc->cwnd = tcp_cc_grow(cc->cwnd, inc);
+		return 0;
+	}
+	cc->cwnd = cc->ssthresh;
+	return acked - room;
 }
 
 uint32_t

@@ -307,27 +307,39 @@ sndq_ack(struct sl_tcp_conn *c, uint32_t bytes)
 	}
 }
 
-/* Resend the first hole the peer is missing (SACK), or snd_una's segment. */
-static void
+/*
+ * Resend the next hole the peer is missing (SACK, from rtx_next on, so each
+ * hole goes once per recovery), or snd_una's segment without SACK.
+ * Returns false when there was nothing left to resend.
+ */
+static bool
 retransmit_loss(struct sl_tcp_stack *s, struct sl_tcp_conn *c)
 {
 	uint32_t start = c->snd_una, end, len;
 	uint32_t data_end = c->snd_una + c->sndq.bytes;
 
-	if ((c->flags & SL_TCPF_SACK) &&
-	    sl_tcp_sb_next_hole(&c->sb, c->snd_una, c->snd_una, &start, &end)) {
+	if (sl_seq_lt(c->rtx_next, c->snd_una))
+		c->rtx_next = c->snd_una;
+	if ((c->flags & SL_TCPF_SACK) && c->sb.n > 0) {
+		if (!sl_tcp_sb_next_hole(&c->sb, c->snd_una, c->rtx_next, &start, &end))
+			return false;
 		len = RTE_MIN(end - start, (uint32_t)c->mss);
 	} else {
+		/* No SACK information: snd_una's segment, once per recovery step. */
+		if (sl_seq_gt(c->rtx_next, c->snd_una))
+			return false;
 		len = RTE_MIN(c->mss, c->sndq.bytes);
 	}
 	if (sl_seq_gt(start + len, data_end))
 		len = data_end - start;
 	if (len == 0 && !(c->flags & SL_TCPF_FIN_SENT))
-		return;
+		return false;
 	s->stats.retransmits_fast++;
 	tcp_send_data(s, c, start, len,
 		      (c->flags & SL_TCPF_FIN_SENT) && start + len == data_end, true);
+	c->rtx_next = start + len;
 	c->flags &= (uint16_t)~SL_TCPF_RTT_TIMING;
+	return true;
 }
 
 /* Process the ACK field. Returns false when the segment must go no further. */
@@ -370,6 +382,8 @@ process_ack(struct sl_tcp_stack *s, struct sl_tcp_conn *c, unsigned int port,
 			} else {
 				/* Partial ACK (RFC 6582 3.2 step 5): next loss now. */
 				c->snd_una = g->ack;
+				if (!(c->flags & SL_TCPF_SACK))
+					c->rtx_next = c->snd_una;
 				retransmit_loss(s, c);
 			}
 		} else {
@@ -410,6 +424,7 @@ process_ack(struct sl_tcp_stack *s, struct sl_tcp_conn *c, unsigned int port,
 		      c->sb.sacked_bytes > 2u * c->mss))) {
 			c->flags |= SL_TCPF_IN_RECOVERY;
 			c->recover = c->snd_max;
+			c->rtx_next = c->snd_una;
 			c->cc.ops->on_loss(&c->cc, flight, now_us(s));
 			retransmit_loss(s, c);
 		} else if ((c->flags & SL_TCPF_IN_RECOVERY) && (c->flags & SL_TCPF_SACK)) {

@@ -1,4 +1,7 @@
-/* NewReno window management (RFC 5681, RFC 6582 for recovery). */
+/*
+ * NewReno window management: RFC 5681 slow start (with RFC 3465 byte
+ * counting) and congestion avoidance, RFC 6582 fast recovery.
+ */
 #include "tcp_cc_private.h"
 
 static void
@@ -15,14 +18,19 @@ newreno_on_ack(struct sl_tcp_cc *cc, uint32_t acked, uint32_t flight,
 	(void)srtt_us;
 	(void)now_us;
 	if (cc->cwnd < cc->ssthresh) {
-		tcp_cc_slow_start(cc, acked);
-		return;
+		acked = tcp_cc_slow_start(cc, acked);
+		if (acked == 0)
+			return;
 	}
-	/* Congestion avoidance: one MSS per window of acknowledged bytes. */
+	/*
+	 * Congestion avoidance, RFC 5681 (3.1) with byte counting: one MSS
+	 * per cwnd of acknowledged bytes, i.e. about one MSS per RTT,
+	 * however many ACKs (delayed, stretched) carry those bytes.
+	 */
 	cc->bytes_acked += acked;
 	if (cc->bytes_acked >= cc->cwnd) {
 		cc->bytes_acked -= cc->cwnd;
-		cc->cwnd += cc->mss;
+		cc->cwnd = tcp_cc_grow(cc->cwnd, cc->mss);
 	}
 }
 
@@ -31,7 +39,8 @@ newreno_on_loss(struct sl_tcp_cc *cc, uint32_t flight, uint64_t now_us)
 {
 	(void)now_us;
 	cc->ssthresh = tcp_cc_half_flight(cc, flight);
-	/* RFC 6582: cwnd = ssthresh + 3*MSS while the three dupacks drain. */
+	/* RFC 6582 3.2 step 2 / RFC 5681 3.2 step 3: the three segments that
+	 * left the network (the dupacks) are added back. */
 	cc->cwnd = cc->ssthresh + 3 * cc->mss;
 	cc->bytes_acked = 0;
 }
@@ -41,7 +50,7 @@ newreno_on_rto(struct sl_tcp_cc *cc, uint32_t flight, uint64_t now_us)
 {
 	(void)now_us;
 	cc->ssthresh = tcp_cc_half_flight(cc, flight);
-	cc->cwnd = cc->mss;   /* the loss window (RFC 5681 3.1) */
+	cc->cwnd = cc->mss;   /* the loss window, RFC 5681 3.1 */
 	cc->bytes_acked = 0;
 }
 
@@ -49,7 +58,8 @@ static void
 newreno_on_recovered(struct sl_tcp_cc *cc, uint64_t now_us)
 {
 	(void)now_us;
-	cc->cwnd = cc->ssthresh;
+	cc->cwnd = cc->ssthresh;   /* RFC 6582 3.2 step 6, option 1 */
+	cc->bytes_acked = 0;
 }
 
 const struct sl_tcp_cc_ops sl_tcp_newreno = {

@@ -268,6 +268,10 @@ sl_tcp_output(struct sl_tcp_stack *s, struct sl_tcp_conn *c)
 		for (;;) {
 			uint32_t nxt = sl_seq_min(c->snd_nxt, data_end);
 			uint32_t inflight = nxt - c->snd_una;
+
+			/* What the peer SACKed has left the network (RFC 6675 pipe). */
+			if (c->sb.sacked_bytes < inflight)
+				inflight -= c->sb.sacked_bytes;
 			uint32_t unsent = data_end - nxt;
 			uint32_t len;
 			bool fin;

@@ -85,6 +85,9 @@ sl_tcp_sb_update(struct sl_tcp_scoreboard *sb, uint32_t snd_una,
 		sb->b[k++] = b;
 	}
 	sb->n = (uint8_t)k;
+	sb->sacked_bytes = board_bytes(sb->b, k);
+	if (n == 0)
+		return 0;
 	n_old = k;
 	memcpy(old, sb->b, k * sizeof(old[0]));
 
@@ -100,8 +103,6 @@ sl_tcp_sb_update(struct sl_tcp_scoreboard *sb, uint32_t snd_una,
 		insert(sb, s, e);
 	}
 	sb->sacked_bytes = board_bytes(sb->b, sb->n);
-	if (sb->n == n_old && memcmp(sb->b, old, k * sizeof(old[0])) == 0)
-		return 0;
 	/* New = now on the board and not before (evictions do not count). */
 	return sb->sacked_bytes - overlap_bytes(sb->b, sb->n, old, n_old);
 }
