@@ -67,12 +67,15 @@ check_config(int argc, char **argv)
 	bool strict = false;
 	struct sl_conf *c;
 
+	/* Flags in any order; exactly one file. */
 	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--strict") == 0)
+		if (strcmp(argv[i], "--strict") == 0) {
 			strict = true;
-		else if (strcmp(argv[i], "--check-config") == 0 && i + 1 < argc)
-			path = argv[++i];
-		else {
+		} else if (strcmp(argv[i], "--check-config") == 0) {
+			continue;
+		} else if (path == NULL && argv[i][0] != '-') {
+			path = argv[i];
+		} else {
 			fprintf(stderr, "sluice: unexpected argument \"%s\"\n", argv[i]);
 			usage(stderr);
 			return 2;

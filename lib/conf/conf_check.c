@@ -32,6 +32,21 @@ bad_unicast(uint32_t a)
 	return NULL;
 }
 
+/*
+ * Reachability and "is this our address" need every port: when one is
+ * missing or broken, those checks would only repeat that error.
+ */
+static bool
+ports_all_valid(const struct sl_conf *c)
+{
+	if (c->n_ports == 0)
+		return false;
+	for (unsigned int i = 0; i < c->n_ports; i++)
+		if (!c->ports[i].valid)
+			return false;
+	return true;
+}
+
 static bool
 is_our_address(const struct sl_conf *c, uint32_t a)
 {
@@ -215,7 +230,8 @@ check_pools(const struct sl_conf *c, struct sl_conf_diag *d)
 			else if (is_our_address(c, b->addr))
 				conf_err(d, p, "%s is one of the gateway's own addresses",
 					 sl_conf_fmt_ipv4(b->addr, ip));
-			else if (sl_conf_port_reaching(c, b->addr, NULL) < 0)
+			else if (ports_all_valid(c) &&
+				 sl_conf_port_reaching(c, b->addr, NULL) < 0)
 				conf_err(d, p, "%s is not reachable: no port subnet, route "
 					 "or gateway covers it", sl_conf_fmt_ipv4(b->addr, ip));
 		}
@@ -254,7 +270,7 @@ check_listeners(const struct sl_conf *c, struct sl_conf_diag *d)
 		if (l->addr == 0 || l->port == 0)
 			continue;
 		snprintf(p, sizeof(p), "/listeners/%u/address", i);
-		if (!is_our_address(c, l->addr))
+		if (ports_all_valid(c) && !is_our_address(c, l->addr))
 			conf_err(d, p, "%s is not the address of any port",
 				 sl_conf_fmt_ipv4(l->addr, ip));
 		for (unsigned int j = 0; j < i; j++)

@@ -696,7 +696,10 @@ sl_conf_load_buf(const char *name, const char *buf, size_t len, bool strict,
 	hash_buf(c, buf, len);
 
 	check_keys(root, "", keys, d);
-	get_uint(root, "version", "", 1, 1, 1, true, &version, d);
+	if (get_uint(root, "version", "", 0, UINT32_MAX, 1, true, &version, d) &&
+	    version != 1)
+		conf_err(d, "/version", "unsupported version %llu: this build reads "
+			 "version 1", (unsigned long long)version);
 	parse_runtime(root, c, d);
 	parse_memory(root, c, d);
 	parse_arp(root, c, d);
