@@ -19,7 +19,9 @@ def pytest_configure(config):
 
 @pytest.fixture(scope="session")
 def testbed():
-    """The reference topology, torn down even when tests fail."""
+    """The reference topology, fresh (nothing left from an earlier run) and
+    torn down even when tests fail."""
+    run([str(TESTBED), "down"], check=False)
     run([str(TESTBED), "up"])
     yield
     run([str(TESTBED), "down"], check=False)
