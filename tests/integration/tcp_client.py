@@ -389,10 +389,19 @@ def cmd_blast(a):
     payload = random.Random(1).randbytes(256 * 1024)
     results = [None] * a.streams
     socks = []
-    for i in range(a.streams):
-        s = socket.create_connection((a.addr, a.port), timeout=a.connect_timeout)
-        s.settimeout(a.stall)
-        socks.append(s)
+    try:
+        for i in range(a.streams):
+            s = socket.create_connection((a.addr, a.port),
+                                         timeout=a.connect_timeout)
+            s.settimeout(a.stall)
+            socks.append(s)
+    except OSError as e:
+        for s in socks:
+            s.close()
+        out({"mode": "blast", "streams": a.streams, "seconds": 0, "bytes": 0,
+             "sent": 0, "gbit_s": 0.0, "finished": 0,
+             "errors": [f"connect {len(socks)}: {e!r}"]})
+        return 1
     start = threading.Barrier(a.streams + 1)
     stop_at = [0.0]
 

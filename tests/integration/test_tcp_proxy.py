@@ -17,6 +17,7 @@ Sizes can be turned down for a slow machine with SLUICE_BULK_MB (default
 """
 
 import os
+import subprocess
 import time
 
 import pytest
@@ -176,7 +177,7 @@ def test_c_2000_concurrent_connections(tcp_gw, echo_backends):
                     "--port", str(PORT_ECHO), "--conns", str(n),
                     "--exchanges", "10", "--size", "100",
                     "--src", ",".join(RR_SRCS), "--hold", "--hold-timeout", "30",
-                    "--timeout", "150", stdin=__import__("subprocess").PIPE)
+                    "--timeout", "150", stdin=subprocess.PIPE)
     try:
         line = read_line(proc, 150)
         phase = last_json(line)
