@@ -15,6 +15,9 @@
 
 #define CUBIC_C      0.4
 #define CUBIC_BETA   0.7
+/* beta as a fraction, for exact integer window arithmetic */
+#define BETA_NUM     7
+#define BETA_DEN     10
 /* RFC 9438 4.3: the AIMD increase that matches Reno's rate given beta. */
 #define CUBIC_ALPHA  (3.0 * (1.0 - CUBIC_BETA) / (1.0 + CUBIC_BETA))
 
@@ -97,7 +100,7 @@ cubic_on_ack(struct sl_tcp_cc *cc, uint32_t acked, uint32_t flight,
 static inline uint32_t
 beta_flight(const struct sl_tcp_cc *cc, uint32_t flight)
 {
-	uint32_t ss = (uint32_t)(flight * CUBIC_BETA);
+	uint32_t ss = (uint32_t)((uint64_t)flight * BETA_NUM / BETA_DEN);
 
 	return ss > 2 * cc->mss ? ss : 2 * cc->mss;
 }
@@ -114,7 +117,8 @@ cubic_on_loss(struct sl_tcp_cc *cc, uint32_t flight, uint64_t now_us)
 	/* A peak below the last one: another flow is arriving, so give way
 	 * by aiming below where this one turned back. */
 	if (cc->cwnd < cc->w_max)
-		cc->w_max = (uint32_t)(cc->cwnd * (1.0 + CUBIC_BETA) / 2.0);
+		cc->w_max = (uint32_t)((uint64_t)cc->cwnd * (BETA_DEN + BETA_NUM) /
+				       (2 * BETA_DEN));
 	else
 		cc->w_max = cc->cwnd;
 	cc->w_last_max = cc->cwnd;

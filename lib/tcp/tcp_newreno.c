@@ -1,6 +1,7 @@
 /*
  * NewReno window management: RFC 5681 slow start (with RFC 3465 byte
- * counting) and congestion avoidance, RFC 6582 fast recovery.
+ * counting) and congestion avoidance; the recovery itself (RFC 6582 /
+ * RFC 6675) is driven by tcp_input.c.
  */
 #include "tcp_cc_private.h"
 
@@ -39,9 +40,14 @@ newreno_on_loss(struct sl_tcp_cc *cc, uint32_t flight, uint64_t now_us)
 {
 	(void)now_us;
 	cc->ssthresh = tcp_cc_half_flight(cc, flight);
-	/* RFC 6582 3.2 step 2 / RFC 5681 3.2 step 3: the three segments that
-	 * left the network (the dupacks) are added back. */
-	cc->cwnd = cc->ssthresh + 3 * cc->mss;
+	/*
+	 * cwnd = ssthresh, as RFC 6675 has it, not RFC 5681's ssthresh +
+	 * 3*MSS: the output path takes SACKed bytes out of the pipe, which
+	 * already accounts for the segments the dupacks reported, and it
+	 * does not inflate cwnd per further dupack, so the inflation would
+	 * only make the SACK case 3 segments more aggressive.
+	 */
+	cc->cwnd = cc->ssthresh;
 	cc->bytes_acked = 0;
 }
 
