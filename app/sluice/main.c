@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <rte_cycles.h>
@@ -18,6 +19,7 @@
 #include <rte_lcore.h>
 #include <rte_pdump.h>
 
+#include "sl_alog.h"
 #include "sl_conf.h"
 #include "sl_log.h"
 #include "sl_port.h"
@@ -25,6 +27,7 @@
 #include "sl_worker.h"
 
 static struct sl_dp dp;
+static const char *listener_names[256];
 
 static void
 usage(FILE *out)
@@ -141,6 +144,16 @@ workers_create(void)
 {
 	unsigned int lcore, n = rte_lcore_count() - 1;
 
+	for (unsigned int i = 0; i < dp.conf->n_listeners && i < RTE_DIM(listener_names); i++)
+		listener_names[i] = dp.conf->listeners[i].name;
+	dp.alog = sl_alog_create(dp.conf->access_log.path,
+				 dp.conf->access_log.ring_size,
+				 dp.conf->access_log.sample_every, n, listener_names);
+	if (dp.alog == NULL) {
+		fprintf(stderr, "sluice: cannot open the access log %s: %s\n",
+			dp.conf->access_log.path, rte_strerror(rte_errno));
+		return -1;
+	}
 	RTE_LCORE_FOREACH_WORKER(lcore) {
 		struct sl_lcore *lc = sl_worker_create(&dp, lcore, dp.n_workers, n);
 
@@ -149,6 +162,7 @@ workers_create(void)
 				lcore, rte_strerror(rte_errno));
 			return -1;
 		}
+		lc->alog = sl_alog_lcore(dp.alog, dp.n_workers);
 		dp.workers[dp.n_workers++] = lc;
 	}
 	if (dp.n_workers == 0) {
@@ -171,6 +185,9 @@ shutdown_all(struct sl_conf *conf)
 		dp.workers[w] = NULL;
 	}
 	dp.n_workers = 0;
+	/* Workers are done: the writer drains what they queued, then stops. */
+	sl_alog_free(dp.alog);
+	dp.alog = NULL;
 	sl_port_mbuf_usage(&dp, &total, &in_use);
 	rte_pdump_uninit();
 	sl_port_teardown(&dp);
@@ -226,6 +243,12 @@ main(int argc, char **argv)
 	dp.conf = conf;
 	dp.tsc_hz = rte_get_tsc_hz();
 	dp.start_tsc = rte_rdtsc();
+	{
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		dp.start_wall_us = (uint64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+	}
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
@@ -246,6 +269,8 @@ main(int argc, char **argv)
 		SL_LOG(WARNING, "pdump init failed: %s (dpdk-dumpcap cannot attach)",
 		       rte_strerror(rte_errno));
 
+	if (sl_alog_start(dp.alog) != 0)
+		SL_LOG(WARNING, "access log writer did not start; records will be dropped");
 	for (unsigned int w = 0; w < dp.n_workers; w++)
 		rte_eal_remote_launch(sl_worker_main, dp.workers[w],
 				      dp.workers[w]->lcore_id);

@@ -430,6 +430,26 @@ parse_tcp(json_t *root, struct sl_conf *c, struct sl_conf_diag *d)
 }
 
 static void
+parse_access_log(json_t *root, struct sl_conf *c, struct sl_conf_diag *d)
+{
+	static const char *const keys[] = { "path", "sample_every", "ring_size",
+		NULL };
+	char p[PTR_MAX];
+	json_t *o = get_object(root, "access_log", "", p, d);
+	struct sl_conf_alog *a = &c->access_log;
+
+	a->path[0] = '\0';
+	a->sample_every = 1;
+	a->ring_size = 4096;
+	if (o == NULL)
+		return;
+	check_keys(o, p, keys, d);
+	get_str(o, "path", p, false, a->path, sizeof(a->path), d);
+	get_u32(o, "sample_every", p, 1, 1000000, 1, &a->sample_every, d);
+	get_u32(o, "ring_size", p, 64, 1048576, 4096, &a->ring_size, d);
+}
+
+static void
 parse_ports(json_t *root, struct sl_conf *c, struct sl_conf_diag *d)
 {
 	static const char *const keys[] = { "name", "address", "gateway",
@@ -667,8 +687,8 @@ sl_conf_load_buf(const char *name, const char *buf, size_t len, bool strict,
 		 struct sl_conf_diag *d)
 {
 	static const char *const keys[] = { "$schema", "version", "runtime",
-		"memory", "arp", "tcp", "ports", "routes", "pools", "listeners",
-		NULL };
+		"memory", "arp", "tcp", "access_log", "ports", "routes", "pools",
+		"listeners", NULL };
 	unsigned int errors_before = d->n_errors;
 	json_error_t jerr;
 	struct sl_conf *c;
@@ -704,6 +724,7 @@ sl_conf_load_buf(const char *name, const char *buf, size_t len, bool strict,
 	parse_memory(root, c, d);
 	parse_arp(root, c, d);
 	parse_tcp(root, c, d);
+	parse_access_log(root, c, d);
 	parse_ports(root, c, d);
 	parse_routes(root, c, d);
 	parse_pools(root, c, d);

@@ -70,6 +70,12 @@ struct sl_conf_tcp {
 	uint16_t ephemeral_hi;
 };
 
+struct sl_conf_alog {
+	char path[1024];         /* "" = no access log */
+	uint32_t sample_every;   /* keep one record in N */
+	uint32_t ring_size;      /* records queued per worker */
+};
+
 struct sl_conf_port {
 	char name[SL_NAME_MAX];  /* ethdev name: net_af_xdp0, net_tap0, 0000:03:00.0 */
 	uint32_t addr;           /* our address on this port */
@@ -124,6 +130,7 @@ struct sl_conf {
 	struct sl_conf_memory memory;
 	struct sl_conf_arp arp;
 	struct sl_conf_tcp tcp;
+	struct sl_conf_alog access_log;
 
 	unsigned int n_ports;
 	struct sl_conf_port ports[SL_MAX_PORTS];

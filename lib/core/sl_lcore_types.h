@@ -15,6 +15,8 @@ struct rte_mempool;
 struct sl_conf;
 struct sl_arp_table;
 struct sl_tcp_stack;
+struct sl_alog;
+struct sl_alog_lcore;
 struct sl_proxy;
 struct rte_ipv4_hdr;
 
@@ -73,6 +75,7 @@ struct sl_lcore {
 	struct sl_arp_table *arp;
 	struct sl_tcp_stack *tcp;
 	struct sl_proxy *proxy;
+	struct sl_alog_lcore *alog;      /* NULL when the access log is off */
 	/* TCP is layered above lib/net: IPv4 input reaches it through this. */
 	void (*tcp_input)(struct sl_lcore *lc, unsigned int port,
 			  struct rte_mbuf *m, struct rte_ipv4_hdr *ip,
@@ -90,6 +93,8 @@ struct sl_dp {
 	const struct sl_conf *conf;
 	uint64_t tsc_hz;
 	uint64_t start_tsc;
+	uint64_t start_wall_us;          /* wall clock at start_tsc */
+	struct sl_alog *alog;
 	volatile bool stop;
 
 	unsigned int n_ports;

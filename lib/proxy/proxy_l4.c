@@ -5,7 +5,9 @@
 #include <rte_errno.h>
 #include <rte_malloc.h>
 
+#include "sl_alog.h"
 #include "sl_conf.h"
+#include "sl_lcore_types.h"
 #include "sl_proxy.h"
 #include "sl_tcp.h"
 #include "sl_timer.h"
@@ -26,9 +28,41 @@ now_ms(void)
 	return rte_rdtsc() / (rte_get_tsc_hz() / 1000);
 }
 
+/* One access-log record per session, when it ends. */
+static void
+session_log(struct sl_proxy *px, const struct sl_l4_session *ss)
+{
+	const struct sl_dp *dp = px->tcp->lc->dp;
+	const struct sl_conf_pool *pool =
+		&px->conf->pools[px->conf->listeners[ss->listener].pool];
+	uint64_t now = rte_rdtsc(), per_us = dp->tsc_hz / 1000000;
+	struct sl_alog_rec r = {
+		.start_us = dp->start_wall_us + (ss->start_tsc - dp->start_tsc) / per_us,
+		.bytes_in = ss->bytes_c2s,
+		.bytes_out = ss->bytes_s2c,
+		.client_ip = ss->client_ip,
+		.client_port = ss->client_port,
+		.total_us = (uint32_t)((now - ss->start_tsc) / per_us),
+		.upstream_us = ss->connected_tsc ?
+			(uint32_t)((now - ss->connected_tsc) / per_us) : 0,
+		.listener = ss->listener,
+		.route = UINT16_MAX,
+		.term = ss->term,
+	};
+
+	if (px->tcp->lc->alog == NULL)
+		return;
+	if (ss->backend != UINT16_MAX) {
+		r.backend_ip = pool->backends[ss->backend].addr;
+		r.backend_port = pool->backends[ss->backend].port;
+	}
+	sl_alog_submit(px->tcp->lc->alog, &r);
+}
+
 static void
 session_free(struct sl_proxy *px, struct sl_l4_session *ss)
 {
+	session_log(px, ss);
 	sl_timer_cancel(&px->tcp->wheel, &ss->idle_timer);
 	ss->client = NULL;
 	ss->server = NULL;
@@ -45,10 +79,11 @@ session_maybe_free(struct sl_proxy *px, struct sl_l4_session *ss)
 		session_free(px, ss);
 }
 
-/* Reset both sides now (errors, idle timeout). */
+/* Reset both sides now (errors, idle timeout), recording why. */
 static void
-session_abort(struct sl_proxy *px, struct sl_l4_session *ss)
+session_abort(struct sl_proxy *px, struct sl_l4_session *ss, uint8_t term)
 {
+	ss->term = term;
 	if (ss->client != NULL)
 		sl_tcp_abort(px->tcp, ss->client);
 	if (ss->server != NULL)
@@ -83,6 +118,10 @@ pump(struct sl_proxy *px, struct sl_l4_session *ss, struct sl_tcp_conn *src,
 		sl_tcp_recv(s, src, force ? UINT32_MAX :
 			    dst->snd_buf - sl_tcp_sndq_bytes(dst), &q);
 		*counter += q.bytes;
+		if (src == ss->client)
+			ss->bytes_c2s += q.bytes;
+		else
+			ss->bytes_s2c += q.bytes;
 		while ((m = sl_mq_pop(&q)) != NULL)
 			sl_tcp_send(s, dst, m);
 	}
@@ -145,7 +184,7 @@ client_closed(struct sl_tcp_conn *c, enum sl_tcp_close_reason why)
 	ss->client = NULL;
 	if (why != SL_TCP_CLOSE_NORMAL) {
 		px->stats.l4_client_reset++;
-		session_abort(px, ss);
+		session_abort(px, ss, SL_ALOG_TERM_CLIENT_RESET);
 		return;
 	}
 	session_maybe_free(px, ss);
@@ -157,6 +196,7 @@ server_established(struct sl_tcp_conn *c)
 	struct sl_l4_session *ss = c->app;
 
 	ss->flags |= SL_L4F_CONNECTED;
+	ss->connected_tsc = rte_rdtsc();
 	pump_c2s(ss, false);
 }
 
@@ -187,19 +227,24 @@ server_closed(struct sl_tcp_conn *c, enum sl_tcp_close_reason why)
 		return;
 	case SL_TCP_CLOSE_REFUSED:
 		px->stats.l4_connect_refused++;
+		ss->term = SL_ALOG_TERM_CONNECT_REFUSED;
 		break;
 	case SL_TCP_CLOSE_TIMEOUT:
-		if (!(ss->flags & SL_L4F_CONNECTED))
+		if (!(ss->flags & SL_L4F_CONNECTED)) {
 			px->stats.l4_connect_timeout++;
-		else
+			ss->term = SL_ALOG_TERM_CONNECT_TIMEOUT;
+		} else {
 			px->stats.l4_backend_reset++;
+			ss->term = SL_ALOG_TERM_BACKEND_RESET;
+		}
 		break;
 	case SL_TCP_CLOSE_RESET:
 		px->stats.l4_backend_reset++;
+		ss->term = SL_ALOG_TERM_BACKEND_RESET;
 		break;
 	}
 	/* The client is closed promptly, never left hanging. */
-	session_abort(px, ss);
+	session_abort(px, ss, ss->term);
 }
 
 static const struct sl_tcp_app_ops client_ops = {
@@ -229,7 +274,7 @@ idle_fire(struct sl_timer *t, void *ctx)
 		return;
 	}
 	px->stats.l4_idle_timeouts++;
-	session_abort(px, ss);
+	session_abort(px, ss, SL_ALOG_TERM_IDLE_TIMEOUT);
 }
 
 /* Round robin over the backends with a non-zero weight. */
@@ -278,6 +323,12 @@ l4_accept(struct sl_tcp_conn *c, void *arg)
 	ss->listener = ll->listener;
 	ss->backend = bidx;
 	ss->last_active_ms = now_ms();
+	ss->start_tsc = rte_rdtsc();
+	ss->connected_tsc = 0;
+	ss->bytes_c2s = ss->bytes_s2c = 0;
+	ss->client_ip = c->raddr;
+	ss->client_port = c->rport;
+	ss->term = SL_ALOG_TERM_DONE;
 	c->ops = &client_ops;
 	c->app = ss;
 	ss->server = sl_tcp_connect(px->tcp, b->addr, b->port,
@@ -287,6 +338,7 @@ l4_accept(struct sl_tcp_conn *c, void *arg)
 		c->ops = NULL;
 		c->app = NULL;
 		ss->client = NULL;
+		ss->term = SL_ALOG_TERM_CONNECT_FAILED;
 		session_free(px, ss);
 		return -1;
 	}

@@ -19,9 +19,16 @@ struct sl_l4_session {
 	struct sl_tcp_conn *server;
 	struct sl_timer idle_timer;
 	uint64_t last_active_ms;
+	uint64_t start_tsc;
+	uint64_t connected_tsc;
+	uint64_t bytes_c2s;
+	uint64_t bytes_s2c;
+	uint32_t client_ip;
+	uint16_t client_port;
 	uint16_t listener;
 	uint16_t backend;
 	uint8_t flags;
+	uint8_t term;                /* enum sl_alog_term, once known */
 	uint32_t free_next;
 };
 

@@ -11,6 +11,7 @@
 #include <rte_ethdev.h>
 #include <rte_telemetry.h>
 
+#include "sl_alog.h"
 #include "sl_conf.h"
 #include "sl_drop.h"
 #include "sl_log.h"
@@ -55,6 +56,27 @@ cmd_info(const char *cmd __rte_unused, const char *params __rte_unused,
 	rte_tel_data_add_dict_u64(d, "mbufs_total", total);
 	rte_tel_data_add_dict_u64(d, "mbufs_in_use", in_use);
 	rte_tel_data_add_dict_u64(d, "tsc_hz", tdp->tsc_hz);
+	{
+		uint64_t written, errors, sub = 0, samp = 0, full = 0;
+
+		sl_alog_counters(tdp->alog, &written, &errors);
+		for (unsigned int w = 0; w < tdp->n_workers; w++) {
+			const struct sl_alog_lcore *l = tdp->workers[w]->alog;
+
+			if (l == NULL)
+				continue;
+			sub += LOAD(l->submitted);
+			samp += LOAD(l->sampled_out);
+			full += LOAD(l->dropped_full);
+		}
+		rte_tel_data_add_dict_string(d, "access_log",
+					     c->access_log.path[0] ? c->access_log.path : "off");
+		rte_tel_data_add_dict_u64(d, "access_log_queued", sub);
+		rte_tel_data_add_dict_u64(d, "access_log_written", written);
+		rte_tel_data_add_dict_u64(d, "access_log_sampled_out", samp);
+		rte_tel_data_add_dict_u64(d, "access_log_dropped_full", full);
+		rte_tel_data_add_dict_u64(d, "access_log_write_errors", errors);
+	}
 	return 0;
 }
 
