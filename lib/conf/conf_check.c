@@ -242,8 +242,11 @@ check_pools(const struct sl_conf *c, struct sl_conf_diag *d)
 		}
 		if (all_valid)
 			check_skew(pool, i, d);
-		for (unsigned int l = 0; l < c->n_listeners; l++)
+		for (unsigned int l = 0; l < c->n_listeners; l++) {
 			used |= c->listeners[l].pool == (int)i;
+			for (unsigned int k = 0; k < c->listeners[l].n_routes; k++)
+				used |= c->listeners[l].routes[k].pool == (int)i;
+		}
 		if (!used && pool->name[0]) {
 			snprintf(p, sizeof(p), "/pools/%u", i);
 			conf_warn(d, p, "pool \"%s\" is not used by any listener",
@@ -267,6 +270,29 @@ check_listeners(const struct sl_conf *c, struct sl_conf_diag *d)
 					conf_err(d, p, "listener \"%s\" is already defined "
 						 "at /listeners/%u", l->name, j);
 				}
+		if (l->n_routes > 0 && l->mode != SL_MODE_HTTP) {
+			snprintf(p, sizeof(p), "/listeners/%u/routes", i);
+			conf_err(d, p, "routes need \"mode\": \"http\"; a tcp listener "
+				 "sends everything to its pool");
+		}
+		for (unsigned int k = 0; k < l->n_routes; k++) {
+			const struct sl_conf_http_route *r = &l->routes[k];
+
+			if (!r->valid)
+				continue;
+			for (unsigned int j = 0; j < k; j++) {
+				const struct sl_conf_http_route *o = &l->routes[j];
+
+				if (o->valid && strcmp(o->host, r->host) == 0 &&
+				    strcmp(o->path_prefix, r->path_prefix) == 0 &&
+				    (o->methods == 0 || (r->methods != 0 &&
+							 (o->methods & r->methods) == r->methods))) {
+					snprintf(p, sizeof(p), "/listeners/%u/routes/%u", i, k);
+					conf_err(d, p, "never matches: route %u has the same host "
+						 "and path_prefix and takes all its methods", j);
+				}
+			}
+		}
 		if (l->addr == 0 || l->port == 0)
 			continue;
 		snprintf(p, sizeof(p), "/listeners/%u/address", i);

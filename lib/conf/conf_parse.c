@@ -611,11 +611,124 @@ parse_pools(json_t *root, struct sl_conf *c, struct sl_conf_diag *d)
 	}
 }
 
+static const char *const method_names[SL_METHOD_MAX + 1] = {
+	"GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH", "CONNECT",
+	"TRACE", NULL };
+
+/* A host pattern: a DNS name, or "*." and a name. Stored lowercase. */
+static bool
+host_ok(char *h)
+{
+	const char *p = h;
+	size_t label = 0;
+
+	if (strncmp(h, "*.", 2) == 0)
+		p += 2;
+	if (*p == '\0')
+		return false;
+	for (char *c = h; *c; c++)
+		if (*c >= 'A' && *c <= 'Z')
+			*c = (char)(*c - 'A' + 'a');
+	for (; *p; p++) {
+		if (*p == '.') {
+			if (label == 0)
+				return false;
+			label = 0;
+		} else if ((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+			   *p == '-' || *p == '_') {
+			if (++label > 63)
+				return false;
+		} else {
+			return false;
+		}
+	}
+	return label > 0;
+}
+
+static void
+parse_http_routes(json_t *o, const char *ep, struct sl_conf *c,
+		  struct sl_conf_listener *l, struct sl_conf_diag *d)
+{
+	static const char *const keys[] = { "host", "path_prefix", "methods",
+		"pool", NULL };
+	char p[PTR_MAX], rp[PTR_MAX], kp[PTR_MAX], pool[SL_NAME_MAX];
+	json_t *a = get_array(o, "routes", ep, p, false, d), *ro, *m;
+	size_t i, k;
+
+	if (a == NULL || json_array_size(a) == 0)
+		return;
+	l->routes = calloc(json_array_size(a), sizeof(*l->routes));
+	if (l->routes == NULL) {
+		conf_err(d, p, "out of memory");
+		return;
+	}
+	json_array_foreach(a, i, ro) {
+		struct sl_conf_http_route *r;
+		json_t *ma;
+		bool ok = true;
+
+		ptr_idx(rp, p, i);
+		if (!json_is_object(ro)) {
+			conf_err(d, rp, "must be an object");
+			continue;
+		}
+		r = &l->routes[l->n_routes++];
+		r->pool = -1;
+		check_keys(ro, rp, keys, d);
+		ok &= get_str(ro, "host", rp, false, r->host, sizeof(r->host), d);
+		if (r->host[0] != '\0' && !host_ok(r->host)) {
+			ptr_key(kp, rp, "host");
+			conf_err(d, kp, "\"%s\" is not a host name or *.suffix pattern",
+				 r->host);
+			ok = false;
+		}
+		ok &= get_str(ro, "path_prefix", rp, false, r->path_prefix,
+			      sizeof(r->path_prefix), d);
+		if (r->path_prefix[0] == '\0')
+			strcpy(r->path_prefix, "/");
+		else if (r->path_prefix[0] != '/' || strpbrk(r->path_prefix, " ?#") != NULL) {
+			ptr_key(kp, rp, "path_prefix");
+			conf_err(d, kp, "\"%s\" must start with '/' and hold no space, "
+				 "'?' or '#'", r->path_prefix);
+			ok = false;
+		}
+		ma = get_array(ro, "methods", rp, kp, false, d);
+		json_array_foreach(ma, k, m) {
+			char mp[PTR_MAX];
+			int b = -1;
+
+			ptr_idx(mp, kp, k);
+			for (int x = 0; x < SL_METHOD_MAX && json_is_string(m); x++)
+				if (strcmp(json_string_value(m), method_names[x]) == 0)
+					b = x;
+			if (b < 0) {
+				conf_err(d, mp, "not an HTTP method (GET, HEAD, POST, PUT, "
+					 "DELETE, OPTIONS, PATCH, CONNECT, TRACE)");
+				ok = false;
+			} else {
+				r->methods |= (uint16_t)(1u << b);
+			}
+		}
+		ok &= get_str(ro, "pool", rp, true, pool, sizeof(pool), d);
+		if (pool[0] != '\0') {
+			for (unsigned int x = 0; x < c->n_pools; x++)
+				if (strcmp(c->pools[x].name, pool) == 0)
+					r->pool = (int)x;
+			if (r->pool < 0) {
+				ptr_key(kp, rp, "pool");
+				conf_err(d, kp, "pool \"%s\" is not defined in /pools", pool);
+				ok = false;
+			}
+		}
+		r->valid = ok;
+	}
+}
+
 static void
 parse_listeners(json_t *root, struct sl_conf *c, struct sl_conf_diag *d)
 {
 	static const char *const keys[] = { "name", "address", "port", "mode",
-		"pool", "idle_timeout_s", NULL };
+		"pool", "idle_timeout_s", "routes", NULL };
 	static const char *const modes[] = { "http", "tcp", NULL };
 	char p[PTR_MAX], ep[PTR_MAX], pp[PTR_MAX], pool[SL_NAME_MAX];
 	json_t *a = get_array(root, "listeners", "", p, true, d);
@@ -652,7 +765,9 @@ parse_listeners(json_t *root, struct sl_conf *c, struct sl_conf_diag *d)
 		l->mode = mode >= 0 ? (enum sl_listener_mode)mode : SL_MODE_HTTP;
 		ok &= get_u32(o, "idle_timeout_s", ep, 1, 86400, 300,
 			      &l->idle_timeout_s, d);
-		ok &= get_str(o, "pool", ep, true, pool, sizeof(pool), d);
+		parse_http_routes(o, ep, c, l, d);
+		/* With routes, "pool" is optional: the default for a miss. */
+		ok &= get_str(o, "pool", ep, l->n_routes == 0, pool, sizeof(pool), d);
 		if (pool[0] != '\0') {
 			for (unsigned int k = 0; k < c->n_pools; k++)
 				if (strcmp(c->pools[k].name, pool) == 0)
@@ -786,6 +901,8 @@ sl_conf_free(struct sl_conf *c)
 		free(c->pools[i].backends);
 	free(c->pools);
 	free(c->routes);
+	for (unsigned int i = 0; i < c->n_listeners; i++)
+		free(c->listeners[i].routes);
 	free(c->listeners);
 	free(c);
 }

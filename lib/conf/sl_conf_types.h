@@ -111,6 +111,22 @@ struct sl_conf_pool {
 	struct sl_conf_backend *backends;
 };
 
+/* HTTP methods as bits, for route method filters. */
+enum sl_http_method_bit {
+	SL_METHOD_GET = 0, SL_METHOD_HEAD, SL_METHOD_POST, SL_METHOD_PUT,
+	SL_METHOD_DELETE, SL_METHOD_OPTIONS, SL_METHOD_PATCH, SL_METHOD_CONNECT,
+	SL_METHOD_TRACE, SL_METHOD_MAX
+};
+
+/* One HTTP route of a listener ("routes": [...]). */
+struct sl_conf_http_route {
+	char host[256];          /* "" any host; "*.example.com"; exact, lowercase */
+	char path_prefix[256];   /* starts with '/' */
+	uint16_t methods;        /* bit per enum sl_http_method_bit; 0 = any */
+	int pool;                /* index into sl_conf.pools */
+	bool valid;
+};
+
 struct sl_conf_listener {
 	char name[SL_NAME_MAX];
 	uint32_t addr;
@@ -118,6 +134,8 @@ struct sl_conf_listener {
 	enum sl_listener_mode mode;
 	int pool;                /* index into sl_conf.pools, -1 if unresolved */
 	uint32_t idle_timeout_s; /* close a session idle this long (both ways) */
+	unsigned int n_routes;   /* HTTP routes, in config order */
+	struct sl_conf_http_route *routes;
 	bool valid;
 };
 
