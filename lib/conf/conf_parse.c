@@ -19,7 +19,7 @@
 #define DEF_IDLE_POLLS     256
 #define DEF_IDLE_SLEEP_US  100
 #define DEF_BURST          32
-#define DEF_MBUFS          16383
+#define DEF_MBUFS          65535
 #define DEF_MBUF_CACHE     256
 #define DEF_MBUF_DATA      2048
 #define DEF_ARP_LIFETIME   300

@@ -73,7 +73,7 @@ test_minimal_defaults(void)
 		CHECK_EQ(c->ports[0].rx_desc, 1024);
 		CHECK_EQ(c->runtime.idle, SL_IDLE_BUSY);
 		CHECK_EQ(c->runtime.burst, 32);
-		CHECK_EQ(c->memory.mbufs, 16383);
+		CHECK_EQ(c->memory.mbufs, 65535);
 		CHECK_EQ(c->arp.lifetime_s, 300);
 		CHECK_EQ(c->pools[0].backends[0].weight, 1);
 		CHECK_STR(c->pools[0].backends[0].name, "198.18.1.2:8080");
