@@ -495,49 +495,104 @@ parse_ports(json_t *root, struct sl_conf *c, struct sl_conf_diag *d)
 	}
 }
 
-static void
-parse_routes(json_t *root, struct sl_conf *c, struct sl_conf_diag *d)
+/* Fills one element of an array of objects; `ep` is its pointer. */
+typedef void (*elem_fn)(json_t *o, const char *ep, void *elem, void *ctx,
+			struct sl_conf_diag *d);
+
+/*
+ * Parse parent[key], an array of objects, into a new array of `size`-byte
+ * elements (freed by sl_conf_free). Non-objects are reported and skipped.
+ * *n is the number of elements filled; NULL when the array is absent or
+ * empty. `aptr` receives the array's pointer for the caller's messages.
+ */
+static void *
+parse_objects(json_t *parent, const char *key, const char *ptr, bool required,
+	      size_t size, unsigned int *n, elem_fn fn, void *ctx, char *aptr,
+	      struct sl_conf_diag *d)
 {
-	static const char *const keys[] = { "prefix", "via", NULL };
-	char p[PTR_MAX], ep[PTR_MAX];
-	json_t *a = get_array(root, "routes", "", p, false, d);
-	json_t *o;
+	json_t *a = get_array(parent, key, ptr, aptr, required, d), *o;
+	char ep[PTR_MAX];
+	char *arr;
 	size_t i;
 
+	*n = 0;
 	if (a == NULL || json_array_size(a) == 0)
-		return;
-	c->routes = calloc(json_array_size(a), sizeof(*c->routes));
-	if (c->routes == NULL) {
-		conf_err(d, p, "out of memory");
-		return;
+		return NULL;
+	arr = calloc(json_array_size(a), size);
+	if (arr == NULL) {
+		conf_err(d, aptr, "out of memory");
+		return NULL;
 	}
 	json_array_foreach(a, i, o) {
-		struct sl_conf_route *r;
-		bool ok = true;
-
-		ptr_idx(ep, p, i);
+		ptr_idx(ep, aptr, i);
 		if (!json_is_object(o)) {
 			conf_err(d, ep, "must be an object");
 			continue;
 		}
-		r = &c->routes[c->n_routes++];
-		check_keys(o, ep, keys, d);
-		ok &= get_cidr(o, "prefix", ep, &r->prefix, &r->prefix_len, d);
-		ok &= get_ipv4(o, "via", ep, true, &r->via, d);
-		r->valid = ok;
+		fn(o, ep, arr + (*n)++ * size, ctx, d);
 	}
+	return arr;
+}
+
+/* Resolve o[key] to a pool index in *pool (-1 when absent or unknown). */
+static bool
+get_pool_ref(json_t *o, const char *key, const char *ep, bool required,
+	     const struct sl_conf *c, int *pool, struct sl_conf_diag *d)
+{
+	char name[SL_NAME_MAX], kp[PTR_MAX];
+
+	*pool = -1;
+	if (!get_str(o, key, ep, required, name, sizeof(name), d))
+		return false;
+	if (name[0] == '\0')
+		return true;
+	for (unsigned int i = 0; i < c->n_pools; i++)
+		if (strcmp(c->pools[i].name, name) == 0)
+			*pool = (int)i;
+	if (*pool < 0) {
+		ptr_key(kp, ep, key);
+		conf_err(d, kp, "pool \"%s\" is not defined in /pools", name);
+		return false;
+	}
+	return true;
 }
 
 static void
-parse_backend(json_t *o, const char *ep, struct sl_conf_backend *b,
+parse_route(json_t *o, const char *ep, void *elem, void *ctx,
+	    struct sl_conf_diag *d)
+{
+	static const char *const keys[] = { "prefix", "via", NULL };
+	struct sl_conf_route *r = elem;
+	bool ok = true;
+
+	(void)ctx;
+	check_keys(o, ep, keys, d);
+	ok &= get_cidr(o, "prefix", ep, &r->prefix, &r->prefix_len, d);
+	ok &= get_ipv4(o, "via", ep, true, &r->via, d);
+	r->valid = ok;
+}
+
+static void
+parse_routes(json_t *root, struct sl_conf *c, struct sl_conf_diag *d)
+{
+	char p[PTR_MAX];
+
+	c->routes = parse_objects(root, "routes", "", false, sizeof(*c->routes),
+				  &c->n_routes, parse_route, NULL, p, d);
+}
+
+static void
+parse_backend(json_t *o, const char *ep, void *elem, void *ctx,
 	      struct sl_conf_diag *d)
 {
 	static const char *const keys[] = { "name", "address", "port",
 		"weight", NULL };
+	struct sl_conf_backend *b = elem;
 	char addr[16];
 	uint64_t v;
 	bool ok = true;
 
+	(void)ctx;
 	check_keys(o, ep, keys, d);
 	ok &= get_ipv4(o, "address", ep, true, &b->addr, d);
 	ok &= get_uint(o, "port", ep, 1, 65535, 0, true, &v, d);
@@ -553,62 +608,40 @@ parse_backend(json_t *o, const char *ep, struct sl_conf_backend *b,
 }
 
 static void
-parse_pools(json_t *root, struct sl_conf *c, struct sl_conf_diag *d)
+parse_pool(json_t *o, const char *ep, void *elem, void *ctx,
+	   struct sl_conf_diag *d)
 {
 	static const char *const keys[] = { "name", "backends",
 		"skew_warn_ratio", "connect_timeout_ms", NULL };
-	char p[PTR_MAX], ep[PTR_MAX], bp[PTR_MAX], bep[PTR_MAX];
-	json_t *a = get_array(root, "pools", "", p, true, d);
-	json_t *o, *bo;
-	size_t i, j;
+	struct sl_conf_pool *pool = elem;
+	char bp[PTR_MAX];
+	json_t *ba;
 
-	if (a == NULL)
-		return;
-	if (json_array_size(a) == 0)
-		return;
-	c->pools = calloc(json_array_size(a), sizeof(*c->pools));
-	if (c->pools == NULL) {
-		conf_err(d, p, "out of memory");
+	(void)ctx;
+	check_keys(o, ep, keys, d);
+	get_str(o, "name", ep, true, pool->name, sizeof(pool->name), d);
+	get_double(o, "skew_warn_ratio", ep, 1.0, 1e6, DEF_SKEW_RATIO,
+		   &pool->skew_warn_ratio, d);
+	get_u32(o, "connect_timeout_ms", ep, 10, 600000, 3000,
+		&pool->connect_timeout_ms, d);
+	ba = json_object_get(o, "backends");
+	if (json_is_array(ba) && json_array_size(ba) == 0) {
+		ptr_key(bp, ep, "backends");
+		conf_err(d, bp, "a pool needs at least one backend");
 		return;
 	}
-	json_array_foreach(a, i, o) {
-		struct sl_conf_pool *pool;
-		json_t *ba;
+	pool->backends = parse_objects(o, "backends", ep, true,
+				       sizeof(*pool->backends), &pool->n_backends,
+				       parse_backend, NULL, bp, d);
+}
 
-		ptr_idx(ep, p, i);
-		if (!json_is_object(o)) {
-			conf_err(d, ep, "must be an object");
-			continue;
-		}
-		pool = &c->pools[c->n_pools++];
-		check_keys(o, ep, keys, d);
-		get_str(o, "name", ep, true, pool->name, sizeof(pool->name), d);
-		get_double(o, "skew_warn_ratio", ep, 1.0, 1e6, DEF_SKEW_RATIO,
-			   &pool->skew_warn_ratio, d);
-		get_u32(o, "connect_timeout_ms", ep, 10, 600000, 3000,
-			&pool->connect_timeout_ms, d);
-		ba = get_array(o, "backends", ep, bp, true, d);
-		if (ba == NULL)
-			continue;
-		if (json_array_size(ba) == 0) {
-			conf_err(d, bp, "a pool needs at least one backend");
-			continue;
-		}
-		pool->backends = calloc(json_array_size(ba),
-					sizeof(*pool->backends));
-		if (pool->backends == NULL) {
-			conf_err(d, bp, "out of memory");
-			continue;
-		}
-		json_array_foreach(ba, j, bo) {
-			ptr_idx(bep, bp, j);
-			if (!json_is_object(bo)) {
-				conf_err(d, bep, "must be an object");
-				continue;
-			}
-			parse_backend(bo, bep, &pool->backends[pool->n_backends++], d);
-		}
-	}
+static void
+parse_pools(json_t *root, struct sl_conf *c, struct sl_conf_diag *d)
+{
+	char p[PTR_MAX];
+
+	c->pools = parse_objects(root, "pools", "", true, sizeof(*c->pools),
+				 &c->n_pools, parse_pool, NULL, p, d);
 }
 
 static const char *const method_names[SL_METHOD_MAX + 1] = {
@@ -645,142 +678,103 @@ host_ok(char *h)
 	return label > 0;
 }
 
+static bool
+get_methods(json_t *o, const char *ep, uint16_t *methods, struct sl_conf_diag *d)
+{
+	char kp[PTR_MAX], mp[PTR_MAX];
+	json_t *ma = get_array(o, "methods", ep, kp, false, d), *m;
+	bool ok = true;
+	size_t k;
+
+	*methods = 0;
+	json_array_foreach(ma, k, m) {
+		int b = -1;
+
+		ptr_idx(mp, kp, k);
+		for (int x = 0; x < SL_METHOD_MAX && json_is_string(m); x++)
+			if (strcmp(json_string_value(m), method_names[x]) == 0)
+				b = x;
+		if (b < 0) {
+			conf_err(d, mp, "not an HTTP method (GET, HEAD, POST, PUT, "
+				 "DELETE, OPTIONS, PATCH, CONNECT, TRACE)");
+			ok = false;
+		} else {
+			*methods |= (uint16_t)(1u << b);
+		}
+	}
+	return ok;
+}
+
 static void
-parse_http_routes(json_t *o, const char *ep, struct sl_conf *c,
-		  struct sl_conf_listener *l, struct sl_conf_diag *d)
+parse_http_route(json_t *o, const char *ep, void *elem, void *ctx,
+		 struct sl_conf_diag *d)
 {
 	static const char *const keys[] = { "host", "path_prefix", "methods",
 		"pool", NULL };
-	char p[PTR_MAX], rp[PTR_MAX], kp[PTR_MAX], pool[SL_NAME_MAX];
-	json_t *a = get_array(o, "routes", ep, p, false, d), *ro, *m;
-	size_t i, k;
+	struct sl_conf_http_route *r = elem;
+	char kp[PTR_MAX];
+	bool ok = true;
 
-	if (a == NULL || json_array_size(a) == 0)
-		return;
-	l->routes = calloc(json_array_size(a), sizeof(*l->routes));
-	if (l->routes == NULL) {
-		conf_err(d, p, "out of memory");
-		return;
+	check_keys(o, ep, keys, d);
+	ok &= get_str(o, "host", ep, false, r->host, sizeof(r->host), d);
+	if (r->host[0] != '\0' && !host_ok(r->host)) {
+		ptr_key(kp, ep, "host");
+		conf_err(d, kp, "\"%s\" is not a host name or *.suffix pattern",
+			 r->host);
+		ok = false;
 	}
-	json_array_foreach(a, i, ro) {
-		struct sl_conf_http_route *r;
-		json_t *ma;
-		bool ok = true;
-
-		ptr_idx(rp, p, i);
-		if (!json_is_object(ro)) {
-			conf_err(d, rp, "must be an object");
-			continue;
-		}
-		r = &l->routes[l->n_routes++];
-		r->pool = -1;
-		check_keys(ro, rp, keys, d);
-		ok &= get_str(ro, "host", rp, false, r->host, sizeof(r->host), d);
-		if (r->host[0] != '\0' && !host_ok(r->host)) {
-			ptr_key(kp, rp, "host");
-			conf_err(d, kp, "\"%s\" is not a host name or *.suffix pattern",
-				 r->host);
-			ok = false;
-		}
-		ok &= get_str(ro, "path_prefix", rp, false, r->path_prefix,
-			      sizeof(r->path_prefix), d);
-		if (r->path_prefix[0] == '\0')
-			strcpy(r->path_prefix, "/");
-		else if (r->path_prefix[0] != '/' || strpbrk(r->path_prefix, " ?#") != NULL) {
-			ptr_key(kp, rp, "path_prefix");
-			conf_err(d, kp, "\"%s\" must start with '/' and hold no space, "
-				 "'?' or '#'", r->path_prefix);
-			ok = false;
-		}
-		ma = get_array(ro, "methods", rp, kp, false, d);
-		json_array_foreach(ma, k, m) {
-			char mp[PTR_MAX];
-			int b = -1;
-
-			ptr_idx(mp, kp, k);
-			for (int x = 0; x < SL_METHOD_MAX && json_is_string(m); x++)
-				if (strcmp(json_string_value(m), method_names[x]) == 0)
-					b = x;
-			if (b < 0) {
-				conf_err(d, mp, "not an HTTP method (GET, HEAD, POST, PUT, "
-					 "DELETE, OPTIONS, PATCH, CONNECT, TRACE)");
-				ok = false;
-			} else {
-				r->methods |= (uint16_t)(1u << b);
-			}
-		}
-		ok &= get_str(ro, "pool", rp, true, pool, sizeof(pool), d);
-		if (pool[0] != '\0') {
-			for (unsigned int x = 0; x < c->n_pools; x++)
-				if (strcmp(c->pools[x].name, pool) == 0)
-					r->pool = (int)x;
-			if (r->pool < 0) {
-				ptr_key(kp, rp, "pool");
-				conf_err(d, kp, "pool \"%s\" is not defined in /pools", pool);
-				ok = false;
-			}
-		}
-		r->valid = ok;
+	ok &= get_str(o, "path_prefix", ep, false, r->path_prefix,
+		      sizeof(r->path_prefix), d);
+	if (r->path_prefix[0] == '\0') {
+		strcpy(r->path_prefix, "/");
+	} else if (r->path_prefix[0] != '/' || strpbrk(r->path_prefix, " ?#") != NULL) {
+		ptr_key(kp, ep, "path_prefix");
+		conf_err(d, kp, "\"%s\" must start with '/' and hold no space, "
+			 "'?' or '#'", r->path_prefix);
+		ok = false;
 	}
+	ok &= get_methods(o, ep, &r->methods, d);
+	ok &= get_pool_ref(o, "pool", ep, true, ctx, &r->pool, d);
+	r->valid = ok;
+}
+
+static void
+parse_listener(json_t *o, const char *ep, void *elem, void *ctx,
+	       struct sl_conf_diag *d)
+{
+	static const char *const keys[] = { "name", "address", "port", "mode",
+		"pool", "idle_timeout_s", "routes", NULL };
+	static const char *const modes[] = { "http", "tcp", NULL };
+	struct sl_conf_listener *l = elem;
+	char rp[PTR_MAX];
+	uint64_t v;
+	int mode;
+	bool ok = true;
+
+	check_keys(o, ep, keys, d);
+	ok &= get_str(o, "name", ep, true, l->name, sizeof(l->name), d);
+	ok &= get_ipv4(o, "address", ep, true, &l->addr, d);
+	ok &= get_uint(o, "port", ep, 1, 65535, 0, true, &v, d);
+	l->port = (uint16_t)v;
+	mode = get_enum(o, "mode", ep, modes, SL_MODE_HTTP, d);
+	ok &= mode >= 0;
+	l->mode = mode >= 0 ? (enum sl_listener_mode)mode : SL_MODE_HTTP;
+	ok &= get_u32(o, "idle_timeout_s", ep, 1, 86400, 300, &l->idle_timeout_s, d);
+	l->routes = parse_objects(o, "routes", ep, false, sizeof(*l->routes),
+				  &l->n_routes, parse_http_route, ctx, rp, d);
+	/* With routes, "pool" is optional: the default for a miss. */
+	ok &= get_pool_ref(o, "pool", ep, l->n_routes == 0, ctx, &l->pool, d);
+	l->valid = ok;
 }
 
 static void
 parse_listeners(json_t *root, struct sl_conf *c, struct sl_conf_diag *d)
 {
-	static const char *const keys[] = { "name", "address", "port", "mode",
-		"pool", "idle_timeout_s", "routes", NULL };
-	static const char *const modes[] = { "http", "tcp", NULL };
-	char p[PTR_MAX], ep[PTR_MAX], pp[PTR_MAX], pool[SL_NAME_MAX];
-	json_t *a = get_array(root, "listeners", "", p, true, d);
-	json_t *o;
-	size_t i;
+	char p[PTR_MAX];
 
-	if (a == NULL || json_array_size(a) == 0)
-		return;
-	c->listeners = calloc(json_array_size(a), sizeof(*c->listeners));
-	if (c->listeners == NULL) {
-		conf_err(d, p, "out of memory");
-		return;
-	}
-	json_array_foreach(a, i, o) {
-		struct sl_conf_listener *l;
-		uint64_t v;
-		int mode;
-		bool ok = true;
-
-		ptr_idx(ep, p, i);
-		if (!json_is_object(o)) {
-			conf_err(d, ep, "must be an object");
-			continue;
-		}
-		l = &c->listeners[c->n_listeners++];
-		l->pool = -1;
-		check_keys(o, ep, keys, d);
-		ok &= get_str(o, "name", ep, true, l->name, sizeof(l->name), d);
-		ok &= get_ipv4(o, "address", ep, true, &l->addr, d);
-		ok &= get_uint(o, "port", ep, 1, 65535, 0, true, &v, d);
-		l->port = (uint16_t)v;
-		mode = get_enum(o, "mode", ep, modes, SL_MODE_HTTP, d);
-		ok &= mode >= 0;
-		l->mode = mode >= 0 ? (enum sl_listener_mode)mode : SL_MODE_HTTP;
-		ok &= get_u32(o, "idle_timeout_s", ep, 1, 86400, 300,
-			      &l->idle_timeout_s, d);
-		parse_http_routes(o, ep, c, l, d);
-		/* With routes, "pool" is optional: the default for a miss. */
-		ok &= get_str(o, "pool", ep, l->n_routes == 0, pool, sizeof(pool), d);
-		if (pool[0] != '\0') {
-			for (unsigned int k = 0; k < c->n_pools; k++)
-				if (strcmp(c->pools[k].name, pool) == 0)
-					l->pool = (int)k;
-			if (l->pool < 0) {
-				ptr_key(pp, ep, "pool");
-				conf_err(d, pp, "pool \"%s\" is not defined in /pools",
-					 pool);
-				ok = false;
-			}
-		}
-		l->valid = ok;
-	}
+	c->listeners = parse_objects(root, "listeners", "", true,
+				     sizeof(*c->listeners), &c->n_listeners,
+				     parse_listener, c, p, d);
 }
 
 static void
