@@ -108,6 +108,7 @@ struct sl_tcp_conn {
 	uint32_t snd_wnd, max_snd_wnd, snd_wl1, snd_wl2;
 	uint32_t recover;                /* RFC 6582 */
 	uint32_t rtx_next;               /* SACK recovery: holes below are resent */
+	uint32_t ooo_last;               /* seq of the latest out-of-order arrival */
 	uint32_t snd_buf;                /* high watermark of sndq */
 	/* receive side */
 	uint32_t irs, rcv_nxt, rcv_adv;  /* rcv_adv: right edge advertised */

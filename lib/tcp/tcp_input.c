@@ -257,6 +257,7 @@ ooo_insert(struct sl_tcp_stack *s, struct sl_tcp_conn *c, unsigned int port,
 		c->ooo.tail = m;
 	c->ooo.bytes += rte_pktmbuf_data_len(m);
 	c->ooo.n++;
+	c->ooo_last = seq;
 	s->stats.ooo_segments++;
 }
 

@@ -110,26 +110,37 @@ tcp_adv_window(struct sl_tcp_conn *c)
 	return (uint16_t)units;
 }
 
-/* Options of a non-SYN segment: timestamps and SACK blocks from ooo. */
+/*
+ * Options of a non-SYN segment: timestamps and SACK blocks from the
+ * out-of-order queue. RFC 2018: the first block holds the most recently
+ * received segment; the others follow in sequence order.
+ */
 static unsigned int
 data_opts(struct sl_tcp_stack *s, struct sl_tcp_conn *c, uint8_t *buf)
 {
-	struct sl_tcp_sack_block blocks[SL_TCP_MAX_SACK_BLOCKS];
-	unsigned int n = 0;
+	struct sl_tcp_sack_block all[16], blocks[SL_TCP_MAX_SACK_BLOCKS];
+	unsigned int n_all = 0, n = 0, first = 0;
 
 	if ((c->flags & SL_TCPF_SACK) && c->ooo.n > 0) {
-		for (struct rte_mbuf *m = c->ooo.head; m != NULL && n <= 3;
-		     m = sl_mq_next(m)) {
+		for (struct rte_mbuf *m = c->ooo.head; m != NULL; m = sl_mq_next(m)) {
 			uint32_t start = sl_mq_meta(m)->seq;
 			uint32_t end = start + rte_pktmbuf_data_len(m);
 
-			if (n > 0 && blocks[n - 1].end == start)
-				blocks[n - 1].end = end;
-			else if (n < SL_TCP_MAX_SACK_BLOCKS)
-				blocks[n++] = (struct sl_tcp_sack_block){ start, end };
+			if (n_all > 0 && all[n_all - 1].end == start)
+				all[n_all - 1].end = end;
+			else if (n_all < RTE_DIM(all))
+				all[n_all++] = (struct sl_tcp_sack_block){ start, end };
 			else
 				break;
 		}
+		for (unsigned int i = 0; i < n_all; i++)
+			if (sl_seq_in(c->ooo_last, all[i].start, all[i].end))
+				first = i;
+		if (n_all > 0)
+			blocks[n++] = all[first];
+		for (unsigned int i = 0; i < n_all && n < SL_TCP_MAX_SACK_BLOCKS; i++)
+			if (i != first)
+				blocks[n++] = all[i];
 	}
 	if (!(c->flags & SL_TCPF_TS) && n == 0)
 		return 0;

@@ -457,13 +457,37 @@ test_out_of_order_and_sack(void)
 	CHECK_EQ(o.o.n_sack, 0);
 	CHECK_EQ(accepted->rcvq.bytes, 20);
 	CHECK_EQ(accepted->ooo.n, 0);
-	/* PAWS: an old timestamp is dropped (and answered with an ACK). */
+	/* Two holes: the block of the latest arrival comes first (RFC 2018). */
+	send_in(&(struct in){ .flags = ACK, .seq = 2041, .ack = iss + 1,
+			      .data = "4444444444", .len = 10, .ts = true,
+			      .tsval = 2002 });
+	CHECK(get_out(&o));
+	send_in(&(struct in){ .flags = ACK, .seq = 2031, .ack = iss + 1,
+			      .data = "3333333333", .len = 10, .ts = true,
+			      .tsval = 2003 });
+	CHECK(get_out(&o));
+	CHECK_EQ(o.o.n_sack, 1);   /* 2031-2051 merged into one block */
+	send_in(&(struct in){ .flags = ACK, .seq = 2061, .ack = iss + 1,
+			      .data = "6666666666", .len = 10, .ts = true,
+			      .tsval = 2004 });
+	CHECK(get_out(&o));
+	CHECK_EQ(o.o.n_sack, 2);
+	CHECK_EQ(o.o.sack[0].start, 2061);
+	CHECK_EQ(o.o.sack[1].start, 2031);
+	CHECK_EQ(o.o.sack[1].end, 2051);
 	send_in(&(struct in){ .flags = ACK, .seq = 2021, .ack = iss + 1,
+			      .data = "2222222222", .len = 10, .ts = true,
+			      .tsval = 2005 });
+	CHECK(get_out(&o));
+	CHECK_EQ(o.ack, 2051);
+	CHECK_EQ(accepted->rcvq.bytes, 50);
+	/* PAWS: an old timestamp is dropped (and answered with an ACK). */
+	send_in(&(struct in){ .flags = ACK, .seq = 2051, .ack = iss + 1,
 			      .data = "zz", .len = 2, .ts = true, .tsval = 1500 });
-	CHECK_EQ(accepted->rcvq.bytes, 20);
+	CHECK_EQ(accepted->rcvq.bytes, 50);
 	CHECK_EQ(lc->stats[0].drops[SL_DROP_TCP_PAWS], 1);
 	CHECK(get_out(&o));
-	CHECK_EQ(o.ack, 2021);
+	CHECK_EQ(o.ack, 2051);
 	teardown();
 }
 
