@@ -184,8 +184,11 @@ async def rr_main(a):
             except Exception as e:
                 fail("connect", i, e)
 
-    await asyncio.wait_for(asyncio.gather(*(connect(i) for i in range(n))),
-                           a.timeout)
+    try:
+        await asyncio.wait_for(asyncio.gather(*(connect(i) for i in range(n))),
+                               a.connect_phase_timeout)
+    except asyncio.TimeoutError:
+        fail("connect-phase-timeout", -1, "")
     res["connect_seconds"] = round(time.monotonic() - t0, 3)
     if a.hold:
         out({"phase": "connected", "connected": res["connected"]})
@@ -476,6 +479,8 @@ def main():
     p.add_argument("--size", type=int, default=100)
     p.add_argument("--connect-parallel", type=int, default=32)
     p.add_argument("--timeout", type=float, default=150.0)
+    p.add_argument("--connect-phase-timeout", type=float, default=60.0,
+                   help="bound on opening all the connections")
     p.add_argument("--stall", type=float, default=30.0)
     p.add_argument("--hold", action="store_true",
                    help="once all are connected, print a line and wait for one on stdin")

@@ -136,7 +136,7 @@ def test_a_bulk_echo_sha256(tcp_gw, echo_backends):
     before = tcp_total(tcp_gw)
     res = client("stream", "--addr", GW_CLIENT_IP, "--port", PORT_ECHO,
                  "--bytes", BULK_BYTES, "--seed", 1, "--timeout", 300,
-                 timeout=330)
+                 "--stall", 30, timeout=330)
     check_stream(res, BULK_BYTES)
     after = tcp_total(tcp_gw)
     assert delta(before, after, "l4_sessions") >= 1
@@ -179,7 +179,7 @@ def test_c_2000_concurrent_connections(tcp_gw, echo_backends):
                     "--src", ",".join(RR_SRCS), "--hold", "--hold-timeout", "30",
                     "--timeout", "150", stdin=subprocess.PIPE)
     try:
-        line = read_line(proc, 150)
+        line = read_line(proc, 90)
         phase = last_json(line)
         assert phase and phase.get("phase") == "connected", \
             f"client did not report its connections: {line!r}"
