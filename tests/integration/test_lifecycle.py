@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from sluice_env import CLIENT_NS, GW_CLIENT_IP, REPO, in_ns, write_config
+from sluice_env import CLIENT_NS, GW_CLIENT_IP, REPO, in_ns, run, write_config
 from test_foundation import arp_entries, port_stats, wait_for
 
 HERE = Path(__file__).resolve().parent
@@ -92,3 +92,23 @@ def test_invalid_config_refused_at_start(gateway_factory, tmp_path):
     assert f'{cfg}: /runtime/idle: "sleepy" is not one of "busy", "adaptive"' in log
     assert "is invalid, not starting" in log
     assert "port net_af_xdp0" not in log
+
+
+def test_tap_port_by_name(gateway_factory, tmp_path):
+    """A net_tap port, named in the config like any other, answers ping
+    from the kernel side of the tap (the fallback PMD of TESTBED.md)."""
+    conf = json.loads((REPO / "conf" / "sluice.json").read_text())
+    ports = conf["ports"] + [{"name": "net_tap0", "address": "198.18.4.1/24"}]
+    cfg = write_config(tmp_path / "tap.json", ports=ports)
+    gw = gateway_factory(cfg, extra_eal=("--vdev", "net_tap0,iface=sltap0"))
+    try:
+        run(["ip", "addr", "replace", "198.18.4.2/24", "dev", "sltap0"])
+        run(["ip", "link", "set", "sltap0", "up"])
+        out = run(["ping", "-c", "5", "-i", "0.1", "-W", "1", "-I", "sltap0",
+                   "198.18.4.1"], check=False, timeout=30).stdout
+    finally:
+        run(["ip", "addr", "flush", "dev", "sltap0"], check=False)
+    assert "5 received" in out, out + gw.log()
+    tap = gw.tel.query("/sluice/ports")["net_tap0"]
+    assert tap["address"] == "198.18.4.1/24"
+    assert tap["icmp_echo_replies"] >= 5
