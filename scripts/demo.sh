@@ -25,7 +25,9 @@ for line in sys.stdin:
         print("\n".join(json.dumps(json.loads(line), indent=2).splitlines()[:limit]))' "${2:-60}"
 }
 
+ECHO_PID=
 cleanup() {
+	[ -n "$ECHO_PID" ] && kill "$ECHO_PID" 2>/dev/null || true
 	if [ -n "$GW_PID" ] && kill -0 "$GW_PID" 2>/dev/null; then
 		kill -TERM "$GW_PID" 2>/dev/null || true
 		wait "$GW_PID" 2>/dev/null || true
@@ -47,6 +49,11 @@ build/app/sluice --check-config "$CONF"
 say "Bringing up the testbed"
 scripts/testbed.sh up
 
+say "Starting two echo backends in sl-backend (198.18.1.2-3:9000)"
+ip netns exec sl-backend /usr/bin/python3 tests/integration/backends.py echo \
+	--addr 198.18.1.2 --addr 198.18.1.3 --port 9000 --lifetime 120 >/dev/null &
+ECHO_PID=$!
+
 say "Starting the gateway (log: $LOG)"
 # shellcheck disable=SC2046
 build/app/sluice $(scripts/eal-args.sh "$PREFIX") -- -c "$CONF" >"$LOG" 2>&1 &
@@ -62,6 +69,32 @@ say "Ping from the client namespace to the gateway (198.18.0.1)"
 ip netns exec sl-client ping -c 20 -i 0.05 198.18.0.1 | tail -n 3
 say "Ping from the backend namespace to the gateway (198.18.1.1)"
 ip netns exec sl-backend ping -c 5 -i 0.05 198.18.1.1 | tail -n 2
+
+say "TCP mode: 20 connections through 198.18.0.1:9000 to the echo pool"
+ip netns exec sl-client /usr/bin/python3 - <<'PY'
+import socket
+ok = 0
+for i in range(20):
+    s = socket.create_connection(("198.18.0.1", 9000), timeout=5)
+    msg = f"hello {i} through sluice".encode()
+    s.sendall(msg)
+    got = b""
+    while len(got) < len(msg):
+        got += s.recv(100)
+    ok += got == msg
+    s.close()
+print(f"{ok}/20 echoed back intact")
+PY
+say "Telemetry: /sluice/tcp (totals)"
+echo /sluice/tcp | dpdk-telemetry.py -f "$PREFIX" 2>/dev/null | /usr/bin/python3 -c '
+import json, sys
+for line in sys.stdin:
+    if line.startswith("{"):
+        t = json.loads(line)["/sluice/tcp"]["total"]
+        keys = ("passive_opens", "active_opens", "established", "l4_sessions",
+                "l4_bytes_c2s", "l4_bytes_s2c", "conns_active", "conns_time_wait",
+                "retransmits_timeout", "mem_per_conn_bytes")
+        print("\n".join("  %-22s %s" % (k, t[k]) for k in keys))'
 
 say "Telemetry: /sluice/info"
 tel /sluice/info
