@@ -450,6 +450,39 @@ parse_access_log(json_t *root, struct sl_conf *c, struct sl_conf_diag *d)
 }
 
 static void
+parse_http(json_t *root, struct sl_conf *c, struct sl_conf_diag *d)
+{
+	static const char *const keys[] = { "max_request_line",
+		"max_header_bytes", "max_headers", "max_body", "header_timeout_ms",
+		"client_idle_s", "response_timeout_ms", "upstream_idle_s",
+		"upstream_pool_max", "max_inflight", NULL };
+	char p[PTR_MAX];
+	json_t *o = get_object(root, "http", "", p, d);
+	struct sl_conf_http *h = &c->http;
+
+	*h = (struct sl_conf_http){ .max_request_line = 8192,
+		.max_header_bytes = 16384, .max_headers = 100,
+		.max_body = 1ull << 30, .header_timeout_ms = 10000,
+		.client_idle_s = 60, .response_timeout_ms = 30000,
+		.upstream_idle_s = 30, .upstream_pool_max = 32,
+		.max_inflight = 1024 };
+	if (o == NULL)
+		return;
+	check_keys(o, p, keys, d);
+	get_u32(o, "max_request_line", p, 256, 8192, 8192, &h->max_request_line, d);
+	get_u32(o, "max_header_bytes", p, 256, 16384, 16384, &h->max_header_bytes, d);
+	get_u32(o, "max_headers", p, 1, 1000, 100, &h->max_headers, d);
+	get_uint(o, "max_body", p, 0, 1ull << 50, 1ull << 30, false, &h->max_body, d);
+	get_u32(o, "header_timeout_ms", p, 100, 600000, 10000, &h->header_timeout_ms, d);
+	get_u32(o, "client_idle_s", p, 1, 86400, 60, &h->client_idle_s, d);
+	get_u32(o, "response_timeout_ms", p, 100, 3600000, 30000,
+		&h->response_timeout_ms, d);
+	get_u32(o, "upstream_idle_s", p, 1, 86400, 30, &h->upstream_idle_s, d);
+	get_u32(o, "upstream_pool_max", p, 0, 4096, 32, &h->upstream_pool_max, d);
+	get_u32(o, "max_inflight", p, 16, 1048576, 1024, &h->max_inflight, d);
+}
+
+static void
 parse_ports(json_t *root, struct sl_conf *c, struct sl_conf_diag *d)
 {
 	static const char *const keys[] = { "name", "address", "gateway",
@@ -796,8 +829,8 @@ sl_conf_load_buf(const char *name, const char *buf, size_t len, bool strict,
 		 struct sl_conf_diag *d)
 {
 	static const char *const keys[] = { "$schema", "version", "runtime",
-		"memory", "arp", "tcp", "access_log", "ports", "routes", "pools",
-		"listeners", NULL };
+		"memory", "arp", "tcp", "http", "access_log", "ports", "routes",
+		"pools", "listeners", NULL };
 	unsigned int errors_before = d->n_errors;
 	json_error_t jerr;
 	struct sl_conf *c;
@@ -834,6 +867,7 @@ sl_conf_load_buf(const char *name, const char *buf, size_t len, bool strict,
 	parse_arp(root, c, d);
 	parse_tcp(root, c, d);
 	parse_access_log(root, c, d);
+	parse_http(root, c, d);
 	parse_ports(root, c, d);
 	parse_routes(root, c, d);
 	parse_pools(root, c, d);

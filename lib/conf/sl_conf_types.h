@@ -70,6 +70,19 @@ struct sl_conf_tcp {
 	uint16_t ephemeral_hi;
 };
 
+struct sl_conf_http {
+	uint32_t max_request_line;   /* 414 beyond */
+	uint32_t max_header_bytes;   /* 431 beyond */
+	uint32_t max_headers;        /* 431 beyond */
+	uint64_t max_body;           /* 413 beyond; 0 = no limit */
+	uint32_t header_timeout_ms;  /* whole request head; 408 after */
+	uint32_t client_idle_s;      /* keep-alive client with no request */
+	uint32_t response_timeout_ms;/* backend silent this long: 504 */
+	uint32_t upstream_idle_s;    /* idle pooled backend connection */
+	uint32_t upstream_pool_max;  /* idle connections kept per backend, per lcore */
+	uint32_t max_inflight;       /* requests in progress per lcore */
+};
+
 struct sl_conf_alog {
 	char path[1024];         /* "" = no access log */
 	uint32_t sample_every;   /* keep one record in N */
@@ -149,6 +162,7 @@ struct sl_conf {
 	struct sl_conf_arp arp;
 	struct sl_conf_tcp tcp;
 	struct sl_conf_alog access_log;
+	struct sl_conf_http http;
 
 	unsigned int n_ports;
 	struct sl_conf_port ports[SL_MAX_PORTS];

@@ -18,6 +18,7 @@ struct sl_tcp_stack;
 struct sl_alog;
 struct sl_alog_lcore;
 struct sl_proxy;
+struct sl_h1_proxy;
 struct rte_ipv4_hdr;
 
 #define SL_TXQ_MAX 64   /* packets buffered per port before a forced flush */
@@ -75,6 +76,7 @@ struct sl_lcore {
 	struct sl_arp_table *arp;
 	struct sl_tcp_stack *tcp;
 	struct sl_proxy *proxy;
+	struct sl_h1_proxy *http;
 	struct sl_alog_lcore *alog;      /* NULL when the access log is off */
 	/* TCP is layered above lib/net: IPv4 input reaches it through this. */
 	void (*tcp_input)(struct sl_lcore *lc, unsigned int port,

@@ -18,6 +18,7 @@
 #include "sl_net.h"
 #include "sl_port.h"
 #include "sl_proxy.h"
+#include "sl_proxy_http.h"
 #include "sl_tcp.h"
 #include "sl_timer.h"
 #include "sl_telemetry.h"
@@ -425,6 +426,29 @@ cmd_conns(const char *cmd __rte_unused, const char *params,
 	return 0;
 }
 
+static int
+cmd_http(const char *cmd __rte_unused, const char *params __rte_unused,
+	 struct rte_tel_data *d)
+{
+	uint64_t sum[64] = { 0 }, inflight = 0, clients = 0;
+
+	rte_tel_data_start_dict(d);
+	for (unsigned int w = 0; w < tdp->n_workers; w++) {
+		const struct sl_h1_proxy *hp = tdp->workers[w]->http;
+		const uint64_t *v = (const uint64_t *)&hp->stats;
+
+		for (unsigned int i = 0; i < sl_h1_n_stats && i < RTE_DIM(sum); i++)
+			sum[i] += LOAD(v[i]);
+		inflight += LOAD(hp->stats.inflight);
+		clients += LOAD(hp->stats.clients);
+	}
+	for (unsigned int i = 0; i < sl_h1_n_stats; i++)
+		rte_tel_data_add_dict_u64(d, sl_h1_stat_names[i], sum[i]);
+	rte_tel_data_add_dict_u64(d, "inflight", inflight);
+	rte_tel_data_add_dict_u64(d, "clients", clients);
+	return 0;
+}
+
 /* Register one command; DPDK refuses help texts of 128 bytes or more. */
 static int
 reg(const char *cmd, telemetry_cb fn, const char *help)
@@ -452,6 +476,8 @@ sl_telemetry_register(struct sl_dp *dp)
 		"Neighbour table merged over workers: mac, state, port, age_ms per IPv4 address. Parameter: page (100 entries each)");
 	rc |= reg("/sluice/conns", cmd_conns,
 		"Live TCP connections: tuple, state, sequence and window variables, queues. Parameter: page (50 each)");
+	rc |= reg("/sluice/http", cmd_http,
+		"HTTP proxy counters summed over workers: requests, responses by class, errors by status, upstream reuse. No parameters");
 	rc |= reg("/sluice/tcp", cmd_tcp,
 		"TCP and L4 proxy counters, conns by state, memory per conn: \"total\" and per worker lcore. No parameters");
 	return rc;

@@ -13,6 +13,7 @@
 #include "sl_log.h"
 #include "sl_net.h"
 #include "sl_proxy.h"
+#include "sl_proxy_http.h"
 #include "sl_tcp.h"
 #include "sl_timer.h"
 #include "sl_worker.h"
@@ -51,7 +52,9 @@ sl_worker_create(struct sl_dp *dp, unsigned int lcore_id, unsigned int idx,
 	lc->tcp = sl_tcp_stack_create(lc, &dp->conf->tcp, socket, idx, n_workers);
 	if (lc->tcp != NULL)
 		lc->proxy = sl_proxy_create(lc->tcp, dp->conf, socket);
-	if (lc->tcp == NULL || lc->proxy == NULL) {
+	if (lc->proxy != NULL)
+		lc->http = sl_h1_create(lc->tcp, dp->conf, socket);
+	if (lc->tcp == NULL || lc->proxy == NULL || lc->http == NULL) {
 		sl_worker_free(lc);
 		return NULL;
 	}
@@ -64,6 +67,7 @@ sl_worker_free(struct sl_lcore *lc)
 {
 	if (lc == NULL)
 		return;
+	sl_h1_free(lc->http);
 	sl_proxy_free(lc->proxy);
 	sl_tcp_stack_free(lc->tcp);
 	for (unsigned int p = 0; p < SL_MAX_PORTS; p++)

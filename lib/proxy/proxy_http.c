@@ -1,0 +1,1163 @@
+/* The HTTP/1.1 reverse proxy: see sl_proxy_http.h for the model. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <rte_cycles.h>
+#include <rte_errno.h>
+#include <rte_malloc.h>
+
+#include "sl_alog.h"
+#include "sl_conf.h"
+#include "sl_core.h"
+#include "sl_http.h"
+#include "sl_lcore_types.h"
+#include "sl_proxy_http.h"
+#include "sl_route.h"
+#include "sl_tcp.h"
+#include "sl_timer.h"
+
+const char *const sl_h1_stat_names[] = {
+#define SL_H1_STAT_NAME(name, desc) #name,
+	SL_H1_STATS(SL_H1_STAT_NAME)
+#undef SL_H1_STAT_NAME
+};
+const unsigned int sl_h1_n_stats = RTE_DIM(sl_h1_stat_names);
+
+/* client flags */
+#define CL_CLOSING   0x01   /* no more requests: closing after the response */
+/* exchange states */
+enum { X_REQ_HEAD, X_REQ_BODY, X_WAIT_RESP, X_RESP };
+/* exchange flags */
+#define XF_REQ_CHUNKED  0x0001
+#define XF_RESP_CHUNKED 0x0002
+#define XF_RESP_STARTED 0x0004
+#define XF_HAS_XFF      0x0008
+#define XF_HAS_XRID     0x0010
+#define XF_CLOSE_AFTER  0x0020
+#define XF_UP_REUSED    0x0040
+#define XF_UP_KEEPALIVE 0x0080   /* the backend keeps the connection */
+
+static const struct sl_tcp_app_ops client_ops;
+static const struct sl_tcp_app_ops up_ops;
+static const struct sl_tcp_app_ops idle_ops;
+static struct sl_h1_proxy *idle_owner[RTE_MAX_LCORE];
+
+static void client_drive(struct sl_h1_client *cl);
+static void upstream_drive(struct sl_h1_xchg *x);
+
+static inline uint64_t
+ms_ticks(uint64_t ms)
+{
+	return ms;   /* the TCP wheel ticks every millisecond */
+}
+
+/* ---- small output helpers ------------------------------------------- */
+
+/* Copy bytes into fresh mbufs queued on `q`. -1 when the pool is empty. */
+static int
+to_mq(struct sl_h1_proxy *hp, struct sl_mq *q, const char *data, size_t len)
+{
+	while (len > 0) {
+		struct rte_mbuf *m = rte_pktmbuf_alloc(hp->tcp->lc->pool);
+		uint16_t room, n;
+
+		if (m == NULL)
+			return -1;
+		room = rte_pktmbuf_tailroom(m);
+		n = (uint16_t)RTE_MIN((size_t)room, len);
+		memcpy(rte_pktmbuf_append(m, n), data, n);
+		sl_mq_push(q, m);
+		data += n;
+		len -= n;
+	}
+	return 0;
+}
+
+static void
+send_mq(struct sl_h1_proxy *hp, struct sl_tcp_conn *c, struct sl_mq *q)
+{
+	struct rte_mbuf *m;
+
+	while ((m = sl_mq_pop(q)) != NULL)
+		sl_tcp_send(hp->tcp, c, m);
+	sl_tcp_output(hp->tcp, c);
+}
+
+static void
+send_bytes(struct sl_h1_proxy *hp, struct sl_tcp_conn *c, const char *data,
+	   size_t len)
+{
+	struct sl_mq q;
+
+	sl_mq_init(&q);
+	if (to_mq(hp, &q, data, len) != 0) {
+		sl_mq_free(&q);
+		return;
+	}
+	send_mq(hp, c, &q);
+}
+
+static void
+head_add(struct sl_h1_xchg *x, const char *data, size_t len)
+{
+	if (x->head_len + len > sizeof(x->head))
+		len = sizeof(x->head) - x->head_len;   /* bounded by the limits */
+	memcpy(x->head + x->head_len, data, len);
+	x->head_len += (uint32_t)len;
+}
+
+static void
+head_str(struct sl_h1_xchg *x, const char *s)
+{
+	head_add(x, s, strlen(s));
+}
+
+static void
+head_field(struct sl_h1_xchg *x, struct sl_http_slice raw)
+{
+	head_add(x, raw.ptr, raw.len);
+	head_add(x, "\r\n", 2);
+}
+
+/* Send body bytes, in chunked framing when the message is chunked. */
+static void
+send_body(struct sl_h1_proxy *hp, struct sl_tcp_conn *c, struct sl_mq *pending,
+	  bool chunked, struct sl_http_slice b)
+{
+	struct sl_mq q;
+	char sz[24];
+
+	sl_mq_init(&q);
+	if (chunked) {
+		int n = snprintf(sz, sizeof(sz), "%zx\r\n", b.len);
+
+		to_mq(hp, &q, sz, (size_t)n);
+	}
+	to_mq(hp, &q, b.ptr, b.len);
+	if (chunked)
+		to_mq(hp, &q, "\r\n", 2);
+	if (c != NULL)
+		send_mq(hp, c, &q);
+	else
+		sl_mq_splice(pending, &q);
+}
+
+/* ---- exchanges and clients ------------------------------------------ */
+
+static const char *
+reason(unsigned int status)
+{
+	switch (status) {
+	case 400: return "Bad Request";
+	case 404: return "Not Found";
+	case 408: return "Request Timeout";
+	case 413: return "Content Too Large";
+	case 414: return "URI Too Long";
+	case 417: return "Expectation Failed";
+	case 431: return "Request Header Fields Too Large";
+	case 501: return "Not Implemented";
+	case 502: return "Bad Gateway";
+	case 503: return "Service Unavailable";
+	case 504: return "Gateway Timeout";
+	case 505: return "HTTP Version Not Supported";
+	default: return "Error";
+	}
+}
+
+/* Count a response; err_* only for the ones the gateway itself made. */
+static void
+count_status(struct sl_h1_proxy *hp, unsigned int status, bool ours)
+{
+	hp->stats.responses++;
+	if (status >= 500)
+		hp->stats.status_5xx++;
+	else if (status >= 400)
+		hp->stats.status_4xx++;
+	else if (status >= 300)
+		hp->stats.status_3xx++;
+	else if (status >= 200)
+		hp->stats.status_2xx++;
+	if (!ours)
+		return;
+	switch (status) {
+	case 400: hp->stats.err_400++; break;
+	case 404: hp->stats.err_404++; break;
+	case 408: hp->stats.err_408++; break;
+	case 413: hp->stats.err_413++; break;
+	case 414: hp->stats.err_414++; break;
+	case 431: hp->stats.err_431++; break;
+	case 501: hp->stats.err_501++; break;
+	case 502: hp->stats.err_502++; break;
+	case 503: hp->stats.err_503++; break;
+	case 504: hp->stats.err_504++; break;
+	case 505: hp->stats.err_505++; break;
+	default: break;
+	}
+}
+
+static void
+xchg_log(struct sl_h1_proxy *hp, struct sl_h1_xchg *x, uint8_t term)
+{
+	const struct sl_dp *dp = hp->tcp->lc->dp;
+	uint64_t now = rte_rdtsc(), per_us = dp->tsc_hz / 1000000;
+	struct sl_alog_rec r = {
+		.start_us = dp->start_wall_us + (x->start_tsc - dp->start_tsc) / per_us,
+		.bytes_in = x->bytes_in,
+		.bytes_out = x->bytes_out,
+		.client_ip = x->cl->client_ip,
+		.client_port = x->cl->client_port,
+		.total_us = (uint32_t)((now - x->start_tsc) / per_us),
+		.upstream_us = x->up_start_tsc ?
+			(uint32_t)((now - x->up_start_tsc) / per_us) : 0,
+		.listener = x->cl->listener,
+		.route = x->route >= 0 ? (uint16_t)x->route : UINT16_MAX,
+		.status = x->status,
+		.term = term,
+		.method = x->method,
+	};
+	size_t n = RTE_MIN((size_t)x->target_len, sizeof(r.path) - 1);
+
+	if (hp->tcp->lc->alog == NULL)
+		return;
+	if (x->pool >= 0 && x->backend != UINT16_MAX) {
+		const struct sl_conf_backend *b =
+			&hp->conf->pools[x->pool].backends[x->backend];
+
+		r.backend_ip = b->addr;
+		r.backend_port = b->port;
+	}
+	memcpy(r.path, x->head + x->target_off, n);
+	r.path[n] = '\0';
+	sl_alog_submit(hp->tcp->lc->alog, &r);
+}
+
+static struct sl_h1_xchg *
+xchg_new(struct sl_h1_client *cl)
+{
+	struct sl_h1_proxy *hp = cl->hp;
+	struct sl_h1_xchg *x;
+
+	if (hp->free_xchgs == UINT32_MAX)
+		return NULL;
+	x = &hp->xchgs[hp->free_xchgs];
+	hp->free_xchgs = x->free_next;
+	x->cl = cl;
+	x->up = NULL;
+	sl_mq_init(&x->to_up);
+	sl_timer_init(&x->timer, NULL);
+	x->start_tsc = rte_rdtsc();
+	x->up_start_tsc = 0;
+	x->bytes_in = x->bytes_out = 0;
+	x->route = -1;
+	x->pool = -1;
+	x->backend = UINT16_MAX;
+	x->status = 0;
+	x->flags = 0;
+	x->state = X_REQ_HEAD;
+	x->method = 0;
+	x->host_len = x->conn_len = 0;
+	x->target_off = x->target_len = 0;
+	x->head_len = 0;
+	sl_http_parser_init_request(&x->req, &hp->limits);
+	hp->stats.inflight++;
+	return x;
+}
+
+/* Hand a backend connection back to the pool, or close it. */
+static void
+upstream_release(struct sl_h1_proxy *hp, struct sl_h1_xchg *x, bool reusable)
+{
+	struct sl_tcp_conn *up = x->up;
+	uint32_t g;
+	struct sl_h1_idle *idle;
+
+	x->up = NULL;
+	if (up == NULL)
+		return;
+	g = hp->pool_base[x->pool] + x->backend;
+	idle = &hp->idle[g];
+	if (reusable && idle->n < hp->conf->http.upstream_pool_max &&
+	    sl_tcp_can_send(up) && up->rcvq.n == 0) {
+		up->ops = &idle_ops;
+		up->app = (void *)(uintptr_t)(g + 1);
+		idle->since_tsc[idle->n] = rte_rdtsc();
+		idle->conns[idle->n++] = up;
+		return;
+	}
+	up->ops = NULL;
+	if (reusable)
+		sl_tcp_shutdown(hp->tcp, up);
+	else
+		sl_tcp_abort(hp->tcp, up);
+}
+
+static void
+xchg_free(struct sl_h1_proxy *hp, struct sl_h1_xchg *x, uint8_t term,
+	  bool up_reusable)
+{
+	xchg_log(hp, x, term);
+	sl_timer_cancel(&hp->tcp->wheel, &x->timer);
+	upstream_release(hp, x, up_reusable);
+	sl_mq_free(&x->to_up);
+	if (x->cl != NULL && x->cl->x == x)
+		x->cl->x = NULL;
+	x->free_next = hp->free_xchgs;
+	hp->free_xchgs = (uint32_t)(x - hp->xchgs);
+	hp->stats.inflight--;
+}
+
+static void
+client_timer_fire(struct sl_timer *t, void *ctx);
+
+static void
+client_free(struct sl_h1_client *cl)
+{
+	struct sl_h1_proxy *hp = cl->hp;
+
+	sl_timer_cancel(&hp->tcp->wheel, &cl->timer);
+	sl_mq_free(&cl->pending);
+	cl->conn = NULL;
+	cl->free_next = hp->free_clients;
+	hp->free_clients = (uint32_t)(cl - hp->clients);
+	hp->stats.clients--;
+}
+
+/* A small, complete error response; the connection closes after it. */
+static void
+client_error(struct sl_h1_client *cl, unsigned int status)
+{
+	struct sl_h1_proxy *hp = cl->hp;
+	struct sl_h1_xchg *x = cl->x;
+	char buf[512];
+	int n;
+
+	count_status(hp, status, true);
+	n = snprintf(buf, sizeof(buf),
+		     "HTTP/1.1 %u %s\r\nContent-Type: text/plain\r\n"
+		     "Content-Length: %zu\r\nConnection: close\r\n"
+		     "%s\r\n%s\n", status, reason(status), strlen(reason(status)) + 1,
+		     status == 503 ? "Retry-After: 1\r\n" : "", reason(status));
+	if (x != NULL) {
+		x->status = (uint16_t)status;
+		x->bytes_out += (uint64_t)n;
+		xchg_free(hp, x, status == 408 ? SL_ALOG_TERM_CLIENT_CLOSED :
+			  SL_ALOG_TERM_REJECTED, false);
+	}
+	cl->flags |= CL_CLOSING;
+	if (cl->conn != NULL) {
+		send_bytes(hp, cl->conn, buf, (size_t)n);
+		sl_tcp_shutdown(hp->tcp, cl->conn);
+	}
+}
+
+static void
+client_timer_fire(struct sl_timer *t, void *ctx)
+{
+	struct sl_h1_client *cl = container_of(t, struct sl_h1_client, timer);
+
+	(void)ctx;
+	if (cl->x != NULL && cl->x->state == X_REQ_HEAD) {
+		client_error(cl, 408);   /* slowloris: the head never completed */
+		return;
+	}
+	if (cl->x == NULL && cl->conn != NULL) {
+		cl->flags |= CL_CLOSING;   /* keep-alive idle */
+		sl_tcp_shutdown(cl->hp->tcp, cl->conn);
+	}
+}
+
+static void
+xchg_timer_fire(struct sl_timer *t, void *ctx)
+{
+	struct sl_h1_xchg *x = container_of(t, struct sl_h1_xchg, timer);
+
+	(void)ctx;
+	if (x->flags & XF_RESP_STARTED)
+		return;
+	/* The backend said nothing in time: 504, and drop that connection. */
+	if (x->up != NULL) {
+		sl_tcp_abort(x->cl->hp->tcp, x->up);
+		x->up = NULL;
+	}
+	client_error(x->cl, 504);
+}
+
+/* ---- choosing and reaching a backend ---------------------------------- */
+
+static bool
+header_is(struct sl_http_slice name, const char *lit)
+{
+	return sl_http_token_eq(name, lit);
+}
+
+/* Hop-by-hop fields (RFC 9110 7.6.1) that never cross the proxy. */
+static bool
+hop_by_hop(struct sl_http_slice name)
+{
+	static const char *const hop[] = { "connection", "keep-alive",
+		"proxy-connection", "te", "trailer", "transfer-encoding",
+		"upgrade", NULL };
+
+	for (const char *const *h = hop; *h != NULL; h++)
+		if (header_is(name, *h))
+			return true;
+	return false;
+}
+
+/* Remove field lines whose names the Connection field listed. */
+static void
+strip_connection_named(struct sl_h1_xchg *x, uint32_t fields_from)
+{
+	struct sl_http_slice list = { x->conn_fields, x->conn_len }, e;
+	size_t pos = 0;
+
+	while (sl_http_list_next(list, &pos, &e)) {
+		uint32_t i = fields_from;
+
+		while (i < x->head_len) {
+			char *eol = memchr(x->head + i, '\n', x->head_len - i);
+			uint32_t end = eol ? (uint32_t)(eol - x->head) + 1 : x->head_len;
+			char *colon = memchr(x->head + i, ':', end - i);
+			struct sl_http_slice name = { x->head + i,
+				colon ? (size_t)(colon - (x->head + i)) : 0 };
+
+			if (colon != NULL && name.len == e.len &&
+			    strncasecmp(name.ptr, e.ptr, e.len) == 0) {
+				memmove(x->head + i, x->head + end, x->head_len - end);
+				x->head_len -= end - i;
+				continue;
+			}
+			i = end;
+		}
+	}
+}
+
+static struct sl_tcp_conn *
+upstream_get(struct sl_h1_proxy *hp, struct sl_h1_xchg *x)
+{
+	const struct sl_conf_pool *pool = &hp->conf->pools[x->pool];
+	uint32_t g;
+	struct sl_h1_idle *idle;
+	uint64_t max_idle = (uint64_t)hp->conf->http.upstream_idle_s *
+			    hp->tcp->lc->dp->tsc_hz;
+
+	for (unsigned int i = 0; i < pool->n_backends; i++) {
+		unsigned int k = hp->pool_rr[x->pool]++ % pool->n_backends;
+
+		if (pool->backends[k].weight > 0) {
+			x->backend = (uint16_t)k;
+			break;
+		}
+	}
+	if (x->backend == UINT16_MAX)
+		return NULL;
+	g = hp->pool_base[x->pool] + x->backend;
+	idle = &hp->idle[g];
+	while (idle->n > 0) {
+		struct sl_tcp_conn *c = idle->conns[--idle->n];
+
+		if (rte_rdtsc() - idle->since_tsc[idle->n] < max_idle &&
+		    sl_tcp_can_send(c)) {
+			c->ops = &up_ops;
+			c->app = x;
+			hp->stats.upstream_reused++;
+			x->flags |= XF_UP_REUSED;
+			return c;
+		}
+		c->ops = NULL;
+		sl_tcp_shutdown(hp->tcp, c);
+	}
+	hp->stats.upstream_connects++;
+	return sl_tcp_connect(hp->tcp, pool->backends[x->backend].addr,
+			      pool->backends[x->backend].port,
+			      pool->connect_timeout_ms, &up_ops, x);
+}
+
+/* The request head is complete: route it and send it to a backend. */
+static void
+request_headers_done(struct sl_h1_client *cl, struct sl_h1_xchg *x,
+		     const struct sl_http_head *h, uint32_t fields_from)
+{
+	struct sl_h1_proxy *hp = cl->hp;
+	const struct sl_conf_listener *l = &hp->conf->listeners[cl->listener];
+	unsigned int verdict = sl_http_request_verdict(h);
+	char line[128];
+	int r;
+
+	sl_timer_cancel(&hp->tcp->wheel, &cl->timer);
+	if (verdict != 0 || (h->flags & SL_HTTP_F_EXPECT_OTHER)) {
+		client_error(cl, verdict ? verdict : 417);
+		return;
+	}
+	if (!(h->flags & SL_HTTP_F_KEEP_ALIVE))
+		x->flags |= XF_CLOSE_AFTER;
+	if (h->flags & SL_HTTP_F_CONN_OTHER)
+		strip_connection_named(x, fields_from);
+	if (!(x->flags & XF_HAS_XFF)) {
+		snprintf(line, sizeof(line), "X-Forwarded-For: %u.%u.%u.%u\r\n",
+			 cl->client_ip >> 24, (cl->client_ip >> 16) & 0xff,
+			 (cl->client_ip >> 8) & 0xff, cl->client_ip & 0xff);
+		head_str(x, line);
+	}
+	head_str(x, "X-Forwarded-Proto: http\r\nVia: 1.1 sluice\r\n");
+	if (!(x->flags & XF_HAS_XRID)) {
+		snprintf(line, sizeof(line), "X-Request-Id: %08x-%u-%08x\r\n",
+			 (uint32_t)(x->start_tsc >> 16), hp->tcp->lc->lcore_id,
+			 ++hp->request_seq);
+		head_str(x, line);
+	}
+	if (h->body == SL_HTTP_BODY_CHUNKED) {
+		x->flags |= XF_REQ_CHUNKED;
+		head_str(x, "Transfer-Encoding: chunked\r\n");
+	}
+	head_str(x, "\r\n");
+
+	for (unsigned int i = 0; i < hp->n_listeners; i++)
+		if (hp->listeners[i].listener == cl->listener) {
+			r = sl_route_lookup(hp->listeners[i].routes, x->host,
+					    x->host_len, x->head + x->target_off,
+					    x->target_len, x->method ? x->method - 1u :
+					    SL_METHOD_MAX);
+			x->route = r >= 0 ? r : -1;
+			x->pool = r >= 0 ? l->routes[r].pool :
+				  r == SL_ROUTE_DEFAULT ? l->pool : -1;
+			break;
+		}
+	if (x->pool < 0) {
+		client_error(cl, 404);
+		return;
+	}
+	x->up = upstream_get(hp, x);
+	if (x->up == NULL) {
+		client_error(cl, 503);
+		return;
+	}
+	x->up_start_tsc = rte_rdtsc();
+	sl_http_parser_init_response(&x->resp, &hp->limits,
+				     h->method == SL_HTTP_M_HEAD);
+	x->state = X_REQ_BODY;
+	if (x->up->state == SL_TCP_ESTABLISHED) {
+		send_bytes(hp, x->up, x->head, x->head_len);
+	} else {
+		to_mq(hp, &x->to_up, x->head, x->head_len);
+	}
+}
+
+/* Feed one parser event of the request. Returns false to stop reading. */
+static bool
+request_event(struct sl_h1_client *cl, struct sl_h1_xchg *x,
+	      struct sl_http_event *ev, uint32_t *fields_from)
+{
+	struct sl_h1_proxy *hp = cl->hp;
+	struct sl_tcp_conn *dst;
+
+	switch (ev->type) {
+	case SL_HTTP_EV_REQUEST_LINE:
+		hp->stats.requests++;
+		x->method = (uint8_t)ev->req.method;
+		head_add(x, ev->req.method_str.ptr, ev->req.method_str.len);
+		head_add(x, " ", 1);
+		x->target_off = x->head_len;
+		x->target_len = (uint32_t)ev->req.target.len;
+		head_add(x, ev->req.target.ptr, ev->req.target.len);
+		head_str(x, " HTTP/1.1\r\n");
+		*fields_from = x->head_len;
+		return true;
+	case SL_HTTP_EV_HEADER:
+		if (header_is(ev->field.name, "connection")) {
+			size_t n = RTE_MIN(ev->field.value.len,
+					   sizeof(x->conn_fields) - x->conn_len);
+
+			memcpy(x->conn_fields + x->conn_len, ev->field.value.ptr, n);
+			x->conn_len = (uint16_t)(x->conn_len + n);
+			return true;
+		}
+		if (hop_by_hop(ev->field.name))
+			return true;
+		if (header_is(ev->field.name, "host")) {
+			x->host_len = (uint16_t)RTE_MIN(ev->field.value.len,
+							sizeof(x->host));
+			memcpy(x->host, ev->field.value.ptr, x->host_len);
+		} else if (header_is(ev->field.name, "x-forwarded-for")) {
+			char ip[24];
+			uint32_t a = cl->client_ip;
+
+			x->flags |= XF_HAS_XFF;
+			head_field(x, ev->field.raw);
+			/* Append ourselves to the chain: replace the CRLF. */
+			x->head_len -= 2;
+			snprintf(ip, sizeof(ip), ", %u.%u.%u.%u\r\n", a >> 24,
+				 (a >> 16) & 0xff, (a >> 8) & 0xff, a & 0xff);
+			head_str(x, ip);
+			return true;
+		} else if (header_is(ev->field.name, "x-request-id")) {
+			x->flags |= XF_HAS_XRID;
+		}
+		head_field(x, ev->field.raw);
+		return true;
+	case SL_HTTP_EV_HEADERS_DONE:
+		request_headers_done(cl, x, &ev->head, *fields_from);
+		return cl->x == x;
+	case SL_HTTP_EV_BODY:
+		x->bytes_in += ev->body.len;
+		dst = x->up != NULL && x->up->state == SL_TCP_ESTABLISHED ? x->up : NULL;
+		send_body(hp, dst, &x->to_up, x->flags & XF_REQ_CHUNKED, ev->body);
+		return true;
+	case SL_HTTP_EV_MESSAGE_DONE:
+		if (x->flags & XF_REQ_CHUNKED) {
+			struct sl_http_slice end = { "0\r\n\r\n", 5 };
+
+			if (x->up != NULL && x->up->state == SL_TCP_ESTABLISHED)
+				send_bytes(hp, x->up, end.ptr, end.len);
+			else
+				to_mq(hp, &x->to_up, end.ptr, end.len);
+		}
+		x->state = X_WAIT_RESP;
+		sl_timer_init(&x->timer, xchg_timer_fire);
+		sl_timer_arm(&hp->tcp->wheel, &x->timer,
+			     ms_ticks(hp->conf->http.response_timeout_ms));
+		return false;   /* pipelined requests wait for this response */
+	case SL_HTTP_EV_ERROR:
+		client_error(cl, ev->error.status ? ev->error.status : 400);
+		return false;
+	default:
+		return true;
+	}
+}
+
+static void
+client_drive(struct sl_h1_client *cl)
+{
+	struct sl_h1_proxy *hp = cl->hp;
+	uint32_t fields_from = 0;
+
+	while (cl->conn != NULL && !(cl->flags & CL_CLOSING)) {
+		struct sl_h1_xchg *x = cl->x;
+		struct sl_http_event ev;
+		struct rte_mbuf *m;
+		size_t n, avail;
+
+		if (cl->pending.n == 0) {
+			struct sl_mq q;
+
+			sl_tcp_recv(hp->tcp, cl->conn, UINT32_MAX, &q);
+			sl_mq_splice(&cl->pending, &q);
+			sl_tcp_output(hp->tcp, cl->conn);
+		}
+		if (cl->pending.n == 0) {
+			/* Events may still be due with no new byte (MESSAGE_DONE). */
+			if (x != NULL && x->state <= X_REQ_BODY &&
+			    sl_http_parse(&x->req, "", 0, &ev) == 0 &&
+			    ev.type != SL_HTTP_EV_NEED_MORE) {
+				if (!request_event(cl, x, &ev, &fields_from))
+					return;
+				continue;
+			}
+			if (sl_tcp_eof(cl->conn)) {
+				/* The client finished sending: a partial request is
+				 * dropped; otherwise close once answered. */
+				if (x != NULL && x->state <= X_REQ_BODY) {
+					xchg_free(hp, x, SL_ALOG_TERM_CLIENT_CLOSED, false);
+					cl->flags |= CL_CLOSING;
+					sl_tcp_shutdown(hp->tcp, cl->conn);
+				} else if (x == NULL) {
+					cl->flags |= CL_CLOSING;
+					sl_tcp_shutdown(hp->tcp, cl->conn);
+				}
+			}
+			return;
+		}
+		if (x == NULL) {
+			x = cl->x = xchg_new(cl);
+			if (x == NULL) {
+				hp->stats.no_exchange++;
+				client_error(cl, 503);
+				return;
+			}
+			sl_timer_init(&cl->timer, client_timer_fire);
+			sl_timer_arm(&hp->tcp->wheel, &cl->timer,
+				     ms_ticks(hp->conf->http.header_timeout_ms));
+		}
+		if (x->state >= X_WAIT_RESP)
+			return;
+		if (x->up != NULL && sl_tcp_sndq_bytes(x->up) >= x->up->snd_buf) {
+			x->up->flags |= SL_TCPF_NOTIFY_W;   /* backpressure */
+			return;
+		}
+		m = cl->pending.head;
+		avail = rte_pktmbuf_data_len(m) - cl->pending_off;
+		n = sl_http_parse(&x->req, rte_pktmbuf_mtod_offset(m, const char *,
+						cl->pending_off), avail, &ev);
+		cl->pending_off += (uint32_t)n;
+		if (cl->pending_off == rte_pktmbuf_data_len(m)) {
+			rte_pktmbuf_free(sl_mq_pop(&cl->pending));
+			cl->pending_off = 0;
+		}
+		if (ev.type != SL_HTTP_EV_NEED_MORE &&
+		    !request_event(cl, x, &ev, &fields_from))
+			return;
+	}
+}
+
+/* ---- responses ---------------------------------------------------------- */
+
+static void
+response_done(struct sl_h1_xchg *x, bool up_reusable)
+{
+	struct sl_h1_client *cl = x->cl;
+	struct sl_h1_proxy *hp = cl->hp;
+	bool close_after = x->flags & XF_CLOSE_AFTER;
+
+	count_status(hp, x->status, false);
+	xchg_free(hp, x, SL_ALOG_TERM_DONE, up_reusable);
+	if (cl->conn == NULL)
+		return;
+	if (close_after) {
+		cl->flags |= CL_CLOSING;
+		sl_tcp_shutdown(hp->tcp, cl->conn);
+		return;
+	}
+	sl_timer_init(&cl->timer, client_timer_fire);
+	sl_timer_arm(&hp->tcp->wheel, &cl->timer,
+		     ms_ticks((uint64_t)hp->conf->http.client_idle_s * 1000));
+	client_drive(cl);
+}
+
+/* Returns false to stop reading the backend. */
+static bool
+response_event(struct sl_h1_xchg *x, struct sl_http_event *ev)
+{
+	struct sl_h1_client *cl = x->cl;
+	struct sl_h1_proxy *hp = cl->hp;
+	char line[96];
+
+	switch (ev->type) {
+	case SL_HTTP_EV_STATUS_LINE:
+		x->head_len = 0;
+		x->target_off = x->target_len = 0;
+		x->status = ev->resp.status;
+		snprintf(line, sizeof(line), "HTTP/1.1 %u ", ev->resp.status);
+		head_str(x, line);
+		head_add(x, ev->resp.reason.ptr, ev->resp.reason.len);
+		head_str(x, "\r\n");
+		return true;
+	case SL_HTTP_EV_HEADER:
+		if (!hop_by_hop(ev->field.name))
+			head_field(x, ev->field.raw);
+		return true;
+	case SL_HTTP_EV_HEADERS_DONE:
+		if (ev->head.status < 200) {
+			/* 100 Continue and friends pass straight through. */
+			head_str(x, "\r\n");
+			send_bytes(hp, cl->conn, x->head, x->head_len);
+			return true;
+		}
+		sl_timer_cancel(&hp->tcp->wheel, &x->timer);
+		if (ev->head.flags & SL_HTTP_F_KEEP_ALIVE)
+			x->flags |= XF_UP_KEEPALIVE;
+		head_str(x, "Via: 1.1 sluice\r\n");
+		if (ev->head.body == SL_HTTP_BODY_CHUNKED) {
+			x->flags |= XF_RESP_CHUNKED;
+			head_str(x, "Transfer-Encoding: chunked\r\n");
+		}
+		if (ev->head.body == SL_HTTP_BODY_CLOSE)
+			x->flags |= XF_CLOSE_AFTER;
+		if (x->flags & XF_CLOSE_AFTER)
+			head_str(x, "Connection: close\r\n");
+		head_str(x, "\r\n");
+		x->flags |= XF_RESP_STARTED;
+		x->state = X_RESP;
+		x->bytes_out += x->head_len;
+		send_bytes(hp, cl->conn, x->head, x->head_len);
+		return true;
+	case SL_HTTP_EV_BODY:
+		x->bytes_out += ev->body.len;
+		send_body(hp, cl->conn, NULL, x->flags & XF_RESP_CHUNKED, ev->body);
+		return true;
+	case SL_HTTP_EV_MESSAGE_DONE:
+		if (x->state != X_RESP)
+			return true;   /* the end of a 1xx: the real one follows */
+		if (x->flags & XF_RESP_CHUNKED)
+			send_bytes(hp, cl->conn, "0\r\n\r\n", 5);
+		response_done(x, x->flags & XF_UP_KEEPALIVE);
+		return false;
+	case SL_HTTP_EV_ERROR:
+		if (x->flags & XF_RESP_STARTED) {
+			hp->stats.aborted_midway++;
+			x->status = 502;
+			sl_tcp_abort(hp->tcp, cl->conn);
+			cl->conn = NULL;
+			xchg_free(hp, x, SL_ALOG_TERM_BACKEND_RESET, false);
+			client_free(cl);
+		} else {
+			if (x->up != NULL) {
+				sl_tcp_abort(hp->tcp, x->up);
+				x->up = NULL;
+			}
+			client_error(cl, 502);
+		}
+		return false;
+	default:
+		return true;
+	}
+}
+
+static void
+upstream_drive(struct sl_h1_xchg *x)
+{
+	struct sl_h1_proxy *hp = x->cl->hp;
+	struct sl_tcp_conn *up = x->up;
+
+	while (up != NULL && x->up == up && x->state >= X_REQ_BODY) {
+		struct sl_http_event ev;
+		struct rte_mbuf *m = up->rcvq.head;
+		size_t n;
+
+		if (x->cl->conn == NULL)
+			return;
+		if (sl_tcp_sndq_bytes(x->cl->conn) >= x->cl->conn->snd_buf) {
+			x->cl->conn->flags |= SL_TCPF_NOTIFY_W;
+			return;
+		}
+		if (m == NULL) {
+			/* Events may still be due with no new byte (MESSAGE_DONE). */
+			if (sl_http_parse(&x->resp, "", 0, &ev) == 0 &&
+			    ev.type != SL_HTTP_EV_NEED_MORE) {
+				if (!response_event(x, &ev))
+					return;
+				continue;
+			}
+			if (sl_tcp_eof(up)) {
+				/* End of a close-delimited body, or a cut. */
+				sl_http_parse_eof(&x->resp, &ev);
+				response_event(x, &ev);
+			}
+			return;
+		}
+		n = sl_http_parse(&x->resp, rte_pktmbuf_mtod(m, const char *),
+				  rte_pktmbuf_data_len(m), &ev);
+		if (n == rte_pktmbuf_data_len(m)) {
+			struct sl_mq q;
+
+			sl_tcp_recv(hp->tcp, up, rte_pktmbuf_data_len(m), &q);
+			sl_mq_free(&q);
+			sl_tcp_output(hp->tcp, up);
+		} else {
+			rte_pktmbuf_adj(m, (uint16_t)n);
+			up->rcvq.bytes -= (uint32_t)n;
+		}
+		if (ev.type != SL_HTTP_EV_NEED_MORE && !response_event(x, &ev))
+			return;
+	}
+}
+
+/* ---- TCP callbacks ---------------------------------------------------- */
+
+static void
+client_readable(struct sl_tcp_conn *c)
+{
+	client_drive(c->app);
+}
+
+static void
+client_writable(struct sl_tcp_conn *c)
+{
+	struct sl_h1_client *cl = c->app;
+
+	if (cl->x != NULL && cl->x->state == X_RESP)
+		upstream_drive(cl->x);
+}
+
+static void
+client_closed(struct sl_tcp_conn *c, enum sl_tcp_close_reason why)
+{
+	struct sl_h1_client *cl = c->app;
+	struct sl_h1_proxy *hp = cl->hp;
+
+	(void)why;
+	cl->conn = NULL;
+	if (cl->x != NULL) {
+		if (cl->x->flags & XF_RESP_STARTED)
+			hp->stats.aborted_midway++;
+		xchg_free(hp, cl->x, why == SL_TCP_CLOSE_NORMAL ?
+			  SL_ALOG_TERM_CLIENT_CLOSED : SL_ALOG_TERM_CLIENT_RESET, false);
+	}
+	client_free(cl);
+}
+
+static void
+up_established(struct sl_tcp_conn *c)
+{
+	struct sl_h1_xchg *x = c->app;
+	struct sl_h1_proxy *hp = x->cl->hp;
+
+	send_mq(hp, c, &x->to_up);
+	client_drive(x->cl);
+}
+
+static void
+up_readable(struct sl_tcp_conn *c)
+{
+	upstream_drive(c->app);
+}
+
+static void
+up_writable(struct sl_tcp_conn *c)
+{
+	struct sl_h1_xchg *x = c->app;
+
+	client_drive(x->cl);
+}
+
+static void
+up_closed(struct sl_tcp_conn *c, enum sl_tcp_close_reason why)
+{
+	struct sl_h1_xchg *x = c->app;
+	struct sl_h1_client *cl = x->cl;
+	struct sl_h1_proxy *hp = cl->hp;
+	unsigned int status;
+
+	if (why == SL_TCP_CLOSE_NORMAL && (x->flags & XF_RESP_STARTED)) {
+		/* Last bytes of a close-delimited response: drain, then end. */
+		upstream_drive(x);
+		if (cl->x != x)
+			return;
+	}
+	x->up = NULL;
+	if (x->flags & XF_RESP_STARTED) {
+		hp->stats.aborted_midway++;
+		if (cl->conn != NULL) {
+			sl_tcp_abort(hp->tcp, cl->conn);
+			cl->conn = NULL;
+		}
+		xchg_free(hp, x, SL_ALOG_TERM_BACKEND_RESET, false);
+		client_free(cl);
+		return;
+	}
+	switch (why) {
+	case SL_TCP_CLOSE_REFUSED:
+		status = 503;
+		break;
+	case SL_TCP_CLOSE_TIMEOUT:
+		status = 504;
+		break;
+	default:
+		status = 502;
+		break;
+	}
+	client_error(cl, status);
+}
+
+static const struct sl_tcp_app_ops client_ops = {
+	.readable = client_readable,
+	.writable = client_writable,
+	.closed = client_closed,
+};
+
+static const struct sl_tcp_app_ops up_ops = {
+	.established = up_established,
+	.readable = up_readable,
+	.writable = up_writable,
+	.closed = up_closed,
+};
+
+/*
+ * Idle pooled connections. Their lcore's proxy is found through
+ * idle_owner: callbacks carry only the connection.
+ */
+static struct sl_h1_proxy *
+idle_proxy(void)
+{
+	unsigned int id = rte_lcore_id();
+
+	return idle_owner[id < RTE_MAX_LCORE ? id : 0];
+}
+
+static void
+idle_remove(struct sl_h1_proxy *hp, struct sl_tcp_conn *c)
+{
+	struct sl_h1_idle *idle = &hp->idle[(uintptr_t)c->app - 1];
+
+	for (uint32_t i = 0; i < idle->n; i++)
+		if (idle->conns[i] == c) {
+			idle->conns[i] = idle->conns[idle->n - 1];
+			idle->since_tsc[i] = idle->since_tsc[idle->n - 1];
+			idle->n--;
+			return;
+		}
+}
+
+/* A backend that talks while idle is out of step: retire it. */
+static void
+idle_readable(struct sl_tcp_conn *c)
+{
+	struct sl_h1_proxy *hp = idle_proxy();
+
+	if (hp == NULL)
+		return;
+	idle_remove(hp, c);
+	sl_tcp_abort(hp->tcp, c);
+}
+
+static void
+idle_closed(struct sl_tcp_conn *c, enum sl_tcp_close_reason why)
+{
+	struct sl_h1_proxy *hp = idle_proxy();
+
+	(void)why;
+	if (hp != NULL)
+		idle_remove(hp, c);
+}
+
+static const struct sl_tcp_app_ops idle_ops = {
+	.readable = idle_readable,
+	.closed = idle_closed,
+};
+
+static int
+h1_accept(struct sl_tcp_conn *c, void *arg)
+{
+	struct sl_h1_listener *hl = arg;
+	struct sl_h1_proxy *hp = hl->hp;
+	uint16_t listener = hl->listener;
+	struct sl_h1_client *cl;
+
+	if (hp->free_clients == UINT32_MAX)
+		return -1;
+	cl = &hp->clients[hp->free_clients];
+	hp->free_clients = cl->free_next;
+	cl->hp = hp;
+	cl->conn = c;
+	cl->x = NULL;
+	sl_mq_init(&cl->pending);
+	cl->pending_off = 0;
+	cl->client_ip = c->raddr;
+	cl->client_port = c->rport;
+	cl->listener = listener;
+	cl->flags = 0;
+	sl_timer_init(&cl->timer, client_timer_fire);
+	sl_timer_arm(&hp->tcp->wheel, &cl->timer,
+		     ms_ticks(hp->conf->http.header_timeout_ms));
+	c->ops = &client_ops;
+	c->app = cl;
+	hp->stats.client_conns++;
+	hp->stats.clients++;
+	return 0;
+}
+
+struct sl_h1_proxy *
+sl_h1_create(struct sl_tcp_stack *tcp, const struct sl_conf *conf, int socket)
+{
+	struct sl_h1_proxy *hp;
+	uint32_t n_backends = 0;
+
+	hp = rte_zmalloc_socket("sl_h1", sizeof(*hp), RTE_CACHE_LINE_SIZE, socket);
+	if (hp == NULL)
+		goto nomem;
+	hp->tcp = tcp;
+	hp->conf = conf;
+	hp->limits = (struct sl_http_limits){
+		.max_request_line = conf->http.max_request_line,
+		.max_header_bytes = conf->http.max_header_bytes,
+		.max_headers = conf->http.max_headers,
+		.max_body = conf->http.max_body,
+	};
+	hp->max_clients = conf->tcp.max_conns / 2;
+	hp->max_xchgs = RTE_MIN(conf->http.max_inflight, hp->max_clients);
+	hp->clients = rte_zmalloc_socket("sl_h1_clients",
+		(size_t)hp->max_clients * sizeof(*hp->clients), RTE_CACHE_LINE_SIZE,
+		socket);
+	hp->xchgs = rte_zmalloc_socket("sl_h1_xchgs",
+		(size_t)hp->max_xchgs * sizeof(*hp->xchgs), RTE_CACHE_LINE_SIZE,
+		socket);
+	hp->pool_rr = rte_zmalloc_socket("sl_h1", (conf->n_pools + 1) * sizeof(uint32_t),
+					 0, socket);
+	hp->pool_base = rte_zmalloc_socket("sl_h1", (conf->n_pools + 1) * sizeof(uint32_t),
+					   0, socket);
+	if (hp->clients == NULL || hp->xchgs == NULL || hp->pool_rr == NULL ||
+	    hp->pool_base == NULL)
+		goto nomem;
+	for (unsigned int p = 0; p < conf->n_pools; p++) {
+		hp->pool_base[p] = n_backends;
+		n_backends += conf->pools[p].n_backends;
+	}
+	hp->idle = rte_zmalloc_socket("sl_h1_idle", (n_backends + 1) * sizeof(*hp->idle),
+				      0, socket);
+	if (hp->idle == NULL)
+		goto nomem;
+	for (uint32_t b = 0; b < n_backends; b++) {
+		hp->idle[b].conns = rte_zmalloc_socket("sl_h1_idle",
+			(conf->http.upstream_pool_max + 1) * sizeof(void *), 0, socket);
+		hp->idle[b].since_tsc = rte_zmalloc_socket("sl_h1_idle",
+			(conf->http.upstream_pool_max + 1) * sizeof(uint64_t), 0, socket);
+		if (hp->idle[b].conns == NULL || hp->idle[b].since_tsc == NULL)
+			goto nomem;
+	}
+	hp->free_clients = hp->free_xchgs = UINT32_MAX;
+	for (uint32_t i = hp->max_clients; i-- > 0; ) {
+		hp->clients[i].free_next = hp->free_clients;
+		hp->free_clients = i;
+	}
+	for (uint32_t i = hp->max_xchgs; i-- > 0; ) {
+		hp->xchgs[i].free_next = hp->free_xchgs;
+		hp->free_xchgs = i;
+	}
+	for (unsigned int i = 0; i < conf->n_listeners; i++) {
+		if (conf->listeners[i].mode != SL_MODE_HTTP)
+			continue;
+		if (hp->n_listeners == SL_PROXY_MAX_LISTENERS)
+			goto fail;
+		hp->listeners[hp->n_listeners].hp = hp;
+		hp->listeners[hp->n_listeners].listener = (uint16_t)i;
+		hp->listeners[hp->n_listeners].routes =
+			sl_route_compile(&conf->listeners[i]);
+		if (hp->listeners[hp->n_listeners].routes == NULL)
+			goto nomem;
+		if (sl_tcp_listen(tcp, conf->listeners[i].addr, conf->listeners[i].port,
+				  h1_accept, &hp->listeners[hp->n_listeners]) != 0)
+			goto fail;
+		hp->n_listeners++;
+	}
+	idle_owner[tcp->lc->lcore_id < RTE_MAX_LCORE ? tcp->lc->lcore_id : 0] = hp;
+	return hp;
+nomem:
+	rte_errno = ENOMEM;
+fail:
+	sl_h1_free(hp);
+	return NULL;
+}
+
+void
+sl_h1_free(struct sl_h1_proxy *hp)
+{
+	uint32_t n_backends = 0;
+
+	if (hp == NULL)
+		return;
+	for (unsigned int p = 0; p < hp->conf->n_pools; p++)
+		n_backends += hp->conf->pools[p].n_backends;
+	for (unsigned int i = 0; i < hp->n_listeners; i++)
+		sl_route_free(hp->listeners[i].routes);
+	if (hp->idle != NULL)
+		for (uint32_t b = 0; b < n_backends; b++) {
+			rte_free(hp->idle[b].conns);
+			rte_free(hp->idle[b].since_tsc);
+		}
+	/* Exchanges hold only mbufs the TCP stack frees with its queues,
+	 * plus their own to_up queues. */
+	if (hp->xchgs != NULL)
+		for (uint32_t i = 0; i < hp->max_xchgs; i++)
+			if (hp->xchgs[i].to_up.n > 0)
+				sl_mq_free(&hp->xchgs[i].to_up);
+	if (hp->clients != NULL)
+		for (uint32_t i = 0; i < hp->max_clients; i++)
+			if (hp->clients[i].conn != NULL)
+				sl_mq_free(&hp->clients[i].pending);
+	rte_free(hp->idle);
+	rte_free(hp->pool_rr);
+	rte_free(hp->pool_base);
+	rte_free(hp->xchgs);
+	rte_free(hp->clients);
+	rte_free(hp);
+}

@@ -1,0 +1,143 @@
+#ifndef SL_PROXY_HTTP_H
+#define SL_PROXY_HTTP_H
+
+/*
+ * The HTTP/1.1 reverse proxy ("mode": "http"), on the lcore's TCP stack.
+ *
+ * One exchange at a time per client connection: a request is parsed,
+ * routed, sent to a backend over a pooled keep-alive connection, and its
+ * response streamed back before the next pipelined request is read, so
+ * responses always come back in order. Bodies stream in both directions
+ * (Content-Length, chunked, close-delimited); the send queues' watermarks
+ * give the backpressure. Hop-by-hop fields are stripped; X-Forwarded-For,
+ * X-Forwarded-Proto, Via and (when absent) X-Request-Id are added; every
+ * other request field is passed on byte for byte.
+ */
+
+#include <stdint.h>
+
+#include "sl_http_types.h"
+#include "sl_proxy_types.h"
+#include "sl_tcp_types.h"
+#include "sl_timer_types.h"
+
+struct sl_route_table;
+
+#define SL_H1_HEAD_MAX (8192 + 16384 + 1024)
+
+/* Counters of the HTTP proxy, per lcore. */
+#define SL_H1_STATS(X) \
+	X(requests,          "requests read from clients") \
+	X(responses,         "responses sent to clients (errors included)") \
+	X(status_2xx,        "responses 200-299") \
+	X(status_3xx,        "responses 300-399") \
+	X(status_4xx,        "responses 400-499") \
+	X(status_5xx,        "responses 500-599") \
+	X(err_400,           "400 sent: malformed request") \
+	X(err_404,           "404 sent: no route") \
+	X(err_408,           "408 sent: request head too slow") \
+	X(err_413,           "413 sent: body over max_body") \
+	X(err_414,           "414 sent: request line too long") \
+	X(err_431,           "431 sent: header fields too large") \
+	X(err_501,           "501 sent: unsupported transfer coding") \
+	X(err_502,           "502 sent: backend reset or invalid response") \
+	X(err_503,           "503 sent: no backend available") \
+	X(err_504,           "504 sent: backend timed out") \
+	X(err_505,           "505 sent: HTTP version not supported") \
+	X(upstream_connects, "new backend connections opened") \
+	X(upstream_reused,   "requests sent on a pooled connection") \
+	X(client_conns,      "client connections accepted") \
+	X(no_exchange,       "requests refused: max_inflight reached (503)") \
+	X(aborted_midway,    "responses cut short: client reset after headers")
+
+struct sl_h1_stats {
+#define SL_H1_STAT_FIELD(name, desc) uint64_t name;
+	SL_H1_STATS(SL_H1_STAT_FIELD)
+#undef SL_H1_STAT_FIELD
+	uint64_t inflight;           /* gauge */
+	uint64_t clients;            /* gauge */
+};
+
+struct sl_h1_xchg;
+
+struct sl_h1_client {
+	struct sl_h1_proxy *hp;
+	struct sl_tcp_conn *conn;
+	struct sl_h1_xchg *x;        /* exchange in progress, or NULL */
+	struct sl_mq pending;        /* received, not yet parsed */
+	uint32_t pending_off;        /* parsed bytes of pending.head */
+	struct sl_timer timer;       /* header timeout, or keep-alive idle */
+	uint32_t client_ip;
+	uint16_t client_port;
+	uint16_t listener;
+	uint8_t flags;
+	uint32_t free_next;
+};
+
+struct sl_h1_xchg {
+	struct sl_h1_client *cl;
+	struct sl_tcp_conn *up;
+	struct sl_mq to_up;          /* for the backend, before it connects */
+	struct sl_timer timer;       /* backend response timeout */
+	uint64_t start_tsc;
+	uint64_t up_start_tsc;
+	uint64_t bytes_in, bytes_out;
+	int route;
+	int pool;
+	uint16_t backend;
+	uint16_t status;
+	uint16_t flags;
+	uint8_t state;
+	uint8_t method;
+	uint16_t host_len;
+	uint16_t conn_len;
+	uint32_t target_off, target_len;
+	uint32_t free_next;
+	char host[256];
+	char conn_fields[256];       /* the Connection field, to strip what it names */
+	uint32_t head_len;
+	char head[SL_H1_HEAD_MAX];
+	struct sl_http_parser req;
+	struct sl_http_parser resp;
+};
+
+/* Pooled idle backend connections, per backend. */
+struct sl_h1_idle {
+	uint32_t n;
+	struct sl_tcp_conn **conns;
+	uint64_t *since_tsc;
+};
+
+struct sl_h1_listener {
+	struct sl_h1_proxy *hp;
+	uint16_t listener;           /* index in the config */
+	struct sl_route_table *routes;
+};
+
+struct sl_h1_proxy {
+	struct sl_tcp_stack *tcp;
+	const struct sl_conf *conf;
+	struct sl_h1_client *clients;
+	uint32_t max_clients, free_clients;
+	struct sl_h1_xchg *xchgs;
+	uint32_t max_xchgs, free_xchgs;
+	uint32_t request_seq;        /* for generated X-Request-Id */
+	unsigned int n_listeners;
+	struct sl_h1_listener listeners[SL_PROXY_MAX_LISTENERS];
+	uint32_t *pool_rr;           /* round-robin cursor per pool */
+	uint32_t *pool_base;         /* first global backend index per pool */
+	struct sl_h1_idle *idle;     /* per global backend */
+	struct sl_http_limits limits;
+	struct sl_h1_stats stats;
+};
+
+struct sl_h1_proxy *
+sl_h1_create(struct sl_tcp_stack *tcp, const struct sl_conf *conf, int socket);
+
+void
+sl_h1_free(struct sl_h1_proxy *hp);
+
+extern const char *const sl_h1_stat_names[];
+extern const unsigned int sl_h1_n_stats;
+
+#endif
