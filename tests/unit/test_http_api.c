@@ -1,0 +1,221 @@
+/*
+ * The HTTP parser's API around the state machine: method and error tables,
+ * list helpers, and the calling contract (where slices point, events that
+ * consume nothing, sticky errors, end of stream, re-arming a response
+ * parser, the Host verdict).
+ */
+#include <stdbool.h>
+
+#include "sl_http.h"
+#include "sl_test.h"
+
+static void
+test_methods(void)
+{
+	static const char *const names[] = { "GET", "HEAD", "POST", "PUT",
+		"DELETE", "OPTIONS", "PATCH", "CONNECT", "TRACE" };
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		enum sl_http_method m = sl_http_method_parse(names[i],
+							     strlen(names[i]));
+
+		CHECK(m != SL_HTTP_M_OTHER);
+		CHECK_STR(sl_http_method_name(m), names[i]);
+	}
+	CHECK_EQ(sl_http_method_parse("get", 3), SL_HTTP_M_OTHER);
+	CHECK_EQ(sl_http_method_parse("GETS", 4), SL_HTTP_M_OTHER);
+	CHECK_EQ(sl_http_method_parse("GE", 2), SL_HTTP_M_OTHER);
+	CHECK_STR(sl_http_method_name(SL_HTTP_M_OTHER), "OTHER");
+	CHECK(sl_http_method_name(SL_HTTP_M_MAX) == NULL);
+
+	CHECK(sl_http_method_idempotent(SL_HTTP_M_GET));
+	CHECK(sl_http_method_idempotent(SL_HTTP_M_HEAD));
+	CHECK(sl_http_method_idempotent(SL_HTTP_M_PUT));
+	CHECK(sl_http_method_idempotent(SL_HTTP_M_DELETE));
+	CHECK(sl_http_method_idempotent(SL_HTTP_M_OPTIONS));
+	CHECK(sl_http_method_idempotent(SL_HTTP_M_TRACE));
+	CHECK(!sl_http_method_idempotent(SL_HTTP_M_POST));
+	CHECK(!sl_http_method_idempotent(SL_HTTP_M_PATCH));
+	CHECK(!sl_http_method_idempotent(SL_HTTP_M_CONNECT));
+	CHECK(!sl_http_method_idempotent(SL_HTTP_M_OTHER));
+	CHECK(sl_http_method_safe(SL_HTTP_M_GET));
+	CHECK(!sl_http_method_safe(SL_HTTP_M_PUT));
+	CHECK(!sl_http_method_safe(SL_HTTP_M_DELETE));
+}
+
+static void
+test_errors(void)
+{
+	for (int e = 0; e < SL_HTTP_E_MAX; e++) {
+		unsigned int st = sl_http_error_status((enum sl_http_error)e);
+
+		CHECK(sl_http_error_name((enum sl_http_error)e) != NULL);
+		CHECK(sl_http_error_desc((enum sl_http_error)e) != NULL);
+		CHECK(e == SL_HTTP_E_NONE ? st == 0 :
+		      st == 400 || st == 413 || st == 414 || st == 431 ||
+		      st == 501 || st == 505 || st == 500);
+		for (int f = 0; f < e; f++)
+			CHECK(strcmp(sl_http_error_name((enum sl_http_error)e),
+				     sl_http_error_name((enum sl_http_error)f)) != 0);
+	}
+	CHECK(sl_http_error_name(SL_HTTP_E_MAX) == NULL);
+	CHECK_EQ(sl_http_error_status(SL_HTTP_E_TE_UNSUPPORTED), 501);
+	CHECK_EQ(sl_http_error_status(SL_HTTP_E_VERSION), 505);
+	CHECK_EQ(sl_http_error_status(SL_HTTP_E_LINE_TOO_LONG), 414);
+	CHECK_EQ(sl_http_error_status(SL_HTTP_E_FIELDS_TOO_LARGE), 431);
+	CHECK_EQ(sl_http_error_status(SL_HTTP_E_BODY_TOO_LARGE), 413);
+}
+
+static void
+test_lists(void)
+{
+	static const char v[] = " a , ,b,,\tc d\t,";
+	struct sl_http_slice list = { v, sizeof(v) - 1 }, e;
+	size_t pos = 0;
+
+	CHECK(sl_http_list_next(list, &pos, &e));
+	CHECK(e.len == 1 && e.ptr[0] == 'a');
+	CHECK(sl_http_list_next(list, &pos, &e));
+	CHECK(e.len == 1 && e.ptr[0] == 'b');
+	CHECK(sl_http_list_next(list, &pos, &e));
+	CHECK(e.len == 3 && memcmp(e.ptr, "c d", 3) == 0);
+	CHECK(!sl_http_list_next(list, &pos, &e));
+	CHECK(!sl_http_list_next(list, &pos, &e));
+
+	CHECK(sl_http_token_eq((struct sl_http_slice){ "Keep-ALIVE", 10 },
+			       "keep-alive"));
+	CHECK(!sl_http_token_eq((struct sl_http_slice){ "Keep-ALIV", 9 },
+				"keep-alive"));
+}
+
+/* Feed `s` whole and return the event of the call after `skip` events. */
+static size_t
+nth_event(struct sl_http_parser *p, const char *s, size_t len, int skip,
+	  struct sl_http_event *ev)
+{
+	size_t off = 0;
+
+	for (int i = 0; i <= skip; i++)
+		off += sl_http_parse(p, s + off, len - off, ev);
+	return off;
+}
+
+static void
+test_contract(void)
+{
+	static const char req[] = "GET /path HTTP/1.1\r\nHost: h\r\n\r\n";
+	static struct sl_http_parser parser;
+	struct sl_http_parser *p = &parser;
+	struct sl_http_event ev;
+	struct sl_http_head h = { 0 };
+	const char *buf;
+	size_t n;
+
+	/* Whole line in one chunk: slices point into the caller's buffer. */
+	sl_http_parser_init_request(p, NULL);
+	CHECK_EQ(sl_http_parser_phase(p), SL_HTTP_PHASE_IDLE);
+	buf = sl_test_guarded(req, sizeof(req) - 1);
+	n = sl_http_parse(p, buf, sizeof(req) - 1, &ev);
+	CHECK_EQ(ev.type, SL_HTTP_EV_REQUEST_LINE);
+	CHECK_EQ(n, 20);
+	CHECK(ev.req.target.ptr == buf + 4);
+	CHECK_EQ(sl_http_parser_phase(p), SL_HTTP_PHASE_HEAD);
+
+	/* Split line: gathered into the scratch area. */
+	sl_http_parser_init_request(p, NULL);
+	buf = sl_test_guarded(req, 7);
+	CHECK_EQ(sl_http_parse(p, buf, 7, &ev), 7);
+	CHECK_EQ(ev.type, SL_HTTP_EV_NEED_MORE);
+	CHECK_EQ(sl_http_parser_phase(p), SL_HTTP_PHASE_HEAD);
+	buf = sl_test_guarded(req + 7, sizeof(req) - 8);
+	n = sl_http_parse(p, buf, sizeof(req) - 8, &ev);
+	CHECK_EQ(n, 13);
+	CHECK_EQ(ev.type, SL_HTTP_EV_REQUEST_LINE);
+	CHECK(ev.req.target.ptr == p->scratch + 4);
+	CHECK_EQ(ev.req.target.len, 5);
+
+	/* MESSAGE_DONE is due even with no input left. */
+	n += nth_event(p, buf + n, sizeof(req) - 8 - n, 1, &ev);
+	CHECK_EQ(ev.type, SL_HTTP_EV_HEADERS_DONE);
+	CHECK_EQ(n, sizeof(req) - 8);
+	CHECK_EQ(sl_http_parser_phase(p), SL_HTTP_PHASE_BODY);
+	CHECK_EQ(sl_http_parse(p, NULL, 0, &ev), 0);
+	CHECK_EQ(ev.type, SL_HTTP_EV_MESSAGE_DONE);
+	CHECK_EQ(sl_http_parser_phase(p), SL_HTTP_PHASE_IDLE);
+	CHECK_EQ(sl_http_parse(p, NULL, 0, &ev), 0);
+	CHECK_EQ(ev.type, SL_HTTP_EV_NEED_MORE);
+
+	/* Errors stick. */
+	buf = sl_test_guarded("GET / HTTP/1.1\r\nBad Name: x\r\n", 29);
+	n = nth_event(p, buf, 29, 1, &ev);
+	CHECK_EQ(ev.type, SL_HTTP_EV_ERROR);
+	CHECK_EQ(ev.error.code, SL_HTTP_E_WS_BEFORE_COLON);
+	CHECK_EQ(ev.error.status, 400);
+	CHECK_EQ(sl_http_parse(p, buf + n, 29 - n, &ev), 0);
+	CHECK_EQ(ev.type, SL_HTTP_EV_ERROR);
+	CHECK_EQ(ev.error.code, SL_HTTP_E_WS_BEFORE_COLON);
+	CHECK_EQ(sl_http_parser_phase(p), SL_HTTP_PHASE_END);
+	sl_http_parse_eof(p, &ev);
+	CHECK_EQ(ev.type, SL_HTTP_EV_ERROR);
+
+	/* After EOF: empty feeds are harmless, bytes are an error. */
+	sl_http_parser_init_request(p, NULL);
+	sl_http_parse_eof(p, &ev);
+	CHECK_EQ(ev.type, SL_HTTP_EV_EOF);
+	sl_http_parse_eof(p, &ev);
+	CHECK_EQ(ev.type, SL_HTTP_EV_EOF);
+	CHECK_EQ(sl_http_parse(p, NULL, 0, &ev), 0);
+	CHECK_EQ(ev.type, SL_HTTP_EV_NEED_MORE);
+	buf = sl_test_guarded("G", 1);
+	CHECK_EQ(sl_http_parse(p, buf, 1, &ev), 0);
+	CHECK_EQ(ev.type, SL_HTTP_EV_ERROR);
+	CHECK_EQ(ev.error.code, SL_HTTP_E_CLOSED);
+
+	/* A response parser re-armed for the next request's response. */
+	sl_http_parser_init_response(p, NULL, true);
+	buf = sl_test_guarded("HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\n", 38);
+	n = nth_event(p, buf, 38, 3, &ev);
+	CHECK_EQ(ev.type, SL_HTTP_EV_MESSAGE_DONE);
+	CHECK_EQ(n, 38);
+	sl_http_parser_init_response(p, NULL, false);
+	buf = sl_test_guarded("HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabc", 41);
+	n = nth_event(p, buf, 41, 3, &ev);
+	CHECK_EQ(ev.type, SL_HTTP_EV_BODY);
+	CHECK(ev.body.ptr == buf + 38 && ev.body.len == 3);
+
+	/* After a 101 the rest of the buffer is the new protocol's. */
+	sl_http_parser_init_response(p, NULL, false);
+	buf = sl_test_guarded("HTTP/1.1 101 Switching Protocols\r\n"
+			      "Upgrade: h2c\r\nConnection: Upgrade\r\n\r\nPRI", 74);
+	n = nth_event(p, buf, 74, 3, &ev);
+	CHECK_EQ(ev.type, SL_HTTP_EV_HEADERS_DONE);
+	CHECK(ev.head.flags & SL_HTTP_F_UPGRADE);
+	n += sl_http_parse(p, buf + n, 74 - n, &ev);
+	CHECK_EQ(ev.type, SL_HTTP_EV_MESSAGE_DONE);
+	CHECK_EQ(n, 71);
+	CHECK_EQ(sl_http_parser_phase(p), SL_HTTP_PHASE_END);
+	CHECK_EQ(sl_http_parse(p, buf + n, 0, &ev), 0);
+	CHECK_EQ(ev.type, SL_HTTP_EV_NEED_MORE);
+	CHECK_EQ(sl_http_parse(p, buf + n, 3, &ev), 0);
+	CHECK_EQ(ev.type, SL_HTTP_EV_ERROR);
+	CHECK_EQ(ev.error.code, SL_HTTP_E_CLOSED);
+
+	/* The verdict on a header section that parsed. */
+	h.version_minor = 1;
+	CHECK_EQ(sl_http_request_verdict(&h), 400);
+	h.flags = SL_HTTP_F_HOST;
+	CHECK_EQ(sl_http_request_verdict(&h), 0);
+	h.flags = 0;
+	h.version_minor = 0;
+	CHECK_EQ(sl_http_request_verdict(&h), 0);
+}
+
+int
+main(void)
+{
+	test_methods();
+	test_errors();
+	test_lists();
+	test_contract();
+	return sl_test_result("test_http_api");
+}
