@@ -44,6 +44,7 @@ static const struct sl_tcp_app_ops idle_ops;
 static struct sl_h1_proxy *idle_owner[RTE_MAX_LCORE];
 
 static void client_drive(struct sl_h1_client *cl);
+static void xchg_timer_fire(struct sl_timer *t, void *ctx);
 static void upstream_drive(struct sl_h1_xchg *x);
 
 static inline uint64_t
@@ -216,7 +217,6 @@ xchg_log(struct sl_h1_proxy *hp, struct sl_h1_xchg *x, uint8_t term)
 		.term = term,
 		.method = x->method,
 	};
-	size_t n = RTE_MIN((size_t)x->target_len, sizeof(r.path) - 1);
 
 	if (hp->tcp->lc->alog == NULL)
 		return;
@@ -227,8 +227,7 @@ xchg_log(struct sl_h1_proxy *hp, struct sl_h1_xchg *x, uint8_t term)
 		r.backend_ip = b->addr;
 		r.backend_port = b->port;
 	}
-	memcpy(r.path, x->head + x->target_off, n);
-	r.path[n] = '\0';
+	memcpy(r.path, x->path, sizeof(r.path));
 	sl_alog_submit(hp->tcp->lc->alog, &r);
 }
 
@@ -245,7 +244,8 @@ xchg_new(struct sl_h1_client *cl)
 	x->cl = cl;
 	x->up = NULL;
 	sl_mq_init(&x->to_up);
-	sl_timer_init(&x->timer, NULL);
+	/* The slot's timer was cancelled when it was freed: safe to init. */
+	sl_timer_init(&x->timer, xchg_timer_fire);
 	x->start_tsc = rte_rdtsc();
 	x->up_start_tsc = 0;
 	x->bytes_in = x->bytes_out = 0;
@@ -259,6 +259,7 @@ xchg_new(struct sl_h1_client *cl)
 	x->host_len = x->conn_len = 0;
 	x->target_off = x->target_len = 0;
 	x->head_len = 0;
+	x->path[0] = '\0';
 	sl_http_parser_init_request(&x->req, &hp->limits);
 	hp->stats.inflight++;
 	return x;
@@ -561,6 +562,12 @@ request_event(struct sl_h1_client *cl, struct sl_h1_xchg *x,
 		x->target_off = x->head_len;
 		x->target_len = (uint32_t)ev->req.target.len;
 		head_add(x, ev->req.target.ptr, ev->req.target.len);
+		{
+			size_t n = RTE_MIN(ev->req.target.len, sizeof(x->path) - 1);
+
+			memcpy(x->path, ev->req.target.ptr, n);
+			x->path[n] = '\0';
+		}
 		head_str(x, " HTTP/1.1\r\n");
 		*fields_from = x->head_len;
 		return true;
@@ -614,7 +621,6 @@ request_event(struct sl_h1_client *cl, struct sl_h1_xchg *x,
 				to_mq(hp, &x->to_up, end.ptr, end.len);
 		}
 		x->state = X_WAIT_RESP;
-		sl_timer_init(&x->timer, xchg_timer_fire);
 		sl_timer_arm(&hp->tcp->wheel, &x->timer,
 			     ms_ticks(hp->conf->http.response_timeout_ms));
 		return false;   /* pipelined requests wait for this response */
@@ -675,7 +681,7 @@ client_drive(struct sl_h1_client *cl)
 				client_error(cl, 503);
 				return;
 			}
-			sl_timer_init(&cl->timer, client_timer_fire);
+			/* Re-arming cancels the keep-alive idle timer. */
 			sl_timer_arm(&hp->tcp->wheel, &cl->timer,
 				     ms_ticks(hp->conf->http.header_timeout_ms));
 		}
@@ -718,7 +724,6 @@ response_done(struct sl_h1_xchg *x, bool up_reusable)
 		sl_tcp_shutdown(hp->tcp, cl->conn);
 		return;
 	}
-	sl_timer_init(&cl->timer, client_timer_fire);
 	sl_timer_arm(&hp->tcp->wheel, &cl->timer,
 		     ms_ticks((uint64_t)hp->conf->http.client_idle_s * 1000));
 	client_drive(cl);

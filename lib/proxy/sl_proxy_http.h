@@ -94,6 +94,7 @@ struct sl_h1_xchg {
 	uint32_t target_off, target_len;
 	uint32_t free_next;
 	char host[256];
+	char path[80];               /* for the access log, truncated */
 	char conn_fields[256];       /* the Connection field, to strip what it names */
 	uint32_t head_len;
 	char head[SL_H1_HEAD_MAX];

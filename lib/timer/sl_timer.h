@@ -10,6 +10,8 @@ void
 sl_timer_wheel_init(struct sl_timer_wheel *w, uint64_t tick_tsc,
 		    uint64_t now_tsc, void *ctx);
 
+/* Set up a timer once, before first use. Never on an armed timer: the
+ * wheel still links it (cancel it first). */
 static inline void
 sl_timer_init(struct sl_timer *t, sl_timer_fn fn)
 {

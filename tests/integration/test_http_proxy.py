@@ -1,0 +1,233 @@
+"""The HTTP/1.1 proxy end to end: curl, wrk and raw sockets in sl-client;
+Python backends (tests/integration/http_backend.py) in sl-backend."""
+
+import hashlib
+import json
+import os
+import subprocess
+
+import pytest
+
+from sluice_env import (BACKEND_NS, CLIENT_NS, HERE, PY, Gateway, in_ns,
+                        ns_popen, read_line, stop_proc, wait_until,
+                        write_config)
+
+GW = "198.18.0.1"
+
+
+@pytest.fixture(scope="module")
+def backends(testbed):
+    proc = ns_popen(BACKEND_NS, PY, str(HERE / "http_backend.py"),
+                    "--addr", "198.18.1.2", "--addr", "198.18.1.3",
+                    "--addr", "198.18.1.4", "--port", "8080")
+    assert (read_line(proc, 15) or "").strip() == "ready"
+    yield
+    stop_proc(proc)
+
+
+@pytest.fixture(scope="module")
+def gw(testbed, backends, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("http")
+    cfg = write_config(
+        tmp / "http.json",
+        tcp={"time_wait_s": 1},
+        http={"header_timeout_ms": 1000, "response_timeout_ms": 1500},
+        access_log={"path": str(tmp / "access.log")},
+        pools=[{"name": "app", "backends": [{"address": "198.18.1.2", "port": 8080},
+                                            {"address": "198.18.1.3", "port": 8080}]},
+               {"name": "api", "backends": [{"address": "198.18.1.4", "port": 8080}]},
+               {"name": "dead", "backends": [{"address": "198.18.1.5", "port": 8080}]}],
+        listeners=[{"name": "web", "address": GW, "port": 80, "mode": "http",
+                    "pool": "app",
+                    "routes": [{"path_prefix": "/api/", "pool": "api"},
+                               {"host": "dead.example", "pool": "dead"},
+                               {"host": "*.api.example", "pool": "api"}]},
+                   {"name": "strict", "address": GW, "port": 81, "mode": "http",
+                    "routes": [{"path_prefix": "/only/", "pool": "app"}]}])
+    g = Gateway(cfg, tmp)
+    g.start()
+    g.access_log = tmp / "access.log"
+    yield g
+    g.stop()
+    g.cleanup()
+
+
+def curl(*args, timeout=60):
+    r = in_ns(CLIENT_NS, "curl", "-s", "--max-time", "30", *args,
+              check=False, timeout=timeout)
+    return r.stdout
+
+
+def code(*args):
+    return curl("-o", "/dev/null", "-w", "%{http_code}", *args)
+
+
+def raw(payload, port=80, read_timeout=3.0):
+    """Send raw bytes, return everything read until close or timeout."""
+    prog = ("import socket, sys\n"
+            f"s = socket.create_connection(('{GW}', {port}), timeout={read_timeout})\n"
+            "s.sendall(sys.stdin.buffer.read())\n"
+            "out = b''\n"
+            "try:\n"
+            "    while True:\n"
+            "        d = s.recv(65536)\n"
+            "        if not d: break\n"
+            "        out += d\n"
+            "except OSError:\n"
+            "    pass\n"
+            "sys.stdout.buffer.write(out)\n")
+    r = subprocess.run(["ip", "netns", "exec", CLIENT_NS, PY, "-c", prog],
+                       input=payload, capture_output=True, timeout=30)
+    return r.stdout
+
+
+def test_get_and_forwarding_headers(gw):
+    out = curl("-H", "X-Custom: Keep Me  Exact", "-H", "Connection: keep-alive, X-Hop",
+               "-H", "X-Hop: drop me", f"http://{GW}/headers")
+    seen = json.loads(out)
+    names = {k.lower(): v for k, v in seen["headers"]}
+    assert seen["request_line"] == "GET /headers HTTP/1.1"
+    assert names["x-custom"] == "Keep Me  Exact"
+    assert names["x-forwarded-for"] == "198.18.0.2"
+    assert names["x-forwarded-proto"] == "http"
+    assert names["via"] == "1.1 sluice"
+    assert names["host"] == GW
+    assert "x-request-id" in names
+    assert "x-hop" not in names and "connection" not in names
+
+
+def test_existing_forwarded_for_and_request_id_kept(gw):
+    out = curl("-H", "X-Forwarded-For: 203.0.113.9", "-H", "X-Request-Id: abc-123",
+               f"http://{GW}/headers")
+    names = {k.lower(): v for k, v in json.loads(out)["headers"]}
+    assert names["x-forwarded-for"] == "203.0.113.9, 198.18.0.2"
+    assert names["x-request-id"] == "abc-123"
+
+
+def test_routing_by_path_and_host(gw):
+    assert curl(f"http://{GW}/api/whoami") == "198.18.1.4"
+    assert curl("-H", "Host: v1.api.example", f"http://{GW}/whoami") == "198.18.1.4"
+    assert curl(f"http://{GW}/whoami") in ("198.18.1.2", "198.18.1.3")
+    assert code(f"http://{GW}:81/elsewhere") == "404"
+    assert code(f"http://{GW}:81/only/whoami") == "200"
+
+
+def test_dead_backend_is_503(gw):
+    assert code("-H", "Host: dead.example", f"http://{GW}/") == "503"
+
+
+def test_backend_reset_is_502_and_hang_is_504(gw):
+    assert code(f"http://{GW}/reset") == "502"
+    assert code(f"http://{GW}/hang") == "504"
+
+
+def test_post_and_chunked_uploads_are_exact(gw, tmp_path):
+    data = os.urandom(3 * 1024 * 1024)
+    f = tmp_path / "body.bin"
+    f.write_bytes(data)
+    want = hashlib.sha256(data).hexdigest()
+    got = json.loads(curl("--data-binary", f"@{f}", f"http://{GW}/hash"))
+    assert got == {"sha256": want, "len": len(data)}
+    got = json.loads(curl("-H", "Transfer-Encoding: chunked", "--data-binary",
+                          f"@{f}", f"http://{GW}/hash"))
+    assert got == {"sha256": want, "len": len(data)}
+
+
+@pytest.mark.parametrize("kind", ["bytes", "chunked"])
+def test_downloads_are_exact(gw, kind):
+    n = 20 * 1000 * 1000
+    prog = ("import hashlib, subprocess, sys\n"
+            f"out = subprocess.run(['curl', '-s', '--max-time', '60', 'http://{GW}/{kind}/{n}'],"
+            " capture_output=True).stdout\n"
+            "print(len(out), hashlib.sha256(out).hexdigest())\n")
+    out = in_ns(CLIENT_NS, PY, "-c", prog, timeout=90).stdout.split()
+    pattern = (bytes(range(256)) * 64)
+    full, rest = divmod(n, len(pattern))
+    want = hashlib.sha256(pattern * full + pattern[:rest]).hexdigest()
+    assert out == [str(n), want]
+
+
+def test_head_has_no_body(gw):
+    out = raw(b"HEAD /bytes/1000 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    head, _, body = out.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200")
+    assert b"Content-Length: 1000" in head
+    assert body == b""
+
+
+def test_pipelined_requests_answered_in_order(gw):
+    req = b"".join(b"GET /bytes/%d HTTP/1.1\r\nHost: x\r\n\r\n" % n for n in (10, 20, 30))
+    req += b"GET /bytes/40 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    out = raw(req)
+    lengths = [int(line.split(b":")[1]) for line in out.split(b"\r\n")
+               if line.lower().startswith(b"content-length:")]
+    assert lengths == [10, 20, 30, 40]
+
+
+def test_keep_alive_many_requests_one_connection(gw):
+    prog = ("import http.client\n"
+            f"c = http.client.HTTPConnection('{GW}', 80, timeout=10)\n"
+            "ok = 0\n"
+            "for i in range(2000):\n"
+            "    c.request('GET', '/bytes/100')\n"
+            "    r = c.getresponse()\n"
+            "    ok += r.status == 200 and len(r.read()) == 100\n"
+            "print(ok)\n")
+    before = gw.tel.query("/sluice/http")
+    assert in_ns(CLIENT_NS, PY, "-c", prog, timeout=120).stdout.strip() == "2000"
+    after = gw.tel.query("/sluice/http")
+    assert after["client_conns"] == before["client_conns"] + 1
+    assert after["upstream_reused"] - before["upstream_reused"] >= 1900
+
+
+@pytest.mark.parametrize("payload,status", [
+    (b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n", b"400"),
+    (b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\nhello", b"400"),
+    (b"GET / HTTP/1.1\r\nHost: x\r\n folded: header\r\n\r\n", b"400"),
+    (b"GET / HTTP/1.1\r\n\r\n", b"400"),
+    (b"GET / HTTP/2.0\r\nHost: x\r\n\r\n", b"505"),
+    (b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", b"414"),
+])
+def test_malformed_requests(gw, payload, status):
+    out = raw(payload)
+    assert out.startswith(b"HTTP/1.1 " + status), out[:200]
+    # And the gateway keeps serving.
+    assert code(f"http://{GW}/bytes/5") == "200"
+
+
+def test_slow_header_gets_408(gw):
+    prog = ("import socket, time\n"
+            f"s = socket.create_connection(('{GW}', 80), timeout=5)\n"
+            "s.sendall(b'GET / HTTP/1.1\\r\\nHost: x\\r\\n')\n"
+            "out = b''\n"
+            "try:\n"
+            "    while True:\n"
+            "        d = s.recv(4096)\n"
+            "        if not d: break\n"
+            "        out += d\n"
+            "except OSError:\n"
+            "    pass\n"
+            "print(out.split(b'\\r\\n')[0].decode())\n")
+    assert in_ns(CLIENT_NS, PY, "-c", prog).stdout.strip() == "HTTP/1.1 408 Request Timeout"
+
+
+def test_wrk_load_no_errors_then_drained(gw):
+    out = in_ns(CLIENT_NS, "wrk", "-t1", "-c32", "-d3s", f"http://{GW}/bytes/19",
+                timeout=60).stdout
+    assert "Non-2xx" not in out and "Socket errors" not in out, out
+    http = wait_until(lambda: (h := gw.tel.query("/sluice/http"))["inflight"] == 0
+                      and h["clients"] == 0 and h, 10)
+    assert http, gw.tel.query("/sluice/http")
+    tcp = wait_until(lambda: (t := gw.tel.query("/sluice/tcp")["total"])
+                     ["l4_active"] == 0 and t, 10)
+    assert tcp
+
+
+def test_access_log_has_http_fields(gw):
+    code(f"http://{GW}/api/whoami")
+    recs = wait_until(lambda: [json.loads(l) for l in gw.access_log.read_text().splitlines()
+                               if '"/api/whoami"' in l], 5)
+    assert recs, "no record for /api/whoami"
+    r = recs[-1]
+    assert r["status"] == 200 and r["backend"] == "198.18.1.4:8080"
+    assert r["route"] == 0 and r["term"] == "done"
