@@ -708,6 +708,24 @@ client_drive(struct sl_h1_client *cl)
 
 /* ---- responses ---------------------------------------------------------- */
 
+/* Latency of a completed exchange, by route and by backend. */
+static void
+record_latency(struct sl_h1_proxy *hp, const struct sl_h1_xchg *x)
+{
+	uint64_t now = rte_rdtsc(), per_us = hp->tcp->lc->dp->tsc_hz / 1000000;
+	uint64_t total = (now - x->start_tsc) / per_us;
+	uint64_t up = x->up_start_tsc ? (now - x->up_start_tsc) / per_us : 0;
+	const struct sl_conf_listener *l = &hp->conf->listeners[x->cl->listener];
+	uint32_t r = hp->route_base[x->cl->listener] +
+		     (x->route >= 0 ? (uint32_t)x->route : l->n_routes);
+	uint32_t b = hp->pool_base[x->pool] + x->backend;
+
+	sl_hist_record(&hp->route_total[r], total);
+	sl_hist_record(&hp->route_upstream[r], up);
+	sl_hist_record(&hp->backend_total[b], total);
+	sl_hist_record(&hp->backend_upstream[b], up);
+}
+
 static void
 response_done(struct sl_h1_xchg *x, bool up_reusable)
 {
@@ -716,6 +734,7 @@ response_done(struct sl_h1_xchg *x, bool up_reusable)
 	bool close_after = x->flags & XF_CLOSE_AFTER;
 
 	count_status(hp, x->status, false);
+	record_latency(hp, x);
 	xchg_free(hp, x, SL_ALOG_TERM_DONE, up_reusable);
 	if (cl->conn == NULL)
 		return;
@@ -1089,7 +1108,25 @@ sl_h1_create(struct sl_tcp_stack *tcp, const struct sl_conf *conf, int socket)
 	}
 	hp->idle = rte_zmalloc_socket("sl_h1_idle", (n_backends + 1) * sizeof(*hp->idle),
 				      0, socket);
-	if (hp->idle == NULL)
+	hp->route_base = rte_zmalloc_socket("sl_h1", (conf->n_listeners + 1) *
+					    sizeof(uint32_t), 0, socket);
+	if (hp->idle == NULL || hp->route_base == NULL)
+		goto nomem;
+	for (unsigned int i = 0; i < conf->n_listeners; i++) {
+		hp->route_base[i] = hp->n_route_hists;
+		hp->n_route_hists += conf->listeners[i].n_routes + 1;
+	}
+	hp->n_backend_hists = n_backends;
+	hp->route_total = rte_zmalloc_socket("sl_h1_hist", (hp->n_route_hists + 1) *
+					     sizeof(struct sl_hist), 0, socket);
+	hp->route_upstream = rte_zmalloc_socket("sl_h1_hist", (hp->n_route_hists + 1) *
+						sizeof(struct sl_hist), 0, socket);
+	hp->backend_total = rte_zmalloc_socket("sl_h1_hist", (n_backends + 1) *
+					       sizeof(struct sl_hist), 0, socket);
+	hp->backend_upstream = rte_zmalloc_socket("sl_h1_hist", (n_backends + 1) *
+						  sizeof(struct sl_hist), 0, socket);
+	if (hp->route_total == NULL || hp->route_upstream == NULL ||
+	    hp->backend_total == NULL || hp->backend_upstream == NULL)
 		goto nomem;
 	for (uint32_t b = 0; b < n_backends; b++) {
 		hp->idle[b].conns = rte_zmalloc_socket("sl_h1_idle",
@@ -1160,6 +1197,11 @@ sl_h1_free(struct sl_h1_proxy *hp)
 			if (hp->clients[i].conn != NULL)
 				sl_mq_free(&hp->clients[i].pending);
 	rte_free(hp->idle);
+	rte_free(hp->route_base);
+	rte_free(hp->route_total);
+	rte_free(hp->route_upstream);
+	rte_free(hp->backend_total);
+	rte_free(hp->backend_upstream);
 	rte_free(hp->pool_rr);
 	rte_free(hp->pool_base);
 	rte_free(hp->xchgs);

@@ -16,6 +16,7 @@
 
 #include <stdint.h>
 
+#include "sl_hist.h"
 #include "sl_http_types.h"
 #include "sl_proxy_types.h"
 #include "sl_tcp_types.h"
@@ -128,6 +129,15 @@ struct sl_h1_proxy {
 	uint32_t *pool_rr;           /* round-robin cursor per pool */
 	uint32_t *pool_base;         /* first global backend index per pool */
 	struct sl_h1_idle *idle;     /* per global backend */
+	/*
+	 * Latency histograms (microseconds), merged by telemetry at read time.
+	 * Routes: route_base[listener] + route index, and + n_routes for the
+	 * listener's default pool. Backends: pool_base[pool] + backend.
+	 */
+	uint32_t *route_base;
+	uint32_t n_route_hists, n_backend_hists;
+	struct sl_hist *route_total, *route_upstream;
+	struct sl_hist *backend_total, *backend_upstream;
 	struct sl_http_limits limits;
 	struct sl_h1_stats stats;
 };

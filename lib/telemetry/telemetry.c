@@ -426,6 +426,88 @@ cmd_conns(const char *cmd __rte_unused, const char *params,
 	return 0;
 }
 
+/* p50/p90/p99/p99.9 (and count, mean, max) of a merged histogram. */
+static void
+add_quantiles(struct rte_tel_data *d, const char *prefix, const struct sl_hist *h)
+{
+	static const struct { const char *name; double q; } qs[] = {
+		{ "p50", 0.5 }, { "p90", 0.9 }, { "p99", 0.99 }, { "p999", 0.999 } };
+	char key[64];
+
+	for (unsigned int i = 0; i < RTE_DIM(qs); i++) {
+		snprintf(key, sizeof(key), "%s_%s_us", prefix, qs[i].name);
+		rte_tel_data_add_dict_u64(d, key, sl_hist_quantile(h, qs[i].q));
+	}
+	snprintf(key, sizeof(key), "%s_max_us", prefix);
+	rte_tel_data_add_dict_u64(d, key, h->max);
+	snprintf(key, sizeof(key), "%s_mean_us", prefix);
+	rte_tel_data_add_dict_u64(d, key, h->count ? h->sum / h->count : 0);
+}
+
+/* Merge histogram `idx` of an array over every worker's proxy. */
+static void
+merge_hist(struct sl_hist *acc, size_t off, uint32_t idx)
+{
+	memset(acc, 0, sizeof(*acc));
+	for (unsigned int w = 0; w < tdp->n_workers; w++) {
+		const struct sl_h1_proxy *hp = tdp->workers[w]->http;
+		const struct sl_hist *arr = *(struct sl_hist *const *)((const char *)hp + off);
+
+		sl_hist_merge(acc, &arr[idx]);
+	}
+}
+
+static int
+cmd_routes(const char *cmd __rte_unused, const char *params __rte_unused,
+	   struct rte_tel_data *d)
+{
+	const struct sl_conf *c = tdp->conf;
+	struct sl_hist *h = malloc(sizeof(*h));
+	char key[600];
+	unsigned int n = 0;
+
+	if (h == NULL)
+		return -ENOMEM;
+	rte_tel_data_start_dict(d);
+	for (unsigned int l = 0; l < c->n_listeners && tdp->n_workers > 0; l++) {
+		const struct sl_conf_listener *lis = &c->listeners[l];
+		uint32_t base = tdp->workers[0]->http->route_base[l];
+
+		if (lis->mode != SL_MODE_HTTP)
+			continue;
+		for (unsigned int r = 0; r <= lis->n_routes; r++) {
+			struct rte_tel_data *e = rte_tel_data_alloc();
+			int pool = r < lis->n_routes ? lis->routes[r].pool : lis->pool;
+
+			if (e == NULL)
+				break;
+			rte_tel_data_start_dict(e);
+			rte_tel_data_add_dict_string(e, "listener", lis->name);
+			if (r < lis->n_routes) {
+				snprintf(key, sizeof(key), "%s%s",
+					 lis->routes[r].host[0] ? lis->routes[r].host : "*",
+					 lis->routes[r].path_prefix);
+				rte_tel_data_add_dict_string(e, "match", key);
+				rte_tel_data_add_dict_u64(e, "route", r);
+			} else {
+				rte_tel_data_add_dict_string(e, "match", "(default)");
+			}
+			rte_tel_data_add_dict_string(e, "pool",
+						     pool >= 0 ? c->pools[pool].name : "");
+			merge_hist(h, offsetof(struct sl_h1_proxy, route_total), base + r);
+			rte_tel_data_add_dict_u64(e, "requests", h->count);
+			add_quantiles(e, "total", h);
+			merge_hist(h, offsetof(struct sl_h1_proxy, route_upstream), base + r);
+			add_quantiles(e, "upstream", h);
+			snprintf(key, sizeof(key), "%u", n++);
+			if (rte_tel_data_add_dict_container(d, key, e, 0) != 0)
+				rte_tel_data_free(e);
+		}
+	}
+	free(h);
+	return 0;
+}
+
 static int
 cmd_http(const char *cmd __rte_unused, const char *params __rte_unused,
 	 struct rte_tel_data *d)
@@ -446,6 +528,28 @@ cmd_http(const char *cmd __rte_unused, const char *params __rte_unused,
 		rte_tel_data_add_dict_u64(d, sl_h1_stat_names[i], sum[i]);
 	rte_tel_data_add_dict_u64(d, "inflight", inflight);
 	rte_tel_data_add_dict_u64(d, "clients", clients);
+	{
+		/* Latency over every route of every listener. */
+		struct sl_hist *all = calloc(2, sizeof(*all)), *one;
+
+		if (all == NULL || tdp->n_workers == 0) {
+			free(all);
+			return 0;
+		}
+		one = all + 1;
+		for (uint32_t i = 0; i < tdp->workers[0]->http->n_route_hists; i++) {
+			merge_hist(one, offsetof(struct sl_h1_proxy, route_total), i);
+			sl_hist_merge(all, one);
+		}
+		add_quantiles(d, "total", all);
+		memset(all, 0, sizeof(*all));
+		for (uint32_t i = 0; i < tdp->workers[0]->http->n_route_hists; i++) {
+			merge_hist(one, offsetof(struct sl_h1_proxy, route_upstream), i);
+			sl_hist_merge(all, one);
+		}
+		add_quantiles(d, "upstream", all);
+		free(all);
+	}
 	return 0;
 }
 
@@ -478,6 +582,8 @@ sl_telemetry_register(struct sl_dp *dp)
 		"Live TCP connections: tuple, state, sequence and window variables, queues. Parameter: page (50 each)");
 	rc |= reg("/sluice/http", cmd_http,
 		"HTTP proxy counters summed over workers: requests, responses by class, errors by status, upstream reuse. No parameters");
+	rc |= reg("/sluice/routes", cmd_routes,
+		"Per HTTP route (and listener default): pool, requests, total and upstream latency p50/p90/p99/p999/max. No parameters");
 	rc |= reg("/sluice/tcp", cmd_tcp,
 		"TCP and L4 proxy counters, conns by state, memory per conn: \"total\" and per worker lcore. No parameters");
 	return rc;

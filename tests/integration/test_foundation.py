@@ -175,7 +175,8 @@ def test_stock_dpdk_telemetry_py(gateway):
     listing = gateway.tel.query("/")
     cmds = sorted(c for c in listing if c.startswith("/sluice/"))
     assert cmds == ["/sluice/arp", "/sluice/conns", "/sluice/http", "/sluice/info",
-                    "/sluice/lcores", "/sluice/ports", "/sluice/tcp"]
+                    "/sluice/lcores", "/sluice/ports", "/sluice/routes",
+                    "/sluice/tcp"]
     script = "\n".join(cmds + [f"/help,{c}" for c in cmds]) + "\n"
     out = run(["dpdk-telemetry.py", "-f", gateway.prefix], input=script,
               timeout=30).stdout
