@@ -26,8 +26,44 @@ def backends(testbed):
     stop_proc(proc)
 
 
+NGINX_CONF = """
+user root;
+worker_processes 1;
+daemon off;
+pid {dir}/nginx.pid;
+error_log {dir}/error.log;
+events {{ worker_connections 1024; }}
+http {{
+  access_log off;
+  keepalive_requests 100000;
+  client_body_temp_path {dir};
+  proxy_temp_path {dir};
+  fastcgi_temp_path {dir};
+  uwsgi_temp_path {dir};
+  scgi_temp_path {dir};
+  server {{
+    listen 198.18.1.6:8080;
+    location / {{ return 200 "hello from nginx\\n"; }}
+    location /file {{ alias {dir}/file.bin; }}
+  }}
+}}
+"""
+
+
 @pytest.fixture(scope="module")
-def gw(testbed, backends, tmp_path_factory):
+def nginx(testbed, tmp_path_factory):
+    d = tmp_path_factory.mktemp("nginx")
+    (d / "file.bin").write_bytes(bytes(range(256)) * 4096)
+    (d / "nginx.conf").write_text(NGINX_CONF.format(dir=d))
+    proc = ns_popen(BACKEND_NS, "nginx", "-c", str(d / "nginx.conf"), "-p", str(d))
+    ok = wait_until(lambda: in_ns(BACKEND_NS, "ss", "-ltn").stdout.count("198.18.1.6:8080"), 10)
+    assert ok, stop_proc(proc)
+    yield d
+    stop_proc(proc)
+
+
+@pytest.fixture(scope="module")
+def gw(testbed, backends, nginx, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("http")
     cfg = write_config(
         tmp / "http.json",
@@ -37,12 +73,14 @@ def gw(testbed, backends, tmp_path_factory):
         pools=[{"name": "app", "backends": [{"address": "198.18.1.2", "port": 8080},
                                             {"address": "198.18.1.3", "port": 8080}]},
                {"name": "api", "backends": [{"address": "198.18.1.4", "port": 8080}]},
-               {"name": "dead", "backends": [{"address": "198.18.1.5", "port": 8080}]}],
+               {"name": "dead", "backends": [{"address": "198.18.1.5", "port": 8080}]},
+               {"name": "nginx", "backends": [{"address": "198.18.1.6", "port": 8080}]}],
         listeners=[{"name": "web", "address": GW, "port": 80, "mode": "http",
                     "pool": "app",
                     "routes": [{"path_prefix": "/api/", "pool": "api"},
                                {"host": "dead.example", "pool": "dead"},
-                               {"host": "*.api.example", "pool": "api"}]},
+                               {"host": "*.api.example", "pool": "api"},
+                               {"host": "nginx.test", "pool": "nginx"}]},
                    {"name": "strict", "address": GW, "port": 81, "mode": "http",
                     "routes": [{"path_prefix": "/only/", "pool": "app"}]}])
     g = Gateway(cfg, tmp)
@@ -146,6 +184,27 @@ def test_downloads_are_exact(gw, kind):
     full, rest = divmod(n, len(pattern))
     want = hashlib.sha256(pattern * full + pattern[:rest]).hexdigest()
     assert out == [str(n), want]
+
+
+def test_expect_100_continue(gw, tmp_path):
+    f = tmp_path / "body.bin"
+    f.write_bytes(b"z" * 200000)
+    out = in_ns(CLIENT_NS, "curl", "-sv", "--max-time", "30", "-H",
+                "Expect: 100-continue", "--data-binary", f"@{f}",
+                f"http://{GW}/hash", check=False).stderr
+    assert "< HTTP/1.1 100 Continue" in out, out
+    assert "< HTTP/1.1 200 OK" in out
+
+
+@pytest.mark.parametrize("status", [204, 304])
+def test_no_body_statuses(gw, status):
+    out = raw(b"GET /status/%d HTTP/1.1\r\nHost: x\r\n\r\n"
+              b"GET /bytes/7 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n" % status)
+    first, _, rest = out.partition(b"\r\n\r\n")
+    assert first.startswith(b"HTTP/1.1 %d" % status)
+    # The next response follows at once: no body bytes in between.
+    assert rest.startswith(b"HTTP/1.1 200"), rest[:80]
+    assert rest.endswith(b"\r\n\r\n" + bytes(range(7)))
 
 
 def test_head_has_no_body(gw):
@@ -315,6 +374,17 @@ def test_wrk_load_no_errors_then_drained(gw):
     tcp = wait_until(lambda: (t := gw.tel.query("/sluice/tcp")["total"])
                      ["l4_active"] == 0 and t, 10)
     assert tcp
+
+
+def test_nginx_backend_under_wrk(gw, nginx):
+    assert curl("-H", "Host: nginx.test", f"http://{GW}/") == "hello from nginx\n"
+    size = curl("-H", "Host: nginx.test", "-o", "/dev/null", "-w",
+                "%{http_code} %{size_download}", f"http://{GW}/file")
+    assert size == f"200 {256 * 4096}"
+    out = in_ns(CLIENT_NS, "wrk", "-t1", "-c64", "-d3s", "-H", "Host: nginx.test",
+                f"http://{GW}/", timeout=60).stdout
+    assert "Non-2xx" not in out and "Socket errors" not in out, out
+    assert int(out.split(" requests in ")[0].split()[-1]) > 1000, out
 
 
 def test_access_log_has_http_fields(gw):
