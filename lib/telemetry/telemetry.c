@@ -508,6 +508,54 @@ cmd_routes(const char *cmd __rte_unused, const char *params __rte_unused,
 	return 0;
 }
 
+/* /sluice/backends,<pool>: per backend of a pool, requests and latency. */
+static int
+cmd_backends(const char *cmd __rte_unused, const char *params,
+	     struct rte_tel_data *d)
+{
+	const struct sl_conf *c = tdp->conf;
+	struct sl_hist *h;
+	char key[SL_NAME_MAX], addr[32], ip[16];
+	int pool = -1;
+
+	for (unsigned int p = 0; params != NULL && p < c->n_pools; p++)
+		if (strcmp(c->pools[p].name, params) == 0)
+			pool = (int)p;
+	if (pool < 0 || tdp->n_workers == 0)
+		return -EINVAL;
+	h = malloc(sizeof(*h));
+	if (h == NULL)
+		return -ENOMEM;
+	rte_tel_data_start_dict(d);
+	for (unsigned int b = 0; b < c->pools[pool].n_backends; b++) {
+		const struct sl_conf_backend *be = &c->pools[pool].backends[b];
+		uint32_t idx = tdp->workers[0]->http->pool_base[pool] + b;
+		struct rte_tel_data *e = rte_tel_data_alloc();
+
+		if (e == NULL)
+			break;
+		rte_tel_data_start_dict(e);
+		snprintf(addr, sizeof(addr), "%s:%u", sl_conf_fmt_ipv4(be->addr, ip),
+			 be->port);
+		rte_tel_data_add_dict_string(e, "address", addr);
+		rte_tel_data_add_dict_u64(e, "weight", be->weight);
+		merge_hist(h, offsetof(struct sl_h1_proxy, backend_total), idx);
+		rte_tel_data_add_dict_u64(e, "requests", h->count);
+		add_quantiles(e, "total", h);
+		merge_hist(h, offsetof(struct sl_h1_proxy, backend_upstream), idx);
+		add_quantiles(e, "upstream", h);
+		snprintf(key, sizeof(key), "%s", be->name);
+		for (char *k = key; *k; k++)
+			if (!((*k >= 'a' && *k <= 'z') || (*k >= 'A' && *k <= 'Z') ||
+			      (*k >= '0' && *k <= '9') || *k == '_' || *k == '-'))
+				*k = '_';   /* telemetry names: no '.' or ':' */
+		if (rte_tel_data_add_dict_container(d, key, e, 0) != 0)
+			rte_tel_data_free(e);
+	}
+	free(h);
+	return 0;
+}
+
 static int
 cmd_http(const char *cmd __rte_unused, const char *params __rte_unused,
 	 struct rte_tel_data *d)
@@ -582,6 +630,8 @@ sl_telemetry_register(struct sl_dp *dp)
 		"Live TCP connections: tuple, state, sequence and window variables, queues. Parameter: page (50 each)");
 	rc |= reg("/sluice/http", cmd_http,
 		"HTTP proxy counters summed over workers: requests, responses by class, errors by status, upstream reuse. No parameters");
+	rc |= reg("/sluice/backends", cmd_backends,
+		"Per backend of a pool (HTTP): address, weight, requests, total and upstream latency percentiles. Parameter: pool name");
 	rc |= reg("/sluice/routes", cmd_routes,
 		"Per HTTP route (and listener default): pool, requests, total and upstream latency p50/p90/p99/p999/max. No parameters");
 	rc |= reg("/sluice/tcp", cmd_tcp,

@@ -174,10 +174,12 @@ def test_stock_dpdk_telemetry_py(gateway):
     """Operators use the stock client: every /sluice command works there."""
     listing = gateway.tel.query("/")
     cmds = sorted(c for c in listing if c.startswith("/sluice/"))
-    assert cmds == ["/sluice/arp", "/sluice/conns", "/sluice/http", "/sluice/info",
+    assert cmds == ["/sluice/arp", "/sluice/backends", "/sluice/conns",
+                    "/sluice/http", "/sluice/info",
                     "/sluice/lcores", "/sluice/ports", "/sluice/routes",
                     "/sluice/tcp"]
-    script = "\n".join(cmds + [f"/help,{c}" for c in cmds]) + "\n"
+    script = "\n".join([c if c != "/sluice/backends" else "/sluice/backends,web"
+                         for c in cmds] + [f"/help,{c}" for c in cmds]) + "\n"
     out = run(["dpdk-telemetry.py", "-f", gateway.prefix], input=script,
               timeout=30).stdout
     for c in cmds:

@@ -346,6 +346,10 @@ def test_latency_percentiles_in_telemetry(gw):
     assert api["upstream_p50_us"] <= api["total_p50_us"]
     http = gw.tel.query("/sluice/http")
     assert 0 < http["total_p50_us"] <= http["total_p999_us"]
+    be = gw.tel.query("/sluice/backends,api")
+    (only,) = [v for v in be.values() if isinstance(v, dict)]
+    assert only["address"] == "198.18.1.4:8080" and only["requests"] >= 20
+    assert gw.tel.query("/sluice/backends,nosuchpool") is None
 
 
 def test_slow_header_gets_408(gw):
