@@ -26,8 +26,12 @@ for line in sys.stdin:
 }
 
 ECHO_PID=
+NGINX_PID=
+NGX_DIR=$(mktemp -d /tmp/sluice-demo-nginx.XXXXXX)
 cleanup() {
 	[ -n "$ECHO_PID" ] && kill "$ECHO_PID" 2>/dev/null || true
+	[ -n "$NGINX_PID" ] && kill "$NGINX_PID" 2>/dev/null || true
+	rm -rf "$NGX_DIR"
 	if [ -n "$GW_PID" ] && kill -0 "$GW_PID" 2>/dev/null; then
 		kill -TERM "$GW_PID" 2>/dev/null || true
 		wait "$GW_PID" 2>/dev/null || true
@@ -53,6 +57,20 @@ say "Starting two echo backends in sl-backend (198.18.1.2-3:9000)"
 ip netns exec sl-backend /usr/bin/python3 tests/integration/backends.py echo \
 	--addr 198.18.1.2 --addr 198.18.1.3 --port 9000 --lifetime 120 >/dev/null &
 ECHO_PID=$!
+
+say "Starting three nginx backends in sl-backend (198.18.1.2-4:8080)"
+cat > "$NGX_DIR/nginx.conf" <<EOF
+user root; worker_processes 1; daemon off; pid $NGX_DIR/pid; error_log $NGX_DIR/err;
+events { worker_connections 1024; }
+http { access_log off; keepalive_requests 100000;
+  client_body_temp_path $NGX_DIR; proxy_temp_path $NGX_DIR; fastcgi_temp_path $NGX_DIR;
+  uwsgi_temp_path $NGX_DIR; scgi_temp_path $NGX_DIR;
+  server { listen 198.18.1.2:8080; location / { return 200 "web1 says hello\n"; } }
+  server { listen 198.18.1.3:8080; location / { return 200 "web2 says hello\n"; } }
+  server { listen 198.18.1.4:8080; location / { return 200 "web3 says hello\n"; } } }
+EOF
+ip netns exec sl-backend nginx -c "$NGX_DIR/nginx.conf" -p "$NGX_DIR" &
+NGINX_PID=$!
 
 say "Starting the gateway (log: $LOG)"
 # shellcheck disable=SC2046
@@ -95,6 +113,22 @@ for line in sys.stdin:
                 "l4_bytes_c2s", "l4_bytes_s2c", "conns_active", "conns_time_wait",
                 "retransmits_timeout", "mem_per_conn_bytes")
         print("\n".join("  %-22s %s" % (k, t[k]) for k in keys))'
+
+say "HTTP: three requests through 198.18.0.1:80 (round robin over web1-3)"
+for _ in 1 2 3; do ip netns exec sl-client curl -s http://198.18.0.1/; done
+say "HTTP: wrk, 32 keep-alive connections for 5 seconds"
+ip netns exec sl-client wrk -t1 -c32 -d5s http://198.18.0.1/ | sed -n '3,8p'
+say "Telemetry: /sluice/backends,web (requests and latency per backend)"
+echo /sluice/backends,web | dpdk-telemetry.py -f "$PREFIX" 2>/dev/null | /usr/bin/python3 -c '
+import json, sys
+for line in sys.stdin:
+    if line.startswith("{"):
+        for name, b in json.loads(line)["/sluice/backends"].items():
+            print("  %-6s %-18s requests=%-7d p50=%dus p99=%dus p99.9=%dus" % (
+                name, b["address"], b["requests"], b["total_p50_us"],
+                b["total_p99_us"], b["total_p999_us"]))'
+say "Telemetry: /sluice/http (first lines)"
+tel /sluice/http 12
 
 say "Telemetry: /sluice/info"
 tel /sluice/info
