@@ -1039,6 +1039,37 @@ static const struct sl_tcp_app_ops idle_ops = {
 	.closed = idle_closed,
 };
 
+/* Once a second: close pooled connections idle past upstream_idle_s. */
+static void
+idle_sweep_fire(struct sl_timer *t, void *ctx)
+{
+	struct sl_h1_proxy *hp = container_of(t, struct sl_h1_proxy, idle_sweep);
+	uint64_t max_idle = (uint64_t)hp->conf->http.upstream_idle_s *
+			    hp->tcp->lc->dp->tsc_hz;
+	uint64_t now = rte_rdtsc();
+
+	(void)ctx;
+	for (uint32_t g = 0; g < hp->n_backend_hists; g++) {
+		struct sl_h1_idle *idle = &hp->idle[g];
+
+		for (uint32_t i = 0; i < idle->n; ) {
+			struct sl_tcp_conn *c = idle->conns[i];
+
+			if (now - idle->since_tsc[i] < max_idle) {
+				i++;
+				continue;
+			}
+			idle->conns[i] = idle->conns[idle->n - 1];
+			idle->since_tsc[i] = idle->since_tsc[idle->n - 1];
+			idle->n--;
+			c->ops = NULL;
+			sl_tcp_shutdown(hp->tcp, c);
+			hp->stats.upstream_idle_closed++;
+		}
+	}
+	sl_timer_arm(&hp->tcp->wheel, &hp->idle_sweep, ms_ticks(1000));
+}
+
 static int
 h1_accept(struct sl_tcp_conn *c, void *arg)
 {
@@ -1162,6 +1193,8 @@ sl_h1_create(struct sl_tcp_stack *tcp, const struct sl_conf *conf, int socket)
 		hp->n_listeners++;
 	}
 	idle_owner[tcp->lc->lcore_id < RTE_MAX_LCORE ? tcp->lc->lcore_id : 0] = hp;
+	sl_timer_init(&hp->idle_sweep, idle_sweep_fire);
+	sl_timer_arm(&tcp->wheel, &hp->idle_sweep, ms_ticks(1000));
 	return hp;
 nomem:
 	rte_errno = ENOMEM;
@@ -1177,6 +1210,8 @@ sl_h1_free(struct sl_h1_proxy *hp)
 
 	if (hp == NULL)
 		return;
+	if (hp->tcp != NULL)
+		sl_timer_cancel(&hp->tcp->wheel, &hp->idle_sweep);
 	for (unsigned int p = 0; p < hp->conf->n_pools; p++)
 		n_backends += hp->conf->pools[p].n_backends;
 	for (unsigned int i = 0; i < hp->n_listeners; i++)

@@ -49,7 +49,8 @@ struct sl_route_table;
 	X(upstream_reused,   "requests sent on a pooled connection") \
 	X(client_conns,      "client connections accepted") \
 	X(no_exchange,       "requests refused: max_inflight reached (503)") \
-	X(aborted_midway,    "responses cut short: client reset after headers")
+	X(aborted_midway,    "responses cut short: client reset after headers") \
+	X(upstream_idle_closed, "pooled backend connections closed after upstream_idle_s")
 
 struct sl_h1_stats {
 #define SL_H1_STAT_FIELD(name, desc) uint64_t name;
@@ -129,6 +130,7 @@ struct sl_h1_proxy {
 	uint32_t *pool_rr;           /* round-robin cursor per pool */
 	uint32_t *pool_base;         /* first global backend index per pool */
 	struct sl_h1_idle *idle;     /* per global backend */
+	struct sl_timer idle_sweep;  /* closes pooled connections past upstream_idle_s */
 	/*
 	 * Latency histograms (microseconds), merged by telemetry at read time.
 	 * Routes: route_base[listener] + route index, and + n_routes for the

@@ -68,7 +68,8 @@ def gw(testbed, backends, nginx, tmp_path_factory):
     cfg = write_config(
         tmp / "http.json",
         tcp={"time_wait_s": 1},
-        http={"header_timeout_ms": 1000, "response_timeout_ms": 1500},
+        http={"header_timeout_ms": 1000, "response_timeout_ms": 1500,
+              "client_idle_s": 2, "upstream_idle_s": 2},
         access_log={"path": str(tmp / "access.log")},
         pools=[{"name": "app", "backends": [{"address": "198.18.1.2", "port": 8080},
                                             {"address": "198.18.1.3", "port": 8080}]},
@@ -86,6 +87,8 @@ def gw(testbed, backends, nginx, tmp_path_factory):
     g = Gateway(cfg, tmp)
     g.start()
     g.access_log = tmp / "access.log"
+    g.mbuf_baseline = wait_until(
+        lambda: g.tel.query("/sluice/info")["mbufs_in_use"], 5)
     yield g
     g.stop()
     g.cleanup()
@@ -399,3 +402,34 @@ def test_access_log_has_http_fields(gw):
     r = recs[-1]
     assert r["status"] == 200 and r["backend"] == "198.18.1.4:8080"
     assert r["route"] == 0 and r["term"] == "done"
+
+
+def test_idle_client_and_pooled_backend_connections_are_closed(gw):
+    prog = ("import socket, time\n"
+            f"s = socket.create_connection(('{GW}', 80), timeout=10)\n"
+            "s.sendall(b'GET /bytes/3 HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n')\n"
+            "first = b''\n"
+            "while not first.endswith(bytes(range(3))):\n"
+            "    first += s.recv(4096)\n"
+            "t0 = time.time()\n"
+            "rest = s.recv(4096)\n"
+            "print(first.split(b'\\r\\n')[0].decode(), repr(rest), round(time.time() - t0))\n")
+    out = in_ns(CLIENT_NS, PY, "-c", prog, timeout=30).stdout.split()
+    # The keep-alive client is closed after client_idle_s (2 s) of silence.
+    assert out[:3] == ["HTTP/1.1", "200", "OK"] and out[3] == "b''", out
+    assert 1 <= int(out[4]) <= 4, out
+    closed = wait_until(lambda: gw.tel.query("/sluice/http")["upstream_idle_closed"] > 0, 5)
+    assert closed
+
+
+def test_tables_and_mbufs_back_to_baseline(gw):
+    """Last: every connection of every test above is gone, and the mbufs
+    are back (within a burst held by the NIC rings and mempool caches)."""
+    tcp = wait_until(lambda: (t := gw.tel.query("/sluice/tcp")["total"])
+                     ["conns_active"] == 0 and t, 15)
+    assert tcp, gw.tel.query("/sluice/tcp")["total"]
+    http = gw.tel.query("/sluice/http")
+    assert http["inflight"] == 0 and http["clients"] == 0
+    used = wait_until(lambda: abs(gw.tel.query("/sluice/info")["mbufs_in_use"]
+                                  - gw.mbuf_baseline) <= 32, 10)
+    assert used, (gw.tel.query("/sluice/info")["mbufs_in_use"], gw.mbuf_baseline)
