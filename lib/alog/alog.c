@@ -123,7 +123,13 @@ write_rec(struct sl_alog *a, const struct sl_alog_rec *r)
 	fputs("\"listener\":", a->out);
 	json_str(a->out, a->listener_names ? a->listener_names[r->listener] : "", 64);
 	if (r->method != 0 || r->path[0] != '\0') {
-		fprintf(a->out, ",\"method\":%u,\"path\":", r->method);
+		/* The order of enum sl_http_method (lib/http is built later). */
+		static const char *const methods[] = { "OTHER", "GET", "HEAD",
+			"POST", "PUT", "DELETE", "OPTIONS", "PATCH", "CONNECT",
+			"TRACE" };
+
+		fprintf(a->out, ",\"method\":\"%s\",\"path\":",
+			r->method < RTE_DIM(methods) ? methods[r->method] : "OTHER");
 		json_str(a->out, r->path, sizeof(r->path));
 		fprintf(a->out, ",\"status\":%u", r->status);
 	}

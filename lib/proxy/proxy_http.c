@@ -37,6 +37,7 @@ enum { X_REQ_HEAD, X_REQ_BODY, X_WAIT_RESP, X_RESP };
 #define XF_CLOSE_AFTER  0x0020
 #define XF_UP_REUSED    0x0040
 #define XF_UP_KEEPALIVE 0x0080   /* the backend keeps the connection */
+#define XF_CLIENT_10    0x0100   /* HTTP/1.0 client: keep-alive must be said */
 
 static const struct sl_tcp_app_ops client_ops;
 static const struct sl_tcp_app_ops up_ops;
@@ -493,6 +494,8 @@ request_headers_done(struct sl_h1_client *cl, struct sl_h1_xchg *x,
 	}
 	if (!(h->flags & SL_HTTP_F_KEEP_ALIVE))
 		x->flags |= XF_CLOSE_AFTER;
+	if (h->version_minor == 0)
+		x->flags |= XF_CLIENT_10;
 	if (h->flags & SL_HTTP_F_CONN_OTHER)
 		strip_connection_named(x, fields_from);
 	if (!(x->flags & XF_HAS_XFF)) {
@@ -781,14 +784,18 @@ response_event(struct sl_h1_xchg *x, struct sl_http_event *ev)
 		if (ev->head.flags & SL_HTTP_F_KEEP_ALIVE)
 			x->flags |= XF_UP_KEEPALIVE;
 		head_str(x, "Via: 1.1 sluice\r\n");
-		if (ev->head.body == SL_HTTP_BODY_CHUNKED) {
+		if (ev->head.body == SL_HTTP_BODY_CHUNKED && !(x->flags & XF_CLIENT_10)) {
 			x->flags |= XF_RESP_CHUNKED;
 			head_str(x, "Transfer-Encoding: chunked\r\n");
 		}
-		if (ev->head.body == SL_HTTP_BODY_CLOSE)
+		/* HTTP/1.0 has no chunked coding: such a body ends at close. */
+		if (ev->head.body == SL_HTTP_BODY_CLOSE ||
+		    (ev->head.body == SL_HTTP_BODY_CHUNKED && (x->flags & XF_CLIENT_10)))
 			x->flags |= XF_CLOSE_AFTER;
 		if (x->flags & XF_CLOSE_AFTER)
 			head_str(x, "Connection: close\r\n");
+		else if (x->flags & XF_CLIENT_10)
+			head_str(x, "Connection: keep-alive\r\n");
 		head_str(x, "\r\n");
 		x->flags |= XF_RESP_STARTED;
 		x->state = X_RESP;

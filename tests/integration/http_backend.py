@@ -9,6 +9,7 @@ Prints "ready" once listening. Paths:
                     or chunked)
   /bytes/N          N bytes of a repeating pattern (Content-Length)
   /chunked/N        N bytes, chunked
+  /close/N          N bytes delimited by closing the connection
   /status/N         an empty response with status N
   /reset            closes the connection without answering (RST)
   /hang             never answers (until the lifetime ends)
@@ -91,6 +92,14 @@ class Handler(BaseHTTPRequestHandler):
                        chunked=True)
         elif path.startswith("/status/"):
             self.reply(int(path[8:]))
+        elif path.startswith("/close/"):
+            # HTTP/1.1 without Content-Length: the body ends at close.
+            self.send_response(200)
+            self.send_header("Content-Type", "application/octet-stream")
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.wfile.write(pattern(int(path[7:])))
+            self.close_connection = True
         elif path == "/reset":
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
                                        struct.pack("ii", 1, 0))

@@ -175,7 +175,7 @@ def test_post_and_chunked_uploads_are_exact(gw, tmp_path):
     assert got == {"sha256": want, "len": len(data)}
 
 
-@pytest.mark.parametrize("kind", ["bytes", "chunked"])
+@pytest.mark.parametrize("kind", ["bytes", "chunked", "close"])
 def test_downloads_are_exact(gw, kind):
     n = 50 * 1000 * 1000
     prog = ("import hashlib, subprocess, sys\n"
@@ -208,6 +208,14 @@ def test_no_body_statuses(gw, status):
     # The next response follows at once: no body bytes in between.
     assert rest.startswith(b"HTTP/1.1 200"), rest[:80]
     assert rest.endswith(b"\r\n\r\n" + bytes(range(7)))
+
+
+def test_http10_client_gets_unchunked_body(gw):
+    out = raw(b"GET /chunked/20000 HTTP/1.0\r\nHost: x\r\n\r\n")
+    head, _, body = out.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200")
+    assert b"chunked" not in head.lower() and b"Connection: close" in head
+    assert body == (bytes(range(256)) * 79)[:20000]
 
 
 def test_head_has_no_body(gw):
@@ -394,6 +402,14 @@ def test_nginx_backend_under_wrk(gw, nginx):
     assert int(out.split(" requests in ")[0].split()[-1]) > 1000, out
 
 
+def test_ab_keep_alive(gw):
+    out = in_ns(CLIENT_NS, "ab", "-q", "-k", "-n", "2000", "-c", "8",
+                f"http://{GW}/bytes/100", timeout=120).stdout
+    assert "Complete requests:      2000" in out, out
+    assert "Failed requests:        0" in out, out
+    assert "Non-2xx responses" not in out, out
+
+
 def test_access_log_has_http_fields(gw):
     code(f"http://{GW}/api/whoami")
     recs = wait_until(lambda: [json.loads(l) for l in gw.access_log.read_text().splitlines()
@@ -402,6 +418,8 @@ def test_access_log_has_http_fields(gw):
     r = recs[-1]
     assert r["status"] == 200 and r["backend"] == "198.18.1.4:8080"
     assert r["route"] == 0 and r["term"] == "done"
+    assert r["method"] == "GET" and r["path"] == "/api/whoami"
+    assert r["bytes_out"] > 0 and r["total_ms"] >= r["upstream_ms"] >= 0
 
 
 def test_idle_client_and_pooled_backend_connections_are_closed(gw):
