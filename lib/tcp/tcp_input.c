@@ -414,7 +414,9 @@ process_ack(struct sl_tcp_stack *s, struct sl_tcp_conn *c, unsigned int port,
 		}
 	} else if (g->ack == c->snd_una && g->plen == 0 &&
 		   !(g->flags & (RTE_TCP_FIN_FLAG | RTE_TCP_SYN_FLAG)) &&
+		   g->wnd != 0 &&
 		   (g->wnd << c->snd_wscale) == c->snd_wnd && flight > 0) {
+		/* A zero window is flow control, not loss: no dupack then. */
 		/* A duplicate ACK (RFC 5681 2). */
 		c->dupacks++;
 		/* Loss: 3 dupacks, or (RFC 6675 IsLost) more than
@@ -441,8 +443,13 @@ process_ack(struct sl_tcp_stack *s, struct sl_tcp_conn *c, unsigned int port,
 		if (c->snd_wnd > c->max_snd_wnd)
 			c->max_snd_wnd = c->snd_wnd;
 		if (c->snd_wnd > 0 && (c->flags & SL_TCPF_PERSIST)) {
-			tcp_rtx_stop(s, c);
+			/* The window reopened: probing ends, but anything still
+			 * in flight keeps its retransmission timer. */
 			c->backoff = 0;
+			if (c->snd_una != c->snd_max)
+				tcp_rtx_arm(s, c);
+			else
+				tcp_rtx_stop(s, c);
 		}
 	}
 	return true;

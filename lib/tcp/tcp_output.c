@@ -189,7 +189,15 @@ tcp_send_ack(struct sl_tcp_stack *s, struct sl_tcp_conn *c)
 	uint8_t opts[SL_TCP_OPT_MAX_LEN];
 	unsigned int olen = data_opts(s, c, opts);
 	struct frame f;
-	uint32_t seq = c->snd_nxt;
+	uint32_t wnd_end = c->snd_una + c->snd_wnd;
+	/*
+	 * Never further than the peer's window's right edge (as Linux's
+	 * tcp_acceptable_seq): a peer whose window is shut accepts only
+	 * SEG.SEQ == RCV.NXT and discards the rest, window update included.
+	 * With data sent past a window that then closed, an ACK at snd_nxt
+	 * would be dropped and both ends would wait on each other for ever.
+	 */
+	uint32_t seq = sl_seq_gt(c->snd_nxt, wnd_end) ? wnd_end : c->snd_nxt;
 
 	if (frame_alloc(s, c->port, &f, c->laddr, c->raddr, c->lport, c->rport,
 			seq, c->rcv_nxt, RTE_TCP_ACK_FLAG, tcp_adv_window(c),
@@ -268,8 +276,6 @@ tcp_send_data(struct sl_tcp_stack *s, struct sl_tcp_conn *c, uint32_t seq,
 void
 sl_tcp_output(struct sl_tcp_stack *s, struct sl_tcp_conn *c)
 {
-	bool sent = false;
-
 	if (c->state == SL_TCP_ESTABLISHED || c->state == SL_TCP_CLOSE_WAIT ||
 	    ((c->state == SL_TCP_FIN_WAIT_1 || c->state == SL_TCP_CLOSING ||
 	      c->state == SL_TCP_LAST_ACK) && !(c->flags & SL_TCPF_FIN_SENT))) {
@@ -296,18 +302,16 @@ sl_tcp_output(struct sl_tcp_stack *s, struct sl_tcp_conn *c)
 			fin = (c->flags & SL_TCPF_FIN_QUEUED) && len == unsent;
 			tcp_send_data(s, c, nxt, len, fin, sl_seq_lt(nxt, c->snd_max));
 			c->snd_nxt = nxt + len + (fin ? 1 : 0);
-			if (fin)
+			if (fin) {
 				c->flags |= SL_TCPF_FIN_SENT;
-			sent = true;
-			if (fin)
 				break;
+			}
 		}
 		if ((c->flags & SL_TCPF_FIN_QUEUED) && !(c->flags & SL_TCPF_FIN_SENT) &&
 		    sl_seq_ge(c->snd_nxt, data_end)) {
 			tcp_send_data(s, c, data_end, 0, true, false);
 			c->snd_nxt = data_end + 1;
 			c->flags |= SL_TCPF_FIN_SENT;
-			sent = true;
 		}
 		if (c->flags & SL_TCPF_FIN_SENT) {
 			if (c->state == SL_TCP_ESTABLISHED)
@@ -317,11 +321,15 @@ sl_tcp_output(struct sl_tcp_stack *s, struct sl_tcp_conn *c)
 		}
 		if (sl_seq_gt(c->snd_nxt, c->snd_max))
 			c->snd_max = c->snd_nxt;
-		if (sent && !sl_timer_armed(&c->rtx_timer))
+		/*
+		 * Invariant: data in flight always has a retransmission timer,
+		 * and queued data facing a shut window a persist timer. Losing
+		 * either leaves a connection that nothing will ever wake.
+		 */
+		if (c->snd_max != c->snd_una && !sl_timer_armed(&c->rtx_timer))
 			tcp_rtx_arm(s, c);
-		/* Nothing in flight, data waiting, window shut: probe it. */
-		if (!sent && c->snd_wnd == 0 && data_end != c->snd_una &&
-		    c->snd_nxt == c->snd_una && !sl_timer_armed(&c->rtx_timer))
+		else if (c->snd_wnd == 0 && data_end != c->snd_una &&
+			 c->snd_max == c->snd_una && !sl_timer_armed(&c->rtx_timer))
 			tcp_persist_arm(s, c);
 	}
 	if (c->flags & SL_TCPF_ACK_NOW)

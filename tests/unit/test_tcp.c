@@ -658,6 +658,42 @@ test_zero_window_probe(void)
 	teardown();
 }
 
+/*
+ * Data went out, then the peer's window shut before any of it was acked.
+ * Our ACKs must carry SEG.SEQ at the window's right edge (snd_una here):
+ * Linux discards a segment beyond a zero window, window update and all,
+ * and both ends would then wait on each other for ever.
+ */
+static void
+test_ack_seq_within_shut_window(void)
+{
+	struct out o;
+	uint32_t iss;
+
+	setup();
+	iss = handshake(7000, false);
+	sl_tcp_send(S, accepted, payload("q", 1000));
+	sl_tcp_output(S, accepted);
+	CHECK(get_out(&o));
+	CHECK_EQ(o.plen, 1000);
+	drain_out();
+	send_in(&(struct in){ .flags = ACK, .seq = 7001, .ack = iss + 1, .win0 = true });
+	CHECK_EQ(accepted->snd_wnd, 0);
+	CHECK_EQ(accepted->snd_max, iss + 1001);
+	/* The peer sends; whenever our ACK goes out, it must be acceptable. */
+	send_in(&(struct in){ .flags = ACK | PSH, .seq = 7001, .ack = iss + 1,
+			      .win0 = true, .data = "hello", .len = 5 });
+	advance(500);
+	CHECK(n_out() >= 1);
+	while (get_out(&o)) {
+		if (o.plen == 0) {
+			CHECK_EQ(o.seq, iss + 1);
+			CHECK_EQ(o.ack, 7006);
+		}
+	}
+	teardown();
+}
+
 static void
 test_close_and_time_wait(void)
 {
@@ -876,6 +912,7 @@ main(int argc, char **argv)
 	test_retransmit_and_recovery();
 	test_sack_recovery();
 	test_zero_window_probe();
+	test_ack_seq_within_shut_window();
 	test_close_and_time_wait();
 	test_simultaneous_close();
 	test_passive_close();
