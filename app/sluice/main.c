@@ -23,7 +23,9 @@
 #include "sl_conf.h"
 #include "sl_log.h"
 #include "sl_port.h"
+#include "sl_event.h"
 #include "sl_telemetry.h"
+#include "sl_upstream.h"
 #include "sl_worker.h"
 
 static struct sl_dp dp;
@@ -154,6 +156,13 @@ workers_create(void)
 			dp.conf->access_log.path, rte_strerror(rte_errno));
 		return -1;
 	}
+	dp.events = sl_event_log_create(dp.conf->events_max);
+	dp.up = dp.events ? sl_upstream_create(dp.conf, n, dp.events) : NULL;
+	if (dp.up == NULL) {
+		fprintf(stderr, "sluice: cannot create the pool state: %s\n",
+			rte_strerror(rte_errno));
+		return -1;
+	}
 	RTE_LCORE_FOREACH_WORKER(lcore) {
 		struct sl_lcore *lc = sl_worker_create(&dp, lcore, dp.n_workers, n);
 
@@ -188,6 +197,10 @@ shutdown_all(struct sl_conf *conf)
 	/* Workers are done: the writer drains what they queued, then stops. */
 	sl_alog_free(dp.alog);
 	dp.alog = NULL;
+	sl_upstream_free(dp.up);
+	dp.up = NULL;
+	sl_event_log_free(dp.events);
+	dp.events = NULL;
 	sl_port_mbuf_usage(&dp, &total, &in_use);
 	rte_pdump_uninit();
 	sl_port_teardown(&dp);
@@ -269,6 +282,9 @@ main(int argc, char **argv)
 		SL_LOG(WARNING, "pdump init failed: %s (dpdk-dumpcap cannot attach)",
 		       rte_strerror(rte_errno));
 
+	if (sl_upstream_start(dp.up) != 0)
+		SL_LOG(WARNING, "cannot start the upstream control thread: breakers, "
+		       "ejection and health will not change state");
 	if (sl_alog_start(dp.alog) != 0)
 		SL_LOG(WARNING, "access log writer did not start; records will be dropped");
 	for (unsigned int w = 0; w < dp.n_workers; w++)

@@ -13,7 +13,7 @@
 #include "sl_conf.h"
 #include "conf_private.h"
 
-#define PTR_MAX 256
+
 
 /* Defaults: documented in docs/configuration.md, keep the two in step. */
 #define DEF_IDLE_POLLS     256
@@ -29,265 +29,6 @@
 #define DEF_ARP_TABLE      1024
 #define DEF_DESC           1024
 #define DEF_MTU            1500
-#define DEF_WEIGHT         1
-#define DEF_SKEW_RATIO     4.0
-
-/* Append "/key" to a JSON pointer, escaping as RFC 6901 requires. */
-static void
-ptr_key(char *out, const char *base, const char *key)
-{
-	size_t n = snprintf(out, PTR_MAX, "%s/", base);
-
-	for (const char *c = key; *c != '\0' && n + 3 < PTR_MAX; c++) {
-		if (*c == '~') {
-			out[n++] = '~';
-			out[n++] = '0';
-		} else if (*c == '/') {
-			out[n++] = '~';
-			out[n++] = '1';
-		} else {
-			out[n++] = *c;
-		}
-	}
-	out[n < PTR_MAX ? n : PTR_MAX - 1] = '\0';
-}
-
-static void
-ptr_idx(char *out, const char *base, size_t idx)
-{
-	/* Pointers are bounded; a truncated one is still a useful prefix. */
-	if (snprintf(out, PTR_MAX, "%s/%zu", base, idx) >= PTR_MAX)
-		out[PTR_MAX - 1] = '\0';
-}
-
-/*
- * Reject keys not in `allowed`. "comment" is accepted everywhere so that the
- * shipped example can explain itself in plain JSON.
- */
-static void
-check_keys(json_t *obj, const char *ptr, const char *const *allowed,
-	   struct sl_conf_diag *d)
-{
-	const char *key;
-	json_t *val;
-	char p[PTR_MAX];
-
-	json_object_foreach(obj, key, val) {
-		bool ok = false;
-
-		if (strcmp(key, "comment") == 0) {
-			if (!json_is_string(val)) {
-				ptr_key(p, ptr, key);
-				conf_err(d, p, "\"comment\" must be a string");
-			}
-			continue;
-		}
-		for (const char *const *a = allowed; *a != NULL; a++)
-			if (strcmp(key, *a) == 0) {
-				ok = true;
-				break;
-			}
-		if (!ok) {
-			ptr_key(p, ptr, key);
-			conf_err(d, p, "unknown key \"%s\"", key);
-		}
-	}
-}
-
-static json_t *
-get_object(json_t *parent, const char *key, const char *ptr, char *cptr,
-	   struct sl_conf_diag *d)
-{
-	json_t *v = json_object_get(parent, key);
-
-	ptr_key(cptr, ptr, key);
-	if (v == NULL)
-		return NULL;
-	if (!json_is_object(v)) {
-		conf_err(d, cptr, "must be an object");
-		return NULL;
-	}
-	return v;
-}
-
-static json_t *
-get_array(json_t *parent, const char *key, const char *ptr, char *cptr,
-	  bool required, struct sl_conf_diag *d)
-{
-	json_t *v = json_object_get(parent, key);
-
-	ptr_key(cptr, ptr, key);
-	if (v == NULL) {
-		if (required)
-			conf_err(d, ptr, "missing required key \"%s\"", key);
-		return NULL;
-	}
-	if (!json_is_array(v)) {
-		conf_err(d, cptr, "must be an array");
-		return NULL;
-	}
-	return v;
-}
-
-/* Integer in [min, max]; `def` when absent. Returns false on error. */
-static bool
-get_uint(json_t *obj, const char *key, const char *ptr, uint64_t min,
-	 uint64_t max, uint64_t def, bool required, uint64_t *out,
-	 struct sl_conf_diag *d)
-{
-	json_t *v = json_object_get(obj, key);
-	char p[PTR_MAX];
-	json_int_t i;
-
-	*out = def;
-	if (v == NULL) {
-		if (required) {
-			conf_err(d, ptr, "missing required key \"%s\"", key);
-			return false;
-		}
-		return true;
-	}
-	ptr_key(p, ptr, key);
-	if (!json_is_integer(v)) {
-		conf_err(d, p, "must be an integer");
-		return false;
-	}
-	i = json_integer_value(v);
-	if (i < 0 || (uint64_t)i < min || (uint64_t)i > max) {
-		conf_err(d, p, "must be between %llu and %llu (got %lld)",
-			 (unsigned long long)min, (unsigned long long)max,
-			 (long long)i);
-		return false;
-	}
-	*out = (uint64_t)i;
-	return true;
-}
-
-static bool
-get_u32(json_t *obj, const char *key, const char *ptr, uint32_t min,
-	uint32_t max, uint32_t def, uint32_t *out, struct sl_conf_diag *d)
-{
-	uint64_t v;
-	bool ok = get_uint(obj, key, ptr, min, max, def, false, &v, d);
-
-	*out = (uint32_t)v;
-	return ok;
-}
-
-static bool
-get_double(json_t *obj, const char *key, const char *ptr, double min,
-	   double max, double def, double *out, struct sl_conf_diag *d)
-{
-	json_t *v = json_object_get(obj, key);
-	char p[PTR_MAX];
-	double x;
-
-	*out = def;
-	if (v == NULL)
-		return true;
-	ptr_key(p, ptr, key);
-	if (!json_is_number(v)) {
-		conf_err(d, p, "must be a number");
-		return false;
-	}
-	x = json_number_value(v);
-	if (!(x >= min && x <= max)) {
-		conf_err(d, p, "must be between %g and %g (got %g)", min, max, x);
-		return false;
-	}
-	*out = x;
-	return true;
-}
-
-/* String of 1..size-1 bytes copied into buf; NULL/"" default when absent. */
-static bool
-get_str(json_t *obj, const char *key, const char *ptr, bool required,
-	char *buf, size_t size, struct sl_conf_diag *d)
-{
-	json_t *v = json_object_get(obj, key);
-	char p[PTR_MAX];
-
-	buf[0] = '\0';
-	if (v == NULL) {
-		if (required) {
-			conf_err(d, ptr, "missing required key \"%s\"", key);
-			return false;
-		}
-		return true;
-	}
-	ptr_key(p, ptr, key);
-	if (!json_is_string(v)) {
-		conf_err(d, p, "must be a string");
-		return false;
-	}
-	if (json_string_length(v) == 0 || json_string_length(v) >= size) {
-		conf_err(d, p, "must be 1 to %zu characters long", size - 1);
-		return false;
-	}
-	memcpy(buf, json_string_value(v), json_string_length(v) + 1);
-	return true;
-}
-
-static bool
-get_ipv4(json_t *obj, const char *key, const char *ptr, bool required,
-	 uint32_t *addr, struct sl_conf_diag *d)
-{
-	char s[64], p[PTR_MAX];
-
-	*addr = 0;
-	if (!get_str(obj, key, ptr, required, s, sizeof(s), d))
-		return false;
-	if (s[0] == '\0')
-		return true;
-	ptr_key(p, ptr, key);
-	if (sl_conf_parse_ipv4(s, addr) != 0) {
-		conf_err(d, p, "\"%s\" is not an IPv4 address (a.b.c.d)", s);
-		return false;
-	}
-	return true;
-}
-
-static bool
-get_cidr(json_t *obj, const char *key, const char *ptr, uint32_t *addr,
-	 uint8_t *len, struct sl_conf_diag *d)
-{
-	char s[64], p[PTR_MAX];
-
-	*addr = 0;
-	*len = 0;
-	if (!get_str(obj, key, ptr, true, s, sizeof(s), d))
-		return false;
-	ptr_key(p, ptr, key);
-	if (sl_conf_parse_cidr(s, addr, len) != 0) {
-		conf_err(d, p, "\"%s\" is not an IPv4 prefix (a.b.c.d/len)", s);
-		return false;
-	}
-	return true;
-}
-
-/* Match a string against a fixed set of words; -1 (and an error) if none. */
-static int
-get_enum(json_t *obj, const char *key, const char *ptr, const char *const *words,
-	 int def, struct sl_conf_diag *d)
-{
-	char s[SL_NAME_MAX], p[PTR_MAX], list[256] = "";
-	size_t n = 0;
-
-	if (!get_str(obj, key, ptr, false, s, sizeof(s), d))
-		return -1;
-	if (s[0] == '\0')
-		return def;
-	for (int i = 0; words[i] != NULL; i++) {
-		if (strcmp(s, words[i]) == 0)
-			return i;
-		n += snprintf(list + n, sizeof(list) - n, "%s\"%s\"",
-			      i ? ", " : "", words[i]);
-	}
-	ptr_key(p, ptr, key);
-	conf_err(d, p, "\"%s\" is not one of %s", s, list);
-	return -1;
-}
-
 static void
 parse_runtime(json_t *root, struct sl_conf *c, struct sl_conf_diag *d)
 {
@@ -295,7 +36,7 @@ parse_runtime(json_t *root, struct sl_conf *c, struct sl_conf_diag *d)
 		"idle_sleep_us", "burst", NULL };
 	static const char *const idle[] = { "busy", "adaptive", NULL };
 	char p[PTR_MAX];
-	json_t *o = get_object(root, "runtime", "", p, d);
+	json_t *o = conf_get_object(root, "runtime", "", p, d);
 	int v;
 
 	c->runtime.idle = SL_IDLE_BUSY;
@@ -304,15 +45,15 @@ parse_runtime(json_t *root, struct sl_conf *c, struct sl_conf_diag *d)
 	c->runtime.burst = DEF_BURST;
 	if (o == NULL)
 		return;
-	check_keys(o, p, keys, d);
-	v = get_enum(o, "idle", p, idle, SL_IDLE_BUSY, d);
+	conf_check_keys(o, p, keys, d);
+	v = conf_get_enum(o, "idle", p, idle, SL_IDLE_BUSY, d);
 	if (v >= 0)
 		c->runtime.idle = (enum sl_idle_policy)v;
-	get_u32(o, "idle_polls", p, 1, 1000000, DEF_IDLE_POLLS,
+	conf_get_u32(o, "idle_polls", p, 1, 1000000, DEF_IDLE_POLLS,
 		&c->runtime.idle_polls, d);
-	get_u32(o, "idle_sleep_us", p, 1, 100000, DEF_IDLE_SLEEP_US,
+	conf_get_u32(o, "idle_sleep_us", p, 1, 100000, DEF_IDLE_SLEEP_US,
 		&c->runtime.idle_sleep_us, d);
-	get_u32(o, "burst", p, 1, 256, DEF_BURST, &c->runtime.burst, d);
+	conf_get_u32(o, "burst", p, 1, 256, DEF_BURST, &c->runtime.burst, d);
 }
 
 static void
@@ -321,19 +62,19 @@ parse_memory(json_t *root, struct sl_conf *c, struct sl_conf_diag *d)
 	static const char *const keys[] = { "mbufs", "mbuf_cache",
 		"mbuf_data_size", NULL };
 	char p[PTR_MAX];
-	json_t *o = get_object(root, "memory", "", p, d);
+	json_t *o = conf_get_object(root, "memory", "", p, d);
 
 	c->memory.mbufs = DEF_MBUFS;
 	c->memory.mbuf_cache = DEF_MBUF_CACHE;
 	c->memory.mbuf_data_size = DEF_MBUF_DATA;
 	if (o == NULL)
 		return;
-	check_keys(o, p, keys, d);
-	get_u32(o, "mbufs", p, 1023, 16777215, DEF_MBUFS, &c->memory.mbufs, d);
+	conf_check_keys(o, p, keys, d);
+	conf_get_u32(o, "mbufs", p, 1023, 16777215, DEF_MBUFS, &c->memory.mbufs, d);
 	/* rte_mempool caps the per-lcore cache at RTE_MEMPOOL_CACHE_MAX_SIZE. */
-	get_u32(o, "mbuf_cache", p, 0, 512, DEF_MBUF_CACHE,
+	conf_get_u32(o, "mbuf_cache", p, 0, 512, DEF_MBUF_CACHE,
 		&c->memory.mbuf_cache, d);
-	get_u32(o, "mbuf_data_size", p, 1024, 16384, DEF_MBUF_DATA,
+	conf_get_u32(o, "mbuf_data_size", p, 1024, 16384, DEF_MBUF_DATA,
 		&c->memory.mbuf_data_size, d);
 }
 
@@ -343,7 +84,7 @@ parse_arp(json_t *root, struct sl_conf *c, struct sl_conf_diag *d)
 	static const char *const keys[] = { "lifetime_s", "retry_ms", "retries",
 		"pending_max", "table_size", NULL };
 	char p[PTR_MAX];
-	json_t *o = get_object(root, "arp", "", p, d);
+	json_t *o = conf_get_object(root, "arp", "", p, d);
 
 	c->arp.lifetime_s = DEF_ARP_LIFETIME;
 	c->arp.retry_ms = DEF_ARP_RETRY_MS;
@@ -352,15 +93,15 @@ parse_arp(json_t *root, struct sl_conf *c, struct sl_conf_diag *d)
 	c->arp.table_size = DEF_ARP_TABLE;
 	if (o == NULL)
 		return;
-	check_keys(o, p, keys, d);
-	get_u32(o, "lifetime_s", p, 1, 86400, DEF_ARP_LIFETIME,
+	conf_check_keys(o, p, keys, d);
+	conf_get_u32(o, "lifetime_s", p, 1, 86400, DEF_ARP_LIFETIME,
 		&c->arp.lifetime_s, d);
-	get_u32(o, "retry_ms", p, 10, 60000, DEF_ARP_RETRY_MS,
+	conf_get_u32(o, "retry_ms", p, 10, 60000, DEF_ARP_RETRY_MS,
 		&c->arp.retry_ms, d);
-	get_u32(o, "retries", p, 1, 20, DEF_ARP_RETRIES, &c->arp.retries, d);
-	get_u32(o, "pending_max", p, 0, 65536, DEF_ARP_PENDING,
+	conf_get_u32(o, "retries", p, 1, 20, DEF_ARP_RETRIES, &c->arp.retries, d);
+	conf_get_u32(o, "pending_max", p, 0, 65536, DEF_ARP_PENDING,
 		&c->arp.pending_max, d);
-	get_u32(o, "table_size", p, 16, 65536, DEF_ARP_TABLE,
+	conf_get_u32(o, "table_size", p, 16, 65536, DEF_ARP_TABLE,
 		&c->arp.table_size, d);
 }
 
@@ -376,7 +117,7 @@ parse_tcp(json_t *root, struct sl_conf *c, struct sl_conf_diag *d)
 	static const char *const ccs[] = { "newreno", "cubic", NULL };
 	struct sl_conf_tcp *t = &c->tcp;
 	char p[PTR_MAX], kp[PTR_MAX];
-	json_t *o = get_object(root, "tcp", "", p, d);
+	json_t *o = conf_get_object(root, "tcp", "", p, d);
 	uint32_t v;
 	int e;
 
@@ -389,41 +130,41 @@ parse_tcp(json_t *root, struct sl_conf *c, struct sl_conf_diag *d)
 		.ephemeral_hi = 65535 };
 	if (o == NULL)
 		return;
-	check_keys(o, p, keys, d);
-	get_u32(o, "max_conns", p, 64, 4194304, t->max_conns, &t->max_conns, d);
-	get_u32(o, "syn_backlog", p, 16, 1048576, t->syn_backlog,
+	conf_check_keys(o, p, keys, d);
+	conf_get_u32(o, "max_conns", p, 64, 4194304, t->max_conns, &t->max_conns, d);
+	conf_get_u32(o, "syn_backlog", p, 16, 1048576, t->syn_backlog,
 		&t->syn_backlog, d);
-	e = get_enum(o, "syncookies", p, cookies, SL_SYNCOOKIES_AUTO, d);
+	e = conf_get_enum(o, "syncookies", p, cookies, SL_SYNCOOKIES_AUTO, d);
 	if (e >= 0)
 		t->syncookies = (enum sl_syncookie_mode)e;
-	if (get_u32(o, "mss", p, 536, 8960, t->mss, &v, d))
+	if (conf_get_u32(o, "mss", p, 536, 8960, t->mss, &v, d))
 		t->mss = (uint16_t)v;
-	get_u32(o, "rcv_buf", p, 16384, 16777216, t->rcv_buf, &t->rcv_buf, d);
-	get_u32(o, "snd_buf", p, 16384, 16777216, t->snd_buf, &t->snd_buf, d);
-	e = get_enum(o, "cc", p, ccs, 0, d);
+	conf_get_u32(o, "rcv_buf", p, 16384, 16777216, t->rcv_buf, &t->rcv_buf, d);
+	conf_get_u32(o, "snd_buf", p, 16384, 16777216, t->snd_buf, &t->snd_buf, d);
+	e = conf_get_enum(o, "cc", p, ccs, 0, d);
 	if (e >= 0)
 		snprintf(t->cc, sizeof(t->cc), "%s", ccs[e]);
-	get_u32(o, "rto_min_ms", p, 1, 10000, t->rto_min_ms, &t->rto_min_ms, d);
-	get_u32(o, "rto_max_ms", p, 100, 120000, t->rto_max_ms, &t->rto_max_ms, d);
-	get_u32(o, "rto_init_ms", p, 10, 10000, t->rto_init_ms, &t->rto_init_ms, d);
-	get_u32(o, "retries", p, 1, 30, t->retries, &t->retries, d);
-	get_u32(o, "syn_retries", p, 1, 10, t->syn_retries, &t->syn_retries, d);
-	get_u32(o, "delack_ms", p, 0, 500, t->delack_ms, &t->delack_ms, d);
-	get_u32(o, "time_wait_s", p, 0, 240, t->time_wait_s, &t->time_wait_s, d);
-	get_u32(o, "time_wait_max", p, 0, 4194304, t->time_wait_max,
+	conf_get_u32(o, "rto_min_ms", p, 1, 10000, t->rto_min_ms, &t->rto_min_ms, d);
+	conf_get_u32(o, "rto_max_ms", p, 100, 120000, t->rto_max_ms, &t->rto_max_ms, d);
+	conf_get_u32(o, "rto_init_ms", p, 10, 10000, t->rto_init_ms, &t->rto_init_ms, d);
+	conf_get_u32(o, "retries", p, 1, 30, t->retries, &t->retries, d);
+	conf_get_u32(o, "syn_retries", p, 1, 10, t->syn_retries, &t->syn_retries, d);
+	conf_get_u32(o, "delack_ms", p, 0, 500, t->delack_ms, &t->delack_ms, d);
+	conf_get_u32(o, "time_wait_s", p, 0, 240, t->time_wait_s, &t->time_wait_s, d);
+	conf_get_u32(o, "time_wait_max", p, 0, 4194304, t->time_wait_max,
 		&t->time_wait_max, d);
-	get_u32(o, "ooo_max", p, 0, 4096, t->ooo_max, &t->ooo_max, d);
-	if (get_u32(o, "ephemeral_lo", p, 1024, 65535, t->ephemeral_lo, &v, d))
+	conf_get_u32(o, "ooo_max", p, 0, 4096, t->ooo_max, &t->ooo_max, d);
+	if (conf_get_u32(o, "ephemeral_lo", p, 1024, 65535, t->ephemeral_lo, &v, d))
 		t->ephemeral_lo = (uint16_t)v;
-	if (get_u32(o, "ephemeral_hi", p, 1024, 65535, t->ephemeral_hi, &v, d))
+	if (conf_get_u32(o, "ephemeral_hi", p, 1024, 65535, t->ephemeral_hi, &v, d))
 		t->ephemeral_hi = (uint16_t)v;
 	if (t->rto_min_ms > t->rto_max_ms) {
-		ptr_key(kp, p, "rto_min_ms");
+		conf_ptr_key(kp, p, "rto_min_ms");
 		conf_err(d, kp, "rto_min_ms (%u) is above rto_max_ms (%u)",
 			 t->rto_min_ms, t->rto_max_ms);
 	}
 	if (t->ephemeral_hi < t->ephemeral_lo + 255u) {
-		ptr_key(kp, p, "ephemeral_hi");
+		conf_ptr_key(kp, p, "ephemeral_hi");
 		conf_err(d, kp, "the ephemeral range %u-%u is too small: it needs at "
 			 "least 256 ports", t->ephemeral_lo, t->ephemeral_hi);
 	}
@@ -435,7 +176,7 @@ parse_access_log(json_t *root, struct sl_conf *c, struct sl_conf_diag *d)
 	static const char *const keys[] = { "path", "sample_every", "ring_size",
 		NULL };
 	char p[PTR_MAX];
-	json_t *o = get_object(root, "access_log", "", p, d);
+	json_t *o = conf_get_object(root, "access_log", "", p, d);
 	struct sl_conf_alog *a = &c->access_log;
 
 	a->path[0] = '\0';
@@ -443,10 +184,10 @@ parse_access_log(json_t *root, struct sl_conf *c, struct sl_conf_diag *d)
 	a->ring_size = 4096;
 	if (o == NULL)
 		return;
-	check_keys(o, p, keys, d);
-	get_str(o, "path", p, false, a->path, sizeof(a->path), d);
-	get_u32(o, "sample_every", p, 1, 1000000, 1, &a->sample_every, d);
-	get_u32(o, "ring_size", p, 64, 1048576, 4096, &a->ring_size, d);
+	conf_check_keys(o, p, keys, d);
+	conf_get_str(o, "path", p, false, a->path, sizeof(a->path), d);
+	conf_get_u32(o, "sample_every", p, 1, 1000000, 1, &a->sample_every, d);
+	conf_get_u32(o, "ring_size", p, 64, 1048576, 4096, &a->ring_size, d);
 }
 
 static void
@@ -457,7 +198,7 @@ parse_http(json_t *root, struct sl_conf *c, struct sl_conf_diag *d)
 		"client_idle_s", "response_timeout_ms", "upstream_idle_s",
 		"upstream_pool_max", "max_inflight", NULL };
 	char p[PTR_MAX];
-	json_t *o = get_object(root, "http", "", p, d);
+	json_t *o = conf_get_object(root, "http", "", p, d);
 	struct sl_conf_http *h = &c->http;
 
 	*h = (struct sl_conf_http){ .max_request_line = 8192,
@@ -468,18 +209,18 @@ parse_http(json_t *root, struct sl_conf *c, struct sl_conf_diag *d)
 		.max_inflight = 1024 };
 	if (o == NULL)
 		return;
-	check_keys(o, p, keys, d);
-	get_u32(o, "max_request_line", p, 256, 8192, 8192, &h->max_request_line, d);
-	get_u32(o, "max_header_bytes", p, 256, 16384, 16384, &h->max_header_bytes, d);
-	get_u32(o, "max_headers", p, 1, 1000, 100, &h->max_headers, d);
-	get_uint(o, "max_body", p, 0, 1ull << 50, 1ull << 30, false, &h->max_body, d);
-	get_u32(o, "header_timeout_ms", p, 100, 600000, 10000, &h->header_timeout_ms, d);
-	get_u32(o, "client_idle_s", p, 1, 86400, 60, &h->client_idle_s, d);
-	get_u32(o, "response_timeout_ms", p, 100, 3600000, 30000,
+	conf_check_keys(o, p, keys, d);
+	conf_get_u32(o, "max_request_line", p, 256, 8192, 8192, &h->max_request_line, d);
+	conf_get_u32(o, "max_header_bytes", p, 256, 16384, 16384, &h->max_header_bytes, d);
+	conf_get_u32(o, "max_headers", p, 1, 1000, 100, &h->max_headers, d);
+	conf_get_uint(o, "max_body", p, 0, 1ull << 50, 1ull << 30, false, &h->max_body, d);
+	conf_get_u32(o, "header_timeout_ms", p, 100, 600000, 10000, &h->header_timeout_ms, d);
+	conf_get_u32(o, "client_idle_s", p, 1, 86400, 60, &h->client_idle_s, d);
+	conf_get_u32(o, "response_timeout_ms", p, 100, 3600000, 30000,
 		&h->response_timeout_ms, d);
-	get_u32(o, "upstream_idle_s", p, 1, 86400, 30, &h->upstream_idle_s, d);
-	get_u32(o, "upstream_pool_max", p, 0, 4096, 32, &h->upstream_pool_max, d);
-	get_u32(o, "max_inflight", p, 16, 1048576, 1024, &h->max_inflight, d);
+	conf_get_u32(o, "upstream_idle_s", p, 1, 86400, 30, &h->upstream_idle_s, d);
+	conf_get_u32(o, "upstream_pool_max", p, 0, 4096, 32, &h->upstream_pool_max, d);
+	conf_get_u32(o, "max_inflight", p, 16, 1048576, 1024, &h->max_inflight, d);
 }
 
 static void
@@ -488,7 +229,7 @@ parse_ports(json_t *root, struct sl_conf *c, struct sl_conf_diag *d)
 	static const char *const keys[] = { "name", "address", "gateway",
 		"rx_desc", "tx_desc", "mtu", NULL };
 	char p[PTR_MAX], ep[PTR_MAX];
-	json_t *a = get_array(root, "ports", "", p, true, d);
+	json_t *a = conf_get_array(root, "ports", "", p, true, d);
 	json_t *o;
 	size_t i;
 
@@ -506,68 +247,28 @@ parse_ports(json_t *root, struct sl_conf *c, struct sl_conf_diag *d)
 
 		if (i >= SL_MAX_PORTS)
 			break;
-		ptr_idx(ep, p, i);
+		conf_ptr_idx(ep, p, i);
 		if (!json_is_object(o)) {
 			conf_err(d, ep, "must be an object");
 			continue;
 		}
 		port = &c->ports[c->n_ports++];
-		check_keys(o, ep, keys, d);
-		ok &= get_str(o, "name", ep, true, port->name,
+		conf_check_keys(o, ep, keys, d);
+		ok &= conf_get_str(o, "name", ep, true, port->name,
 			      sizeof(port->name), d);
-		ok &= get_cidr(o, "address", ep, &port->addr,
+		ok &= conf_get_cidr(o, "address", ep, &port->addr,
 			       &port->prefix_len, d);
-		ok &= get_ipv4(o, "gateway", ep, false, &port->gateway, d);
-		ok &= get_u32(o, "rx_desc", ep, 64, 32768, DEF_DESC, &v, d);
+		ok &= conf_get_ipv4(o, "gateway", ep, false, &port->gateway, d);
+		ok &= conf_get_u32(o, "rx_desc", ep, 64, 32768, DEF_DESC, &v, d);
 		port->rx_desc = (uint16_t)v;
-		ok &= get_u32(o, "tx_desc", ep, 64, 32768, DEF_DESC, &v, d);
+		ok &= conf_get_u32(o, "tx_desc", ep, 64, 32768, DEF_DESC, &v, d);
 		port->tx_desc = (uint16_t)v;
-		ok &= get_u32(o, "mtu", ep, 576, 9000, DEF_MTU, &v, d);
+		ok &= conf_get_u32(o, "mtu", ep, 576, 9000, DEF_MTU, &v, d);
 		port->mtu = (uint16_t)v;
 		port->valid = ok;
 	}
 }
 
-/* Fills one element of an array of objects; `ep` is its pointer. */
-typedef void (*elem_fn)(json_t *o, const char *ep, void *elem, void *ctx,
-			struct sl_conf_diag *d);
-
-/*
- * Parse parent[key], an array of objects, into a new array of `size`-byte
- * elements (freed by sl_conf_free). Non-objects are reported and skipped.
- * *n is the number of elements filled; NULL when the array is absent or
- * empty. `aptr` receives the array's pointer for the caller's messages.
- */
-static void *
-parse_objects(json_t *parent, const char *key, const char *ptr, bool required,
-	      size_t size, unsigned int *n, elem_fn fn, void *ctx, char *aptr,
-	      struct sl_conf_diag *d)
-{
-	json_t *a = get_array(parent, key, ptr, aptr, required, d), *o;
-	char ep[PTR_MAX];
-	char *arr;
-	size_t i;
-
-	*n = 0;
-	if (a == NULL || json_array_size(a) == 0)
-		return NULL;
-	arr = calloc(json_array_size(a), size);
-	if (arr == NULL) {
-		conf_err(d, aptr, "out of memory");
-		return NULL;
-	}
-	json_array_foreach(a, i, o) {
-		ptr_idx(ep, aptr, i);
-		if (!json_is_object(o)) {
-			conf_err(d, ep, "must be an object");
-			continue;
-		}
-		fn(o, ep, arr + (*n)++ * size, ctx, d);
-	}
-	return arr;
-}
-
-/* Resolve o[key] to a pool index in *pool (-1 when absent or unknown). */
 static bool
 get_pool_ref(json_t *o, const char *key, const char *ep, bool required,
 	     const struct sl_conf *c, int *pool, struct sl_conf_diag *d)
@@ -575,7 +276,7 @@ get_pool_ref(json_t *o, const char *key, const char *ep, bool required,
 	char name[SL_NAME_MAX], kp[PTR_MAX];
 
 	*pool = -1;
-	if (!get_str(o, key, ep, required, name, sizeof(name), d))
+	if (!conf_get_str(o, key, ep, required, name, sizeof(name), d))
 		return false;
 	if (name[0] == '\0')
 		return true;
@@ -583,7 +284,7 @@ get_pool_ref(json_t *o, const char *key, const char *ep, bool required,
 		if (strcmp(c->pools[i].name, name) == 0)
 			*pool = (int)i;
 	if (*pool < 0) {
-		ptr_key(kp, ep, key);
+		conf_ptr_key(kp, ep, key);
 		conf_err(d, kp, "pool \"%s\" is not defined in /pools", name);
 		return false;
 	}
@@ -599,9 +300,9 @@ parse_route(json_t *o, const char *ep, void *elem, void *ctx,
 	bool ok = true;
 
 	(void)ctx;
-	check_keys(o, ep, keys, d);
-	ok &= get_cidr(o, "prefix", ep, &r->prefix, &r->prefix_len, d);
-	ok &= get_ipv4(o, "via", ep, true, &r->via, d);
+	conf_check_keys(o, ep, keys, d);
+	ok &= conf_get_cidr(o, "prefix", ep, &r->prefix, &r->prefix_len, d);
+	ok &= conf_get_ipv4(o, "via", ep, true, &r->via, d);
 	r->valid = ok;
 }
 
@@ -610,71 +311,8 @@ parse_routes(json_t *root, struct sl_conf *c, struct sl_conf_diag *d)
 {
 	char p[PTR_MAX];
 
-	c->routes = parse_objects(root, "routes", "", false, sizeof(*c->routes),
+	c->routes = conf_parse_objects(root, "routes", "", false, sizeof(*c->routes),
 				  &c->n_routes, parse_route, NULL, p, d);
-}
-
-static void
-parse_backend(json_t *o, const char *ep, void *elem, void *ctx,
-	      struct sl_conf_diag *d)
-{
-	static const char *const keys[] = { "name", "address", "port",
-		"weight", NULL };
-	struct sl_conf_backend *b = elem;
-	char addr[16];
-	uint64_t v;
-	bool ok = true;
-
-	(void)ctx;
-	check_keys(o, ep, keys, d);
-	ok &= get_ipv4(o, "address", ep, true, &b->addr, d);
-	ok &= get_uint(o, "port", ep, 1, 65535, 0, true, &v, d);
-	b->port = (uint16_t)v;
-	/* Negative weights are caught here: the range starts at 0. */
-	ok &= get_uint(o, "weight", ep, 0, 1000, DEF_WEIGHT, false, &v, d);
-	b->weight = (uint32_t)v;
-	ok &= get_str(o, "name", ep, false, b->name, sizeof(b->name), d);
-	if (b->name[0] == '\0')
-		snprintf(b->name, sizeof(b->name), "%s:%u",
-			 sl_conf_fmt_ipv4(b->addr, addr), b->port);
-	b->valid = ok;
-}
-
-static void
-parse_pool(json_t *o, const char *ep, void *elem, void *ctx,
-	   struct sl_conf_diag *d)
-{
-	static const char *const keys[] = { "name", "backends",
-		"skew_warn_ratio", "connect_timeout_ms", NULL };
-	struct sl_conf_pool *pool = elem;
-	char bp[PTR_MAX];
-	json_t *ba;
-
-	(void)ctx;
-	check_keys(o, ep, keys, d);
-	get_str(o, "name", ep, true, pool->name, sizeof(pool->name), d);
-	get_double(o, "skew_warn_ratio", ep, 1.0, 1e6, DEF_SKEW_RATIO,
-		   &pool->skew_warn_ratio, d);
-	get_u32(o, "connect_timeout_ms", ep, 10, 600000, 3000,
-		&pool->connect_timeout_ms, d);
-	ba = json_object_get(o, "backends");
-	if (json_is_array(ba) && json_array_size(ba) == 0) {
-		ptr_key(bp, ep, "backends");
-		conf_err(d, bp, "a pool needs at least one backend");
-		return;
-	}
-	pool->backends = parse_objects(o, "backends", ep, true,
-				       sizeof(*pool->backends), &pool->n_backends,
-				       parse_backend, NULL, bp, d);
-}
-
-static void
-parse_pools(json_t *root, struct sl_conf *c, struct sl_conf_diag *d)
-{
-	char p[PTR_MAX];
-
-	c->pools = parse_objects(root, "pools", "", true, sizeof(*c->pools),
-				 &c->n_pools, parse_pool, NULL, p, d);
 }
 
 static const char *const method_names[SL_METHOD_MAX + 1] = {
@@ -715,7 +353,7 @@ static bool
 get_methods(json_t *o, const char *ep, uint16_t *methods, struct sl_conf_diag *d)
 {
 	char kp[PTR_MAX], mp[PTR_MAX];
-	json_t *ma = get_array(o, "methods", ep, kp, false, d), *m;
+	json_t *ma = conf_get_array(o, "methods", ep, kp, false, d), *m;
 	bool ok = true;
 	size_t k;
 
@@ -723,7 +361,7 @@ get_methods(json_t *o, const char *ep, uint16_t *methods, struct sl_conf_diag *d
 	json_array_foreach(ma, k, m) {
 		int b = -1;
 
-		ptr_idx(mp, kp, k);
+		conf_ptr_idx(mp, kp, k);
 		for (int x = 0; x < SL_METHOD_MAX && json_is_string(m); x++)
 			if (strcmp(json_string_value(m), method_names[x]) == 0)
 				b = x;
@@ -743,31 +381,32 @@ parse_http_route(json_t *o, const char *ep, void *elem, void *ctx,
 		 struct sl_conf_diag *d)
 {
 	static const char *const keys[] = { "host", "path_prefix", "methods",
-		"pool", NULL };
+		"pool", "rate_limit", NULL };
 	struct sl_conf_http_route *r = elem;
 	char kp[PTR_MAX];
 	bool ok = true;
 
-	check_keys(o, ep, keys, d);
-	ok &= get_str(o, "host", ep, false, r->host, sizeof(r->host), d);
+	conf_check_keys(o, ep, keys, d);
+	ok &= conf_get_str(o, "host", ep, false, r->host, sizeof(r->host), d);
 	if (r->host[0] != '\0' && !host_ok(r->host)) {
-		ptr_key(kp, ep, "host");
+		conf_ptr_key(kp, ep, "host");
 		conf_err(d, kp, "\"%s\" is not a host name or *.suffix pattern",
 			 r->host);
 		ok = false;
 	}
-	ok &= get_str(o, "path_prefix", ep, false, r->path_prefix,
+	ok &= conf_get_str(o, "path_prefix", ep, false, r->path_prefix,
 		      sizeof(r->path_prefix), d);
 	if (r->path_prefix[0] == '\0') {
 		strcpy(r->path_prefix, "/");
 	} else if (r->path_prefix[0] != '/' || strpbrk(r->path_prefix, " ?#") != NULL) {
-		ptr_key(kp, ep, "path_prefix");
+		conf_ptr_key(kp, ep, "path_prefix");
 		conf_err(d, kp, "\"%s\" must start with '/' and hold no space, "
 			 "'?' or '#'", r->path_prefix);
 		ok = false;
 	}
 	ok &= get_methods(o, ep, &r->methods, d);
 	ok &= get_pool_ref(o, "pool", ep, true, ctx, &r->pool, d);
+	conf_parse_rate(o, "rate_limit", ep, &r->rate_limit, d);
 	r->valid = ok;
 }
 
@@ -776,7 +415,7 @@ parse_listener(json_t *o, const char *ep, void *elem, void *ctx,
 	       struct sl_conf_diag *d)
 {
 	static const char *const keys[] = { "name", "address", "port", "mode",
-		"pool", "idle_timeout_s", "routes", NULL };
+		"pool", "idle_timeout_s", "routes", "client_rate_limit", NULL };
 	static const char *const modes[] = { "http", "tcp", NULL };
 	struct sl_conf_listener *l = elem;
 	char rp[PTR_MAX];
@@ -784,19 +423,20 @@ parse_listener(json_t *o, const char *ep, void *elem, void *ctx,
 	int mode;
 	bool ok = true;
 
-	check_keys(o, ep, keys, d);
-	ok &= get_str(o, "name", ep, true, l->name, sizeof(l->name), d);
-	ok &= get_ipv4(o, "address", ep, true, &l->addr, d);
-	ok &= get_uint(o, "port", ep, 1, 65535, 0, true, &v, d);
+	conf_check_keys(o, ep, keys, d);
+	ok &= conf_get_str(o, "name", ep, true, l->name, sizeof(l->name), d);
+	ok &= conf_get_ipv4(o, "address", ep, true, &l->addr, d);
+	ok &= conf_get_uint(o, "port", ep, 1, 65535, 0, true, &v, d);
 	l->port = (uint16_t)v;
-	mode = get_enum(o, "mode", ep, modes, SL_MODE_HTTP, d);
+	mode = conf_get_enum(o, "mode", ep, modes, SL_MODE_HTTP, d);
 	ok &= mode >= 0;
 	l->mode = mode >= 0 ? (enum sl_listener_mode)mode : SL_MODE_HTTP;
-	ok &= get_u32(o, "idle_timeout_s", ep, 1, 86400, 300, &l->idle_timeout_s, d);
-	l->routes = parse_objects(o, "routes", ep, false, sizeof(*l->routes),
+	ok &= conf_get_u32(o, "idle_timeout_s", ep, 1, 86400, 300, &l->idle_timeout_s, d);
+	l->routes = conf_parse_objects(o, "routes", ep, false, sizeof(*l->routes),
 				  &l->n_routes, parse_http_route, ctx, rp, d);
 	/* With routes, "pool" is optional: the default for a miss. */
 	ok &= get_pool_ref(o, "pool", ep, l->n_routes == 0, ctx, &l->pool, d);
+	conf_parse_rate(o, "client_rate_limit", ep, &l->client_rate_limit, d);
 	l->valid = ok;
 }
 
@@ -805,7 +445,7 @@ parse_listeners(json_t *root, struct sl_conf *c, struct sl_conf_diag *d)
 {
 	char p[PTR_MAX];
 
-	c->listeners = parse_objects(root, "listeners", "", true,
+	c->listeners = conf_parse_objects(root, "listeners", "", true,
 				     sizeof(*c->listeners), &c->n_listeners,
 				     parse_listener, c, p, d);
 }
@@ -830,7 +470,7 @@ sl_conf_load_buf(const char *name, const char *buf, size_t len, bool strict,
 {
 	static const char *const keys[] = { "$schema", "version", "runtime",
 		"memory", "arp", "tcp", "http", "access_log", "ports", "routes",
-		"pools", "listeners", NULL };
+		"pools", "listeners", "overload", NULL };
 	unsigned int errors_before = d->n_errors;
 	json_error_t jerr;
 	struct sl_conf *c;
@@ -857,8 +497,8 @@ sl_conf_load_buf(const char *name, const char *buf, size_t len, bool strict,
 	snprintf(c->path, sizeof(c->path), "%s", name);
 	hash_buf(c, buf, len);
 
-	check_keys(root, "", keys, d);
-	if (get_uint(root, "version", "", 0, UINT32_MAX, 1, true, &version, d) &&
+	conf_check_keys(root, "", keys, d);
+	if (conf_get_uint(root, "version", "", 0, UINT32_MAX, 1, true, &version, d) &&
 	    version != 1)
 		conf_err(d, "/version", "unsupported version %llu: this build reads "
 			 "version 1", (unsigned long long)version);
@@ -870,7 +510,8 @@ sl_conf_load_buf(const char *name, const char *buf, size_t len, bool strict,
 	parse_http(root, c, d);
 	parse_ports(root, c, d);
 	parse_routes(root, c, d);
-	parse_pools(root, c, d);
+	conf_parse_pools(root, c, d);
+	conf_parse_overload(root, c, d);
 	parse_listeners(root, c, d);
 	json_decref(root);
 

@@ -107,12 +107,98 @@ struct sl_conf_route {
 	bool valid;
 };
 
+/* Most backends in one pool (balancer state is sized by it). */
+#define SL_CONF_MAX_BACKENDS 256
+
+/* Caps on concurrent work, per pool or per backend; 0 = no cap. */
+struct sl_conf_limits {
+	uint32_t max_connections;  /* open upstream connections */
+	uint32_t max_pending;      /* requests waiting for a connection */
+	uint32_t max_inflight;     /* requests sent, response not complete */
+	uint32_t max_retries;      /* retries in progress */
+};
+
+/* A set of HTTP status codes 100..599, as a bitmap. */
+struct sl_status_set {
+	uint64_t bits[10];
+};
+
+static inline bool
+sl_status_set_has(const struct sl_status_set *s, unsigned int status)
+{
+	return status < 640 && (s->bits[status / 64] >> (status % 64)) & 1;
+}
+
 struct sl_conf_backend {
 	char name[SL_NAME_MAX];
 	uint32_t addr;
 	uint16_t port;
 	uint32_t weight;
+	struct sl_conf_limits limits;
 	bool valid;
+};
+
+enum sl_conf_policy {
+	SL_POLICY_WRR = 0,         /* smooth weighted round robin */
+	SL_POLICY_LEAST_REQUEST,   /* weighted, power of two choices */
+	SL_POLICY_MAGLEV,          /* consistent hashing on hash_key */
+	SL_POLICY_RANDOM,
+};
+
+enum sl_conf_hash_source {
+	SL_HASH_CLIENT_IP = 0,
+	SL_HASH_HEADER,
+	SL_HASH_COOKIE,
+};
+
+struct sl_conf_breaker {
+	uint32_t consecutive_failures;  /* 0 = off */
+	uint32_t error_rate_pct;        /* 0 = off */
+	uint32_t window_ms;
+	uint32_t min_requests;
+	uint32_t cooldown_ms;
+	uint32_t cooldown_max_ms;
+	uint32_t half_open_probes;
+	struct sl_status_set failure_statuses;
+};
+
+struct sl_conf_outlier {
+	uint32_t consecutive_5xx;       /* 0 = off */
+	uint32_t consecutive_gateway;   /* 0 = off */
+	uint32_t success_rate_min_hosts;/* 0 = success-rate ejection off */
+	uint32_t success_rate_min_requests;
+	double success_rate_stdev_factor;
+	uint32_t interval_ms;
+	uint32_t base_ejection_ms;
+	uint32_t max_ejection_ms;
+	uint32_t max_ejection_pct;
+};
+
+struct sl_conf_health {
+	bool enabled;
+	bool http;                      /* HTTP GET; false: a TCP connect */
+	uint32_t interval_ms;
+	uint32_t timeout_ms;
+	uint32_t rise;                  /* passes in a row to mark up */
+	uint32_t fall;                  /* failures in a row to mark down */
+	char path[256];
+	char host[256];                 /* "" = the backend's address */
+	struct sl_status_set expect;
+};
+
+struct sl_conf_retry {
+	uint32_t attempts;              /* extra tries on another backend */
+	struct sl_status_set on_statuses;/* retried for idempotent methods */
+	uint32_t budget_pct;            /* retries <= this share of active requests */
+	uint32_t min_concurrency;       /* ...but always allow this many */
+};
+
+struct sl_conf_imbalance {
+	uint32_t window_ms;
+	uint32_t min_requests;          /* in the window before judging */
+	double ratio;                   /* 0 = the pool's skew_warn_ratio */
+	double deviation;               /* |observed/expected - 1| alarm level */
+	uint32_t hold_ms;               /* over threshold this long: event */
 };
 
 struct sl_conf_pool {
@@ -120,8 +206,33 @@ struct sl_conf_pool {
 	double skew_warn_ratio;  /* warn when one backend's weight exceeds this
 	                            multiple of the mean of the others */
 	uint32_t connect_timeout_ms;
+	enum sl_conf_policy policy;
+	enum sl_conf_hash_source hash_source;
+	char hash_name[64];             /* header or cookie name */
+	uint32_t maglev_size;           /* prime */
+	uint32_t slow_start_ms;         /* 0 = off */
+	uint32_t slow_start_min_pct;
+	uint32_t panic_threshold_pct;
+	struct sl_conf_limits limits;
+	struct sl_conf_breaker breaker;
+	struct sl_conf_outlier outlier;
+	struct sl_conf_health health;
+	struct sl_conf_retry retry;
+	struct sl_conf_imbalance imbalance;
 	unsigned int n_backends;
 	struct sl_conf_backend *backends;
+};
+
+/* Gateway overload protection (per worker lcore). */
+struct sl_conf_overload {
+	uint32_t busy_pct;              /* shed new work past this busy share; 0 = off */
+	uint32_t retry_after_s;         /* in 503s sent while shedding */
+};
+
+/* A token bucket: rate per second and burst; rps 0 = no limit. */
+struct sl_conf_rate {
+	uint32_t rps;
+	uint32_t burst;
 };
 
 /* HTTP methods as bits, for route method filters. */
@@ -137,6 +248,7 @@ struct sl_conf_http_route {
 	char path_prefix[256];   /* starts with '/' */
 	uint16_t methods;        /* bit per enum sl_http_method_bit; 0 = any */
 	int pool;                /* index into sl_conf.pools */
+	struct sl_conf_rate rate_limit; /* 429 past it */
 	bool valid;
 };
 
@@ -149,6 +261,7 @@ struct sl_conf_listener {
 	uint32_t idle_timeout_s; /* close a session idle this long (both ways) */
 	unsigned int n_routes;   /* HTTP routes, in config order */
 	struct sl_conf_http_route *routes;
+	struct sl_conf_rate client_rate_limit; /* per client address: 429 past it */
 	bool valid;
 };
 
@@ -163,6 +276,8 @@ struct sl_conf {
 	struct sl_conf_tcp tcp;
 	struct sl_conf_alog access_log;
 	struct sl_conf_http http;
+	struct sl_conf_overload overload;
+	uint32_t events_max;     /* event log entries kept */
 
 	unsigned int n_ports;
 	struct sl_conf_port ports[SL_MAX_PORTS];

@@ -19,6 +19,8 @@ struct sl_alog;
 struct sl_alog_lcore;
 struct sl_proxy;
 struct sl_h1_proxy;
+struct sl_upstream;
+struct sl_event_log;
 struct rte_ipv4_hdr;
 
 #define SL_TXQ_MAX 64   /* packets buffered per port before a forced flush */
@@ -97,6 +99,8 @@ struct sl_dp {
 	uint64_t start_tsc;
 	uint64_t start_wall_us;          /* wall clock at start_tsc */
 	struct sl_alog *alog;
+	struct sl_upstream *up;          /* shared pool and backend state */
+	struct sl_event_log *events;
 	volatile bool stop;
 
 	unsigned int n_ports;

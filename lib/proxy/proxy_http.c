@@ -16,6 +16,8 @@
 #include "sl_route.h"
 #include "sl_tcp.h"
 #include "sl_timer.h"
+#include "sl_upstream.h"
+#include "proxy_http_private.h"
 
 const char *const sl_h1_stat_names[] = {
 #define SL_H1_STAT_NAME(name, desc) #name,
@@ -23,21 +25,6 @@ const char *const sl_h1_stat_names[] = {
 #undef SL_H1_STAT_NAME
 };
 const unsigned int sl_h1_n_stats = RTE_DIM(sl_h1_stat_names);
-
-/* client flags */
-#define CL_CLOSING   0x01   /* no more requests: closing after the response */
-/* exchange states */
-enum { X_REQ_HEAD, X_REQ_BODY, X_WAIT_RESP, X_RESP };
-/* exchange flags */
-#define XF_REQ_CHUNKED  0x0001
-#define XF_RESP_CHUNKED 0x0002
-#define XF_RESP_STARTED 0x0004
-#define XF_HAS_XFF      0x0008
-#define XF_HAS_XRID     0x0010
-#define XF_CLOSE_AFTER  0x0020
-#define XF_UP_REUSED    0x0040
-#define XF_UP_KEEPALIVE 0x0080   /* the backend keeps the connection */
-#define XF_CLIENT_10    0x0100   /* HTTP/1.0 client: keep-alive must be said */
 
 static const struct sl_tcp_app_ops client_ops;
 static const struct sl_tcp_app_ops up_ops;
@@ -47,6 +34,7 @@ static struct sl_h1_proxy *idle_owner[RTE_MAX_LCORE];
 static void client_drive(struct sl_h1_client *cl);
 static void xchg_timer_fire(struct sl_timer *t, void *ctx);
 static void upstream_drive(struct sl_h1_xchg *x);
+static bool xchg_retry(struct sl_h1_xchg *x, enum sl_up_kind kind);
 
 static inline uint64_t
 ms_ticks(uint64_t ms)
@@ -98,6 +86,13 @@ send_bytes(struct sl_h1_proxy *hp, struct sl_tcp_conn *c, const char *data,
 		return;
 	}
 	send_mq(hp, c, &q);
+}
+
+void
+h1_send_bytes(struct sl_h1_proxy *hp, struct sl_tcp_conn *c, const char *data,
+	      size_t len)
+{
+	send_bytes(hp, c, data, len);
 }
 
 static void
@@ -157,6 +152,7 @@ reason(unsigned int status)
 	case 413: return "Content Too Large";
 	case 414: return "URI Too Long";
 	case 417: return "Expectation Failed";
+	case 429: return "Too Many Requests";
 	case 431: return "Request Header Fields Too Large";
 	case 501: return "Not Implemented";
 	case 502: return "Bad Gateway";
@@ -188,6 +184,7 @@ count_status(struct sl_h1_proxy *hp, unsigned int status, bool ours)
 	case 408: hp->stats.err_408++; break;
 	case 413: hp->stats.err_413++; break;
 	case 414: hp->stats.err_414++; break;
+	case 429: hp->stats.err_429++; break;
 	case 431: hp->stats.err_431++; break;
 	case 501: hp->stats.err_501++; break;
 	case 502: hp->stats.err_502++; break;
@@ -255,6 +252,9 @@ xchg_new(struct sl_h1_client *cl)
 	x->backend = UINT16_MAX;
 	x->status = 0;
 	x->flags = 0;
+	x->tries = 0;
+	x->lb_flags = 0;
+	memset(x->khash, 0, sizeof(x->khash));
 	x->state = X_REQ_HEAD;
 	x->method = 0;
 	x->host_len = x->conn_len = 0;
@@ -288,6 +288,7 @@ upstream_release(struct sl_h1_proxy *hp, struct sl_h1_xchg *x, bool reusable)
 		return;
 	}
 	up->ops = NULL;
+	h1_lb_conn_g(hp, g, -1);
 	if (reusable)
 		sl_tcp_shutdown(hp->tcp, up);
 	else
@@ -300,6 +301,7 @@ xchg_free(struct sl_h1_proxy *hp, struct sl_h1_xchg *x, uint8_t term,
 {
 	xchg_log(hp, x, term);
 	sl_timer_cancel(&hp->tcp->wheel, &x->timer);
+	h1_lb_finish(hp, x, SL_UP_ABANDONED);
 	upstream_release(hp, x, up_reusable);
 	sl_mq_free(&x->to_up);
 	if (x->cl != NULL && x->cl->x == x)
@@ -325,9 +327,12 @@ client_free(struct sl_h1_client *cl)
 	hp->stats.clients--;
 }
 
-/* A small, complete error response; the connection closes after it. */
+/*
+ * A small, complete error response; the connection closes after it.
+ * `extra`: more header lines ("Name: value\r\n"), or NULL.
+ */
 static void
-client_error(struct sl_h1_client *cl, unsigned int status)
+client_error_ex(struct sl_h1_client *cl, unsigned int status, const char *extra)
 {
 	struct sl_h1_proxy *hp = cl->hp;
 	struct sl_h1_xchg *x = cl->x;
@@ -338,8 +343,9 @@ client_error(struct sl_h1_client *cl, unsigned int status)
 	n = snprintf(buf, sizeof(buf),
 		     "HTTP/1.1 %u %s\r\nContent-Type: text/plain\r\n"
 		     "Content-Length: %zu\r\nConnection: close\r\n"
-		     "%s\r\n%s\n", status, reason(status), strlen(reason(status)) + 1,
-		     status == 503 ? "Retry-After: 1\r\n" : "", reason(status));
+		     "%s%s\r\n%s\n", status, reason(status), strlen(reason(status)) + 1,
+		     status == 503 || status == 429 ? "Retry-After: 1\r\n" : "",
+		     extra ? extra : "", reason(status));
 	if (x != NULL) {
 		x->status = (uint16_t)status;
 		x->bytes_out += (uint64_t)n;
@@ -351,6 +357,12 @@ client_error(struct sl_h1_client *cl, unsigned int status)
 		send_bytes(hp, cl->conn, buf, (size_t)n);
 		sl_tcp_shutdown(hp->tcp, cl->conn);
 	}
+}
+
+static void
+client_error(struct sl_h1_client *cl, unsigned int status)
+{
+	client_error_ex(cl, status, NULL);
 }
 
 static void
@@ -379,9 +391,13 @@ xchg_timer_fire(struct sl_timer *t, void *ctx)
 		return;
 	/* The backend said nothing in time: 504, and drop that connection. */
 	if (x->up != NULL) {
+		x->up->ops = NULL;
 		sl_tcp_abort(x->cl->hp->tcp, x->up);
+		h1_lb_conn_g(x->cl->hp, x->cl->hp->pool_base[x->pool] + x->backend, -1);
 		x->up = NULL;
 	}
+	x->status = 504;
+	h1_lb_finish(x->cl->hp, x, SL_UP_TIMEOUT);
 	client_error(x->cl, 504);
 }
 
@@ -435,45 +451,111 @@ strip_connection_named(struct sl_h1_xchg *x, uint32_t fields_from)
 	}
 }
 
+/* A connection to x's backend: a pooled one, else a new one. */
 static struct sl_tcp_conn *
 upstream_get(struct sl_h1_proxy *hp, struct sl_h1_xchg *x)
 {
 	const struct sl_conf_pool *pool = &hp->conf->pools[x->pool];
-	uint32_t g;
-	struct sl_h1_idle *idle;
+	uint32_t g = hp->pool_base[x->pool] + x->backend;
+	struct sl_h1_idle *idle = &hp->idle[g];
 	uint64_t max_idle = (uint64_t)hp->conf->http.upstream_idle_s *
 			    hp->tcp->lc->dp->tsc_hz;
+	struct sl_tcp_conn *c;
 
-	for (unsigned int i = 0; i < pool->n_backends; i++) {
-		unsigned int k = hp->pool_rr[x->pool]++ % pool->n_backends;
-
-		if (pool->backends[k].weight > 0) {
-			x->backend = (uint16_t)k;
-			break;
-		}
-	}
-	if (x->backend == UINT16_MAX)
-		return NULL;
-	g = hp->pool_base[x->pool] + x->backend;
-	idle = &hp->idle[g];
 	while (idle->n > 0) {
-		struct sl_tcp_conn *c = idle->conns[--idle->n];
-
+		c = idle->conns[--idle->n];
 		if (rte_rdtsc() - idle->since_tsc[idle->n] < max_idle &&
 		    sl_tcp_can_send(c)) {
 			c->ops = &up_ops;
 			c->app = x;
 			hp->stats.upstream_reused++;
-			x->flags |= XF_UP_REUSED;
+			x->flags |= XF_UP_REUSED | XF_UP_CONNECTED;
 			return c;
 		}
 		c->ops = NULL;
 		sl_tcp_shutdown(hp->tcp, c);
+		h1_lb_conn_g(hp, g, -1);
 	}
 	hp->stats.upstream_connects++;
-	return sl_tcp_connect(hp->tcp, pool->backends[x->backend].addr,
-			      pool->backends[x->backend].port,
-			      pool->connect_timeout_ms, &up_ops, x);
+	x->flags &= ~(XF_UP_REUSED | XF_UP_CONNECTED);
+	c = sl_tcp_connect(hp->tcp, pool->backends[x->backend].addr,
+			   pool->backends[x->backend].port,
+			   pool->connect_timeout_ms, &up_ops, x);
+	if (c != NULL) {
+		h1_lb_conn_g(hp, g, 1);
+		x->flags |= XF_PENDING;
+		sl_up_pending(hp->up, (unsigned int)x->pool, x->backend, 1);
+	}
+	return c;
+}
+
+/* Send x's request head to its (new) backend connection. */
+static void
+upstream_send_head(struct sl_h1_proxy *hp, struct sl_h1_xchg *x)
+{
+	x->up_start_tsc = rte_rdtsc();
+	if (x->up->state == SL_TCP_ESTABLISHED)
+		send_bytes(hp, x->up, x->head, x->head_len);
+	else
+		to_mq(hp, &x->to_up, x->head, x->head_len);
+}
+
+/* No backend for x: 503, saying which limit when one refused it. */
+static void
+refuse(struct sl_h1_client *cl, enum sl_up_refusal why)
+{
+	char hdr[96];
+
+	if (why == SL_UP_REFUSE_none_available) {
+		client_error(cl, 503);
+		return;
+	}
+	cl->hp->stats.overloaded++;
+	snprintf(hdr, sizeof(hdr), "x-sluice-overloaded: %s\r\n",
+		 sl_up_refusal_names[why]);
+	client_error_ex(cl, 503, hdr);
+}
+
+/*
+ * Try x again on another backend after `kind` went wrong at this one.
+ * Only a request with no body can be replayed (its head is still in
+ * x->head); status retries also need an idempotent method. Returns true
+ * when the retry is under way.
+ */
+static bool
+xchg_retry(struct sl_h1_xchg *x, enum sl_up_kind kind)
+{
+	struct sl_h1_proxy *hp = x->cl->hp;
+	const struct sl_conf_pool *cp = &hp->conf->pools[x->pool];
+	bool probe;
+	int b = -1;
+
+	if ((x->flags & XF_NO_BODY) && !(x->flags & XF_RESP_STARTED) &&
+	    x->tries <= cp->retry.attempts && x->cl->conn != NULL &&
+	    (kind != SL_UP_FAIL_STATUS || (x->flags & XF_IDEMPOTENT)))
+		b = h1_lb_retry_pick(hp, x, &probe);
+	if (b < 0)
+		return false;
+	if (x->up != NULL) {
+		x->up->ops = NULL;
+		sl_tcp_abort(hp->tcp, x->up);
+		h1_lb_conn_g(hp, hp->pool_base[x->pool] + x->backend, -1);
+		x->up = NULL;
+	}
+	h1_lb_finish(hp, x, kind);
+	h1_lb_retry_commit(hp, x, b, probe);
+	sl_mq_free(&x->to_up);
+	x->status = 0;
+	x->up = upstream_get(hp, x);
+	if (x->up == NULL)
+		return false;
+	sl_http_parser_init_response(&x->resp, &hp->limits,
+				     x->method == SL_HTTP_M_HEAD);
+	upstream_send_head(hp, x);
+	if (x->state >= X_WAIT_RESP)
+		sl_timer_arm(&hp->tcp->wheel, &x->timer,
+			     ms_ticks(hp->conf->http.response_timeout_ms));
+	return true;
 }
 
 /* The request head is complete: route it and send it to a backend. */
@@ -494,6 +576,13 @@ request_headers_done(struct sl_h1_client *cl, struct sl_h1_xchg *x,
 	}
 	if (!(h->flags & SL_HTTP_F_KEEP_ALIVE))
 		x->flags |= XF_CLOSE_AFTER;
+	if (h->body == SL_HTTP_BODY_NONE ||
+	    (h->body == SL_HTTP_BODY_LENGTH && h->content_length == 0))
+		x->flags |= XF_NO_BODY;
+	if (h->method == SL_HTTP_M_GET || h->method == SL_HTTP_M_HEAD ||
+	    h->method == SL_HTTP_M_PUT || h->method == SL_HTTP_M_DELETE ||
+	    h->method == SL_HTTP_M_OPTIONS || h->method == SL_HTTP_M_TRACE)
+		x->flags |= XF_IDEMPOTENT;
 	if (h->version_minor == 0)
 		x->flags |= XF_CLIENT_10;
 	if (h->flags & SL_HTTP_F_CONN_OTHER)
@@ -532,20 +621,28 @@ request_headers_done(struct sl_h1_client *cl, struct sl_h1_xchg *x,
 		client_error(cl, 404);
 		return;
 	}
+	{
+		unsigned int st = h1_lb_admit(hp, x);
+		enum sl_up_refusal why;
+
+		if (st != 0) {
+			client_error(cl, st);
+			return;
+		}
+		if (h1_lb_choose(hp, x, -1, &why) < 0) {
+			refuse(cl, why);
+			return;
+		}
+	}
 	x->up = upstream_get(hp, x);
 	if (x->up == NULL) {
 		client_error(cl, 503);
 		return;
 	}
-	x->up_start_tsc = rte_rdtsc();
 	sl_http_parser_init_response(&x->resp, &hp->limits,
 				     h->method == SL_HTTP_M_HEAD);
 	x->state = X_REQ_BODY;
-	if (x->up->state == SL_TCP_ESTABLISHED) {
-		send_bytes(hp, x->up, x->head, x->head_len);
-	} else {
-		to_mq(hp, &x->to_up, x->head, x->head_len);
-	}
+	upstream_send_head(hp, x);
 }
 
 /* Feed one parser event of the request. Returns false to stop reading. */
@@ -604,6 +701,8 @@ request_event(struct sl_h1_client *cl, struct sl_h1_xchg *x,
 		} else if (header_is(ev->field.name, "x-request-id")) {
 			x->flags |= XF_HAS_XRID;
 		}
+		if (hp->n_keys > 0)
+			h1_lb_field(hp, x, ev->field.name, ev->field.value);
 		head_field(x, ev->field.raw);
 		return true;
 	case SL_HTTP_EV_HEADERS_DONE:
@@ -738,6 +837,8 @@ response_done(struct sl_h1_xchg *x, bool up_reusable)
 
 	count_status(hp, x->status, false);
 	record_latency(hp, x);
+	h1_lb_finish(hp, x, h1_lb_failure_status(hp, x->pool, x->status) ?
+		     SL_UP_FAIL_STATUS : SL_UP_OK);
 	xchg_free(hp, x, SL_ALOG_TERM_DONE, up_reusable);
 	if (cl->conn == NULL)
 		return;
@@ -761,6 +862,19 @@ response_event(struct sl_h1_xchg *x, struct sl_http_event *ev)
 
 	switch (ev->type) {
 	case SL_HTTP_EV_STATUS_LINE:
+		if (ev->resp.status >= 200 &&
+		    sl_status_set_has(&hp->conf->pools[x->pool].retry.on_statuses,
+				      ev->resp.status) &&
+		    (x->flags & XF_IDEMPOTENT) && (x->flags & XF_NO_BODY) &&
+		    x->tries <= hp->conf->pools[x->pool].retry.attempts) {
+			uint16_t st = x->status;
+
+			x->status = ev->resp.status;
+			if (xchg_retry(x, h1_lb_failure_status(hp, x->pool,
+					ev->resp.status) ? SL_UP_FAIL_STATUS : SL_UP_OK))
+				return false;
+			x->status = st;   /* no retry: relay this answer */
+		}
 		x->head_len = 0;
 		x->target_off = x->target_len = 0;
 		x->status = ev->resp.status;
@@ -823,9 +937,13 @@ response_event(struct sl_h1_xchg *x, struct sl_http_event *ev)
 			client_free(cl);
 		} else {
 			if (x->up != NULL) {
+				x->up->ops = NULL;
 				sl_tcp_abort(hp->tcp, x->up);
+				h1_lb_conn_g(hp, hp->pool_base[x->pool] + x->backend, -1);
 				x->up = NULL;
 			}
+			x->status = 502;
+			h1_lb_finish(hp, x, SL_UP_RESET);
 			client_error(cl, 502);
 		}
 		return false;
@@ -923,6 +1041,7 @@ up_established(struct sl_tcp_conn *c)
 	struct sl_h1_xchg *x = c->app;
 	struct sl_h1_proxy *hp = x->cl->hp;
 
+	h1_lb_connected(hp, x);
 	send_mq(hp, c, &x->to_up);
 	client_drive(x->cl);
 }
@@ -947,6 +1066,7 @@ up_closed(struct sl_tcp_conn *c, enum sl_tcp_close_reason why)
 	struct sl_h1_xchg *x = c->app;
 	struct sl_h1_client *cl = x->cl;
 	struct sl_h1_proxy *hp = cl->hp;
+	enum sl_up_kind kind;
 	unsigned int status;
 
 	if (why == SL_TCP_CLOSE_NORMAL && (x->flags & XF_RESP_STARTED)) {
@@ -956,8 +1076,10 @@ up_closed(struct sl_tcp_conn *c, enum sl_tcp_close_reason why)
 			return;
 	}
 	x->up = NULL;
+	h1_lb_conn_g(hp, hp->pool_base[x->pool] + x->backend, -1);
 	if (x->flags & XF_RESP_STARTED) {
 		hp->stats.aborted_midway++;
+		h1_lb_finish(hp, x, SL_UP_RESET);
 		if (cl->conn != NULL) {
 			sl_tcp_abort(hp->tcp, cl->conn);
 			cl->conn = NULL;
@@ -969,14 +1091,20 @@ up_closed(struct sl_tcp_conn *c, enum sl_tcp_close_reason why)
 	switch (why) {
 	case SL_TCP_CLOSE_REFUSED:
 		status = 503;
+		kind = SL_UP_CONNECT_FAIL;
 		break;
 	case SL_TCP_CLOSE_TIMEOUT:
 		status = 504;
+		kind = x->flags & XF_UP_CONNECTED ? SL_UP_TIMEOUT : SL_UP_CONNECT_FAIL;
 		break;
 	default:
 		status = 502;
+		kind = SL_UP_RESET;
 		break;
 	}
+	x->status = (uint16_t)status;
+	if (xchg_retry(x, kind))
+		return;
 	client_error(cl, status);
 }
 
@@ -1027,7 +1155,9 @@ idle_readable(struct sl_tcp_conn *c)
 
 	if (hp == NULL)
 		return;
+	h1_lb_conn_g(hp, (uint32_t)((uintptr_t)c->app - 1), -1);
 	idle_remove(hp, c);
+	c->ops = NULL;
 	sl_tcp_abort(hp->tcp, c);
 }
 
@@ -1037,8 +1167,10 @@ idle_closed(struct sl_tcp_conn *c, enum sl_tcp_close_reason why)
 	struct sl_h1_proxy *hp = idle_proxy();
 
 	(void)why;
-	if (hp != NULL)
+	if (hp != NULL) {
+		h1_lb_conn_g(hp, (uint32_t)((uintptr_t)c->app - 1), -1);
 		idle_remove(hp, c);
+	}
 }
 
 static const struct sl_tcp_app_ops idle_ops = {
@@ -1071,6 +1203,7 @@ idle_sweep_fire(struct sl_timer *t, void *ctx)
 			idle->n--;
 			c->ops = NULL;
 			sl_tcp_shutdown(hp->tcp, c);
+			h1_lb_conn_g(hp, g, -1);
 			hp->stats.upstream_idle_closed++;
 		}
 	}
@@ -1087,6 +1220,11 @@ h1_accept(struct sl_tcp_conn *c, void *arg)
 
 	if (hp->free_clients == UINT32_MAX)
 		return -1;
+	/* Shed early and cheaply: a refused SYN costs less than a 503. */
+	if (h1_lb_shedding(hp)) {
+		hp->stats.shed++;
+		return -1;
+	}
 	cl = &hp->clients[hp->free_clients];
 	hp->free_clients = cl->free_next;
 	cl->hp = hp;
@@ -1133,11 +1271,9 @@ sl_h1_create(struct sl_tcp_stack *tcp, const struct sl_conf *conf, int socket)
 	hp->xchgs = rte_zmalloc_socket("sl_h1_xchgs",
 		(size_t)hp->max_xchgs * sizeof(*hp->xchgs), RTE_CACHE_LINE_SIZE,
 		socket);
-	hp->pool_rr = rte_zmalloc_socket("sl_h1", (conf->n_pools + 1) * sizeof(uint32_t),
-					 0, socket);
 	hp->pool_base = rte_zmalloc_socket("sl_h1", (conf->n_pools + 1) * sizeof(uint32_t),
 					   0, socket);
-	if (hp->clients == NULL || hp->xchgs == NULL || hp->pool_rr == NULL ||
+	if (hp->clients == NULL || hp->xchgs == NULL ||
 	    hp->pool_base == NULL)
 		goto nomem;
 	for (unsigned int p = 0; p < conf->n_pools; p++) {
@@ -1199,6 +1335,8 @@ sl_h1_create(struct sl_tcp_stack *tcp, const struct sl_conf *conf, int socket)
 			goto fail;
 		hp->n_listeners++;
 	}
+	if (h1_lb_init(hp, socket) != 0 || h1_health_init(hp, socket) != 0)
+		goto nomem;
 	idle_owner[tcp->lc->lcore_id < RTE_MAX_LCORE ? tcp->lc->lcore_id : 0] = hp;
 	sl_timer_init(&hp->idle_sweep, idle_sweep_fire);
 	sl_timer_arm(&tcp->wheel, &hp->idle_sweep, ms_ticks(1000));
@@ -1238,13 +1376,14 @@ sl_h1_free(struct sl_h1_proxy *hp)
 		for (uint32_t i = 0; i < hp->max_clients; i++)
 			if (hp->clients[i].conn != NULL)
 				sl_mq_free(&hp->clients[i].pending);
+	h1_health_free(hp);
+	h1_lb_free(hp);
 	rte_free(hp->idle);
 	rte_free(hp->route_base);
 	rte_free(hp->route_total);
 	rte_free(hp->route_upstream);
 	rte_free(hp->backend_total);
 	rte_free(hp->backend_upstream);
-	rte_free(hp->pool_rr);
 	rte_free(hp->pool_base);
 	rte_free(hp->xchgs);
 	rte_free(hp->clients);

@@ -23,6 +23,21 @@
 #include "sl_timer_types.h"
 
 struct sl_route_table;
+struct sl_upstream;
+struct sl_up_cursor;
+struct sl_lb_bucket;
+struct sl_h1_check;
+
+#define SL_H1_HASH_KEYS 4            /* distinct header/cookie hash keys */
+#define SL_H1_CLIENT_BUCKETS 4096    /* per-client rate limit slots per lcore */
+
+/* A per-client-address token bucket, direct-mapped by address. */
+struct sl_h1_client_bucket {
+	uint32_t ip;
+	uint16_t listener;
+	double tokens;
+	uint64_t last_ms;
+};
 
 #define SL_H1_HEAD_MAX (8192 + 16384 + 1024)
 
@@ -50,7 +65,12 @@ struct sl_route_table;
 	X(client_conns,      "client connections accepted") \
 	X(no_exchange,       "requests refused: max_inflight reached (503)") \
 	X(aborted_midway,    "responses cut short: client reset after headers") \
-	X(upstream_idle_closed, "pooled backend connections closed after upstream_idle_s")
+	X(upstream_idle_closed, "pooled backend connections closed after upstream_idle_s") \
+	X(err_429,           "429 sent: a route or client rate limit") \
+	X(overloaded,        "503 sent with x-sluice-overloaded: a pool or backend limit") \
+	X(shed,              "503 sent or connection refused: this lcore over overload.busy_pct") \
+	X(retries,           "requests retried on another backend") \
+	X(retries_refused,   "retries the budget or max_retries did not allow")
 
 struct sl_h1_stats {
 #define SL_H1_STAT_FIELD(name, desc) uint64_t name;
@@ -88,7 +108,10 @@ struct sl_h1_xchg {
 	int pool;
 	uint16_t backend;
 	uint16_t status;
-	uint16_t flags;
+	uint32_t flags;
+	uint8_t tries;               /* backends tried so far */
+	uint8_t lb_flags;            /* SL_UP_OUT_* of the current backend */
+	uint64_t khash[SL_H1_HASH_KEYS]; /* hash of each key field, 0 = absent */
 	uint8_t state;
 	uint8_t method;
 	uint16_t host_len;
@@ -127,7 +150,6 @@ struct sl_h1_proxy {
 	uint32_t request_seq;        /* for generated X-Request-Id */
 	unsigned int n_listeners;
 	struct sl_h1_listener listeners[SL_PROXY_MAX_LISTENERS];
-	uint32_t *pool_rr;           /* round-robin cursor per pool */
 	uint32_t *pool_base;         /* first global backend index per pool */
 	struct sl_h1_idle *idle;     /* per global backend */
 	struct sl_timer idle_sweep;  /* closes pooled connections past upstream_idle_s */
@@ -141,6 +163,20 @@ struct sl_h1_proxy {
 	struct sl_hist *route_total, *route_upstream;
 	struct sl_hist *backend_total, *backend_upstream;
 	struct sl_http_limits limits;
+	/* balancing (proxy_http_lb.c) */
+	struct sl_upstream *up;
+	unsigned int widx;           /* worker index: the outcome ring */
+	struct sl_up_cursor *cursors;/* per pool */
+	uint64_t rng;
+	unsigned int n_keys;
+	struct { char name[64]; uint8_t cookie; } keys[SL_H1_HASH_KEYS];
+	int8_t *pool_key;            /* per pool: index in keys, -1 none */
+	struct sl_lb_bucket *route_buckets; /* by route_base + route */
+	struct sl_h1_client_bucket *client_buckets;
+	uint64_t busy_check_tsc, busy_prev, idle_prev;
+	bool shedding;
+	struct sl_h1_check *checks;  /* health checks (worker 0 only) */
+	uint32_t n_checks;
 	struct sl_h1_stats stats;
 };
 

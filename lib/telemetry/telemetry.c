@@ -22,6 +22,7 @@
 #include "sl_tcp.h"
 #include "sl_timer.h"
 #include "sl_telemetry.h"
+#include "telemetry_private.h"
 
 #define LOAD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
 #define ARP_PAGE 100
@@ -539,6 +540,8 @@ cmd_backends(const char *cmd __rte_unused, const char *params,
 			 be->port);
 		rte_tel_data_add_dict_string(e, "address", addr);
 		rte_tel_data_add_dict_u64(e, "weight", be->weight);
+		if (tdp->up != NULL)
+			tel_lb_backend_state(e, (unsigned int)pool, b);
 		merge_hist(h, offsetof(struct sl_h1_proxy, backend_total), idx);
 		rte_tel_data_add_dict_u64(e, "requests", h->count);
 		add_quantiles(e, "total", h);
@@ -631,10 +634,12 @@ sl_telemetry_register(struct sl_dp *dp)
 	rc |= reg("/sluice/http", cmd_http,
 		"HTTP proxy counters summed over workers: requests, responses by class, errors by status, upstream reuse. No parameters");
 	rc |= reg("/sluice/backends", cmd_backends,
-		"Per backend of a pool (HTTP): address, weight, requests, total and upstream latency percentiles. Parameter: pool name");
+		"Per backend of a pool: state, health, breaker, weights, gauges, status and failure counts, share, latency. Parameter: pool");
 	rc |= reg("/sluice/routes", cmd_routes,
 		"Per HTTP route (and listener default): pool, requests, total and upstream latency p50/p90/p99/p999/max. No parameters");
 	rc |= reg("/sluice/tcp", cmd_tcp,
 		"TCP and L4 proxy counters, conns by state, memory per conn: \"total\" and per worker lcore. No parameters");
+	rc |= tel_lb_register(dp);
+	rc |= tel_lb_register(dp);
 	return rc;
 }

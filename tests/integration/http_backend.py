@@ -13,10 +13,16 @@ Prints "ready" once listening. Paths:
   /status/N         an empty response with status N
   /reset            closes the connection without answering (RST)
   /hang             never answers (until the lifetime ends)
+  /health           200 "ok" (or what the fault mode says)
+
+--faults FILE makes addresses misbehave, for the balancing tests: FILE holds
+JSON {"198.18.1.3[:port]": "500" | "503" | "hang" | "slow:MS" | "ok"} and is
+re-read whenever it changes. A faulty address answers every path that way.
 """
 import argparse
 import hashlib
 import json
+import os
 import socket
 import struct
 import sys
@@ -30,6 +36,27 @@ PATTERN = bytes(range(256)) * 64
 def pattern(n):
     full, rest = divmod(n, len(PATTERN))
     return PATTERN * full + PATTERN[:rest]
+
+
+FAULTS = {"path": None, "mtime": None, "map": {}}
+FAULTS_LOCK = threading.Lock()
+
+
+def fault_for(addr, port):
+    path = FAULTS["path"]
+    if path is None:
+        return "ok"
+    with FAULTS_LOCK:
+        try:
+            m = os.stat(path).st_mtime_ns
+            if m != FAULTS["mtime"]:
+                with open(path) as f:
+                    FAULTS["map"] = json.load(f)
+                FAULTS["mtime"] = m
+        except (OSError, ValueError):
+            FAULTS["map"] = {}
+        m = FAULTS["map"]
+        return m.get(f"{addr}:{port}", m.get(addr, "ok"))
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -75,7 +102,18 @@ class Handler(BaseHTTPRequestHandler):
             if path.startswith(prefix + "/"):
                 path = path[len(prefix):]
         body = self.read_body()
-        if path == "/headers":
+        fault = fault_for(*self.connection.getsockname()[:2])
+        if fault in ("500", "503"):
+            self.reply(int(fault), b"fault injected\n")
+            return
+        if fault == "hang":
+            time.sleep(3600)
+            return
+        if fault.startswith("slow:"):
+            time.sleep(int(fault[5:]) / 1000)
+        if path == "/health":
+            self.reply(200, b"ok\n")
+        elif path == "/headers":
             data = {"request_line": self.requestline,
                     "headers": [[k, v] for k, v in self.headers.items()]}
             self.reply(200, json.dumps(data).encode(), "application/json")
@@ -118,7 +156,9 @@ def main():
     ap.add_argument("--addr", action="append", required=True)
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--lifetime", type=float, default=600)
+    ap.add_argument("--faults", default=None)
     a = ap.parse_args()
+    FAULTS["path"] = a.faults
     servers = []
     for addr in a.addr:
         ThreadingHTTPServer.daemon_threads = True

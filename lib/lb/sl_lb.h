@@ -1,0 +1,138 @@
+#ifndef SL_LB_H
+#define SL_LB_H
+
+/*
+ * Backend choice and the small control-loop helpers around it: weighted
+ * round robin, random, least request (power of two choices), Maglev
+ * consistent hashing, slow start, retry budget, token bucket and the
+ * imbalance detector. No DPDK and no clock: usable from lcores, a control
+ * thread and unit tests alike. Arrays are indexed by backend, n of them,
+ * n <= SL_LB_MAX_BACKENDS (larger n is clamped). A weight of 0 means "not
+ * eligible" everywhere.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sl_lb_types.h"
+
+/*
+ * Smooth weighted round robin (nginx's algorithm): deterministic and
+ * evenly interleaved, weights 5,1,1 give a,a,b,a,c,a,a repeating. A backend
+ * whose weight is 0 has its cursor reset, so it re-enters without a burst.
+ * Returns the index, or -1 if no backend is eligible.
+ */
+int
+sl_lb_swrr_pick(struct sl_lb_swrr *s, const uint32_t *weight, unsigned int n);
+
+/* xorshift64* PRNG. A zero *state (which would stick at 0) is reseeded. */
+uint64_t
+sl_lb_rand(uint64_t *state);
+
+/* Weighted random among weight > 0. -1 if none. */
+int
+sl_lb_random_pick(const uint32_t *weight, unsigned int n, uint64_t *rng);
+
+/*
+ * The two distinct candidates of one least-request draw: *first weighted
+ * by weight, *second weighted among the others (without replacement).
+ * Returns how many were drawn: 0 (none eligible, both -1), 1 (only one
+ * eligible, *second = -1) or 2. Exposed so tests can see the draw.
+ */
+unsigned int
+sl_lb_p2c_draw(const uint32_t *weight, unsigned int n, uint64_t *rng,
+	       int *first, int *second);
+
+/*
+ * Weighted least request, power of two choices: of two distinct backends
+ * drawn by sl_lb_p2c_draw, the one with the lower inflight/weight (ties:
+ * lower inflight, then the first drawn). One eligible: that one. -1 if none.
+ */
+int
+sl_lb_p2c_pick(const uint32_t *weight, const uint32_t *inflight, unsigned int n,
+	       uint64_t *rng);
+
+/*
+ * Build a weighted Maglev table (Eisenbud et al., NSDI'16) into m->table,
+ * m->size entries. ids[i] is a stable identity of backend i (a hash of
+ * addr:port): it alone fixes the backend's permutation, so removing one
+ * of N backends moves about 1/N of the keys. Backends get entries in
+ * proportion to weight (weight 0: none). Returns 0, or -EINVAL when size
+ * is not prime, table is NULL, n is too large or no weight is > 0.
+ */
+int
+sl_lb_maglev_build(struct sl_lb_maglev *m, const uint32_t *weight,
+		   const uint64_t *ids, unsigned int n);
+
+/*
+ * Backend for a key hash: table[hash % size]. When eligible is given and
+ * that backend is not, probe up to 32 more entries at positions re-hashed
+ * from the key, so that keys of a down backend spread over the others
+ * while every other key stays put. -1 if none found.
+ */
+int
+sl_lb_maglev_pick(const struct sl_lb_maglev *m, uint64_t hash,
+		  const bool *eligible);
+
+bool
+sl_lb_is_prime(uint32_t x);
+
+/* 64-bit hash of bytes: FNV-1a with a murmur3 finaliser for avalanche. */
+uint64_t
+sl_lb_hash(const void *data, size_t len, uint64_t seed);
+
+/*
+ * Slow start: the effective weight of a backend back in service since
+ * since_ms, a linear ramp from max(1, weight*min_pct/100) to weight over
+ * window_ms. window_ms == 0 or since_ms == 0: weight. Never 0 for weight > 0.
+ */
+uint32_t
+sl_lb_slow_start_weight(uint32_t weight, uint64_t since_ms, uint64_t now_ms,
+			uint32_t window_ms, uint32_t min_pct);
+
+/*
+ * May one more retry start? Allowed retries are
+ * max(min_concurrency, floor(active_requests*budget_pct/100)).
+ */
+bool
+sl_lb_budget_allows(const struct sl_lb_budget_conf *c, uint32_t active_requests,
+		    uint32_t active_retries);
+
+/* Token bucket, full (burst tokens) at now_ms. */
+void
+sl_lb_bucket_init(struct sl_lb_bucket *b, double burst, uint64_t now_ms);
+
+/* Refill at rate tokens per second up to burst, then take one if there is
+ * one. A clock that goes backwards refills nothing. */
+bool
+sl_lb_bucket_take(struct sl_lb_bucket *b, double rate, double burst,
+		  uint64_t now_ms);
+
+/* Imbalance detector over a sliding window of window_ms, kept in
+ * SL_LB_IMB_BUCKETS buckets (so it forgets in steps of window/10). */
+void
+sl_lb_imbalance_init(struct sl_lb_imbalance *im, unsigned int n,
+		     uint32_t window_ms, uint64_t now_ms);
+
+/* Count requests sent to backend; rotates buckets as time passes. */
+void
+sl_lb_imbalance_add(struct sl_lb_imbalance *im, unsigned int backend,
+		    uint32_t requests, uint64_t now_ms);
+
+/*
+ * Judge the window against the effective weights (0 = not eligible):
+ * fills ratio, share, expected, deviation, worst_deviation and
+ * window_requests. "Over" when window_requests >= min_requests and
+ * (ratio > ratio_threshold or worst_deviation > deviation_threshold); a
+ * threshold <= 0 is off. The alarm rises once over has held for hold_ms
+ * and clears as soon as it is not. Returns +1 when this call raised the
+ * alarm, -1 when it cleared it, else 0.
+ */
+int
+sl_lb_imbalance_eval(struct sl_lb_imbalance *im, const uint32_t *weight,
+		     uint64_t now_ms, uint64_t min_requests,
+		     double ratio_threshold, double deviation_threshold,
+		     uint32_t hold_ms);
+
+#endif

@@ -1,0 +1,211 @@
+/*
+ * Active health checks, through the appliance's own TCP stack: a TCP
+ * connect, or an HTTP GET whose status must be in expect_statuses. They run
+ * on worker 0 as timers in its wheel, so a check takes the same path as the
+ * traffic; their start times are spread over the interval so that checks of
+ * many backends do not arrive together. Verdicts go to the control thread
+ * as outcomes; it applies rise/fall and publishes the health to every lcore.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <rte_malloc.h>
+
+#include "sl_conf.h"
+#include "sl_lcore_types.h"
+#include "sl_tcp.h"
+#include "sl_timer.h"
+#include "sl_upstream.h"
+#include "proxy_http_private.h"
+
+struct sl_h1_check {
+	struct sl_h1_proxy *hp;
+	struct sl_tcp_conn *conn;      /* check in progress, or NULL */
+	struct sl_timer timer;         /* next check, or this one's timeout */
+	uint16_t pool;
+	uint16_t backend;
+	uint16_t got;                  /* status-line bytes gathered */
+	char line[16];
+};
+
+static const struct sl_tcp_app_ops check_ops;
+
+static uint64_t
+ticks(uint32_t ms)
+{
+	return ms;   /* the wheel ticks once a millisecond */
+}
+
+static const struct sl_conf_health *
+hc_conf(const struct sl_h1_check *k)
+{
+	return &k->hp->conf->pools[k->pool].health;
+}
+
+/* End this check with a verdict; the next starts one interval after this one began. */
+static void
+check_done(struct sl_h1_check *k, bool pass, unsigned int status)
+{
+	struct sl_h1_proxy *hp = k->hp;
+	const struct sl_conf_health *h = hc_conf(k);
+
+	if (k->conn != NULL) {
+		k->conn->ops = NULL;
+		sl_tcp_abort(hp->tcp, k->conn);
+		k->conn = NULL;
+	}
+	sl_timer_cancel(&hp->tcp->wheel, &k->timer);
+	sl_up_report(hp->up, hp->widx, k->pool, k->backend,
+		     pass ? SL_UP_HEALTH_PASS : SL_UP_HEALTH_FAIL, status, 0, 0);
+	sl_timer_arm(&hp->tcp->wheel, &k->timer,
+		     ticks(h->interval_ms > h->timeout_ms ? h->interval_ms - h->timeout_ms :
+			   h->interval_ms));
+}
+
+static void
+check_fire(struct sl_timer *t, void *ctx)
+{
+	struct sl_h1_check *k = container_of(t, struct sl_h1_check, timer);
+	struct sl_h1_proxy *hp = k->hp;
+	const struct sl_conf_health *h = hc_conf(k);
+	const struct sl_conf_backend *b = &hp->conf->pools[k->pool].backends[k->backend];
+
+	(void)ctx;
+	if (k->conn != NULL) {
+		check_done(k, false, 0);   /* timed out */
+		return;
+	}
+	k->got = 0;
+	k->conn = sl_tcp_connect(hp->tcp, b->addr, b->port, h->timeout_ms,
+				 &check_ops, k);
+	if (k->conn == NULL) {
+		/* No route, port or connection slot: that is a failure too. */
+		check_done(k, false, 0);
+		return;
+	}
+	sl_timer_arm(&hp->tcp->wheel, &k->timer, ticks(h->timeout_ms));
+}
+
+static void
+check_established(struct sl_tcp_conn *c)
+{
+	struct sl_h1_check *k = c->app;
+	const struct sl_conf_health *h = hc_conf(k);
+	const struct sl_conf_backend *b =
+		&k->hp->conf->pools[k->pool].backends[k->backend];
+	char req[700], ip[16];
+	int n;
+
+	if (!h->http) {
+		check_done(k, true, 0);
+		return;
+	}
+	n = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: %s\r\n"
+		     "User-Agent: sluice-health-check\r\nConnection: close\r\n\r\n",
+		     h->path, h->host[0] ? h->host : sl_conf_fmt_ipv4(b->addr, ip));
+	h1_send_bytes(k->hp, c, req, (size_t)n);
+}
+
+static void
+check_readable(struct sl_tcp_conn *c)
+{
+	struct sl_h1_check *k = c->app;
+	struct sl_mq q;
+	struct rte_mbuf *m;
+	unsigned int status = 0;
+
+	sl_tcp_recv(k->hp->tcp, c, sizeof(k->line) - k->got, &q);
+	while ((m = sl_mq_pop(&q)) != NULL) {
+		uint16_t n = (uint16_t)RTE_MIN(rte_pktmbuf_data_len(m),
+					       (uint16_t)(sizeof(k->line) - k->got));
+
+		memcpy(k->line + k->got, rte_pktmbuf_mtod(m, char *), n);
+		k->got = (uint16_t)(k->got + n);
+		rte_pktmbuf_free(m);
+	}
+	if (k->got < 12)
+		return;
+	/* "HTTP/1.x NNN" */
+	if (memcmp(k->line, "HTTP/1.", 7) == 0 && k->line[8] == ' ' &&
+	    k->line[9] >= '1' && k->line[9] <= '5' &&
+	    k->line[10] >= '0' && k->line[10] <= '9' &&
+	    k->line[11] >= '0' && k->line[11] <= '9')
+		status = (unsigned int)(k->line[9] - '0') * 100 +
+			 (unsigned int)(k->line[10] - '0') * 10 +
+			 (unsigned int)(k->line[11] - '0');
+	check_done(k, status != 0 && sl_status_set_has(&hc_conf(k)->expect, status),
+		   status);
+}
+
+static void
+check_closed(struct sl_tcp_conn *c, enum sl_tcp_close_reason why)
+{
+	struct sl_h1_check *k = c->app;
+
+	(void)why;
+	k->conn = NULL;   /* already gone: nothing to abort */
+	check_done(k, false, 0);
+}
+
+static const struct sl_tcp_app_ops check_ops = {
+	.established = check_established,
+	.readable = check_readable,
+	.closed = check_closed,
+};
+
+int
+h1_health_init(struct sl_h1_proxy *hp, int socket)
+{
+	const struct sl_conf *conf = hp->conf;
+	uint32_t n = 0, k = 0;
+
+	if (hp->widx != 0 || hp->up == NULL)
+		return 0;
+	for (unsigned int p = 0; p < conf->n_pools; p++)
+		if (conf->pools[p].health.enabled)
+			n += conf->pools[p].n_backends;
+	if (n == 0)
+		return 0;
+	hp->checks = rte_zmalloc_socket("sl_h1_checks", n * sizeof(*hp->checks),
+					0, socket);
+	if (hp->checks == NULL)
+		return -1;
+	for (unsigned int p = 0; p < conf->n_pools; p++) {
+		const struct sl_conf_pool *cp = &conf->pools[p];
+
+		if (!cp->health.enabled)
+			continue;
+		for (unsigned int b = 0; b < cp->n_backends; b++, k++) {
+			struct sl_h1_check *c = &hp->checks[k];
+
+			c->hp = hp;
+			c->pool = (uint16_t)p;
+			c->backend = (uint16_t)b;
+			sl_timer_init(&c->timer, check_fire);
+			/* Spread the first checks over one interval. */
+			sl_timer_arm(&hp->tcp->wheel, &c->timer,
+				     ticks(1 + (uint32_t)((uint64_t)cp->health.interval_ms *
+							  k / n)));
+		}
+	}
+	hp->n_checks = n;
+	return 0;
+}
+
+void
+h1_health_free(struct sl_h1_proxy *hp)
+{
+	for (uint32_t i = 0; i < hp->n_checks; i++) {
+		struct sl_h1_check *k = &hp->checks[i];
+
+		sl_timer_cancel(&hp->tcp->wheel, &k->timer);
+		if (k->conn != NULL) {
+			k->conn->ops = NULL;
+			sl_tcp_abort(hp->tcp, k->conn);
+			k->conn = NULL;
+		}
+	}
+	rte_free(hp->checks);
+	hp->checks = NULL;
+	hp->n_checks = 0;
+}

@@ -1,0 +1,105 @@
+#ifndef SL_UPSTREAM_H
+#define SL_UPSTREAM_H
+
+#include <stdint.h>
+
+#include <rte_ring.h>
+
+#include "sl_upstream_types.h"
+
+extern const char *const sl_up_refusal_names[SL_UP_REFUSE_MAX];
+
+/* Create the shared state for every pool of conf. NULL with rte_errno set. */
+struct sl_upstream *
+sl_upstream_create(const struct sl_conf *conf, unsigned int n_workers,
+		   struct sl_event_log *events);
+
+/* Start the control thread that runs breakers, ejection, health, imbalance. */
+int
+sl_upstream_start(struct sl_upstream *u);
+
+void
+sl_upstream_free(struct sl_upstream *u);
+
+/* Monotonic milliseconds: the clock of every breaker and ejection timer. */
+uint64_t
+sl_up_now_ms(void);
+
+/*
+ * The control thread's work, one step at now_ms: drain outcomes, run the
+ * timers, publish. Exposed so that tests can drive it with a fake clock.
+ */
+void
+sl_upstream_step(struct sl_upstream *u, uint64_t now_ms);
+
+/* ---- worker side ---------------------------------------------------- */
+
+/* Per-lcore balancing state for one pool. */
+struct sl_up_cursor {
+	struct sl_lb_swrr swrr;
+};
+
+/*
+ * Choose a backend of `pool` for one request, honouring health, ejection,
+ * breakers (taking a half-open permit when needed), panic, and the pool's
+ * and backends' limits. `hash` is the request's key (maglev only);
+ * `exclude` is a backend not to choose (a retry's previous one) or -1.
+ * Returns the backend index (*probe: it took a half-open permit, to be
+ * reported with SL_UP_OUT_PROBE), or -1 with *why set.
+ */
+int
+sl_up_pick(struct sl_upstream *u, unsigned int pool, struct sl_up_cursor *cur,
+	   uint64_t hash, uint64_t *rng, int exclude, enum sl_up_refusal *why,
+	   bool *probe);
+
+#define SL_UP_ADD(field, v) \
+	__atomic_add_fetch(&(field), (v), __ATOMIC_RELAXED)
+#define SL_UP_SUB(field, v) \
+	__atomic_sub_fetch(&(field), (v), __ATOMIC_RELAXED)
+#define SL_UP_LOAD(field) __atomic_load_n(&(field), __ATOMIC_RELAXED)
+#define SL_UP_STORE(field, v) __atomic_store_n(&(field), (v), __ATOMIC_RELAXED)
+
+/* Gauges: a request in flight, waiting for a connection, a connection. */
+static inline void
+sl_up_inflight(struct sl_upstream *u, unsigned int pool, unsigned int b, int d)
+{
+	SL_UP_ADD(u->pools[pool].inflight, (uint32_t)d);
+	SL_UP_ADD(u->pools[pool].b[b].inflight, (uint32_t)d);
+}
+
+static inline void
+sl_up_pending(struct sl_upstream *u, unsigned int pool, unsigned int b, int d)
+{
+	SL_UP_ADD(u->pools[pool].pending, (uint32_t)d);
+	SL_UP_ADD(u->pools[pool].b[b].pending, (uint32_t)d);
+}
+
+static inline void
+sl_up_conns(struct sl_upstream *u, unsigned int pool, unsigned int b, int d)
+{
+	SL_UP_ADD(u->pools[pool].conns, (uint32_t)d);
+	SL_UP_ADD(u->pools[pool].b[b].conns, (uint32_t)d);
+}
+
+/* May this request be retried now? Counts it as a retry if so. */
+bool
+sl_up_retry_begin(struct sl_upstream *u, unsigned int pool, unsigned int b);
+
+void
+sl_up_retry_end(struct sl_upstream *u, unsigned int pool, unsigned int b);
+
+/* Report an outcome from worker widx; never blocks, counts a full ring. */
+static inline void
+sl_up_report(struct sl_upstream *u, unsigned int widx, unsigned int pool,
+	     unsigned int b, enum sl_up_kind kind, unsigned int status,
+	     uint32_t latency_us, uint32_t flags)
+{
+	struct sl_up_outcome o = { .pool = (uint16_t)pool, .backend = (uint16_t)b,
+		.kind = (uint8_t)kind, .status = (uint16_t)status,
+		.lcore_idx = (uint8_t)widx, .latency_us = latency_us, .reserved = flags };
+
+	if (rte_ring_sp_enqueue_elem(u->outcomes[widx], &o, sizeof(o)) != 0)
+		u->outcomes_dropped[widx]++;
+}
+
+#endif

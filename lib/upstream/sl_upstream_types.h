@@ -1,0 +1,146 @@
+#ifndef SL_UPSTREAM_TYPES_H
+#define SL_UPSTREAM_TYPES_H
+
+/*
+ * Shared, read-mostly state of every pool and backend: what the balancers on
+ * the worker lcores read to choose a backend, and what one control thread
+ * derives from the outcomes the workers report.
+ *
+ * Who writes what:
+ *  - the control thread alone writes the published fields (eff_weight,
+ *    health, ejected, breaker, panic, the counters) with relaxed atomic
+ *    stores; workers read them with relaxed loads and no lock;
+ *  - workers keep the concurrency gauges (conns, pending, inflight, retries)
+ *    with relaxed atomic adds, so limits hold across lcores;
+ *  - workers report each finished request (and each health check) as a
+ *    16-byte outcome on their own single-producer ring; the control thread
+ *    is its single consumer. A full ring drops the outcome and counts it.
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <pthread.h>
+
+#include <rte_common.h>
+
+#include "sl_breaker_types.h"
+#include "sl_lb_types.h"
+
+struct rte_ring;
+struct sl_conf;
+struct sl_event_log;
+
+enum sl_up_health {
+	SL_UP_HEALTH_UP = 0,     /* also the state before the first check */
+	SL_UP_HEALTH_DOWN,
+};
+
+/* What became of one request, or one health check. */
+enum sl_up_kind {
+	SL_UP_OK = 0,            /* a response that is not a failure status */
+	SL_UP_FAIL_STATUS,       /* a status in the breaker's failure_statuses */
+	SL_UP_CONNECT_FAIL,      /* refused, unreachable, or connect timeout */
+	SL_UP_RESET,             /* reset or invalid response */
+	SL_UP_TIMEOUT,           /* no response within response_timeout_ms */
+	SL_UP_HEALTH_PASS,
+	SL_UP_HEALTH_FAIL,
+	SL_UP_ABANDONED,         /* the client left first: no verdict */
+};
+
+struct sl_up_outcome {
+	uint16_t pool;
+	uint16_t backend;
+	uint8_t kind;
+	uint8_t lcore_idx;
+	uint16_t status;
+	uint32_t latency_us;
+	uint32_t reserved;       /* SL_UP_OUT_* flags */
+};
+
+#define SL_UP_OUT_PROBE 0x1      /* the request held a half-open permit */
+
+/* Why a request got no backend: each has its own counter. */
+#define SL_UP_REFUSALS(X) \
+	X(none_available,       "no backend eligible (all down, ejected, open or weight 0)") \
+	X(pool_max_connections, "pool limits.max_connections reached") \
+	X(pool_max_pending,     "pool limits.max_pending reached") \
+	X(pool_max_inflight,    "pool limits.max_inflight reached") \
+	X(backend_limits,       "every eligible backend at one of its own limits") \
+	X(retry_budget,         "retry refused: budget or max_retries spent")
+
+enum sl_up_refusal {
+#define SL_UP_REFUSAL_ENUM(name, desc) SL_UP_REFUSE_##name,
+	SL_UP_REFUSALS(SL_UP_REFUSAL_ENUM)
+#undef SL_UP_REFUSAL_ENUM
+	SL_UP_REFUSE_MAX
+};
+
+struct sl_up_backend {
+	/* published by the control thread */
+	uint32_t weight;             /* configured weight */
+	uint32_t eff_weight;         /* what balancers use; 0 = not eligible */
+	uint8_t health;              /* enum sl_up_health */
+	uint8_t ejected;
+	uint8_t breaker;             /* enum sl_breaker_state */
+	int32_t probes;              /* half-open permits left; workers take them */
+	/* gauges, kept by the workers */
+	uint32_t conns;              /* open upstream connections */
+	uint32_t pending;            /* requests waiting for a connection */
+	uint32_t inflight;           /* requests sent, response not complete */
+	uint32_t retries;            /* retries in progress */
+	/* counters, written by the control thread from outcomes */
+	uint64_t requests;
+	uint64_t status_2xx, status_3xx, status_4xx, status_5xx;
+	uint64_t fail_status, fail_connect, fail_reset, fail_timeout;
+	uint64_t health_checks, health_failures;
+	uint64_t breaker_opens, ejections;
+	/* control thread only */
+	uint64_t ready_since_ms;     /* slow start from here; 0 = full weight */
+	uint32_t hc_pass, hc_fail;   /* in a row */
+	uint64_t last_health_ms;
+	char last_health[48];
+} __rte_cache_aligned;
+
+struct sl_up_pool {
+	unsigned int n;
+	uint8_t panic;               /* published */
+	uint32_t healthy;            /* published: backends eligible by health/ejection */
+	/* gauges, workers */
+	uint32_t conns, pending, inflight, retries, requests_active;
+	/* counters, workers (relaxed atomic adds) */
+	uint64_t refused[SL_UP_REFUSE_MAX];
+	uint64_t retries_total;
+	uint64_t panic_entries;      /* control thread */
+	struct sl_lb_maglev maglev;  /* read-only after create */
+	uint64_t *ids;
+	struct sl_up_backend *b;
+	/* control thread only */
+	struct sl_breaker_conf bconf;
+	struct sl_outlier_conf oconf;
+	struct sl_breaker *brk;
+	struct sl_outlier_pool *outlier;
+	struct sl_lb_imbalance *imb;
+	uint64_t imb_next_ms;
+	double imb_ratio;            /* published copies for telemetry */
+	double imb_worst_deviation;
+	uint8_t imb_alarm;
+	uint64_t imb_alarms;
+};
+
+struct sl_upstream {
+	const struct sl_conf *conf;
+	struct sl_event_log *events;
+	unsigned int n_pools;
+	struct sl_up_pool *pools;
+	unsigned int n_workers;
+	struct rte_ring *outcomes[RTE_MAX_LCORE];   /* by worker index */
+	uint64_t outcomes_dropped[RTE_MAX_LCORE];   /* by worker index, its writer */
+	uint64_t outcomes_processed;
+	uint8_t shedding[RTE_MAX_LCORE];            /* by worker index, its writer */
+	uint8_t shed_logged[RTE_MAX_LCORE];         /* control thread */
+	pthread_t thread;
+	bool started;
+	volatile bool stop;
+};
+
+#endif

@@ -1,0 +1,178 @@
+/*
+ * Creation of the shared pool state. Everything is allocated here, once,
+ * before the workers start: the fast path and the control thread allocate
+ * nothing.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <rte_errno.h>
+#include <rte_malloc.h>
+#include <rte_ring.h>
+
+#include "sl_breaker.h"
+#include "sl_conf.h"
+#include "sl_lb.h"
+#include "sl_log.h"
+#include "sl_upstream.h"
+
+const char *const sl_up_refusal_names[SL_UP_REFUSE_MAX] = {
+#define SL_UP_REFUSAL_NAME(name, desc) #name,
+	SL_UP_REFUSALS(SL_UP_REFUSAL_NAME)
+#undef SL_UP_REFUSAL_NAME
+};
+
+#define OUTCOME_RING 16384
+
+uint64_t
+sl_up_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void
+breaker_conf(const struct sl_conf_breaker *c, struct sl_breaker_conf *b)
+{
+	*b = (struct sl_breaker_conf){
+		.consecutive_failures = c->consecutive_failures,
+		.error_rate_pct = c->error_rate_pct,
+		.window_ms = c->window_ms,
+		.min_requests = c->min_requests,
+		.cooldown_ms = c->cooldown_ms,
+		.cooldown_max_ms = c->cooldown_max_ms,
+		.half_open_probes = c->half_open_probes,
+	};
+}
+
+static void
+outlier_conf(const struct sl_conf_outlier *c, struct sl_outlier_conf *o)
+{
+	*o = (struct sl_outlier_conf){
+		.consecutive_5xx = c->consecutive_5xx,
+		.consecutive_gateway = c->consecutive_gateway,
+		.success_rate_min_hosts = c->success_rate_min_hosts,
+		.success_rate_min_requests = c->success_rate_min_requests,
+		.success_rate_stdev_factor = c->success_rate_stdev_factor,
+		.interval_ms = c->interval_ms,
+		.base_ejection_ms = c->base_ejection_ms,
+		.max_ejection_ms = c->max_ejection_ms,
+		.max_ejection_pct = c->max_ejection_pct,
+	};
+}
+
+static int
+pool_init(struct sl_up_pool *p, const struct sl_conf_pool *cp, uint64_t now)
+{
+	uint32_t weight[SL_CONF_MAX_BACKENDS];
+
+	p->n = cp->n_backends;
+	p->b = rte_zmalloc("sl_up_backends", p->n * sizeof(*p->b),
+			   RTE_CACHE_LINE_SIZE);
+	p->ids = rte_zmalloc("sl_up_ids", p->n * sizeof(*p->ids), 0);
+	p->brk = rte_zmalloc("sl_up_brk", p->n * sizeof(*p->brk), 0);
+	p->outlier = rte_zmalloc("sl_up_outlier", sizeof(*p->outlier), 0);
+	p->imb = rte_zmalloc("sl_up_imb", sizeof(*p->imb), 0);
+	if (p->b == NULL || p->ids == NULL || p->brk == NULL ||
+	    p->outlier == NULL || p->imb == NULL)
+		return -ENOMEM;
+	breaker_conf(&cp->breaker, &p->bconf);
+	outlier_conf(&cp->outlier, &p->oconf);
+	for (unsigned int i = 0; i < p->n; i++) {
+		const struct sl_conf_backend *cb = &cp->backends[i];
+		uint8_t key[6];
+
+		memcpy(key, &cb->addr, 4);
+		memcpy(key + 4, &cb->port, 2);
+		p->ids[i] = sl_lb_hash(key, sizeof(key), 0x5ca1ab1e);
+		p->b[i].weight = cb->weight;
+		p->b[i].eff_weight = cb->weight;
+		p->b[i].breaker = SL_BREAKER_CLOSED;
+		snprintf(p->b[i].last_health, sizeof(p->b[i].last_health), "%s",
+			 cp->health.enabled ? "not checked yet" : "no health check");
+		sl_breaker_init(&p->brk[i], &p->bconf, now);
+		weight[i] = cb->weight;
+	}
+	p->healthy = p->n;
+	sl_outlier_init(p->outlier, p->n, now);
+	sl_lb_imbalance_init(p->imb, p->n, cp->imbalance.window_ms, now);
+	if (cp->policy == SL_POLICY_MAGLEV) {
+		p->maglev.size = cp->maglev_size;
+		p->maglev.table = rte_zmalloc("sl_up_maglev",
+					      p->maglev.size * sizeof(uint16_t), 0);
+		if (p->maglev.table == NULL)
+			return -ENOMEM;
+		if (sl_lb_maglev_build(&p->maglev, weight, p->ids, p->n) != 0)
+			return -EINVAL;
+	}
+	return 0;
+}
+
+struct sl_upstream *
+sl_upstream_create(const struct sl_conf *conf, unsigned int n_workers,
+		   struct sl_event_log *events)
+{
+	struct sl_upstream *u;
+	uint64_t now = sl_up_now_ms();
+	char name[RTE_RING_NAMESIZE];
+	int rc = 0;
+
+	u = rte_zmalloc("sl_upstream", sizeof(*u), RTE_CACHE_LINE_SIZE);
+	if (u == NULL) {
+		rte_errno = ENOMEM;
+		return NULL;
+	}
+	u->conf = conf;
+	u->events = events;
+	u->n_workers = n_workers;
+	u->n_pools = conf->n_pools;
+	u->pools = rte_zmalloc("sl_up_pools", (conf->n_pools + 1) * sizeof(*u->pools),
+			       RTE_CACHE_LINE_SIZE);
+	if (u->pools == NULL)
+		rc = -ENOMEM;
+	for (unsigned int i = 0; rc == 0 && i < conf->n_pools; i++)
+		rc = pool_init(&u->pools[i], &conf->pools[i], now);
+	for (unsigned int w = 0; rc == 0 && w < n_workers; w++) {
+		snprintf(name, sizeof(name), "sl_up_out_%u", w);
+		u->outcomes[w] = rte_ring_create_elem(name, sizeof(struct sl_up_outcome),
+						      OUTCOME_RING, SOCKET_ID_ANY,
+						      RING_F_SP_ENQ | RING_F_SC_DEQ);
+		if (u->outcomes[w] == NULL)
+			rc = -rte_errno;
+	}
+	if (rc != 0) {
+		sl_upstream_free(u);
+		rte_errno = -rc;
+		return NULL;
+	}
+	return u;
+}
+
+void
+sl_upstream_free(struct sl_upstream *u)
+{
+	if (u == NULL)
+		return;
+	if (u->started) {
+		u->stop = true;
+		pthread_join(u->thread, NULL);
+	}
+	for (unsigned int w = 0; w < u->n_workers; w++)
+		rte_ring_free(u->outcomes[w]);
+	for (unsigned int i = 0; u->pools != NULL && i < u->n_pools; i++) {
+		struct sl_up_pool *p = &u->pools[i];
+
+		rte_free(p->b);
+		rte_free(p->ids);
+		rte_free(p->brk);
+		rte_free(p->outlier);
+		rte_free(p->imb);
+		rte_free(p->maglev.table);
+	}
+	rte_free(u->pools);
+	rte_free(u);
+}

@@ -1,0 +1,375 @@
+/*
+ * The control thread: the single consumer of every worker's outcomes, and the
+ * single writer of what the balancers read. It runs each backend's breaker,
+ * the pool's outlier ejection, health verdicts, slow start, panic and the
+ * imbalance detector, and logs every transition as an event.
+ */
+#include <stdio.h>
+#include <unistd.h>
+
+#include <rte_lcore.h>
+#include <rte_ring.h>
+
+#include "sl_breaker.h"
+#include "sl_conf.h"
+#include "sl_event.h"
+#include "sl_lb.h"
+#include "sl_log.h"
+#include "sl_upstream.h"
+
+#define STEP_US          2000    /* control loop period */
+#define IMBALANCE_EVERY  500     /* ms between imbalance evaluations */
+#define DRAIN_BURST      256
+
+static const char *
+bname(const struct sl_upstream *u, unsigned int pool, unsigned int b)
+{
+	return u->conf->pools[pool].backends[b].name;
+}
+
+static const char *
+pname(const struct sl_upstream *u, unsigned int pool)
+{
+	return u->conf->pools[pool].name;
+}
+
+static void
+breaker_event(struct sl_upstream *u, unsigned int pool, unsigned int i,
+	      enum sl_breaker_event ev, uint64_t now)
+{
+	struct sl_up_pool *p = &u->pools[pool];
+	struct sl_breaker *br = &p->brk[i];
+	struct sl_up_backend *b = &p->b[i];
+
+	switch (ev) {
+	case SL_BREAKER_EV_OPENED:
+		SL_UP_STORE(b->breaker, SL_BREAKER_OPEN);
+		b->breaker_opens++;
+		sl_event_add(u->events, "breaker", pname(u, pool), bname(u, pool, i),
+			     "opened after %u consecutive failures; cooldown %u ms",
+			     br->consecutive, br->cooldown_cur_ms);
+		break;
+	case SL_BREAKER_EV_REOPENED:
+		SL_UP_STORE(b->breaker, SL_BREAKER_OPEN);
+		b->breaker_opens++;
+		sl_event_add(u->events, "breaker", pname(u, pool), bname(u, pool, i),
+			     "probe failed in half-open: open again, cooldown %u ms",
+			     br->cooldown_cur_ms);
+		break;
+	case SL_BREAKER_EV_HALF_OPENED:
+		SL_UP_STORE(b->probes, (int32_t)p->bconf.half_open_probes);
+		SL_UP_STORE(b->breaker, SL_BREAKER_HALF_OPEN);
+		sl_event_add(u->events, "breaker", pname(u, pool), bname(u, pool, i),
+			     "half-open: %u probe request(s) allowed",
+			     p->bconf.half_open_probes);
+		break;
+	case SL_BREAKER_EV_CLOSED:
+		SL_UP_STORE(b->probes, 0);
+		SL_UP_STORE(b->breaker, SL_BREAKER_CLOSED);
+		b->ready_since_ms = now;
+		sl_event_add(u->events, "breaker", pname(u, pool), bname(u, pool, i),
+			     "closed: probe succeeded");
+		break;
+	default:
+		break;
+	}
+}
+
+static void
+outlier_event(struct sl_upstream *u, unsigned int pool, unsigned int i,
+	      enum sl_outlier_event ev, uint64_t now)
+{
+	struct sl_up_pool *p = &u->pools[pool];
+	const struct sl_outlier_host *h = &p->outlier->host[i];
+	static const char *const why[] = {
+		[SL_OUTLIER_EV_EJECTED_5XX] = "consecutive 5xx",
+		[SL_OUTLIER_EV_EJECTED_GATEWAY] = "consecutive gateway failures",
+		[SL_OUTLIER_EV_EJECTED_SUCCESS_RATE] = "success rate below the pool's",
+	};
+
+	switch (ev) {
+	case SL_OUTLIER_EV_EJECTED_5XX:
+	case SL_OUTLIER_EV_EJECTED_GATEWAY:
+	case SL_OUTLIER_EV_EJECTED_SUCCESS_RATE:
+		SL_UP_STORE(p->b[i].ejected, 1);
+		p->b[i].ejections++;
+		sl_event_add(u->events, "ejection", pname(u, pool), bname(u, pool, i),
+			     "ejected (%s) for %llu ms, ejection #%u", why[ev],
+			     (unsigned long long)(h->ejected_until_ms - now),
+			     h->times_ejected);
+		break;
+	case SL_OUTLIER_EV_SUPPRESSED:
+		sl_event_add(u->events, "ejection", pname(u, pool), bname(u, pool, i),
+			     "not ejected: max_ejection_pct %u%% already reached",
+			     p->oconf.max_ejection_pct);
+		break;
+	case SL_OUTLIER_EV_RETURNED:
+		SL_UP_STORE(p->b[i].ejected, 0);
+		p->b[i].ready_since_ms = now;
+		sl_event_add(u->events, "ejection", pname(u, pool), bname(u, pool, i),
+			     "returned to service%s",
+			     u->conf->pools[pool].slow_start_ms ? " (slow start)" : "");
+		break;
+	default:
+		break;
+	}
+}
+
+static void
+health_result(struct sl_upstream *u, unsigned int pool, unsigned int i,
+	      const struct sl_up_outcome *o, uint64_t now)
+{
+	const struct sl_conf_health *hc = &u->conf->pools[pool].health;
+	struct sl_up_backend *b = &u->pools[pool].b[i];
+	bool pass = o->kind == SL_UP_HEALTH_PASS;
+
+	b->health_checks++;
+	b->last_health_ms = now;
+	if (pass) {
+		b->hc_pass++;
+		b->hc_fail = 0;
+		snprintf(b->last_health, sizeof(b->last_health), "pass%s%u",
+			 o->status ? ": status " : "", o->status);
+	} else {
+		b->health_failures++;
+		b->hc_fail++;
+		b->hc_pass = 0;
+		if (o->status)
+			snprintf(b->last_health, sizeof(b->last_health),
+				 "fail: status %u", o->status);
+		else
+			snprintf(b->last_health, sizeof(b->last_health),
+				 "fail: no answer in time");
+	}
+	if (b->health == SL_UP_HEALTH_UP && b->hc_fail >= hc->fall) {
+		SL_UP_STORE(b->health, SL_UP_HEALTH_DOWN);
+		sl_event_add(u->events, "health", pname(u, pool), bname(u, pool, i),
+			     "down after %u failed checks (%s)", b->hc_fail,
+			     b->last_health);
+	} else if (b->health == SL_UP_HEALTH_DOWN && b->hc_pass >= hc->rise) {
+		SL_UP_STORE(b->health, SL_UP_HEALTH_UP);
+		b->ready_since_ms = now;
+		sl_event_add(u->events, "health", pname(u, pool), bname(u, pool, i),
+			     "up after %u passed checks", b->hc_pass);
+	}
+}
+
+static void
+request_result(struct sl_upstream *u, const struct sl_up_outcome *o,
+	       uint64_t now)
+{
+	struct sl_up_pool *p = &u->pools[o->pool];
+	struct sl_up_backend *b = &p->b[o->backend];
+	enum sl_outcome oc;
+	bool failure = o->kind != SL_UP_OK;
+
+	b->requests++;
+	switch (o->status / 100) {
+	case 2: b->status_2xx++; break;
+	case 3: b->status_3xx++; break;
+	case 4: b->status_4xx++; break;
+	case 5: b->status_5xx++; break;
+	default: break;
+	}
+	switch (o->kind) {
+	case SL_UP_FAIL_STATUS: b->fail_status++; oc = SL_OUT_5XX; break;
+	case SL_UP_CONNECT_FAIL: b->fail_connect++; oc = SL_OUT_CONNECT_FAIL; break;
+	case SL_UP_RESET: b->fail_reset++; oc = SL_OUT_RESET; break;
+	case SL_UP_TIMEOUT: b->fail_timeout++; oc = SL_OUT_TIMEOUT; break;
+	default: oc = SL_OUT_SUCCESS; break;
+	}
+	breaker_event(u, o->pool, o->backend,
+		      sl_breaker_result(&p->brk[o->backend], &p->bconf, failure, now),
+		      now);
+	outlier_event(u, o->pool, o->backend,
+		      sl_outlier_record(p->outlier, &p->oconf, o->backend, oc, now),
+		      now);
+	sl_lb_imbalance_add(p->imb, o->backend, 1, now);
+}
+
+/*
+ * The client left before the backend answered. No verdict on the backend,
+ * but a half-open probe permit it held must not be lost, or the breaker
+ * would wait for a result that never comes.
+ */
+static void
+abandoned(struct sl_upstream *u, const struct sl_up_outcome *o)
+{
+	struct sl_up_backend *b = &u->pools[o->pool].b[o->backend];
+
+	if (SL_UP_LOAD(b->breaker) == SL_BREAKER_HALF_OPEN &&
+	    (o->reserved & SL_UP_OUT_PROBE))
+		SL_UP_ADD(b->probes, 1);
+}
+
+static unsigned int
+drain(struct sl_upstream *u, uint64_t now)
+{
+	struct sl_up_outcome o[DRAIN_BURST];
+	unsigned int total = 0;
+
+	for (unsigned int w = 0; w < u->n_workers; w++) {
+		unsigned int n;
+
+		do {
+			n = rte_ring_sc_dequeue_burst_elem(u->outcomes[w], o,
+							   sizeof(o[0]), DRAIN_BURST,
+							   NULL);
+			for (unsigned int k = 0; k < n; k++) {
+				if (o[k].pool >= u->n_pools ||
+				    o[k].backend >= u->pools[o[k].pool].n)
+					continue;
+				if (o[k].kind == SL_UP_ABANDONED)
+					abandoned(u, &o[k]);
+				else if (o[k].kind == SL_UP_HEALTH_PASS ||
+				    o[k].kind == SL_UP_HEALTH_FAIL)
+					health_result(u, o[k].pool, o[k].backend,
+						      &o[k], now);
+				else
+					request_result(u, &o[k], now);
+			}
+			total += n;
+		} while (n == DRAIN_BURST);
+	}
+	u->outcomes_processed += total;
+	return total;
+}
+
+/* Recompute what the balancers read: effective weights, panic. */
+static void
+publish_pool(struct sl_upstream *u, unsigned int pool, uint64_t now)
+{
+	const struct sl_conf_pool *cp = &u->conf->pools[pool];
+	struct sl_up_pool *p = &u->pools[pool];
+	unsigned int healthy = 0, weighted = 0;
+	bool panic;
+
+	for (unsigned int i = 0; i < p->n; i++) {
+		struct sl_up_backend *b = &p->b[i];
+
+		if (b->weight == 0)
+			continue;
+		weighted++;
+		if (b->health == SL_UP_HEALTH_UP && !b->ejected)
+			healthy++;
+	}
+	panic = weighted > 0 && sl_lb_panic(healthy, weighted, cp->panic_threshold_pct);
+	if (panic != (bool)p->panic) {
+		SL_UP_STORE(p->panic, panic);
+		if (panic)
+			p->panic_entries++;
+		sl_event_add(u->events, "panic", cp->name, NULL,
+			     panic ? "entered panic: %u of %u backends healthy, "
+				     "below panic_threshold_pct %u%%; routing to all" :
+				     "left panic: %u of %u backends healthy "
+				     "(panic_threshold_pct %u%%)",
+			     healthy, weighted, cp->panic_threshold_pct);
+	}
+	SL_UP_STORE(p->healthy, healthy);
+	for (unsigned int i = 0; i < p->n; i++) {
+		struct sl_up_backend *b = &p->b[i];
+		uint32_t w = b->weight;
+
+		if (!panic && (b->health != SL_UP_HEALTH_UP || b->ejected))
+			w = 0;
+		else if (b->ready_since_ms != 0 && cp->slow_start_ms != 0) {
+			if (now - b->ready_since_ms >= cp->slow_start_ms)
+				b->ready_since_ms = 0;
+			else
+				w = sl_lb_slow_start_weight(w, b->ready_since_ms, now,
+							    cp->slow_start_ms,
+							    cp->slow_start_min_pct);
+		}
+		SL_UP_STORE(b->eff_weight, w);
+	}
+}
+
+static void
+imbalance_pool(struct sl_upstream *u, unsigned int pool, uint64_t now)
+{
+	const struct sl_conf_pool *cp = &u->conf->pools[pool];
+	struct sl_up_pool *p = &u->pools[pool];
+	uint32_t w[SL_CONF_MAX_BACKENDS];
+	double ratio = cp->imbalance.ratio != 0 ? cp->imbalance.ratio :
+		       cp->skew_warn_ratio;
+	int ev;
+
+	if (now < p->imb_next_ms)
+		return;
+	p->imb_next_ms = now + IMBALANCE_EVERY;
+	for (unsigned int i = 0; i < p->n; i++)
+		w[i] = SL_UP_LOAD(p->b[i].eff_weight);
+	/* Expected shares follow the weights; ratio judges the spread itself. */
+	ev = sl_lb_imbalance_eval(p->imb, w, now, cp->imbalance.min_requests,
+				  ratio, cp->imbalance.deviation,
+				  cp->imbalance.hold_ms);
+	p->imb_ratio = p->imb->ratio;
+	p->imb_worst_deviation = p->imb->worst_deviation;
+	SL_UP_STORE(p->imb_alarm, p->imb->alarm);
+	if (ev > 0) {
+		unsigned int top = 0;
+
+		for (unsigned int i = 1; i < p->n; i++)
+			if (p->imb->share[i] > p->imb->share[top])
+				top = i;
+		p->imb_alarms++;
+		sl_event_add(u->events, "imbalance", cp->name, bname(u, pool, top),
+			     "alarm: spread ratio %.2f (limit %.2f), worst deviation "
+			     "%.0f%% (limit %.0f%%); %s takes %.1f%% of %llu requests",
+			     p->imb->ratio, ratio, p->imb->worst_deviation * 100,
+			     cp->imbalance.deviation * 100, bname(u, pool, top),
+			     p->imb->share[top] * 100,
+			     (unsigned long long)p->imb->window_requests);
+	} else if (ev < 0) {
+		sl_event_add(u->events, "imbalance", cp->name, NULL,
+			     "cleared: spread ratio %.2f, worst deviation %.0f%%",
+			     p->imb->ratio, p->imb->worst_deviation * 100);
+	}
+}
+
+void
+sl_upstream_step(struct sl_upstream *u, uint64_t now)
+{
+	unsigned int back[SL_CONF_MAX_BACKENDS], sr[SL_CONF_MAX_BACKENDS], n_sr;
+
+	drain(u, now);
+	for (unsigned int pool = 0; pool < u->n_pools; pool++) {
+		struct sl_up_pool *p = &u->pools[pool];
+		unsigned int n_back;
+
+		for (unsigned int i = 0; i < p->n; i++)
+			breaker_event(u, pool, i, sl_breaker_tick(&p->brk[i],
+						&p->bconf, now), now);
+		n_sr = 0;
+		n_back = sl_outlier_tick(p->outlier, &p->oconf, now, back, sr, &n_sr);
+		for (unsigned int k = 0; k < n_back; k++)
+			outlier_event(u, pool, back[k], SL_OUTLIER_EV_RETURNED, now);
+		for (unsigned int k = 0; k < n_sr; k++)
+			outlier_event(u, pool, sr[k], SL_OUTLIER_EV_EJECTED_SUCCESS_RATE,
+				      now);
+		publish_pool(u, pool, now);
+		imbalance_pool(u, pool, now);
+	}
+}
+
+static void *
+ctl_main(void *arg)
+{
+	struct sl_upstream *u = arg;
+
+	while (!u->stop) {
+		sl_upstream_step(u, sl_up_now_ms());
+		usleep(STEP_US);
+	}
+	return NULL;
+}
+
+int
+sl_upstream_start(struct sl_upstream *u)
+{
+	int rc = rte_ctrl_thread_create(&u->thread, "sl-upstream", NULL, ctl_main, u);
+
+	if (rc == 0)
+		u->started = true;
+	return rc;
+}

@@ -1,0 +1,140 @@
+/*
+ * Worker side: choose a backend for one request. Reads only what the control
+ * thread published, plus the shared gauges, with relaxed atomics: no lock.
+ */
+#include <rte_common.h>
+
+#include "sl_breaker.h"
+#include "sl_conf.h"
+#include "sl_lb.h"
+#include "sl_upstream.h"
+
+static inline bool
+over(uint32_t cap, uint32_t now)
+{
+	return cap != 0 && now >= cap;
+}
+
+/* Take one half-open permit; false when none is left. */
+static bool
+take_probe(struct sl_up_backend *b)
+{
+	int32_t v = SL_UP_LOAD(b->probes);
+
+	while (v > 0)
+		if (__atomic_compare_exchange_n(&b->probes, &v, v - 1, false,
+						__ATOMIC_RELAXED, __ATOMIC_RELAXED))
+			return true;
+	return false;
+}
+
+static int
+policy_pick(const struct sl_conf_pool *cp, struct sl_up_pool *p,
+	    struct sl_up_cursor *cur, const uint32_t *w, uint64_t hash,
+	    uint64_t *rng)
+{
+	uint32_t inflight[SL_CONF_MAX_BACKENDS];
+	bool eligible[SL_CONF_MAX_BACKENDS];
+
+	switch (cp->policy) {
+	case SL_POLICY_LEAST_REQUEST:
+		for (unsigned int i = 0; i < p->n; i++)
+			inflight[i] = SL_UP_LOAD(p->b[i].inflight);
+		return sl_lb_p2c_pick(w, inflight, p->n, rng);
+	case SL_POLICY_MAGLEV:
+		for (unsigned int i = 0; i < p->n; i++)
+			eligible[i] = w[i] > 0;
+		return sl_lb_maglev_pick(&p->maglev, hash, eligible);
+	case SL_POLICY_RANDOM:
+		return sl_lb_random_pick(w, p->n, rng);
+	case SL_POLICY_WRR:
+	default:
+		return sl_lb_swrr_pick(&cur->swrr, w, p->n);
+	}
+}
+
+int
+sl_up_pick(struct sl_upstream *u, unsigned int pool, struct sl_up_cursor *cur,
+	   uint64_t hash, uint64_t *rng, int exclude, enum sl_up_refusal *why,
+	   bool *probe)
+{
+	const struct sl_conf_pool *cp = &u->conf->pools[pool];
+	struct sl_up_pool *p = &u->pools[pool];
+	uint32_t w[SL_CONF_MAX_BACKENDS];
+	unsigned int eligible = 0, capped = 0;
+
+	if (over(cp->limits.max_inflight, SL_UP_LOAD(p->inflight))) {
+		*why = SL_UP_REFUSE_pool_max_inflight;
+		goto refuse;
+	}
+	if (over(cp->limits.max_pending, SL_UP_LOAD(p->pending))) {
+		*why = SL_UP_REFUSE_pool_max_pending;
+		goto refuse;
+	}
+	for (unsigned int i = 0; i < p->n; i++) {
+		struct sl_up_backend *b = &p->b[i];
+		const struct sl_conf_limits *l = &cp->backends[i].limits;
+
+		w[i] = SL_UP_LOAD(b->eff_weight);
+		if (w[i] == 0 || (int)i == exclude ||
+		    SL_UP_LOAD(b->breaker) == SL_BREAKER_OPEN) {
+			w[i] = 0;
+			continue;
+		}
+		eligible++;
+		if (over(l->max_inflight, SL_UP_LOAD(b->inflight)) ||
+		    over(l->max_pending, SL_UP_LOAD(b->pending)) ||
+		    over(l->max_connections, SL_UP_LOAD(b->conns))) {
+			w[i] = 0;
+			capped++;
+		}
+	}
+	/* A half-open backend takes only its permitted probes: re-draw. */
+	for (unsigned int tries = 0; tries <= p->n; tries++) {
+		int k = policy_pick(cp, p, cur, w, hash, rng);
+
+		if (k < 0)
+			break;
+		*probe = false;
+		if (SL_UP_LOAD(p->b[k].breaker) != SL_BREAKER_HALF_OPEN)
+			return k;
+		if (take_probe(&p->b[k])) {
+			*probe = true;
+			return k;
+		}
+		w[k] = 0;
+	}
+	*why = eligible > 0 && capped == eligible ? SL_UP_REFUSE_backend_limits :
+	       SL_UP_REFUSE_none_available;
+refuse:
+	SL_UP_ADD(p->refused[*why], 1);
+	return -1;
+}
+
+bool
+sl_up_retry_begin(struct sl_upstream *u, unsigned int pool, unsigned int b)
+{
+	const struct sl_conf_pool *cp = &u->conf->pools[pool];
+	struct sl_up_pool *p = &u->pools[pool];
+	struct sl_lb_budget_conf bc = { .budget_pct = cp->retry.budget_pct,
+		.min_concurrency = cp->retry.min_concurrency };
+
+	if (over(cp->limits.max_retries, SL_UP_LOAD(p->retries)) ||
+	    over(cp->backends[b].limits.max_retries, SL_UP_LOAD(p->b[b].retries)) ||
+	    !sl_lb_budget_allows(&bc, SL_UP_LOAD(p->inflight) + SL_UP_LOAD(p->pending),
+				 SL_UP_LOAD(p->retries))) {
+		SL_UP_ADD(p->refused[SL_UP_REFUSE_retry_budget], 1);
+		return false;
+	}
+	SL_UP_ADD(p->retries, 1);
+	SL_UP_ADD(p->b[b].retries, 1);
+	SL_UP_ADD(p->retries_total, 1);
+	return true;
+}
+
+void
+sl_up_retry_end(struct sl_upstream *u, unsigned int pool, unsigned int b)
+{
+	SL_UP_SUB(u->pools[pool].retries, 1);
+	SL_UP_SUB(u->pools[pool].b[b].retries, 1);
+}
