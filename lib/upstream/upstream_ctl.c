@@ -150,7 +150,8 @@ health_result(struct sl_upstream *u, unsigned int pool, unsigned int i,
 		SL_UP_STORE(b->health, SL_UP_HEALTH_UP);
 		b->ready_since_ms = now;
 		sl_event_add(u->events, "health", pname(u, pool), bname(u, pool, i),
-			     "up after %u passed checks", b->hc_pass);
+			     "up after %u passed checks%s", b->hc_pass,
+			     u->conf->pools[pool].slow_start_ms ? " (slow start)" : "");
 	}
 }
 
@@ -327,12 +328,31 @@ imbalance_pool(struct sl_upstream *u, unsigned int pool, uint64_t now)
 	}
 }
 
+/* A worker started or stopped shedding load: one event per episode. */
+static void
+shed_episodes(struct sl_upstream *u)
+{
+	for (unsigned int w = 0; w < u->n_workers; w++) {
+		uint8_t on = SL_UP_LOAD(u->shedding[w]);
+
+		if (on == u->shed_logged[w])
+			continue;
+		u->shed_logged[w] = on;
+		sl_event_add(u->events, "shed", NULL, NULL,
+			     on ? "worker %u over overload.busy_pct %u%%: refusing new "
+				  "connections, 503 to new requests" :
+				  "worker %u back under overload.busy_pct %u%%: shedding ended",
+			     w, u->conf->overload.busy_pct);
+	}
+}
+
 void
 sl_upstream_step(struct sl_upstream *u, uint64_t now)
 {
 	unsigned int back[SL_CONF_MAX_BACKENDS], sr[SL_CONF_MAX_BACKENDS], n_sr;
 
 	drain(u, now);
+	shed_episodes(u);
 	for (unsigned int pool = 0; pool < u->n_pools; pool++) {
 		struct sl_up_pool *p = &u->pools[pool];
 		unsigned int n_back;

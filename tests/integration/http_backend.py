@@ -17,7 +17,9 @@ Prints "ready" once listening. Paths:
 
 --faults FILE makes addresses misbehave, for the balancing tests: FILE holds
 JSON {"198.18.1.3[:port]": "500" | "503" | "hang" | "slow:MS" | "ok"} and is
-re-read whenever it changes. A faulty address answers every path that way.
+re-read whenever it changes. A faulty address answers every path that way,
+except /health, which fails only when "ADDR/health" is itself faulted: a
+backend whose health check passes while its real traffic fails.
 """
 import argparse
 import hashlib
@@ -42,20 +44,23 @@ FAULTS = {"path": None, "mtime": None, "map": {}}
 FAULTS_LOCK = threading.Lock()
 
 
-def fault_for(addr, port):
-    path = FAULTS["path"]
-    if path is None:
+def fault_for(addr, port, path):
+    faults = FAULTS["path"]
+    if faults is None:
         return "ok"
     with FAULTS_LOCK:
         try:
-            m = os.stat(path).st_mtime_ns
+            m = os.stat(faults).st_mtime_ns
             if m != FAULTS["mtime"]:
-                with open(path) as f:
+                with open(faults) as f:
                     FAULTS["map"] = json.load(f)
                 FAULTS["mtime"] = m
         except (OSError, ValueError):
             FAULTS["map"] = {}
         m = FAULTS["map"]
+        # A backend that lies: /health answers well unless faulted itself.
+        if path == "/health":
+            return m.get(f"{addr}/health", "ok")
         return m.get(f"{addr}:{port}", m.get(addr, "ok"))
 
 
@@ -102,7 +107,7 @@ class Handler(BaseHTTPRequestHandler):
             if path.startswith(prefix + "/"):
                 path = path[len(prefix):]
         body = self.read_body()
-        fault = fault_for(*self.connection.getsockname()[:2])
+        fault = fault_for(*self.connection.getsockname()[:2], path)
         if fault in ("500", "503"):
             self.reply(int(fault), b"fault injected\n")
             return

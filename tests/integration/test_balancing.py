@@ -267,25 +267,46 @@ def test_limits_and_rate_limits_answer_fast(make_gw, backends):
     drained(g)
 
 
-def test_health_check_marks_down_and_up(make_gw, backends):
+def test_backend_killed_under_wrk_load(make_gw, backends):
     g = make_gw([pool("hc", ADDRS[:3], slow_start_ms=1000,
+                      breaker={"consecutive_failures": 3, "cooldown_ms": 2000},
                       health_check={"type": "http", "path": "/health",
                                     "interval_ms": 200, "timeout_ms": 100,
                                     "rise": 2, "fall": 2})])
     assert wait_until(lambda: all(v["health_checks"] >= 2 for v in
                                   backends_of(g, "hc").values()), 10)
+    wrk = ns_popen(CLIENT_NS, "wrk", "-t1", "-c8", "-d4s", f"http://{GW}/whoami")
+    time.sleep(1.5)
     backends.kill(ADDRS[2])
     try:
+        out, err = wrk.communicate(timeout=30)
         assert wait_until(lambda: backends_of(g, "hc")["b4"]["health"] == "down", 10)
-        assert any(e["backend"] == "b4" and e["text"].startswith("down")
-                   for e in events(g, "health"))
+        ev = events(g)
+        assert any(e["backend"] == "b4" and e["kind"] == "health" and
+                   e["text"].startswith("down") for e in ev), ev
+        assert any(e["backend"] == "b4" and e["kind"] == "breaker" and
+                   e["text"].startswith("opened") for e in ev), ev
+        # At most the 8 requests in flight at the kill may fail; refused
+        # connects after it are retried on the other backends.
+        failed = 0
+        for line in out.splitlines():
+            if "Non-2xx" in line:
+                failed += int(line.split(":")[1])
+            if "Socket errors" in line:
+                failed += sum(int(x.split()[1].rstrip(",")) for x in
+                              line.split(":", 1)[1].split(",") if x.strip())
+        assert failed <= 8, out
+        assert "requests in" in out, out
+        assert g.tel.query("/sluice/pools")["hc"]["retries"] > 0
         res = load(n=60, c=4)
         assert res["status"] == {"200": 60} and ADDRS[2] not in res["bodies"], res
     finally:
         backends.start(ADDRS[2])
     assert wait_until(lambda: backends_of(g, "hc")["b4"]["health"] == "up", 10)
-    assert any(e["backend"] == "b4" and e["text"].startswith("up")
+    assert any(e["backend"] == "b4" and e["text"] == "up after 2 passed checks (slow start)"
                for e in events(g, "health"))
+    res = load(n=200, c=4)
+    assert res["status"] == {"200": 200} and res["bodies"].get(ADDRS[2], 0) > 0, res
 
 
 def test_imbalance_alarm_on_skewed_weights(make_gw):
