@@ -336,16 +336,18 @@ client_error_ex(struct sl_h1_client *cl, unsigned int status, const char *extra)
 {
 	struct sl_h1_proxy *hp = cl->hp;
 	struct sl_h1_xchg *x = cl->x;
-	char buf[512];
+	char buf[512], retry[40] = "";
 	int n;
 
 	count_status(hp, status, true);
+	if ((status == 503 || status == 429) && hp->conf->overload.retry_after_s > 0)
+		snprintf(retry, sizeof(retry), "Retry-After: %u\r\n",
+			 hp->conf->overload.retry_after_s);
 	n = snprintf(buf, sizeof(buf),
 		     "HTTP/1.1 %u %s\r\nContent-Type: text/plain\r\n"
 		     "Content-Length: %zu\r\nConnection: close\r\n"
 		     "%s%s\r\n%s\n", status, reason(status), strlen(reason(status)) + 1,
-		     status == 503 || status == 429 ? "Retry-After: 1\r\n" : "",
-		     extra ? extra : "", reason(status));
+		     retry, extra ? extra : "", reason(status));
 	if (x != NULL) {
 		x->status = (uint16_t)status;
 		x->bytes_out += (uint64_t)n;

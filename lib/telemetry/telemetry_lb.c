@@ -209,6 +209,40 @@ cmd_events(const char *cmd __rte_unused, const char *params,
 	return 0;
 }
 
+/* /sluice/set_weight,<pool>,<backend>,<weight> */
+static int
+cmd_set_weight(const char *cmd __rte_unused, const char *params,
+	       struct rte_tel_data *d)
+{
+	char buf[256], err[160], *pool, *backend, *w, *end;
+	long weight;
+
+	rte_tel_data_start_dict(d);
+	snprintf(buf, sizeof(buf), "%s", params ? params : "");
+	pool = strtok(buf, ",");
+	backend = pool ? strtok(NULL, ",") : NULL;
+	w = backend ? strtok(NULL, ",") : NULL;
+	if (w == NULL) {
+		rte_tel_data_add_dict_string(d, "error",
+			"usage: /sluice/set_weight,<pool>,<backend>,<weight 0-1000>");
+		return 0;
+	}
+	weight = strtol(w, &end, 10);
+	if (*end != '\0' || end == w) {
+		rte_tel_data_add_dict_string(d, "error", "weight must be an integer");
+		return 0;
+	}
+	if (sl_upstream_set_weight(ldp->up, pool, backend, weight, err, sizeof(err)) != 0) {
+		rte_tel_data_add_dict_string(d, "error", err);
+		return 0;
+	}
+	rte_tel_data_add_dict_string(d, "pool", pool);
+	rte_tel_data_add_dict_string(d, "backend", backend);
+	rte_tel_data_add_dict_u64(d, "weight", (uint64_t)weight);
+	rte_tel_data_add_dict_string(d, "status", "applied within milliseconds; see /sluice/events");
+	return 0;
+}
+
 int
 tel_lb_register(struct sl_dp *dp)
 {
@@ -223,6 +257,8 @@ tel_lb_register(struct sl_dp *dp)
 		"Breaker of every backend: state, consecutive failures, cooldown, probes left, opens. Parameter: pool (optional)");
 	rc |= rte_telemetry_register_cmd("/sluice/events", cmd_events,
 		"Event log, oldest first, 40 per call: seq, time_us, kind, pool, backend, text. Parameter: last seq seen");
+	rc |= rte_telemetry_register_cmd("/sluice/set_weight", cmd_set_weight,
+		"Change a backend's weight (0-1000), logged as an event. Parameters: pool,backend,weight");
 	if (rc != 0)
 		SL_LOG(ERR, "telemetry: cannot register the balancing commands");
 	return rc;

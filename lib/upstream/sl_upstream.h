@@ -32,6 +32,17 @@ sl_up_now_ms(void);
 void
 sl_upstream_step(struct sl_upstream *u, uint64_t now_ms);
 
+/*
+ * Ask for a backend's weight to change (any thread). The control thread
+ * applies it within a few milliseconds and logs an event. On maglev pools
+ * the table keeps its configured proportions; the new weight only decides
+ * eligibility (0 or not) until the table is rebuilt by a reload.
+ * Returns 0, or -EINVAL with a message in err.
+ */
+int
+sl_upstream_set_weight(struct sl_upstream *u, const char *pool,
+		       const char *backend, long weight, char *err, size_t len);
+
 /* ---- worker side ---------------------------------------------------- */
 
 /* Per-lcore balancing state for one pool. */

@@ -83,6 +83,7 @@ struct sl_up_backend {
 	uint8_t ejected;
 	uint8_t breaker;             /* enum sl_breaker_state */
 	int32_t probes;              /* half-open permits left; workers take them */
+	uint32_t weight_req;         /* operator's new weight + 1; 0 = none */
 	/* gauges, kept by the workers */
 	uint32_t conns;              /* open upstream connections */
 	uint32_t pending;            /* requests waiting for a connection */

@@ -176,3 +176,29 @@ sl_upstream_free(struct sl_upstream *u)
 	rte_free(u->pools);
 	rte_free(u);
 }
+
+int
+sl_upstream_set_weight(struct sl_upstream *u, const char *pool,
+		       const char *backend, long weight, char *err, size_t len)
+{
+	for (unsigned int p = 0; p < u->n_pools; p++) {
+		const struct sl_conf_pool *cp = &u->conf->pools[p];
+
+		if (strcmp(cp->name, pool) != 0)
+			continue;
+		for (unsigned int b = 0; b < cp->n_backends; b++) {
+			if (strcmp(cp->backends[b].name, backend) != 0)
+				continue;
+			if (weight < 0 || weight > 1000) {
+				snprintf(err, len, "weight must be 0 to 1000 (got %ld)", weight);
+				return -EINVAL;
+			}
+			SL_UP_STORE(u->pools[p].b[b].weight_req, (uint32_t)weight + 1);
+			return 0;
+		}
+		snprintf(err, len, "pool \"%s\" has no backend \"%s\"", pool, backend);
+		return -EINVAL;
+	}
+	snprintf(err, len, "no pool \"%s\"", pool);
+	return -EINVAL;
+}

@@ -236,6 +236,25 @@ drain(struct sl_upstream *u, uint64_t now)
 	return total;
 }
 
+/* Weights an operator asked for: applied here, by the single writer. */
+static void
+apply_weight_requests(struct sl_upstream *u, unsigned int pool)
+{
+	struct sl_up_pool *p = &u->pools[pool];
+
+	for (unsigned int i = 0; i < p->n; i++) {
+		uint32_t req = __atomic_exchange_n(&p->b[i].weight_req, 0,
+						   __ATOMIC_RELAXED);
+
+		if (req == 0)
+			continue;
+		sl_event_add(u->events, "weight", pname(u, pool), bname(u, pool, i),
+			     "weight set from %u to %u by an operator",
+			     p->b[i].weight, req - 1);
+		SL_UP_STORE(p->b[i].weight, req - 1);
+	}
+}
+
 /* Recompute what the balancers read: effective weights, panic. */
 static void
 publish_pool(struct sl_upstream *u, unsigned int pool, uint64_t now)
@@ -367,6 +386,7 @@ sl_upstream_step(struct sl_upstream *u, uint64_t now)
 		for (unsigned int k = 0; k < n_sr; k++)
 			outlier_event(u, pool, sr[k], SL_OUTLIER_EV_EJECTED_SUCCESS_RATE,
 				      now);
+		apply_weight_requests(u, pool);
 		publish_pool(u, pool, now);
 		imbalance_pool(u, pool, now);
 	}

@@ -6,7 +6,7 @@ usage: http_load.py --url http://H:P/path -n N [-c C] [--header K:V ...]
 Sends exactly N requests over C keep-alive connections (reconnecting after
 errors or "Connection: close") and prints one JSON line:
   {"status": {"200": n, ...}, "errors": n, "overloaded": {reason: n},
-   "bodies": {body: n} (with --body-key), "p50_ms", "p99_ms", "max_ms",
+   "bodies": {body: n} (with --body-key), "retry_after": {value: n}, "p50_ms", "p99_ms", "max_ms",
    "seconds"}
 --rate R paces the whole run to R requests/s (open loop per connection).
 """
@@ -34,7 +34,8 @@ def main():
     headers = dict(h.split(":", 1) for h in a.header)
     headers = {k.strip(): v.strip() for k, v in headers.items()}
     lock = threading.Lock()
-    res = {"status": {}, "errors": 0, "overloaded": {}, "bodies": {}}
+    res = {"status": {}, "errors": 0, "overloaded": {}, "bodies": {},
+           "retry_after": {}}
     lat = []
     left = [a.n]
     start = time.monotonic()
@@ -71,6 +72,9 @@ def main():
                     ov = r.getheader("x-sluice-overloaded")
                     if ov:
                         res["overloaded"][ov] = res["overloaded"].get(ov, 0) + 1
+                    ra = r.getheader("retry-after")
+                    if ra:
+                        res["retry_after"][ra] = res["retry_after"].get(ra, 0) + 1
                     if a.body_key and r.status == 200:
                         b = body.decode(errors="replace").strip()
                         res["bodies"][b] = res["bodies"].get(b, 0) + 1

@@ -257,6 +257,7 @@ def test_limits_and_rate_limits_answer_fast(make_gw, backends):
     over = res["status"].get("503", 0)
     assert over > 0 and res["status"].get("200", 0) > 0, res
     assert res["overloaded"] == {"pool_max_inflight": over}, res
+    assert res["retry_after"] == {"1": over}, res
     p = g.tel.query("/sluice/pools")["lim"]
     assert p["refused_pool_max_inflight"] == over
     backends.set_faults({})
@@ -322,3 +323,40 @@ def test_imbalance_alarm_on_skewed_weights(make_gw):
     assert ev and "alarm" in ev[0]["text"] and ev[0]["backend"] == "b4", ev
     b = backends_of(g, "sk")["b4"]
     assert b["share_permille"] > 700, b
+
+
+def test_wrong_weight_pushed_at_run_time_raises_imbalance(make_gw):
+    g = make_gw([pool("rt", ADDRS[:3],
+                      imbalance={"window_ms": 2000, "min_requests": 50,
+                                 "ratio": 3.0, "hold_ms": 1000})])
+    load(n=300, c=4)
+    time.sleep(1.2)
+    assert g.tel.query("/sluice/pools")["rt"]["imbalance_alarm"] == 0
+    assert events(g, "imbalance") == []
+    r = g.tel.query("/sluice/set_weight,rt,b3,10")
+    assert r["weight"] == 10, r
+    assert "error" in g.tel.query("/sluice/set_weight,rt,nosuch,1")
+    assert "error" in g.tel.query("/sluice/set_weight,rt,b3,-4")
+    t0 = time.monotonic()
+    # Traffic keeps flowing; the alarm must come within window + hold + slack.
+    raised = wait_until(lambda: (load(n=100, c=4) and
+                                 g.tel.query("/sluice/pools")["rt"]["imbalance_alarm"] == 1),
+                        10, 0.1)
+    assert raised, g.tel.query("/sluice/pools")["rt"]
+    assert time.monotonic() - t0 < 2.0 + 1.0 + 3.0
+    kinds = [e["kind"] for e in events(g)]
+    assert kinds.index("weight") < kinds.index("imbalance"), kinds
+    assert any(e["backend"] == "b3" for e in events(g, "imbalance"))
+
+
+def test_busy_lcore_sheds_and_says_so(make_gw):
+    g = make_gw([pool("busy", ADDRS[:2])], overload={"busy_pct": 1,
+                                                     "retry_after_s": 7})
+    res = load(n=300, c=8)
+    shed = g.tel.query("/sluice/http")["shed"]
+    assert shed > 0, (res, g.tel.query("/sluice/lcores"))
+    # Shedding is a 503 with the configured Retry-After, or a refused SYN.
+    assert res["status"].get("503", 0) + res["errors"] > 0, res
+    assert any(e["kind"] == "shed" and "busy_pct 1%" in e["text"] for e in events(g))
+    assert set(res["retry_after"]) <= {"7"}, res
+    assert res["retry_after"].get("7", 0) == res["status"].get("503", 0), res
