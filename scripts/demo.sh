@@ -124,9 +124,18 @@ import json, sys
 for line in sys.stdin:
     if line.startswith("{"):
         for name, b in json.loads(line)["/sluice/backends"].items():
-            print("  %-6s %-18s requests=%-7d p50=%dus p99=%dus p99.9=%dus" % (
-                name, b["address"], b["requests"], b["total_p50_us"],
-                b["total_p99_us"], b["total_p999_us"]))'
+            print("  %-6s %-18s %-9s share=%4.1f%% requests=%-7d p50=%dus p99=%dus p99.9=%dus" % (
+                name, b["address"], b["state"], b["share_permille"] / 10,
+                b["requests"], b["total_p50_us"], b["total_p99_us"],
+                b["total_p999_us"]))'
+say "Balancing: take web3 out of rotation at run time (/sluice/set_weight,web,web3,0)"
+tel /sluice/set_weight,web,web3,0
+sleep 0.2
+for _ in 1 2 3 4; do ip netns exec sl-client curl -s http://198.18.0.1/; done
+say "Telemetry: /sluice/events (what the gateway decided, and why)"
+tel /sluice/events 30
+say "Telemetry: /sluice/pools (health, panic, refusals, imbalance)"
+tel /sluice/pools 30
 say "Telemetry: /sluice/http (first lines)"
 tel /sluice/http 12
 
