@@ -137,7 +137,7 @@ parse_outlier(json_t *parent, const char *ptr, struct sl_conf_outlier *x,
 		.consecutive_gateway = 5, .success_rate_min_hosts = 5,
 		.success_rate_min_requests = 100, .success_rate_stdev_factor = 1.9,
 		.interval_ms = 10000, .base_ejection_ms = 30000,
-		.max_ejection_ms = 300000, .max_ejection_pct = 10 };
+		.max_ejection_ms = 300000, .max_ejection_pct = 50 };
 	if (o == NULL)
 		return;
 	conf_check_keys(o, p, keys, d);
@@ -155,7 +155,9 @@ parse_outlier(json_t *parent, const char *ptr, struct sl_conf_outlier *x,
 		     &x->base_ejection_ms, d);
 	conf_get_u32(o, "max_ejection_ms", p, 100, 86400000, 300000,
 		     &x->max_ejection_ms, d);
-	conf_get_u32(o, "max_ejection_pct", p, 0, 100, 10, &x->max_ejection_pct, d);
+	/* 50: small pools can still eject one (Envoy's 10 would let a pool of
+	 * fewer than 10 backends eject none, as the rule is applied exactly). */
+	conf_get_u32(o, "max_ejection_pct", p, 0, 100, 50, &x->max_ejection_pct, d);
 	if (x->max_ejection_ms < x->base_ejection_ms)
 		conf_err(d, p, "max_ejection_ms (%u) is below base_ejection_ms (%u)",
 			 x->max_ejection_ms, x->base_ejection_ms);

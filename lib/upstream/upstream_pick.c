@@ -67,6 +67,11 @@ sl_up_pick(struct sl_upstream *u, unsigned int pool, struct sl_up_cursor *cur,
 		*why = SL_UP_REFUSE_pool_max_inflight;
 		goto refuse;
 	}
+	/* Open connections, pooled idle ones included: the backends' view. */
+	if (over(cp->limits.max_connections, SL_UP_LOAD(p->conns))) {
+		*why = SL_UP_REFUSE_pool_max_connections;
+		goto refuse;
+	}
 	if (over(cp->limits.max_pending, SL_UP_LOAD(p->pending))) {
 		*why = SL_UP_REFUSE_pool_max_pending;
 		goto refuse;

@@ -174,10 +174,12 @@ def test_stock_dpdk_telemetry_py(gateway):
     """Operators use the stock client: every /sluice command works there."""
     listing = gateway.tel.query("/")
     cmds = sorted(c for c in listing if c.startswith("/sluice/"))
-    assert cmds == ["/sluice/arp", "/sluice/backends", "/sluice/conns",
-                    "/sluice/http", "/sluice/info",
-                    "/sluice/lcores", "/sluice/ports", "/sluice/routes",
+    assert cmds == ["/sluice/arp", "/sluice/backends", "/sluice/breakers",
+                    "/sluice/conns", "/sluice/events", "/sluice/http",
+                    "/sluice/info", "/sluice/lcores", "/sluice/pools",
+                    "/sluice/ports", "/sluice/routes", "/sluice/set_weight",
                     "/sluice/tcp"]
+    # set_weight without parameters answers its usage and changes nothing.
     script = "\n".join([c if c != "/sluice/backends" else "/sluice/backends,web"
                          for c in cmds] + [f"/help,{c}" for c in cmds]) + "\n"
     out = run(["dpdk-telemetry.py", "-f", gateway.prefix], input=script,

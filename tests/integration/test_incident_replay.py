@@ -21,6 +21,7 @@ def incident_config(path):
         pools=[pool("api", ADDRS[:3], [1, 1, 6], slow_start_ms=1000,
                     limits={"max_inflight": 12},
                     breaker={"consecutive_failures": 5, "cooldown_ms": 1000},
+                    retry={"attempts": 1, "on_statuses": ["5xx"]},
                     outlier={"consecutive_5xx": 5, "consecutive_gateway": 3,
                              "max_ejection_pct": 50, "base_ejection_ms": 2000},
                     health_check={"type": "http", "path": "/health",
@@ -65,7 +66,9 @@ def test_incident_replay(testbed, backends, tmp_path):  # noqa: F811
         backends.set_faults({HEAVY: "500"})
         res = load(n=600, c=8)
         assert res["errors"] == 0, res
-        assert res["status"].get("500", 0) <= 12, res
+        # Retries absorb most failures; what can reach a client is bounded
+        # by the failures it takes to judge (5) plus what was in flight (8).
+        assert res["status"].get("500", 0) <= 5 + 8, res
         assert wait_until(lambda: g.tel.query(f"/sluice/backends,api")["b4"]
                           ["state"] in ("ejected", "breaker_open", "down"), 5)
         kinds = {e["kind"] for e in events(g) if e["backend"] == "b4"}

@@ -1,0 +1,270 @@
+/*
+ * lib/upstream end to end on a fake clock: outcomes reported as a worker
+ * would, sl_upstream_step() as the control thread would, and sl_up_pick()
+ * reading what it published. Breaker, ejection, panic, slow start, limits,
+ * retry budget, operator weights and the events they log.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_eal.h>
+
+#include "sl_breaker.h"
+#include "sl_conf.h"
+#include "sl_event.h"
+#include "sl_upstream.h"
+#include "sl_test.h"
+
+static const char *conf_json =
+	"{\"version\": 1,"
+	" \"ports\": [ {\"name\": \"p0\", \"address\": \"198.18.0.1/24\"} ],"
+	" \"pools\": ["
+	"  {\"name\": \"a\", \"slow_start_ms\": 1000, \"panic_threshold_pct\": 50,"
+	"   \"limits\": {\"max_inflight\": 3, \"max_retries\": 1},"
+	"   \"retry\": {\"budget_pct\": 10, \"min_concurrency\": 1},"
+	"   \"breaker\": {\"consecutive_failures\": 3, \"cooldown_ms\": 100,"
+	"                 \"cooldown_max_ms\": 400, \"half_open_probes\": 1},"
+	"   \"outlier\": {\"consecutive_5xx\": 6, \"consecutive_gateway\": 0,"
+	"                 \"max_ejection_pct\": 100, \"base_ejection_ms\": 500},"
+	"   \"backends\": ["
+	"    {\"name\": \"b0\", \"address\": \"198.18.0.10\", \"port\": 80},"
+	"    {\"name\": \"b1\", \"address\": \"198.18.0.11\", \"port\": 80},"
+	"    {\"name\": \"b2\", \"address\": \"198.18.0.12\", \"port\": 80,"
+	"     \"limits\": {\"max_inflight\": 1}}]}],"
+	" \"listeners\": [ {\"name\": \"web\", \"address\": \"198.18.0.1\", \"port\": 80,"
+	"   \"mode\": \"http\", \"pool\": \"a\"} ]}";
+
+static struct sl_upstream *u;
+static struct sl_event_log *ev;
+static struct sl_up_cursor cur;
+static uint64_t rng = 1, now = 1000;
+
+static int
+pick(int exclude, enum sl_up_refusal *why, bool *probe)
+{
+	return sl_up_pick(u, 0, &cur, 0, &rng, exclude, why, probe);
+}
+
+static void
+report(unsigned int b, enum sl_up_kind k, unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++)
+		sl_up_report(u, 0, 0, b, k, k == SL_UP_FAIL_STATUS ? 500 : 200, 100, 0);
+	sl_upstream_step(u, now);
+}
+
+static bool
+has_event(const char *kind, const char *backend, const char *text)
+{
+	struct sl_event e[64];
+	unsigned int n = sl_event_read(ev, 0, e, 64);
+
+	for (unsigned int i = 0; i < n; i++)
+		if (strcmp(e[i].kind, kind) == 0 &&
+		    (backend == NULL || strcmp(e[i].backend, backend) == 0) &&
+		    strstr(e[i].text, text) != NULL)
+			return true;
+	return false;
+}
+
+static void
+test_breaker_cycle(void)
+{
+	struct sl_up_backend *b1 = &u->pools[0].b[1];
+	enum sl_up_refusal why;
+	bool probe;
+	unsigned int seen[3] = { 0 };
+
+	report(1, SL_UP_CONNECT_FAIL, 3);
+	CHECK_EQ(b1->breaker, SL_BREAKER_OPEN);
+	CHECK(has_event("breaker", "b1", "opened after 3 consecutive failures"));
+	/* Open: never picked. */
+	for (int i = 0; i < 30; i++) {
+		int k = pick(-1, &why, &probe);
+
+		CHECK(k >= 0);
+		if (k >= 0)
+			seen[k]++;
+	}
+	CHECK_EQ(seen[1], 0);
+	/* Cooldown over: half-open with exactly one permit. */
+	now += 100;
+	sl_upstream_step(u, now);
+	CHECK_EQ(b1->breaker, SL_BREAKER_HALF_OPEN);
+	CHECK_EQ(b1->probes, 1);
+	memset(seen, 0, sizeof(seen));
+	for (int i = 0; i < 30; i++) {
+		int k = pick(-1, &why, &probe);
+
+		if (k >= 0) {
+			seen[k]++;
+			if (k == 1)
+				CHECK(probe);
+		}
+	}
+	CHECK_EQ(seen[1], 1);
+	CHECK_EQ(b1->probes, 0);
+	/* The probe fails: open again, cooldown doubled. */
+	report(1, SL_UP_TIMEOUT, 1);
+	CHECK_EQ(b1->breaker, SL_BREAKER_OPEN);
+	CHECK_EQ(u->pools[0].brk[1].cooldown_cur_ms, 200);
+	now += 199;
+	sl_upstream_step(u, now);
+	CHECK_EQ(b1->breaker, SL_BREAKER_OPEN);
+	now += 1;
+	sl_upstream_step(u, now);
+	CHECK_EQ(b1->breaker, SL_BREAKER_HALF_OPEN);
+	/* An abandoned probe gives its permit back. */
+	{
+		int k = -1;
+
+		for (int i = 0; i < 50 && k != 1; i++)
+			k = pick(-1, &why, &probe);
+		CHECK_EQ(k, 1);
+		CHECK(probe);
+	}
+	CHECK_EQ(b1->probes, 0);
+	sl_up_report(u, 0, 0, 1, SL_UP_ABANDONED, 0, 0, SL_UP_OUT_PROBE);
+	sl_upstream_step(u, now);
+	CHECK_EQ(b1->probes, 1);
+	/* A successful probe closes it, and slow start begins. */
+	report(1, SL_UP_OK, 1);
+	CHECK_EQ(b1->breaker, SL_BREAKER_CLOSED);
+	CHECK(has_event("breaker", "b1", "closed"));
+	CHECK(b1->eff_weight >= 1 && b1->eff_weight <= b1->weight);
+	CHECK(b1->ready_since_ms == now);
+	now += 1000;
+	sl_upstream_step(u, now);
+	CHECK_EQ(b1->ready_since_ms, 0);
+	CHECK_EQ(b1->eff_weight, b1->weight);
+}
+
+static void
+test_ejection_and_panic(void)
+{
+	struct sl_up_pool *p = &u->pools[0];
+
+	/* b0 and b1 fail with 5xx: both ejected (max_ejection_pct 100 = n-1). */
+	report(0, SL_UP_FAIL_STATUS, 6);
+	CHECK_EQ(p->b[0].ejected, 1);
+	CHECK_EQ(p->b[0].eff_weight, 0);
+	CHECK_EQ(p->panic, 0);          /* 2 of 3 healthy: 66% >= 50% */
+	report(1, SL_UP_FAIL_STATUS, 6);
+	CHECK_EQ(p->b[1].ejected, 1);
+	CHECK_EQ(p->panic, 1);          /* 1 of 3 healthy: panic */
+	CHECK(has_event("panic", NULL, "entered panic: 1 of 3"));
+	/* In panic, ejected backends get their weight back. */
+	CHECK(p->b[0].eff_weight > 0 && p->b[1].eff_weight > 0);
+	/* b2 cannot be ejected too: the pool is never emptied. */
+	report(2, SL_UP_FAIL_STATUS, 6);
+	CHECK_EQ(p->b[2].ejected, 0);
+	CHECK(has_event("ejection", "b2", "max_ejection_pct"));
+	/* Ejection ends: back in service with slow start; panic ends. */
+	now += 500;
+	sl_upstream_step(u, now);
+	CHECK_EQ(p->b[0].ejected, 0);
+	CHECK_EQ(p->b[1].ejected, 0);
+	CHECK_EQ(p->panic, 0);
+	CHECK(has_event("panic", NULL, "left panic"));
+	CHECK(has_event("ejection", "b0", "returned to service (slow start)"));
+	CHECK(p->b[0].eff_weight < p->b[0].weight || p->b[0].weight == 1);
+	now += 1000;
+	sl_upstream_step(u, now);
+}
+
+static void
+test_limits_and_budget(void)
+{
+	struct sl_up_pool *p = &u->pools[0];
+	enum sl_up_refusal why;
+	bool probe;
+
+	/* b2 allows one request in flight: with it busy, it is never chosen. */
+	sl_up_inflight(u, 0, 2, 1);
+	for (int i = 0; i < 20; i++)
+		CHECK(pick(-1, &why, &probe) != 2);
+	/* Pool cap of 3 in flight: the fourth is refused, and counted. */
+	sl_up_inflight(u, 0, 0, 1);
+	sl_up_inflight(u, 0, 1, 1);
+	CHECK_EQ(pick(-1, &why, &probe), -1);
+	CHECK_EQ(why, SL_UP_REFUSE_pool_max_inflight);
+	CHECK_EQ(p->refused[SL_UP_REFUSE_pool_max_inflight], 1);
+	/* Retry budget: max(1, 10% of 3) = 1 retry at a time, and max_retries 1. */
+	CHECK(sl_up_retry_begin(u, 0, 0));
+	CHECK(!sl_up_retry_begin(u, 0, 1));
+	CHECK_EQ(p->refused[SL_UP_REFUSE_retry_budget], 1);
+	sl_up_retry_end(u, 0, 0);
+	CHECK(sl_up_retry_begin(u, 0, 1));
+	sl_up_retry_end(u, 0, 1);
+	sl_up_inflight(u, 0, 0, -1);
+	sl_up_inflight(u, 0, 1, -1);
+	sl_up_inflight(u, 0, 2, -1);
+	CHECK_EQ(p->inflight, 0);
+	/* b2 at its cap: the others take the traffic. */
+	sl_up_inflight(u, 0, 2, 1);
+	CHECK_EQ(pick(0, &why, &probe), 1);
+	/* b0 and b1 excluded or out, b2 at its own cap: refused as such. */
+	SL_UP_STORE(p->b[0].eff_weight, 0);
+	CHECK_EQ(pick(1, &why, &probe), -1);
+	CHECK_EQ(why, SL_UP_REFUSE_backend_limits);
+	sl_up_inflight(u, 0, 2, -1);
+	CHECK_EQ(pick(1, &why, &probe), 2);
+	sl_upstream_step(u, now);   /* republishes b0's weight */
+	CHECK_EQ(p->b[0].eff_weight, 1);
+}
+
+static void
+test_operator_weight(void)
+{
+	char err[160];
+	enum sl_up_refusal why;
+	bool probe;
+
+	CHECK_EQ(sl_upstream_set_weight(u, "a", "b0", 0, err, sizeof(err)), 0);
+	CHECK(sl_upstream_set_weight(u, "a", "nope", 1, err, sizeof(err)) < 0);
+	CHECK(strstr(err, "no backend \"nope\"") != NULL);
+	CHECK(sl_upstream_set_weight(u, "zz", "b0", 1, err, sizeof(err)) < 0);
+	CHECK(sl_upstream_set_weight(u, "a", "b0", 5000, err, sizeof(err)) < 0);
+	sl_upstream_step(u, now);
+	CHECK_EQ(u->pools[0].b[0].weight, 0);
+	CHECK(has_event("weight", "b0", "from 1 to 0"));
+	for (int i = 0; i < 20; i++)
+		CHECK(pick(-1, &why, &probe) != 0);
+}
+
+int
+main(int argc, char **argv)
+{
+	char *eal[] = { argv[0], "--no-huge", "-m", "128", "--no-pci",
+		"--no-shconf", "-l", "0", "--log-level", "error",
+		"--no-telemetry", NULL };
+	struct sl_conf_diag d = { 0 };
+	struct sl_conf *c;
+
+	(void)argc;
+	if (rte_eal_init(RTE_DIM(eal) - 1, eal) < 0) {
+		fprintf(stderr, "EAL init failed\n");
+		return 1;
+	}
+	c = sl_conf_load_buf("t", conf_json, strlen(conf_json), false, &d);
+	sl_conf_diag_print(&d, "t", stderr);
+	CHECK(c != NULL);
+	if (c == NULL)
+		return sl_test_result("test_upstream");
+	ev = sl_event_log_create(64);
+	u = sl_upstream_create(c, 1, ev);
+	CHECK(u != NULL);
+	if (u != NULL) {
+		sl_upstream_step(u, now);
+		test_breaker_cycle();
+		test_limits_and_budget();
+		test_ejection_and_panic();
+		test_operator_weight();
+		sl_upstream_free(u);
+	}
+	sl_event_log_free(ev);
+	sl_conf_free(c);
+	sl_conf_diag_free(&d);
+	rte_eal_cleanup();
+	return sl_test_result("test_upstream");
+}
