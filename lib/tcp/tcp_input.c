@@ -622,6 +622,27 @@ conn_input(struct sl_tcp_stack *s, struct sl_tcp_conn *c, unsigned int port,
 	if (!acceptable(c, g)) {
 		if (!(g->flags & RTE_TCP_RST_FLAG))
 			c->flags |= SL_TCPF_ACK_NOW;
+		/*
+		 * RFC 9293 3.10.7.4: with our window shut nothing is acceptable,
+		 * but valid ACKs must still be heard. A peer's zero-window probe
+		 * (one byte before rcv_nxt) or a segment just past our shut edge
+		 * carries the ACK of our own data; ignoring it left both sides
+		 * retransmitting into each other's closed windows for tens of
+		 * seconds. Hear the ACK, drop the data.
+		 */
+		if (c->rcv_adv == c->rcv_nxt && (g->flags & RTE_TCP_ACK_FLAG) &&
+		    !(g->flags & (RTE_TCP_SYN_FLAG | RTE_TCP_RST_FLAG)) &&
+		    c->state != SL_TCP_SYN_RECV && c->state != SL_TCP_TIME_WAIT &&
+		    sl_seq_in(g->seq, c->rcv_nxt - 1, c->rcv_nxt + c->rcv_buf)) {
+			bool heard = process_ack(s, c, port, g, &writable);
+
+			drop(s, port, SL_DROP_TCP_OUT_OF_WINDOW, m);
+			if (heard && c->state == SL_TCP_CLOSED) {
+				tcp_conn_close(s, c, SL_TCP_CLOSE_NORMAL);
+				return;
+			}
+			goto out;
+		}
 		drop(s, port, SL_DROP_TCP_OUT_OF_WINDOW, m);
 		if (c->state == SL_TCP_TIME_WAIT && (g->flags & RTE_TCP_FIN_FLAG))
 			sl_timer_arm(&s->wheel, &c->rtx_timer,

@@ -694,6 +694,51 @@ test_ack_seq_within_shut_window(void)
 	teardown();
 }
 
+/*
+ * Our window is shut (the application has not read 64 KiB). The peer's
+ * zero-window probe, one byte before rcv_nxt, acknowledges our data: that
+ * ACK must be heard (RFC 9293 3.10.7.4) even though the segment is not
+ * acceptable, or our retransmissions never end.
+ */
+static void
+test_ack_heard_through_shut_window(void)
+{
+	static char chunk[1460];
+	struct out o;
+	uint32_t iss, seq = 8001;
+
+	setup();
+	iss = handshake(8000, false);
+	memset(chunk, 'w', sizeof(chunk));
+	while (accepted->rcv_adv != accepted->rcv_nxt && seq - 8001 < 200000) {
+		uint32_t room = accepted->rcv_adv - accepted->rcv_nxt;
+		uint32_t n = room < sizeof(chunk) ? room : sizeof(chunk);
+
+		send_in(&(struct in){ .flags = ACK, .seq = seq, .ack = iss + 1,
+				      .data = chunk, .len = n });
+		seq += n;
+		drain_out();
+	}
+	CHECK_EQ(accepted->rcv_adv, accepted->rcv_nxt);
+	sl_tcp_send(S, accepted, payload("a", 500));
+	sl_tcp_output(S, accepted);
+	CHECK(get_out(&o));
+	CHECK_EQ(o.plen, 500);
+	drain_out();
+	CHECK_EQ(accepted->snd_una, iss + 1);
+	/* The probe: seq one before rcv_nxt, acknowledging our 500 bytes. */
+	send_in(&(struct in){ .flags = ACK, .seq = seq - 1, .ack = iss + 501 });
+	CHECK_EQ(accepted->snd_una, iss + 501);
+	CHECK(!sl_timer_armed(&accepted->rtx_timer) ||
+	      (accepted->flags & SL_TCPF_PERSIST));
+	/* And it is answered with our (shut) window at rcv_nxt. */
+	CHECK(get_out(&o));
+	CHECK_EQ(o.ack, seq);
+	CHECK_EQ(o.win, 0);
+	drain_out();
+	teardown();
+}
+
 static void
 test_close_and_time_wait(void)
 {
@@ -913,6 +958,7 @@ main(int argc, char **argv)
 	test_sack_recovery();
 	test_zero_window_probe();
 	test_ack_seq_within_shut_window();
+	test_ack_heard_through_shut_window();
 	test_close_and_time_wait();
 	test_simultaneous_close();
 	test_passive_close();
