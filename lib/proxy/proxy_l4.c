@@ -9,7 +9,9 @@
 #include "sl_conf.h"
 #include "sl_lcore_types.h"
 #include "sl_proxy.h"
+#include "sl_lb.h"
 #include "sl_tcp.h"
+#include "sl_upstream.h"
 #include "sl_timer.h"
 
 const char *const sl_proxy_stat_names[] = {
@@ -59,9 +61,38 @@ session_log(struct sl_proxy *px, const struct sl_l4_session *ss)
 	sl_alog_submit(px->tcp->lc->alog, &r);
 }
 
+static unsigned int
+session_pool(const struct sl_proxy *px, const struct sl_l4_session *ss)
+{
+	return (unsigned int)px->conf->listeners[ss->listener].pool;
+}
+
+/* Tell the control thread how the connect went: once per session. */
+static void
+session_judge(struct sl_proxy *px, struct sl_l4_session *ss, enum sl_up_kind k)
+{
+	struct sl_upstream *up = px->tcp->lc->dp->up;
+
+	if (!(ss->flags & SL_L4F_LB) || (ss->flags & SL_L4F_JUDGED))
+		return;
+	ss->flags |= SL_L4F_JUDGED;
+	if (!(ss->flags & SL_L4F_CONNECTED))
+		sl_up_pending(up, session_pool(px, ss), ss->backend, -1);
+	sl_up_report(up, px->tcp->lc->worker_idx, session_pool(px, ss), ss->backend,
+		     k, 0, 0, (ss->flags & SL_L4F_PROBE) ? SL_UP_OUT_PROBE : 0);
+}
+
 static void
 session_free(struct sl_proxy *px, struct sl_l4_session *ss)
 {
+	if (ss->flags & SL_L4F_LB) {
+		struct sl_upstream *up = px->tcp->lc->dp->up;
+
+		session_judge(px, ss, SL_UP_ABANDONED);
+		sl_up_inflight(up, session_pool(px, ss), ss->backend, -1);
+		sl_up_conns(up, session_pool(px, ss), ss->backend, -1);
+		ss->flags &= (uint8_t)~SL_L4F_LB;
+	}
 	session_log(px, ss);
 	sl_timer_cancel(&px->tcp->wheel, &ss->idle_timer);
 	ss->client = NULL;
@@ -195,6 +226,7 @@ server_established(struct sl_tcp_conn *c)
 {
 	struct sl_l4_session *ss = c->app;
 
+	session_judge(ss->px, ss, SL_UP_OK);
 	ss->flags |= SL_L4F_CONNECTED;
 	ss->connected_tsc = rte_rdtsc();
 	pump_c2s(ss, false);
@@ -228,11 +260,13 @@ server_closed(struct sl_tcp_conn *c, enum sl_tcp_close_reason why)
 	case SL_TCP_CLOSE_REFUSED:
 		px->stats.l4_connect_refused++;
 		ss->term = SL_ALOG_TERM_CONNECT_REFUSED;
+		session_judge(px, ss, SL_UP_CONNECT_FAIL);
 		break;
 	case SL_TCP_CLOSE_TIMEOUT:
 		if (!(ss->flags & SL_L4F_CONNECTED)) {
 			px->stats.l4_connect_timeout++;
 			ss->term = SL_ALOG_TERM_CONNECT_TIMEOUT;
+			session_judge(px, ss, SL_UP_CONNECT_FAIL);
 		} else {
 			px->stats.l4_backend_reset++;
 			ss->term = SL_ALOG_TERM_BACKEND_RESET;
@@ -277,22 +311,6 @@ idle_fire(struct sl_timer *t, void *ctx)
 	session_abort(px, ss, SL_ALOG_TERM_IDLE_TIMEOUT);
 }
 
-/* Round robin over the backends with a non-zero weight. */
-static const struct sl_conf_backend *
-pick_backend(struct sl_l4_listener *ll, const struct sl_conf_pool *pool,
-	     uint16_t *idx)
-{
-	for (unsigned int i = 0; i < pool->n_backends; i++) {
-		unsigned int k = ll->rr++ % pool->n_backends;
-
-		if (pool->backends[k].weight > 0) {
-			*idx = (uint16_t)k;
-			return &pool->backends[k];
-		}
-	}
-	return NULL;
-}
-
 static int
 l4_accept(struct sl_tcp_conn *c, void *arg)
 {
@@ -300,19 +318,25 @@ l4_accept(struct sl_tcp_conn *c, void *arg)
 	struct sl_proxy *px = ll->px;
 	const struct sl_conf_listener *l = &px->conf->listeners[ll->listener];
 	const struct sl_conf_pool *pool = &px->conf->pools[l->pool];
+	struct sl_upstream *up = px->tcp->lc->dp->up;
 	const struct sl_conf_backend *b;
 	struct sl_l4_session *ss;
-	uint16_t bidx = 0;
+	enum sl_up_refusal why;
+	bool probe = false;
+	int k;
 
 	if (px->free_head == UINT32_MAX) {
 		px->stats.l4_no_session++;
 		return -1;
 	}
-	b = pick_backend(ll, pool, &bidx);
-	if (b == NULL) {
-		px->stats.l4_connect_failed++;
+	/* The pool's policy, limits, breakers and health, as in HTTP mode. */
+	k = sl_up_pick(up, (unsigned int)l->pool, &px->cursors[l->pool],
+		       sl_lb_hash(&c->raddr, 4, 0x17u), &px->rng, -1, &why, &probe);
+	if (k < 0) {
+		px->stats.l4_refused_limits++;
 		return -1;
 	}
+	b = &pool->backends[k];
 	ss = &px->sessions[px->free_head];
 	px->free_head = ss->free_next;
 	px->stats.l4_active++;
@@ -321,7 +345,7 @@ l4_accept(struct sl_tcp_conn *c, void *arg)
 	ss->client = c;
 	ss->flags = 0;
 	ss->listener = ll->listener;
-	ss->backend = bidx;
+	ss->backend = (uint16_t)k;
 	ss->last_active_ms = now_ms();
 	ss->start_tsc = rte_rdtsc();
 	ss->connected_tsc = 0;
@@ -331,9 +355,14 @@ l4_accept(struct sl_tcp_conn *c, void *arg)
 	ss->term = SL_ALOG_TERM_DONE;
 	c->ops = &client_ops;
 	c->app = ss;
+	ss->flags = SL_L4F_LB | (probe ? SL_L4F_PROBE : 0);
+	sl_up_inflight(up, (unsigned int)l->pool, (unsigned int)k, 1);
+	sl_up_conns(up, (unsigned int)l->pool, (unsigned int)k, 1);
+	sl_up_pending(up, (unsigned int)l->pool, (unsigned int)k, 1);
 	ss->server = sl_tcp_connect(px->tcp, b->addr, b->port,
 				    pool->connect_timeout_ms, &server_ops, ss);
 	if (ss->server == NULL) {
+		session_judge(px, ss, SL_UP_CONNECT_FAIL);
 		px->stats.l4_connect_failed++;
 		c->ops = NULL;
 		c->app = NULL;
@@ -363,8 +392,11 @@ sl_proxy_create(struct sl_tcp_stack *tcp, const struct sl_conf *conf, int socket
 	px->sessions = rte_zmalloc_socket("sl_l4_sessions",
 					  (size_t)px->max_sessions * sizeof(*px->sessions),
 					  RTE_CACHE_LINE_SIZE, socket);
-	if (px->sessions == NULL)
+	px->cursors = rte_zmalloc_socket("sl_l4_lb", (conf->n_pools + 1) *
+					 sizeof(struct sl_up_cursor), 0, socket);
+	if (px->sessions == NULL || px->cursors == NULL)
 		goto nomem;
+	px->rng = 0x2545f4914f6cdd1dull ^ rte_rdtsc();
 	px->free_head = UINT32_MAX;
 	for (uint32_t i = px->max_sessions; i-- > 0; ) {
 		px->sessions[i].free_next = px->free_head;
@@ -402,5 +434,6 @@ sl_proxy_free(struct sl_proxy *px)
 	if (px == NULL)
 		return;
 	rte_free(px->sessions);
+	rte_free(px->cursors);
 	rte_free(px);
 }

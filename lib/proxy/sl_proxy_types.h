@@ -9,6 +9,7 @@
 struct sl_tcp_conn;
 struct sl_tcp_stack;
 struct sl_conf;
+struct sl_up_cursor;
 
 /* A client connection spliced to a backend connection (mode "tcp"). */
 struct sl_proxy;
@@ -35,6 +36,9 @@ struct sl_l4_session {
 #define SL_L4F_CLIENT_EOF 0x01   /* client's FIN passed on to the server */
 #define SL_L4F_SERVER_EOF 0x02   /* server's FIN passed on to the client */
 #define SL_L4F_CONNECTED  0x04
+#define SL_L4F_LB         0x08   /* counted in the pool's gauges */
+#define SL_L4F_JUDGED     0x10   /* outcome told to the control thread */
+#define SL_L4F_PROBE      0x20   /* holds a half-open permit */
 
 #define SL_PROXY_STATS(X) \
 	X(l4_sessions,        "client connections accepted in tcp mode") \
@@ -45,6 +49,7 @@ struct sl_l4_session {
 	X(l4_client_reset,    "client reset a session") \
 	X(l4_idle_timeouts,   "sessions closed after idle_timeout_s") \
 	X(l4_no_session,      "client refused: session table full") \
+	X(l4_refused_limits,  "client refused: a pool or backend limit, or none eligible") \
 	X(l4_bytes_c2s,       "payload bytes moved client to server") \
 	X(l4_bytes_s2c,       "payload bytes moved server to client")
 
@@ -59,7 +64,6 @@ struct sl_proxy_stats {
 struct sl_l4_listener {
 	struct sl_proxy *px;
 	uint16_t listener;           /* index in the config */
-	uint32_t rr;                 /* round-robin cursor over the pool */
 };
 
 #define SL_PROXY_MAX_LISTENERS 64
@@ -73,6 +77,8 @@ struct sl_proxy {
 	uint32_t free_head;
 	unsigned int n_listeners;
 	struct sl_l4_listener listeners[SL_PROXY_MAX_LISTENERS];
+	struct sl_up_cursor *cursors;/* balancing state per pool */
+	uint64_t rng;
 	struct sl_proxy_stats stats;
 };
 

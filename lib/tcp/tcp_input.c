@@ -349,6 +349,7 @@ process_ack(struct sl_tcp_stack *s, struct sl_tcp_conn *c, unsigned int port,
 	    struct seg *g, bool *writable)
 {
 	uint32_t flight = c->snd_max - c->snd_una;
+	bool advanced = sl_seq_gt(g->ack, c->snd_una);
 
 	if (sl_seq_gt(g->ack, c->snd_max)) {
 		/* RFC 5961 5.2: ACK for data never sent. */
@@ -434,8 +435,12 @@ process_ack(struct sl_tcp_stack *s, struct sl_tcp_conn *c, unsigned int port,
 			retransmit_loss(s, c);
 		}
 	}
-	/* Window update (RFC 9293 3.10.7.4). */
-	if (sl_seq_lt(c->snd_wl1, g->seq) ||
+	/*
+	 * Window update (RFC 9293 3.10.7.4), and also whenever the ACK moves
+	 * snd_una (as Linux's tcp_may_update_window): an ACK heard on an old
+	 * retransmitted segment is the peer's latest word on its window too.
+	 */
+	if (advanced || sl_seq_lt(c->snd_wl1, g->seq) ||
 	    (c->snd_wl1 == g->seq && sl_seq_le(c->snd_wl2, g->ack))) {
 		c->snd_wnd = g->wnd << c->snd_wscale;
 		c->snd_wl1 = g->seq;
@@ -592,8 +597,15 @@ acceptable(const struct sl_tcp_conn *c, const struct seg *g)
 	 */
 	if (wnd == 0)
 		return g->seq == c->rcv_nxt;
+	/*
+	 * A bare ACK exactly at the right edge is taken too (as Linux's
+	 * tcp_sequence does): a peer that has filled our window sends its
+	 * ACKs with SEG.SEQ = SND.NXT = our right edge, and refusing them
+	 * would keep our own data unacknowledged.
+	 */
 	if (len == 0)
-		return sl_seq_in(g->seq, c->rcv_nxt, c->rcv_nxt + wnd);
+		return sl_seq_ge(g->seq, c->rcv_nxt) &&
+		       sl_seq_le(g->seq, c->rcv_nxt + wnd);
 	return sl_seq_in(g->seq, c->rcv_nxt, c->rcv_nxt + wnd) ||
 	       sl_seq_in(g->seq + len - 1, c->rcv_nxt, c->rcv_nxt + wnd);
 }
@@ -625,15 +637,20 @@ conn_input(struct sl_tcp_stack *s, struct sl_tcp_conn *c, unsigned int port,
 		/*
 		 * RFC 9293 3.10.7.4: with our window shut nothing is acceptable,
 		 * but valid ACKs must still be heard. A peer's zero-window probe
-		 * (one byte before rcv_nxt) or a segment just past our shut edge
-		 * carries the ACK of our own data; ignoring it left both sides
-		 * retransmitting into each other's closed windows for tens of
-		 * seconds. Hear the ACK, drop the data.
+		 * (one byte before rcv_nxt), a segment just past our shut edge,
+		 * or a retransmission of data we already have (the peer missed
+		 * our ACK) all carry the ACK of our own data. Ignoring it left
+		 * both sides retransmitting at each other for tens of seconds,
+		 * each refusing the other's ACKs. Hear the ACK (process_ack
+		 * checks it against snd_una and snd_max, RFC 5961), drop the data.
 		 */
-		if (c->rcv_adv == c->rcv_nxt && (g->flags & RTE_TCP_ACK_FLAG) &&
+		if ((g->flags & RTE_TCP_ACK_FLAG) &&
 		    !(g->flags & (RTE_TCP_SYN_FLAG | RTE_TCP_RST_FLAG)) &&
 		    c->state != SL_TCP_SYN_RECV && c->state != SL_TCP_TIME_WAIT &&
-		    sl_seq_in(g->seq, c->rcv_nxt - 1, c->rcv_nxt + c->rcv_buf)) {
+		    ((c->rcv_adv == c->rcv_nxt &&
+		      sl_seq_in(g->seq, c->rcv_nxt - 1, c->rcv_nxt + c->rcv_buf)) ||
+		     (sl_seq_le(g->seq + g->plen, c->rcv_nxt) &&
+		      sl_seq_ge(g->seq, c->rcv_nxt - (1u << 30))))) {
 			bool heard = process_ack(s, c, port, g, &writable);
 
 			drop(s, port, SL_DROP_TCP_OUT_OF_WINDOW, m);

@@ -739,6 +739,42 @@ test_ack_heard_through_shut_window(void)
 	teardown();
 }
 
+/*
+ * The peer missed our ACK and retransmits data we already have; that
+ * retransmission carries its ACK of our data. The data is dropped, the
+ * ACK must be heard, or each side keeps refusing the other's ACKs.
+ */
+static void
+test_ack_heard_on_old_duplicate(void)
+{
+	struct out o;
+	uint32_t iss;
+
+	setup();
+	iss = handshake(9000, false);
+	send_in(&(struct in){ .flags = ACK | PSH, .seq = 9001, .ack = iss + 1,
+			      .data = "0123456789", .len = 10 });
+	CHECK_EQ(accepted->rcv_nxt, 9011);
+	drain_out();
+	sl_tcp_send(S, accepted, payload("b", 300));
+	sl_tcp_output(S, accepted);
+	CHECK(get_out(&o));
+	CHECK_EQ(o.plen, 300);
+	drain_out();
+	/* The old segment again, now acknowledging our 300 bytes. */
+	send_in(&(struct in){ .flags = ACK | PSH, .seq = 9001, .ack = iss + 301,
+			      .data = "0123456789", .len = 10 });
+	CHECK_EQ(accepted->snd_una, iss + 301);
+	CHECK_EQ(accepted->rcv_nxt, 9011);
+	CHECK_EQ(accepted->rcvq.bytes, 10);
+	/* An ACK beyond what we sent is still refused (RFC 5961). */
+	send_in(&(struct in){ .flags = ACK | PSH, .seq = 9001, .ack = iss + 5000,
+			      .data = "0123456789", .len = 10 });
+	CHECK_EQ(accepted->snd_una, iss + 301);
+	drain_out();
+	teardown();
+}
+
 static void
 test_close_and_time_wait(void)
 {
@@ -959,6 +995,7 @@ main(int argc, char **argv)
 	test_zero_window_probe();
 	test_ack_seq_within_shut_window();
 	test_ack_heard_through_shut_window();
+	test_ack_heard_on_old_duplicate();
 	test_close_and_time_wait();
 	test_simultaneous_close();
 	test_passive_close();
