@@ -10,21 +10,11 @@
 #include <jansson.h>
 
 #include "sl_conf.h"
+#include "sl_lb.h"
 #include "conf_private.h"
 
 #define DEF_WEIGHT         1
 #define DEF_SKEW_RATIO     4.0
-
-static bool
-is_prime(uint32_t x)
-{
-	if (x < 2)
-		return false;
-	for (uint32_t i = 2; (uint64_t)i * i <= x; i++)
-		if (x % i == 0)
-			return false;
-	return true;
-}
 
 static void
 status_set_add(struct sl_status_set *s, unsigned int st)
@@ -341,7 +331,7 @@ parse_pool(json_t *o, const char *ep, void *elem, void *ctx,
 		conf_err(d, bp, "hash_key applies to \"policy\": \"maglev\" only");
 	}
 	if (conf_get_u32(o, "maglev_table_size", ep, 251, 1000003, 65537,
-			 &pool->maglev_size, d) && !is_prime(pool->maglev_size)) {
+			 &pool->maglev_size, d) && !sl_lb_is_prime(pool->maglev_size)) {
 		conf_ptr_key(bp, ep, "maglev_table_size");
 		conf_err(d, bp, "%u is not prime", pool->maglev_size);
 	}

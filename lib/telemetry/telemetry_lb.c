@@ -83,6 +83,11 @@ tel_lb_backend_state(struct rte_tel_data *e, unsigned int pool, unsigned int i)
 				  (uint64_t)(im->expected[i] * 1000 + 0.5));
 	rte_tel_data_add_dict_int(e, "deviation_pct",
 				  (int)(im->deviation[i] * 100 + (im->deviation[i] < 0 ? -0.5 : 0.5)));
+	rte_tel_data_add_dict_u64(e, "inflight_share_permille",
+				  (uint64_t)(p->load->share[i] * 1000 + 0.5));
+	rte_tel_data_add_dict_int(e, "inflight_deviation_pct",
+				  (int)(p->load->deviation[i] * 100 +
+					(p->load->deviation[i] < 0 ? -0.5 : 0.5)));
 }
 
 static const char *const policy_names[] = { "round_robin", "least_request",
@@ -125,6 +130,12 @@ cmd_pools(const char *cmd __rte_unused, const char *params __rte_unused,
 					  p->imb->window_requests);
 		rte_tel_data_add_dict_u64(e, "imbalance_alarm", SL_UP_LOAD(p->imb_alarm));
 		rte_tel_data_add_dict_u64(e, "imbalance_alarms", SL_UP_LOAD(p->imb_alarms));
+		snprintf(buf, sizeof(buf), "%.3f", p->load_ratio);
+		rte_tel_data_add_dict_string(e, "load_imbalance_ratio", buf);
+		snprintf(buf, sizeof(buf), "%.3f", p->load_worst_deviation);
+		rte_tel_data_add_dict_string(e, "load_imbalance_worst_deviation", buf);
+		rte_tel_data_add_dict_u64(e, "load_imbalance_alarm", SL_UP_LOAD(p->load_alarm));
+		rte_tel_data_add_dict_u64(e, "load_imbalance_alarms", SL_UP_LOAD(p->load_alarms));
 		if (rte_tel_data_add_dict_container(d, c->pools[i].name, e, 0) != 0)
 			rte_tel_data_free(e);
 	}

@@ -126,6 +126,13 @@ struct sl_up_pool {
 	double imb_worst_deviation;
 	uint8_t imb_alarm;
 	uint64_t imb_alarms;
+	/* The same judgement on in-flight load, sampled every 10 ms. */
+	struct sl_lb_imbalance *load;
+	uint64_t load_next_ms;
+	double load_ratio;
+	double load_worst_deviation;
+	uint8_t load_alarm;
+	uint64_t load_alarms;
 };
 
 struct sl_upstream {

@@ -77,8 +77,9 @@ pool_init(struct sl_up_pool *p, const struct sl_conf_pool *cp, uint64_t now)
 	p->brk = rte_zmalloc("sl_up_brk", p->n * sizeof(*p->brk), 0);
 	p->outlier = rte_zmalloc("sl_up_outlier", sizeof(*p->outlier), 0);
 	p->imb = rte_zmalloc("sl_up_imb", sizeof(*p->imb), 0);
+	p->load = rte_zmalloc("sl_up_load", sizeof(*p->load), 0);
 	if (p->b == NULL || p->ids == NULL || p->brk == NULL ||
-	    p->outlier == NULL || p->imb == NULL)
+	    p->outlier == NULL || p->imb == NULL || p->load == NULL)
 		return -ENOMEM;
 	breaker_conf(&cp->breaker, &p->bconf);
 	outlier_conf(&cp->outlier, &p->oconf);
@@ -100,6 +101,7 @@ pool_init(struct sl_up_pool *p, const struct sl_conf_pool *cp, uint64_t now)
 	p->healthy = p->n;
 	sl_outlier_init(p->outlier, p->n, now);
 	sl_lb_imbalance_init(p->imb, p->n, cp->imbalance.window_ms, now);
+	sl_lb_imbalance_init(p->load, p->n, cp->imbalance.window_ms, now);
 	if (cp->policy == SL_POLICY_MAGLEV) {
 		p->maglev.size = cp->maglev_size;
 		p->maglev.table = rte_zmalloc("sl_up_maglev",
@@ -171,6 +173,7 @@ sl_upstream_free(struct sl_upstream *u)
 		rte_free(p->brk);
 		rte_free(p->outlier);
 		rte_free(p->imb);
+		rte_free(p->load);
 		rte_free(p->maglev.table);
 	}
 	rte_free(u->pools);

@@ -19,6 +19,7 @@
 
 #define STEP_US          2000    /* control loop period */
 #define IMBALANCE_EVERY  500     /* ms between imbalance evaluations */
+#define LOAD_SAMPLE_EVERY 10     /* ms between in-flight samples */
 #define DRAIN_BURST      256
 
 static const char *
@@ -304,6 +305,40 @@ publish_pool(struct sl_upstream *u, unsigned int pool, uint64_t now)
 	}
 }
 
+/* Log a raised or cleared imbalance alarm; `what` names the measure. */
+static void
+imbalance_event(struct sl_upstream *u, unsigned int pool,
+		const struct sl_lb_imbalance *im, int ev, double ratio,
+		const char *what)
+{
+	const struct sl_conf_pool *cp = &u->conf->pools[pool];
+	struct sl_up_pool *p = &u->pools[pool];
+
+	if (ev > 0) {
+		unsigned int top = 0;
+
+		for (unsigned int i = 1; i < p->n; i++)
+			if (im->share[i] > im->share[top])
+				top = i;
+		sl_event_add(u->events, "imbalance", cp->name, bname(u, pool, top),
+			     "alarm on %s: spread ratio %.2f (limit %.2f), worst "
+			     "deviation %.0f%% (limit %.0f%%); %s takes %.1f%% of %llu",
+			     what, im->ratio, ratio, im->worst_deviation * 100,
+			     cp->imbalance.deviation * 100, bname(u, pool, top),
+			     im->share[top] * 100,
+			     (unsigned long long)im->window_requests);
+	} else if (ev < 0) {
+		sl_event_add(u->events, "imbalance", cp->name, NULL,
+			     "cleared on %s: spread ratio %.2f, worst deviation %.0f%%",
+			     what, im->ratio, im->worst_deviation * 100);
+	}
+}
+
+/*
+ * Requests per backend come from the outcomes; in-flight load is sampled
+ * here every LOAD_SAMPLE_EVERY ms. Both are judged against the shares the
+ * effective weights predict.
+ */
 static void
 imbalance_pool(struct sl_upstream *u, unsigned int pool, uint64_t now)
 {
@@ -314,37 +349,35 @@ imbalance_pool(struct sl_upstream *u, unsigned int pool, uint64_t now)
 		       cp->skew_warn_ratio;
 	int ev;
 
+	if (now >= p->load_next_ms) {
+		p->load_next_ms = now + LOAD_SAMPLE_EVERY;
+		for (unsigned int i = 0; i < p->n; i++)
+			sl_lb_imbalance_add(p->load, i, SL_UP_LOAD(p->b[i].inflight), now);
+	}
 	if (now < p->imb_next_ms)
 		return;
 	p->imb_next_ms = now + IMBALANCE_EVERY;
 	for (unsigned int i = 0; i < p->n; i++)
 		w[i] = SL_UP_LOAD(p->b[i].eff_weight);
-	/* Expected shares follow the weights; ratio judges the spread itself. */
 	ev = sl_lb_imbalance_eval(p->imb, w, now, cp->imbalance.min_requests,
 				  ratio, cp->imbalance.deviation,
 				  cp->imbalance.hold_ms);
 	p->imb_ratio = p->imb->ratio;
 	p->imb_worst_deviation = p->imb->worst_deviation;
 	SL_UP_STORE(p->imb_alarm, p->imb->alarm);
-	if (ev > 0) {
-		unsigned int top = 0;
-
-		for (unsigned int i = 1; i < p->n; i++)
-			if (p->imb->share[i] > p->imb->share[top])
-				top = i;
+	if (ev > 0)
 		p->imb_alarms++;
-		sl_event_add(u->events, "imbalance", cp->name, bname(u, pool, top),
-			     "alarm: spread ratio %.2f (limit %.2f), worst deviation "
-			     "%.0f%% (limit %.0f%%); %s takes %.1f%% of %llu requests",
-			     p->imb->ratio, ratio, p->imb->worst_deviation * 100,
-			     cp->imbalance.deviation * 100, bname(u, pool, top),
-			     p->imb->share[top] * 100,
-			     (unsigned long long)p->imb->window_requests);
-	} else if (ev < 0) {
-		sl_event_add(u->events, "imbalance", cp->name, NULL,
-			     "cleared: spread ratio %.2f, worst deviation %.0f%%",
-			     p->imb->ratio, p->imb->worst_deviation * 100);
-	}
+	imbalance_event(u, pool, p->imb, ev, ratio, "requests");
+	/* In-flight samples: min_requests counts request-samples here. */
+	ev = sl_lb_imbalance_eval(p->load, w, now, cp->imbalance.min_requests,
+				  ratio, cp->imbalance.deviation,
+				  cp->imbalance.hold_ms);
+	p->load_ratio = p->load->ratio;
+	p->load_worst_deviation = p->load->worst_deviation;
+	SL_UP_STORE(p->load_alarm, p->load->alarm);
+	if (ev > 0)
+		p->load_alarms++;
+	imbalance_event(u, pool, p->load, ev, ratio, "in-flight load");
 }
 
 /* A worker started or stopped shedding load: one event per episode. */

@@ -20,6 +20,8 @@ static const char *conf_json =
 	" \"ports\": [ {\"name\": \"p0\", \"address\": \"198.18.0.1/24\"} ],"
 	" \"pools\": ["
 	"  {\"name\": \"a\", \"slow_start_ms\": 1000, \"panic_threshold_pct\": 50,"
+	"   \"imbalance\": {\"window_ms\": 1000, \"min_requests\": 10,"
+	"                   \"ratio\": 3.0, \"hold_ms\": 100},"
 	"   \"limits\": {\"max_inflight\": 3, \"max_retries\": 1},"
 	"   \"retry\": {\"budget_pct\": 10, \"min_concurrency\": 1},"
 	"   \"breaker\": {\"consecutive_failures\": 3, \"cooldown_ms\": 100,"
@@ -232,6 +234,34 @@ test_operator_weight(void)
 		CHECK(pick(-1, &why, &probe) != 0);
 }
 
+/* Requests spread evenly, but one backend holds most of the in-flight load. */
+static void
+test_inflight_imbalance(void)
+{
+	struct sl_up_pool *p = &u->pools[0];
+
+	sl_up_inflight(u, 0, 1, 9);
+	sl_up_inflight(u, 0, 2, 1);
+	for (int i = 0; i < 150; i++) {
+		now += 10;
+		sl_upstream_step(u, now);
+	}
+	CHECK_EQ(p->load_alarm, 1);
+	CHECK(p->load_ratio > 8.0);
+	CHECK(p->load->share[1] > 0.85);
+	CHECK(has_event("imbalance", "b1", "alarm on in-flight load"));
+	sl_up_inflight(u, 0, 1, -8);
+	for (int i = 0; i < 250; i++) {
+		now += 10;
+		sl_upstream_step(u, now);
+	}
+	CHECK_EQ(p->load_alarm, 0);
+	CHECK(has_event("imbalance", NULL, "cleared on in-flight load"));
+	sl_up_inflight(u, 0, 1, -1);
+	sl_up_inflight(u, 0, 2, -1);
+	CHECK_EQ(p->inflight, 0);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -252,6 +282,8 @@ main(int argc, char **argv)
 	if (c == NULL)
 		return sl_test_result("test_upstream");
 	ev = sl_event_log_create(64);
+	/* The fake clock starts where create() reads the real one. */
+	now = sl_up_now_ms();
 	u = sl_upstream_create(c, 1, ev);
 	CHECK(u != NULL);
 	if (u != NULL) {
@@ -260,6 +292,7 @@ main(int argc, char **argv)
 		test_limits_and_budget();
 		test_ejection_and_panic();
 		test_operator_weight();
+		test_inflight_imbalance();
 		sl_upstream_free(u);
 	}
 	sl_event_log_free(ev);
