@@ -400,13 +400,15 @@ conf_parse_overload(json_t *root, struct sl_conf *c, struct sl_conf_diag *d)
 	char p[PTR_MAX];
 	json_t *o = conf_get_object(root, "overload", "", p, d);
 
-	c->overload = (struct sl_conf_overload){ .busy_pct = 95,
+	/* Off unless asked: a poll-mode lcore near 100% busy may still be
+	 * keeping up (see docs/configuration.md). */
+	c->overload = (struct sl_conf_overload){ .busy_pct = 0,
 		.retry_after_s = 1 };
 	c->events_max = 1024;
 	if (o == NULL)
 		return;
 	conf_check_keys(o, p, keys, d);
-	conf_get_u32(o, "busy_pct", p, 0, 100, 95, &c->overload.busy_pct, d);
+	conf_get_u32(o, "busy_pct", p, 0, 100, 0, &c->overload.busy_pct, d);
 	conf_get_u32(o, "retry_after_s", p, 0, 3600, 1, &c->overload.retry_after_s, d);
 	conf_get_u32(o, "events_max", p, 16, 1000000, 1024, &c->events_max, d);
 }

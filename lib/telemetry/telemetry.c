@@ -640,6 +640,5 @@ sl_telemetry_register(struct sl_dp *dp)
 	rc |= reg("/sluice/tcp", cmd_tcp,
 		"TCP and L4 proxy counters, conns by state, memory per conn: \"total\" and per worker lcore. No parameters");
 	rc |= tel_lb_register(dp);
-	rc |= tel_lb_register(dp);
 	return rc;
 }

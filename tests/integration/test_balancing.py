@@ -269,7 +269,10 @@ def test_limits_and_rate_limits_answer_fast(make_gw, backends):
 
 
 def test_backend_killed_under_wrk_load(make_gw, backends):
+    # Outlier ejection off: this test is about the breaker and health checks
+    # (an ejection would keep the backend out for base_ejection_ms).
     g = make_gw([pool("hc", ADDRS[:3], slow_start_ms=1000,
+                      outlier={"consecutive_5xx": 0, "consecutive_gateway": 0},
                       breaker={"consecutive_failures": 3, "cooldown_ms": 2000},
                       health_check={"type": "http", "path": "/health",
                                     "interval_ms": 200, "timeout_ms": 100,
@@ -306,6 +309,10 @@ def test_backend_killed_under_wrk_load(make_gw, backends):
     assert wait_until(lambda: backends_of(g, "hc")["b4"]["health"] == "up", 10)
     assert any(e["backend"] == "b4" and e["text"] == "up after 2 passed checks (slow start)"
                for e in events(g, "health"))
+    # Its breaker (opened while it was dead, its cooldown backed off by
+    # failed probes) half-opens, a probe succeeds, and it takes traffic again.
+    assert wait_until(lambda: load(n=40, c=4)["bodies"].get(ADDRS[2], 0) > 0,
+                      20, 0.5), (backends_of(g, "hc")["b4"], [(e["kind"], e["backend"], e["text"]) for e in events(g)], g.tel.query("/sluice/breakers,hc"))
     res = load(n=200, c=4)
     assert res["status"] == {"200": 200} and res["bodies"].get(ADDRS[2], 0) > 0, res
 
