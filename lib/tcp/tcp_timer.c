@@ -149,17 +149,8 @@ rtx_fire(struct sl_timer *t, void *ctx)
 		return;
 	}
 	outstanding = c->snd_max - c->snd_una;
-	if (outstanding == 0) {
-		/*
-		 * Everything sent was acknowledged since the timer was armed.
-		 * Data may still wait behind a window that shut meanwhile:
-		 * output arms the persist timer for it (or sends, if the
-		 * window is open). Returning with no timer armed would leave
-		 * the connection waiting for a window update that may be lost.
-		 */
-		sl_tcp_output(s, c);
+	if (outstanding == 0)
 		return;
-	}
 	if (++c->retries > s->conf->retries) {
 		s->stats.aborted_timeout++;
 		tcp_send_rst(s, c);
