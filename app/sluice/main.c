@@ -20,6 +20,7 @@
 #include <rte_pdump.h>
 
 #include "sl_alog.h"
+#include "sl_capture.h"
 #include "sl_conf.h"
 #include "sl_log.h"
 #include "sl_port.h"
@@ -188,6 +189,8 @@ shutdown_all(struct sl_conf *conf)
 	uint64_t total, in_use;
 
 	rte_eal_mp_wait_lcore();
+	/* Workers are out of their bursts: a running capture closes its file. */
+	sl_capture_shutdown();
 	/* Packets still parked in ARP or TX queues go back before the pools. */
 	for (unsigned int w = 0; w < dp.n_workers; w++) {
 		sl_worker_free(dp.workers[w]);

@@ -23,6 +23,7 @@
 #include "sl_timer.h"
 #include "sl_telemetry.h"
 #include "telemetry_private.h"
+#include "telemetry_capture.h"
 
 #define LOAD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
 #define ARP_PAGE 100
@@ -640,5 +641,6 @@ sl_telemetry_register(struct sl_dp *dp)
 	rc |= reg("/sluice/tcp", cmd_tcp,
 		"TCP and L4 proxy counters, conns by state, memory per conn: \"total\" and per worker lcore. No parameters");
 	rc |= tel_lb_register(dp);
+	rc |= tel_capture_register(dp);
 	return rc;
 }
