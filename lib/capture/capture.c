@@ -30,6 +30,7 @@
 
 #define WRITER_IDLE_US   1000     /* writer sleep when every ring is empty */
 #define QUIESCE_MAX_MS   2000     /* how long a worker may take to move on */
+#define QUIESCE_CHANGES  3        /* see quiesce() */
 #define POOL_CACHE       32
 
 #define LOAD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
@@ -51,8 +52,7 @@ static struct {
 	uint64_t seq;                   /* names of pools, rings and files */
 
 	/* The session: set by start, owned by the writer until it finishes. */
-	int fd;
-	rte_pcapng_t *pcapng;
+	rte_pcapng_t *pcapng;          /* owns the file's fd */
 	struct rte_mempool *pool;
 	uint16_t port_id;
 	unsigned int n_taps;
@@ -189,37 +189,46 @@ open_file(const char *port_name, char *path, size_t pathlen, char *err,
 
 /*
  * Wait until no worker can still be inside a tap that was just removed.
- * Callbacks run only inside the RX/TX bursts; a worker writes
- * cycles.polls (once per loop turn, or zeroed by a counter reset) only
- * outside them. So once polls differs from its value read after the
- * removal, any burst that could have seen our callback has returned (x86
- * keeps a store after the loads before it, and the bursts are opaque calls
- * the compiler cannot move it across). A worker whose loop has returned
- * (WAIT) runs none. Returns false on timeout: the caller must then leak
- * rather than free.
+ * Callbacks run only inside the RX/TX bursts, and a worker writes
+ * cycles.polls (bumped once per loop turn, or zeroed by a counter reset)
+ * only outside them, and x86 makes its stores visible in order. The first
+ * change we see may be a store made before the worker entered a burst and
+ * still on its way to us (a later load may pass an earlier store); a
+ * counter reset at the top of a turn may be one more store before that
+ * burst. The third change is a store made after the burst returned (x86
+ * keeps a store after the loads before it, and the bursts are opaque
+ * calls the compiler cannot move it across). A worker whose loop has
+ * returned (WAIT) runs none.
+ * Returns false on timeout: the caller must then leak rather than free.
  */
 static bool
 quiesce(void)
 {
 	const struct sl_dp *dp = cap.dp;
-	uint64_t snap[RTE_MAX_LCORE];
+	uint64_t last[RTE_MAX_LCORE];
+	uint8_t changes[RTE_MAX_LCORE] = { 0 };
 	uint64_t deadline = rte_rdtsc() + dp->tsc_hz * QUIESCE_MAX_MS / 1000;
 	unsigned int left;
 
 	for (unsigned int w = 0; w < cap.n_taps; w++)
-		snap[w] = LOAD(dp->workers[w]->cycles.polls);
+		last[w] = LOAD(dp->workers[w]->cycles.polls);
 	do {
 		left = 0;
 		for (unsigned int w = 0; w < cap.n_taps; w++) {
 			const struct sl_lcore *lc = dp->workers[w];
+			uint64_t now = LOAD(lc->cycles.polls);
 
-			if (LOAD(lc->cycles.polls) == snap[w] &&
+			if (now != last[w] && changes[w] < QUIESCE_CHANGES) {
+				changes[w]++;
+				last[w] = now;
+			}
+			if (changes[w] < QUIESCE_CHANGES &&
 			    rte_eal_get_lcore_state(lc->lcore_id) == RUNNING)
 				left++;
 		}
 		if (left == 0)
 			return true;
-		usleep(100);
+		usleep(50);
 	} while (rte_rdtsc() < deadline);
 	return false;
 }
@@ -383,7 +392,6 @@ finish(const char *why, int werr)
 	}
 	rte_pcapng_close(cap.pcapng);   /* closes the fd too */
 	cap.pcapng = NULL;
-	cap.fd = -1;
 	if (quiet) {
 		free_callbacks();
 		free_session();
@@ -637,7 +645,6 @@ sl_capture_start(struct sl_dp *dp, const struct sl_capture_params *p,
 	cap.st.params = *p;
 	cap.st.n_workers = dp->n_workers;
 	pthread_mutex_unlock(&cap.st_lock);
-	cap.fd = fd;
 	cap.port_id = port->port_id;
 	cap.pcapng = rte_pcapng_fdopen(fd, "Linux", NULL, "sluice " SL_VERSION, NULL);
 	if (cap.pcapng == NULL) {
