@@ -19,6 +19,8 @@ PKGS=(
 	iproute2 ethtool nftables iputils-ping procps psmisc
 	python3 python3-pytest curl wrk apache2-utils nginx-light haproxy
 	tshark
+	# promtool, to check the exporter's output and conf/alerts (its server is not run)
+	prometheus
 )
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -41,9 +43,9 @@ if [ "${#missing[@]}" -gt 0 ]; then
 	# tshark asks whether non-root users may capture; answer no up front.
 	echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
 	apt-get install -y -q --no-install-recommends "${missing[@]}"
-	# Debian starts the nginx and haproxy services on install; the tests run
+	# Debian starts the nginx, haproxy and prometheus services on install; the tests run
 	# their own instances, so the system ones must not hold ports or CPU.
-	for svc in nginx haproxy; do
+	for svc in nginx haproxy prometheus; do
 		systemctl disable --now "$svc" >/dev/null 2>&1 || service "$svc" stop >/dev/null 2>&1 || true
 	done
 else
