@@ -22,6 +22,7 @@
 #include "sl_alog.h"
 #include "sl_capture.h"
 #include "sl_conf.h"
+#include "sl_ctl.h"
 #include "sl_log.h"
 #include "sl_port.h"
 #include "sl_event.h"
@@ -30,6 +31,8 @@
 #include "sl_worker.h"
 
 static struct sl_dp dp;
+/* Copies: a reload frees the config the names came from (they never change). */
+static char listener_name_buf[256][SL_NAME_MAX];
 static const char *listener_names[256];
 
 static void
@@ -99,10 +102,15 @@ check_config(int argc, char **argv)
 	return 0;
 }
 
+static volatile sig_atomic_t reload_pending;
+
 static void
 on_signal(int sig)
 {
-	(void)sig;
+	if (sig == SIGHUP) {
+		reload_pending = 1;   /* the main loop reloads: not signal-safe here */
+		return;
+	}
 	dp.stop = true;
 }
 
@@ -148,7 +156,7 @@ workers_create(void)
 	unsigned int lcore, n = rte_lcore_count() - 1;
 
 	for (unsigned int i = 0; i < dp.conf->n_listeners && i < RTE_DIM(listener_names); i++)
-		listener_names[i] = dp.conf->listeners[i].name;
+		listener_names[i] = strcpy(listener_name_buf[i], dp.conf->listeners[i].name);
 	dp.alog = sl_alog_create(dp.conf->access_log.path,
 				 dp.conf->access_log.ring_size,
 				 dp.conf->access_log.sample_every, n, listener_names);
@@ -209,7 +217,11 @@ shutdown_all(struct sl_conf *conf)
 	sl_port_teardown(&dp);
 	SL_LOG(INFO, "stopped; %lu of %lu mbufs were in NIC rings when the ports closed",
 	       in_use, total);
-	sl_conf_free(conf);
+	/* Every generation, the start-up config included, belongs to ctl. */
+	if (dp.gen != NULL)
+		sl_ctl_free(&dp);
+	else
+		sl_conf_free(conf);
 }
 
 int
@@ -270,7 +282,15 @@ main(int argc, char **argv)
 	sa.sa_handler = on_signal;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 
+	if (sl_ctl_init(&dp, conf, strict, err, sizeof(err)) != 0) {
+		fprintf(stderr, "sluice: %s\n", err);
+		dp.stop = true;
+		shutdown_all(conf);
+		rte_eal_cleanup();
+		return 1;
+	}
 	if (workers_create() != 0 || sl_port_setup(&dp, conf, err, sizeof(err)) != 0) {
 		if (dp.n_workers > 0 && err[0] != '\0')
 			fprintf(stderr, "sluice: %s\n", err);
@@ -296,8 +316,18 @@ main(int argc, char **argv)
 	SL_LOG(NOTICE, "running: %u worker(s), %u port(s), config %s (sha256 %.12s)",
 	       dp.n_workers, dp.n_ports, conf->path, conf->sha256_hex);
 
-	while (!dp.stop)
+	while (!dp.stop) {
 		usleep(20 * 1000);
+		if (reload_pending) {
+			struct sl_ctl_result res;
+
+			reload_pending = 0;
+			sl_ctl_reload(&dp, "SIGHUP", &res);
+			if (res.outcome == SL_CTL_REJECTED)
+				sl_conf_diag_print(&res.diag, path, stderr);
+			sl_ctl_result_free(&res);
+		}
+	}
 
 	SL_LOG(NOTICE, "signal received, stopping");
 	shutdown_all(conf);

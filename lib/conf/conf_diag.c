@@ -57,3 +57,9 @@ sl_conf_diag_free(struct sl_conf_diag *diag)
 	free(diag->msgs);
 	memset(diag, 0, sizeof(*diag));
 }
+
+void
+sl_conf_diag_error(struct sl_conf_diag *diag, const char *pointer, const char *text)
+{
+	conf_diag_add(diag, false, pointer, "%s", text);
+}

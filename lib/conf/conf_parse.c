@@ -521,6 +521,7 @@ sl_conf_load_buf(const char *name, const char *buf, size_t len, bool strict,
 		sl_conf_free(c);
 		return NULL;
 	}
+	sl_conf_layout_init(c);
 	return c;
 }
 

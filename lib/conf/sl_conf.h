@@ -25,12 +25,34 @@ sl_conf_load_buf(const char *name, const char *buf, size_t len, bool strict,
 void
 sl_conf_free(struct sl_conf *conf);
 
+/*
+ * Give a config loaded at start-up its layout: capacities with headroom for
+ * reloads, a backend slot range per pool, a route slot range per listener.
+ */
+void
+sl_conf_layout_init(struct sl_conf *conf);
+
+/*
+ * Fit `next`, freshly loaded and validated, onto the running config's
+ * layout (conf_reload.c): pools and backends keep their indices, removed
+ * ones stay as tombstones, new ones take free room. Settings that need a
+ * restart (ports, IP routes, listeners' addresses, tcp, memory, ...) are
+ * errors. Consumes `next`; returns it merged, or NULL with errors in diag.
+ */
+struct sl_conf *
+sl_conf_merge(const struct sl_conf *run, struct sl_conf *next,
+	      struct sl_conf_diag *diag);
+
 /* Print every finding as "<file>: <pointer>: [warning: ]<message>". */
 void
 sl_conf_diag_print(const struct sl_conf_diag *diag, const char *file, FILE *out);
 
 void
 sl_conf_diag_free(struct sl_conf_diag *diag);
+
+/* Add an error found outside the validator (a reload's I/O, memory). */
+void
+sl_conf_diag_error(struct sl_conf_diag *diag, const char *pointer, const char *text);
 
 /* Helpers shared with the dataplane and the tests. */
 int

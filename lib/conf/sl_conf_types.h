@@ -136,6 +136,7 @@ struct sl_conf_backend {
 	uint32_t weight;
 	struct sl_conf_limits limits;
 	bool valid;
+	bool removed;            /* gone from the file at a reload: draining */
 };
 
 enum sl_conf_policy {
@@ -221,6 +222,15 @@ struct sl_conf_pool {
 	struct sl_conf_imbalance imbalance;
 	unsigned int n_backends;
 	struct sl_conf_backend *backends;
+	/*
+	 * Layout, kept across reloads (conf_reload.c): a pool keeps its index
+	 * and each backend its index in the pool for as long as the process
+	 * runs, so that per-lcore state indexed by them stays valid while
+	 * requests are in flight. Removed ones stay as tombstones.
+	 */
+	bool removed;
+	uint32_t backend_cap;    /* backends this pool may grow to */
+	uint32_t slot_base;      /* first per-lcore backend slot of this pool */
 };
 
 /* Gateway overload protection (per worker lcore). */
@@ -263,6 +273,9 @@ struct sl_conf_listener {
 	struct sl_conf_http_route *routes;
 	struct sl_conf_rate client_rate_limit; /* per client address: 429 past it */
 	bool valid;
+	/* Layout (conf_reload.c): per-lcore route slots, default pool last. */
+	uint32_t route_cap;      /* routes this listener may grow to */
+	uint32_t route_base;     /* first per-lcore route slot */
 };
 
 struct sl_conf {
@@ -290,6 +303,14 @@ struct sl_conf {
 
 	unsigned int n_listeners;
 	struct sl_conf_listener *listeners;
+
+	/* Capacities fixed at start-up; a reload may not exceed them. */
+	uint32_t pool_cap;       /* pools, tombstones included */
+	uint32_t slot_cap;       /* backend slots over all pools */
+	uint32_t route_slot_cap; /* route slots over all listeners */
+	uint32_t slots_used;
+	uint32_t route_slots_used;
+	uint64_t generation;     /* 1 at start-up, +1 per applied change */
 };
 
 /* One finding of the validator: where (RFC 6901 pointer) and what. */

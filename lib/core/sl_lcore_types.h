@@ -22,6 +22,18 @@ struct sl_h1_proxy;
 struct sl_upstream;
 struct sl_event_log;
 struct rte_ipv4_hdr;
+struct rte_rcu_qsbr;
+struct sl_route_table;
+
+/*
+ * What one config generation gives the workers, published through dp->gen
+ * and adopted by each worker at the top of its loop (RCU: the old one is
+ * freed only after every worker has reported a quiescent state since).
+ */
+struct sl_gen {
+	const struct sl_conf *conf;
+	struct sl_route_table **routes;  /* by listener index; NULL for tcp mode */
+};
 
 #define SL_TXQ_MAX 64   /* packets buffered per port before a forced flush */
 
@@ -85,6 +97,8 @@ struct sl_lcore {
 			  struct rte_mbuf *m, struct rte_ipv4_hdr *ip,
 			  uint16_t hlen);
 	uint64_t now;              /* TSC at the start of this loop turn */
+	const struct sl_gen *gen;  /* the config generation this worker runs */
+	uint32_t reset_req;        /* set by control: zero our counters */
 	uint64_t next_tick;        /* next run of slow timers */
 
 	struct sl_lcore_cycles cycles;
@@ -94,7 +108,9 @@ struct sl_lcore {
 
 /* The dataplane: shared, read-mostly after start. */
 struct sl_dp {
-	const struct sl_conf *conf;
+	const struct sl_conf *conf;      /* the running config (updated at reload) */
+	const struct sl_gen *gen;        /* what workers adopt; RCU-published */
+	struct rte_rcu_qsbr *qsbr;       /* one thread id per worker index */
 	uint64_t tsc_hz;
 	uint64_t start_tsc;
 	uint64_t start_wall_us;          /* wall clock at start_tsc */

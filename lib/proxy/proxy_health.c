@@ -25,6 +25,7 @@ struct sl_h1_check {
 	uint16_t pool;
 	uint16_t backend;
 	uint16_t got;                  /* status-line bytes gathered */
+	bool on;                       /* this slot's backend is being checked */
 	char line[16];
 };
 
@@ -153,58 +154,100 @@ static const struct sl_tcp_app_ops check_ops = {
 	.closed = check_closed,
 };
 
-int
-h1_health_init(struct sl_h1_proxy *hp, int socket)
+/* Should backend b of pool p be checked under hp->conf? */
+static bool
+wanted(const struct sl_conf *conf, unsigned int p, unsigned int b)
+{
+	const struct sl_conf_pool *cp = &conf->pools[p];
+
+	return !cp->removed && cp->health.enabled && !cp->backends[b].removed;
+}
+
+static void
+check_stop(struct sl_h1_check *k)
+{
+	sl_timer_cancel(&k->hp->tcp->wheel, &k->timer);
+	if (k->conn != NULL) {
+		k->conn->ops = NULL;
+		sl_tcp_abort(k->hp->tcp, k->conn);
+		k->conn = NULL;
+	}
+	k->on = false;
+}
+
+/*
+ * Bring the running checks in line with hp->conf: stop those of backends no
+ * longer checked, start new ones spread over one interval, and leave the
+ * others on their schedule. Checks live in backend slots, so a slot's
+ * check survives a reload that keeps its backend.
+ */
+static void
+health_sync(struct sl_h1_proxy *hp)
 {
 	const struct sl_conf *conf = hp->conf;
 	uint32_t n = 0, k = 0;
 
-	if (hp->widx != 0 || hp->up == NULL)
-		return 0;
+	for (uint32_t i = 0; i < hp->n_checks; i++) {
+		struct sl_h1_check *c = &hp->checks[i];
+
+		if (c->on && !wanted(conf, c->pool, c->backend))
+			check_stop(c);
+	}
 	for (unsigned int p = 0; p < conf->n_pools; p++)
-		if (conf->pools[p].health.enabled)
-			n += conf->pools[p].n_backends;
-	if (n == 0)
-		return 0;
-	hp->checks = rte_zmalloc_socket("sl_h1_checks", n * sizeof(*hp->checks),
-					0, socket);
-	if (hp->checks == NULL)
-		return -1;
+		for (unsigned int b = 0; b < conf->pools[p].n_backends; b++)
+			n += wanted(conf, p, b) && !hp->checks[conf->pools[p].slot_base + b].on;
 	for (unsigned int p = 0; p < conf->n_pools; p++) {
 		const struct sl_conf_pool *cp = &conf->pools[p];
 
-		if (!cp->health.enabled)
-			continue;
-		for (unsigned int b = 0; b < cp->n_backends; b++, k++) {
-			struct sl_h1_check *c = &hp->checks[k];
+		for (unsigned int b = 0; b < cp->n_backends; b++) {
+			struct sl_h1_check *c = &hp->checks[cp->slot_base + b];
 
+			if (!wanted(conf, p, b) || c->on)
+				continue;
 			c->hp = hp;
 			c->pool = (uint16_t)p;
 			c->backend = (uint16_t)b;
+			c->conn = NULL;
+			c->on = true;
 			sl_timer_init(&c->timer, check_fire);
 			/* Spread the first checks over one interval. */
 			sl_timer_arm(&hp->tcp->wheel, &c->timer,
 				     ticks(1 + (uint32_t)((uint64_t)cp->health.interval_ms *
-							  k / n)));
+							  k++ / n)));
 		}
 	}
-	hp->n_checks = n;
+}
+
+int
+h1_health_init(struct sl_h1_proxy *hp, int socket)
+{
+	if (hp->widx != 0 || hp->up == NULL)
+		return 0;
+	/* One check per backend slot, so that reloads allocate nothing. */
+	hp->checks = rte_zmalloc_socket("sl_h1_checks",
+					(hp->conf->slot_cap + 1) * sizeof(*hp->checks),
+					0, socket);
+	if (hp->checks == NULL)
+		return -1;
+	hp->n_checks = hp->conf->slot_cap;
+	health_sync(hp);
 	return 0;
+}
+
+void
+h1_health_adopt(struct sl_h1_proxy *hp, const struct sl_conf *old)
+{
+	(void)old;
+	if (hp->checks != NULL)
+		health_sync(hp);
 }
 
 void
 h1_health_free(struct sl_h1_proxy *hp)
 {
-	for (uint32_t i = 0; i < hp->n_checks; i++) {
-		struct sl_h1_check *k = &hp->checks[i];
-
-		sl_timer_cancel(&hp->tcp->wheel, &k->timer);
-		if (k->conn != NULL) {
-			k->conn->ops = NULL;
-			sl_tcp_abort(hp->tcp, k->conn);
-			k->conn = NULL;
-		}
-	}
+	for (uint32_t i = 0; i < hp->n_checks; i++)
+		if (hp->checks[i].on)
+			check_stop(&hp->checks[i]);
 	rte_free(hp->checks);
 	hp->checks = NULL;
 	hp->n_checks = 0;

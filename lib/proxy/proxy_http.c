@@ -279,7 +279,9 @@ upstream_release(struct sl_h1_proxy *hp, struct sl_h1_xchg *x, bool reusable)
 		return;
 	g = hp->pool_base[x->pool] + x->backend;
 	idle = &hp->idle[g];
+	/* A draining or removed backend gets no new requests: do not pool. */
 	if (reusable && idle->n < hp->conf->http.upstream_pool_max &&
+	    SL_UP_LOAD(hp->up->pools[x->pool].b[x->backend].admin) == SL_UP_ADMIN_ENABLED &&
 	    sl_tcp_can_send(up) && up->rcvq.n == 0) {
 		up->ops = &idle_ops;
 		up->app = (void *)(uintptr_t)(g + 1);
@@ -1248,9 +1250,22 @@ h1_accept(struct sl_tcp_conn *c, void *arg)
 	return 0;
 }
 
-struct sl_h1_proxy *
-sl_h1_create(struct sl_tcp_stack *tcp, const struct sl_conf *conf, int socket)
+/* Slot bases of pools and listeners, from the layout of hp->conf. */
+static void
+h1_layout(struct sl_h1_proxy *hp)
 {
+	const struct sl_conf *conf = hp->conf;
+
+	for (unsigned int p = 0; p < conf->n_pools && p < conf->pool_cap; p++)
+		hp->pool_base[p] = conf->pools[p].slot_base;
+	for (unsigned int i = 0; i < conf->n_listeners; i++)
+		hp->route_base[i] = conf->listeners[i].route_base;
+}
+
+struct sl_h1_proxy *
+sl_h1_create(struct sl_tcp_stack *tcp, const struct sl_gen *gen, int socket)
+{
+	const struct sl_conf *conf = gen->conf;
 	struct sl_h1_proxy *hp;
 	uint32_t n_backends = 0;
 
@@ -1273,25 +1288,21 @@ sl_h1_create(struct sl_tcp_stack *tcp, const struct sl_conf *conf, int socket)
 	hp->xchgs = rte_zmalloc_socket("sl_h1_xchgs",
 		(size_t)hp->max_xchgs * sizeof(*hp->xchgs), RTE_CACHE_LINE_SIZE,
 		socket);
-	hp->pool_base = rte_zmalloc_socket("sl_h1", (conf->n_pools + 1) * sizeof(uint32_t),
+	/* Sized to the layout's capacities so that a reload never reallocates. */
+	hp->pool_base = rte_zmalloc_socket("sl_h1", (conf->pool_cap + 1) * sizeof(uint32_t),
 					   0, socket);
 	if (hp->clients == NULL || hp->xchgs == NULL ||
 	    hp->pool_base == NULL)
 		goto nomem;
-	for (unsigned int p = 0; p < conf->n_pools; p++) {
-		hp->pool_base[p] = n_backends;
-		n_backends += conf->pools[p].n_backends;
-	}
+	n_backends = conf->slot_cap;
 	hp->idle = rte_zmalloc_socket("sl_h1_idle", (n_backends + 1) * sizeof(*hp->idle),
 				      0, socket);
 	hp->route_base = rte_zmalloc_socket("sl_h1", (conf->n_listeners + 1) *
 					    sizeof(uint32_t), 0, socket);
 	if (hp->idle == NULL || hp->route_base == NULL)
 		goto nomem;
-	for (unsigned int i = 0; i < conf->n_listeners; i++) {
-		hp->route_base[i] = hp->n_route_hists;
-		hp->n_route_hists += conf->listeners[i].n_routes + 1;
-	}
+	h1_layout(hp);
+	hp->n_route_hists = conf->route_slot_cap;
 	hp->n_backend_hists = n_backends;
 	hp->route_total = rte_zmalloc_socket("sl_h1_hist", (hp->n_route_hists + 1) *
 					     sizeof(struct sl_hist), 0, socket);
@@ -1328,10 +1339,11 @@ sl_h1_create(struct sl_tcp_stack *tcp, const struct sl_conf *conf, int socket)
 			goto fail;
 		hp->listeners[hp->n_listeners].hp = hp;
 		hp->listeners[hp->n_listeners].listener = (uint16_t)i;
-		hp->listeners[hp->n_listeners].routes =
-			sl_route_compile(&conf->listeners[i]);
+		/* Route tables are read-only and shared by every worker: they
+		 * belong to the config generation, which frees them. */
+		hp->listeners[hp->n_listeners].routes = gen->routes[i];
 		if (hp->listeners[hp->n_listeners].routes == NULL)
-			goto nomem;
+			goto fail;
 		if (sl_tcp_listen(tcp, conf->listeners[i].addr, conf->listeners[i].port,
 				  h1_accept, &hp->listeners[hp->n_listeners]) != 0)
 			goto fail;
@@ -1353,18 +1365,12 @@ fail:
 void
 sl_h1_free(struct sl_h1_proxy *hp)
 {
-	uint32_t n_backends = 0;
-
 	if (hp == NULL)
 		return;
 	if (hp->tcp != NULL)
 		sl_timer_cancel(&hp->tcp->wheel, &hp->idle_sweep);
-	for (unsigned int p = 0; p < hp->conf->n_pools; p++)
-		n_backends += hp->conf->pools[p].n_backends;
-	for (unsigned int i = 0; i < hp->n_listeners; i++)
-		sl_route_free(hp->listeners[i].routes);
 	if (hp->idle != NULL)
-		for (uint32_t b = 0; b < n_backends; b++) {
+		for (uint32_t b = 0; b < hp->n_backend_hists; b++) {
 			rte_free(hp->idle[b].conns);
 			rte_free(hp->idle[b].since_tsc);
 		}
@@ -1390,4 +1396,80 @@ sl_h1_free(struct sl_h1_proxy *hp)
 	rte_free(hp->xchgs);
 	rte_free(hp->clients);
 	rte_free(hp);
+}
+
+/* Close every pooled connection of slot g (its backend is going away). */
+static void
+idle_close_slot(struct sl_h1_proxy *hp, uint32_t g)
+{
+	struct sl_h1_idle *idle = &hp->idle[g];
+
+	while (idle->n > 0) {
+		struct sl_tcp_conn *c = idle->conns[--idle->n];
+
+		c->ops = NULL;
+		sl_tcp_shutdown(hp->tcp, c);
+		h1_lb_conn_g(hp, g, -1);
+		hp->stats.upstream_idle_closed++;
+	}
+}
+
+static bool
+routes_equal(const struct sl_conf_listener *a, const struct sl_conf_listener *b)
+{
+	if (a->n_routes != b->n_routes || a->pool != b->pool)
+		return false;
+	for (unsigned int r = 0; r < a->n_routes; r++) {
+		const struct sl_conf_http_route *x = &a->routes[r], *y = &b->routes[r];
+
+		if (strcmp(x->host, y->host) != 0 ||
+		    strcmp(x->path_prefix, y->path_prefix) != 0 ||
+		    x->methods != y->methods || x->pool != y->pool ||
+		    x->rate_limit.rps != y->rate_limit.rps ||
+		    x->rate_limit.burst != y->rate_limit.burst)
+			return false;
+	}
+	return true;
+}
+
+void
+sl_h1_adopt(struct sl_h1_proxy *hp, const struct sl_gen *gen)
+{
+	const struct sl_conf *old = hp->conf, *conf = gen->conf;
+
+	hp->conf = conf;
+	hp->limits = (struct sl_http_limits){
+		.max_request_line = conf->http.max_request_line,
+		.max_header_bytes = conf->http.max_header_bytes,
+		.max_headers = conf->http.max_headers,
+		.max_body = conf->http.max_body,
+	};
+	h1_layout(hp);
+	h1_lb_keys(hp);
+	for (unsigned int i = 0; i < hp->n_listeners; i++) {
+		unsigned int l = hp->listeners[i].listener;
+		uint32_t base = hp->route_base[l], cap = conf->listeners[l].route_cap;
+
+		hp->listeners[i].routes = gen->routes[l];
+		if (routes_equal(&old->listeners[l], &conf->listeners[l]))
+			continue;
+		/* Route slots are by position: a changed route list starts its
+		 * latency histograms and rate buckets afresh. */
+		memset(&hp->route_total[base], 0, cap * sizeof(struct sl_hist));
+		memset(&hp->route_upstream[base], 0, cap * sizeof(struct sl_hist));
+		memset(&hp->route_buckets[base], 0, cap * sizeof(hp->route_buckets[0]));
+		h1_lb_route_buckets(hp, l);
+	}
+	for (unsigned int p = 0; p < conf->n_pools; p++) {
+		const struct sl_conf_pool *cp = &conf->pools[p];
+
+		/* A balancer's position means nothing over a new backend set. */
+		if (p >= old->n_pools || old->pools[p].n_backends != cp->n_backends ||
+		    old->pools[p].policy != cp->policy)
+			memset(&hp->cursors[p], 0, sizeof(hp->cursors[p]));
+		for (unsigned int b = 0; b < cp->n_backends; b++)
+			if (cp->backends[b].removed)
+				idle_close_slot(hp, cp->slot_base + b);
+	}
+	h1_health_adopt(hp, old);
 }

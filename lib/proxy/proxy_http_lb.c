@@ -27,29 +27,13 @@ now_ms(const struct sl_h1_proxy *hp)
 	return rte_rdtsc() / (hp->tcp->lc->dp->tsc_hz / 1000);
 }
 
-int
-h1_lb_init(struct sl_h1_proxy *hp, int socket)
+/* Which hash key (header or cookie) each maglev pool reads: at start and reload. */
+void
+h1_lb_keys(struct sl_h1_proxy *hp)
 {
 	const struct sl_conf *conf = hp->conf;
-	unsigned int n_workers = RTE_MAX(hp->tcp->lc->dp->n_workers, 1u);
 
-	hp->up = hp->tcp->lc->dp->up;
-	hp->widx = hp->tcp->lc->worker_idx;
-	hp->rng = 0x9e3779b97f4a7c15ull ^ ((uint64_t)hp->tcp->lc->lcore_id << 32) ^
-		  rte_rdtsc();
-	if (hp->rng == 0)
-		hp->rng = 1;
-	hp->cursors = rte_zmalloc_socket("sl_h1_lb", (conf->n_pools + 1) *
-					 sizeof(struct sl_up_cursor), 0, socket);
-	hp->pool_key = rte_zmalloc_socket("sl_h1_lb", conf->n_pools + 1, 0, socket);
-	hp->route_buckets = rte_zmalloc_socket("sl_h1_lb", (hp->n_route_hists + 1) *
-					       sizeof(struct sl_lb_bucket), 0, socket);
-	hp->client_buckets = rte_zmalloc_socket("sl_h1_lb", SL_H1_CLIENT_BUCKETS *
-						sizeof(struct sl_h1_client_bucket),
-						0, socket);
-	if (hp->cursors == NULL || hp->pool_key == NULL ||
-	    hp->route_buckets == NULL || hp->client_buckets == NULL)
-		return -ENOMEM;
+	hp->n_keys = 0;
 	for (unsigned int p = 0; p < conf->n_pools; p++) {
 		const struct sl_conf_pool *cp = &conf->pools[p];
 		bool cookie = cp->hash_source == SL_HASH_COOKIE;
@@ -77,16 +61,51 @@ h1_lb_init(struct sl_h1_proxy *hp, int socket)
 		}
 		hp->pool_key[p] = (int8_t)k;
 	}
-	/* Limits are shared out evenly: each lcore enforces its part. */
-	for (unsigned int l = 0; l < conf->n_listeners; l++)
-		for (unsigned int r = 0; r < conf->listeners[l].n_routes; r++) {
-			const struct sl_conf_rate *rl = &conf->listeners[l].routes[r].rate_limit;
+}
 
-			if (rl->rps != 0)
-				sl_lb_bucket_init(&hp->route_buckets[hp->route_base[l] + r],
-						  RTE_MAX((double)rl->burst / n_workers, 1.0),
-						  now_ms(hp));
-		}
+/* Route rate limits of one listener; limits are shared out evenly: each
+ * lcore enforces its part. */
+void
+h1_lb_route_buckets(struct sl_h1_proxy *hp, unsigned int l)
+{
+	const struct sl_conf_listener *cl = &hp->conf->listeners[l];
+	unsigned int n_workers = RTE_MAX(hp->tcp->lc->dp->n_workers, 1u);
+
+	for (unsigned int r = 0; r < cl->n_routes; r++) {
+		const struct sl_conf_rate *rl = &cl->routes[r].rate_limit;
+
+		if (rl->rps != 0)
+			sl_lb_bucket_init(&hp->route_buckets[hp->route_base[l] + r],
+					  RTE_MAX((double)rl->burst / n_workers, 1.0),
+					  now_ms(hp));
+	}
+}
+
+int
+h1_lb_init(struct sl_h1_proxy *hp, int socket)
+{
+	const struct sl_conf *conf = hp->conf;
+
+	hp->up = hp->tcp->lc->dp->up;
+	hp->widx = hp->tcp->lc->worker_idx;
+	hp->rng = 0x9e3779b97f4a7c15ull ^ ((uint64_t)hp->tcp->lc->lcore_id << 32) ^
+		  rte_rdtsc();
+	if (hp->rng == 0)
+		hp->rng = 1;
+	hp->cursors = rte_zmalloc_socket("sl_h1_lb", (conf->pool_cap + 1) *
+					 sizeof(struct sl_up_cursor), 0, socket);
+	hp->pool_key = rte_zmalloc_socket("sl_h1_lb", conf->pool_cap + 1, 0, socket);
+	hp->route_buckets = rte_zmalloc_socket("sl_h1_lb", (hp->n_route_hists + 1) *
+					       sizeof(struct sl_lb_bucket), 0, socket);
+	hp->client_buckets = rte_zmalloc_socket("sl_h1_lb", SL_H1_CLIENT_BUCKETS *
+						sizeof(struct sl_h1_client_bucket),
+						0, socket);
+	if (hp->cursors == NULL || hp->pool_key == NULL ||
+	    hp->route_buckets == NULL || hp->client_buckets == NULL)
+		return -ENOMEM;
+	h1_lb_keys(hp);
+	for (unsigned int l = 0; l < conf->n_listeners; l++)
+		h1_lb_route_buckets(hp, l);
 	hp->busy_check_tsc = rte_rdtsc();
 	return 0;
 }
@@ -254,7 +273,7 @@ h1_lb_choose(struct sl_h1_proxy *hp, struct sl_h1_xchg *x, int exclude,
 	bool probe = false;
 	int b;
 
-	b = sl_up_pick(hp->up, (unsigned int)x->pool, &hp->cursors[x->pool],
+	b = sl_up_pick(hp->up, hp->conf, (unsigned int)x->pool, &hp->cursors[x->pool],
 		       request_hash(hp, x), &hp->rng, exclude, why, &probe);
 	if (b >= 0)
 		commit(hp, x, b, probe);
@@ -268,11 +287,11 @@ h1_lb_retry_pick(struct sl_h1_proxy *hp, struct sl_h1_xchg *x, bool *probe)
 	int b;
 
 	*probe = false;
-	b = sl_up_pick(hp->up, (unsigned int)x->pool, &hp->cursors[x->pool],
+	b = sl_up_pick(hp->up, hp->conf, (unsigned int)x->pool, &hp->cursors[x->pool],
 		       request_hash(hp, x), &hp->rng, x->backend, &why, probe);
 	if (b < 0)
 		return -1;
-	if (!sl_up_retry_begin(hp->up, (unsigned int)x->pool, (unsigned int)b)) {
+	if (!sl_up_retry_begin(hp->up, hp->conf, (unsigned int)x->pool, (unsigned int)b)) {
 		if (*probe)   /* the permit goes back unused */
 			SL_UP_ADD(hp->up->pools[x->pool].b[b].probes, 1);
 		hp->stats.retries_refused++;
@@ -329,9 +348,15 @@ h1_lb_failure_status(const struct sl_h1_proxy *hp, int pool, unsigned int status
 void
 h1_lb_conn_g(struct sl_h1_proxy *hp, uint32_t g, int delta)
 {
-	for (unsigned int p = hp->conf->n_pools; p-- > 0; )
-		if (g >= hp->pool_base[p]) {
-			sl_up_conns(hp->up, p, g - hp->pool_base[p], delta);
+	const struct sl_conf *conf = hp->conf;
+
+	/* Slot ranges are disjoint and never move (sl_conf_layout_init). */
+	for (unsigned int p = 0; p < conf->n_pools; p++) {
+		uint32_t base = conf->pools[p].slot_base;
+
+		if (g >= base && g < base + conf->pools[p].backend_cap) {
+			sl_up_conns(hp->up, p, g - base, delta);
 			return;
 		}
+	}
 }

@@ -33,6 +33,14 @@ h1_lb_init(struct sl_h1_proxy *hp, int socket);
 void
 h1_lb_free(struct sl_h1_proxy *hp);
 
+/* Per-pool hash keys, from hp->conf: at start and when a reload is adopted. */
+void
+h1_lb_keys(struct sl_h1_proxy *hp);
+
+/* (Re)start the route rate-limit buckets of listener l. */
+void
+h1_lb_route_buckets(struct sl_h1_proxy *hp, unsigned int l);
+
 /* A request field: remember it when a pool hashes on it. */
 void
 h1_lb_field(struct sl_h1_proxy *hp, struct sl_h1_xchg *x,
@@ -87,5 +95,10 @@ h1_health_init(struct sl_h1_proxy *hp, int socket);
 
 void
 h1_health_free(struct sl_h1_proxy *hp);
+
+/* A reload was adopted (hp->conf is new): stop checks of what is gone,
+ * start checks of what is new, keep the rest running. */
+void
+h1_health_adopt(struct sl_h1_proxy *hp, const struct sl_conf *old);
 
 #endif

@@ -1,6 +1,8 @@
 /* The L4 splice between a client and a backend connection. */
 #include <errno.h>
 
+#include <string.h>
+
 #include <rte_cycles.h>
 #include <rte_errno.h>
 #include <rte_malloc.h>
@@ -35,8 +37,7 @@ static void
 session_log(struct sl_proxy *px, const struct sl_l4_session *ss)
 {
 	const struct sl_dp *dp = px->tcp->lc->dp;
-	const struct sl_conf_pool *pool =
-		&px->conf->pools[px->conf->listeners[ss->listener].pool];
+	const struct sl_conf_pool *pool = &px->conf->pools[ss->pool];
 	uint64_t now = rte_rdtsc(), per_us = dp->tsc_hz / 1000000;
 	struct sl_alog_rec r = {
 		.start_us = dp->start_wall_us + (ss->start_tsc - dp->start_tsc) / per_us,
@@ -62,9 +63,9 @@ session_log(struct sl_proxy *px, const struct sl_l4_session *ss)
 }
 
 static unsigned int
-session_pool(const struct sl_proxy *px, const struct sl_l4_session *ss)
+session_pool(const struct sl_proxy *px __rte_unused, const struct sl_l4_session *ss)
 {
-	return (unsigned int)px->conf->listeners[ss->listener].pool;
+	return ss->pool;
 }
 
 /* Tell the control thread how the connect went: once per session. */
@@ -330,7 +331,7 @@ l4_accept(struct sl_tcp_conn *c, void *arg)
 		return -1;
 	}
 	/* The pool's policy, limits, breakers and health, as in HTTP mode. */
-	k = sl_up_pick(up, (unsigned int)l->pool, &px->cursors[l->pool],
+	k = sl_up_pick(up, px->conf, (unsigned int)l->pool, &px->cursors[l->pool],
 		       sl_lb_hash(&c->raddr, 4, 0x17u), &px->rng, -1, &why, &probe);
 	if (k < 0) {
 		px->stats.l4_refused_limits++;
@@ -345,6 +346,7 @@ l4_accept(struct sl_tcp_conn *c, void *arg)
 	ss->client = c;
 	ss->flags = 0;
 	ss->listener = ll->listener;
+	ss->pool = (uint16_t)l->pool;
 	ss->backend = (uint16_t)k;
 	ss->last_active_ms = now_ms();
 	ss->start_tsc = rte_rdtsc();
@@ -392,7 +394,7 @@ sl_proxy_create(struct sl_tcp_stack *tcp, const struct sl_conf *conf, int socket
 	px->sessions = rte_zmalloc_socket("sl_l4_sessions",
 					  (size_t)px->max_sessions * sizeof(*px->sessions),
 					  RTE_CACHE_LINE_SIZE, socket);
-	px->cursors = rte_zmalloc_socket("sl_l4_lb", (conf->n_pools + 1) *
+	px->cursors = rte_zmalloc_socket("sl_l4_lb", (conf->pool_cap + 1) *
 					 sizeof(struct sl_up_cursor), 0, socket);
 	if (px->sessions == NULL || px->cursors == NULL)
 		goto nomem;
@@ -426,6 +428,18 @@ nomem:
 fail:
 	sl_proxy_free(px);
 	return NULL;
+}
+
+void
+sl_proxy_adopt(struct sl_proxy *px, const struct sl_conf *conf)
+{
+	const struct sl_conf *old = px->conf;
+
+	px->conf = conf;
+	for (unsigned int p = 0; p < conf->n_pools; p++)
+		if (p >= old->n_pools || old->pools[p].n_backends != conf->pools[p].n_backends ||
+		    old->pools[p].policy != conf->pools[p].policy)
+			memset(&px->cursors[p], 0, sizeof(px->cursors[p]));
 }
 
 void

@@ -15,6 +15,13 @@
 struct sl_proxy *
 sl_proxy_create(struct sl_tcp_stack *tcp, const struct sl_conf *conf, int socket);
 
+/*
+ * Take a reloaded config, on the worker. Sessions in flight keep their
+ * backend connections; new ones use the new listeners' pools and settings.
+ */
+void
+sl_proxy_adopt(struct sl_proxy *px, const struct sl_conf *conf);
+
 void
 sl_proxy_free(struct sl_proxy *px);
 

@@ -23,6 +23,7 @@
 #include "sl_timer_types.h"
 
 struct sl_route_table;
+struct sl_gen;
 struct sl_upstream;
 struct sl_up_cursor;
 struct sl_lb_bucket;
@@ -181,7 +182,16 @@ struct sl_h1_proxy {
 };
 
 struct sl_h1_proxy *
-sl_h1_create(struct sl_tcp_stack *tcp, const struct sl_conf *conf, int socket);
+sl_h1_create(struct sl_tcp_stack *tcp, const struct sl_gen *gen, int socket);
+
+/*
+ * Take a new config generation (a reload), on the worker, between bursts.
+ * Exchanges in flight keep their pool and backend indices, which the new
+ * config keeps (sl_conf_merge); pooled connections to removed backends are
+ * closed; route tables, hash keys, limits and health checks switch over.
+ */
+void
+sl_h1_adopt(struct sl_h1_proxy *hp, const struct sl_gen *gen);
 
 void
 sl_h1_free(struct sl_h1_proxy *hp);

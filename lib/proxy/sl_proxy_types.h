@@ -27,6 +27,8 @@ struct sl_l4_session {
 	uint32_t client_ip;
 	uint16_t client_port;
 	uint16_t listener;
+	uint16_t pool;               /* the listener's pool when accepted: a
+	                                reload may point the listener elsewhere */
 	uint16_t backend;
 	uint8_t flags;
 	uint8_t term;                /* enum sl_alog_term, once known */

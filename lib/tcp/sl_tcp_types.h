@@ -6,6 +6,7 @@
 
 #include <rte_common.h>
 
+#include "sl_conf_types.h"
 #include "sl_tcp_proto.h"
 #include "sl_timer_types.h"
 
@@ -149,7 +150,9 @@ struct sl_tcp_stats {
 /* One lcore's TCP: its connections, timers and counters. */
 struct sl_tcp_stack {
 	struct sl_lcore *lc;
-	const struct sl_conf_tcp *conf;
+	const struct sl_conf_tcp *conf;  /* -> conf_copy: tcp settings never
+	                                    change at reload, the config does */
+	struct sl_conf_tcp conf_copy;
 	struct rte_hash *table;          /* 4-tuple -> connection index */
 	struct sl_tcp_conn *conns;
 	uint32_t max_conns;

@@ -71,7 +71,8 @@ sl_tcp_stack_create(struct sl_lcore *lc, const struct sl_conf_tcp *conf,
 		return NULL;
 	}
 	s->lc = lc;
-	s->conf = conf;
+	s->conf_copy = *conf;
+	s->conf = &s->conf_copy;
 	s->max_conns = conf->max_conns;
 	s->tsc_per_ms = rte_get_tsc_hz() / 1000;
 	s->tsc_per_us = rte_get_tsc_hz() / 1000000;

@@ -24,6 +24,7 @@
 #include "sl_telemetry.h"
 #include "telemetry_private.h"
 #include "telemetry_capture.h"
+#include "telemetry_ctl.h"
 
 #define LOAD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
 #define ARP_PAGE 100
@@ -642,5 +643,6 @@ sl_telemetry_register(struct sl_dp *dp)
 		"TCP and L4 proxy counters, conns by state, memory per conn: \"total\" and per worker lcore. No parameters");
 	rc |= tel_lb_register(dp);
 	rc |= tel_capture_register(dp);
+	rc |= tel_ctl_register(dp);
 	return rc;
 }

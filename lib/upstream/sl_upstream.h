@@ -43,6 +43,61 @@ int
 sl_upstream_set_weight(struct sl_upstream *u, const char *pool,
 		       const char *backend, long weight, char *err, size_t len);
 
+/*
+ * Indices of a live (not removed) pool and backend by name, in the config
+ * the control thread runs. Returns the backend index and sets *pool_idx, or
+ * -ENOENT with a message in err.
+ */
+int
+sl_upstream_find(const struct sl_upstream *u, const char *pool,
+		 const char *backend, int *pool_idx, char *err, size_t len);
+
+/*
+ * Ask the control thread for an operator change to one backend: drain,
+ * maintenance, enable, breaker open or reset. Applied within a step and
+ * logged as an event. 0, or -ENOENT/-EBUSY with a message in err.
+ */
+int
+sl_upstream_request(struct sl_upstream *u, const char *pool, const char *backend,
+		    enum sl_up_op op, char *err, size_t len);
+
+/* Has the request made by sl_upstream_request() been applied? */
+static inline bool
+sl_upstream_request_done(const struct sl_upstream *u, unsigned int pool,
+			 unsigned int b)
+{
+	return __atomic_load_n(&u->pools[pool].b[b].op_req, __ATOMIC_ACQUIRE) ==
+	       SL_UP_OP_NONE;
+}
+
+/*
+ * Hand a merged config (sl_conf_merge) to the control thread, which applies
+ * it at its next step: new pools and backends start, removed ones drain,
+ * settings and weights change, maglev tables are rebuilt. Call
+ * sl_upstream_applied() to know when; the old config must stay alive until
+ * then, and replaced maglev tables until sl_upstream_reclaim() after every
+ * worker has passed a quiescent state.
+ */
+void
+sl_upstream_apply(struct sl_upstream *u, const struct sl_conf *next);
+
+static inline bool
+sl_upstream_applied(const struct sl_upstream *u, uint64_t generation)
+{
+	return __atomic_load_n(&u->applied_generation, __ATOMIC_ACQUIRE) >= generation;
+}
+
+/* Free what a reload replaced; only once no worker can still read it. */
+void
+sl_upstream_reclaim(struct sl_upstream *u);
+
+/* Zero every counter the control thread keeps, at its next step. */
+void
+sl_upstream_reset_counters(struct sl_upstream *u);
+
+const char *
+sl_up_admin_name(enum sl_up_admin a);
+
 /* ---- worker side ---------------------------------------------------- */
 
 /* Per-lcore balancing state for one pool. */
@@ -51,7 +106,9 @@ struct sl_up_cursor {
 };
 
 /*
- * Choose a backend of `pool` for one request, honouring health, ejection,
+ * Choose a backend of `pool` for one request, as the worker's own config
+ * `conf` describes it (which may be one generation behind the control
+ * thread's for a moment during a reload), honouring health, ejection,
  * breakers (taking a half-open permit when needed), panic, and the pool's
  * and backends' limits. `hash` is the request's key (maglev only);
  * `exclude` is a backend not to choose (a retry's previous one) or -1.
@@ -59,9 +116,9 @@ struct sl_up_cursor {
  * reported with SL_UP_OUT_PROBE), or -1 with *why set.
  */
 int
-sl_up_pick(struct sl_upstream *u, unsigned int pool, struct sl_up_cursor *cur,
-	   uint64_t hash, uint64_t *rng, int exclude, enum sl_up_refusal *why,
-	   bool *probe);
+sl_up_pick(struct sl_upstream *u, const struct sl_conf *conf, unsigned int pool,
+	   struct sl_up_cursor *cur, uint64_t hash, uint64_t *rng, int exclude,
+	   enum sl_up_refusal *why, bool *probe);
 
 #define SL_UP_ADD(field, v) \
 	__atomic_add_fetch(&(field), (v), __ATOMIC_RELAXED)
@@ -94,7 +151,8 @@ sl_up_conns(struct sl_upstream *u, unsigned int pool, unsigned int b, int d)
 
 /* May this request be retried now? Counts it as a retry if so. */
 bool
-sl_up_retry_begin(struct sl_upstream *u, unsigned int pool, unsigned int b);
+sl_up_retry_begin(struct sl_upstream *u, const struct sl_conf *conf,
+		  unsigned int pool, unsigned int b);
 
 void
 sl_up_retry_end(struct sl_upstream *u, unsigned int pool, unsigned int b);

@@ -75,6 +75,24 @@ enum sl_up_refusal {
 	SL_UP_REFUSE_MAX
 };
 
+/* What an operator (or a reload) made of a backend. */
+enum sl_up_admin {
+	SL_UP_ADMIN_ENABLED = 0,
+	SL_UP_ADMIN_DRAINING,        /* no new requests; in-flight ones finish */
+	SL_UP_ADMIN_MAINTENANCE,     /* out of service until enabled */
+	SL_UP_ADMIN_REMOVED,         /* gone from the config: drains, never returns */
+};
+
+/* Operator requests, applied by the control thread (the single writer). */
+enum sl_up_op {
+	SL_UP_OP_NONE = 0,
+	SL_UP_OP_DRAIN,
+	SL_UP_OP_MAINTENANCE,
+	SL_UP_OP_ENABLE,
+	SL_UP_OP_BREAKER_OPEN,
+	SL_UP_OP_BREAKER_RESET,
+};
+
 struct sl_up_backend {
 	/* published by the control thread */
 	uint32_t weight;             /* configured weight */
@@ -82,8 +100,11 @@ struct sl_up_backend {
 	uint8_t health;              /* enum sl_up_health */
 	uint8_t ejected;
 	uint8_t breaker;             /* enum sl_breaker_state */
+	uint8_t admin;               /* enum sl_up_admin */
+	uint8_t drained;             /* draining or removed, and nothing in flight */
 	int32_t probes;              /* half-open permits left; workers take them */
 	uint32_t weight_req;         /* operator's new weight + 1; 0 = none */
+	uint32_t op_req;             /* enum sl_up_op; SL_UP_OP_NONE = none */
 	/* gauges, kept by the workers */
 	uint32_t conns;              /* open upstream connections */
 	uint32_t pending;            /* requests waiting for a connection */
@@ -112,7 +133,8 @@ struct sl_up_pool {
 	uint64_t refused[SL_UP_REFUSE_MAX];
 	uint64_t retries_total;
 	uint64_t panic_entries;      /* control thread */
-	struct sl_lb_maglev maglev;  /* read-only after create */
+	/* Read-only once published; a reload publishes a new one (RCU). */
+	struct sl_lb_maglev *maglev;
 	uint64_t *ids;
 	struct sl_up_backend *b;
 	/* control thread only */
@@ -136,10 +158,17 @@ struct sl_up_pool {
 };
 
 struct sl_upstream {
-	const struct sl_conf *conf;
+	const struct sl_conf *conf;  /* the control thread's; see next_conf */
 	struct sl_event_log *events;
-	unsigned int n_pools;
+	unsigned int n_pools;        /* published: grows at a reload, never shrinks */
+	unsigned int pool_cap;
 	struct sl_up_pool *pools;
+	/* A reload hands its merged config over here; the control thread applies it. */
+	const struct sl_conf *next_conf;
+	uint64_t applied_generation;
+	struct sl_lb_maglev *retired[64];  /* tables replaced, freed after a grace period */
+	unsigned int n_retired;
+	uint32_t reset_req;          /* zero the counters at the next step */
 	unsigned int n_workers;
 	struct rte_ring *outcomes[RTE_MAX_LCORE];   /* by worker index */
 	uint64_t outcomes_dropped[RTE_MAX_LCORE];   /* by worker index, its writer */

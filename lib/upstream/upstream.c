@@ -17,6 +17,7 @@
 #include "sl_lb.h"
 #include "sl_log.h"
 #include "sl_upstream.h"
+#include "upstream_private.h"
 
 const char *const sl_up_refusal_names[SL_UP_REFUSE_MAX] = {
 #define SL_UP_REFUSAL_NAME(name, desc) #name,
@@ -65,51 +66,105 @@ outlier_conf(const struct sl_conf_outlier *c, struct sl_outlier_conf *o)
 	};
 }
 
-static int
-pool_init(struct sl_up_pool *p, const struct sl_conf_pool *cp, uint64_t now)
+/* A backend slot that starts (or restarts) serving: full state reset. */
+void
+up_backend_init(struct sl_up_pool *p, const struct sl_conf_pool *cp,
+		unsigned int i, uint64_t now)
+{
+	const struct sl_conf_backend *cb = &cp->backends[i];
+	struct sl_up_backend *b = &p->b[i];
+	uint8_t key[6];
+
+	memcpy(key, &cb->addr, 4);
+	memcpy(key + 4, &cb->port, 2);
+	p->ids[i] = sl_lb_hash(key, sizeof(key), 0x5ca1ab1e);
+	/* Gauges stay: requests still in flight from a previous life end here. */
+	b->weight = cb->weight;
+	b->eff_weight = cb->removed ? 0 : cb->weight;
+	b->health = SL_UP_HEALTH_UP;
+	b->ejected = 0;
+	b->breaker = SL_BREAKER_CLOSED;
+	b->admin = cb->removed ? SL_UP_ADMIN_REMOVED : SL_UP_ADMIN_ENABLED;
+	b->drained = 0;
+	b->probes = 0;
+	b->hc_pass = b->hc_fail = 0;
+	b->ready_since_ms = 0;
+	snprintf(b->last_health, sizeof(b->last_health), "%s",
+		 cp->health.enabled ? "not checked yet" : "no health check");
+	sl_breaker_init(&p->brk[i], &p->bconf, now);
+}
+
+/* Build a maglev table for the pool's current weights (admin-out: 0). */
+struct sl_lb_maglev *
+up_maglev_build(const struct sl_up_pool *p, const struct sl_conf_pool *cp)
 {
 	uint32_t weight[SL_CONF_MAX_BACKENDS];
+	struct sl_lb_maglev *m;
 
-	p->n = cp->n_backends;
-	p->b = rte_zmalloc("sl_up_backends", p->n * sizeof(*p->b),
+	m = rte_zmalloc("sl_up_maglev", sizeof(*m), 0);
+	if (m == NULL)
+		return NULL;
+	m->size = cp->maglev_size;
+	m->table = rte_zmalloc("sl_up_maglev", m->size * sizeof(uint16_t), 0);
+	for (unsigned int i = 0; i < cp->n_backends; i++)
+		weight[i] = cp->backends[i].removed ? 0 : cp->backends[i].weight;
+	if (m->table == NULL ||
+	    sl_lb_maglev_build(m, weight, p->ids, cp->n_backends) != 0) {
+		rte_free(m->table);
+		rte_free(m);
+		return NULL;
+	}
+	return m;
+}
+
+void
+up_maglev_free(struct sl_lb_maglev *m)
+{
+	if (m != NULL)
+		rte_free(m->table);
+	rte_free(m);
+}
+
+/* Settings the control thread derives from a pool's config. */
+void
+up_pool_settings(struct sl_up_pool *p, const struct sl_conf_pool *cp)
+{
+	breaker_conf(&cp->breaker, &p->bconf);
+	outlier_conf(&cp->outlier, &p->oconf);
+}
+
+/*
+ * Arrays are sized to the pool's backend_cap, not its backend count, so
+ * that a reload can add backends without reallocating what lcores read.
+ */
+int
+up_pool_init(struct sl_up_pool *p, const struct sl_conf_pool *cp, uint64_t now)
+{
+	unsigned int cap = RTE_MAX(cp->backend_cap, cp->n_backends);
+
+	cap = RTE_MAX(cap, 1u);
+	p->b = rte_zmalloc("sl_up_backends", cap * sizeof(*p->b),
 			   RTE_CACHE_LINE_SIZE);
-	p->ids = rte_zmalloc("sl_up_ids", p->n * sizeof(*p->ids), 0);
-	p->brk = rte_zmalloc("sl_up_brk", p->n * sizeof(*p->brk), 0);
+	p->ids = rte_zmalloc("sl_up_ids", cap * sizeof(*p->ids), 0);
+	p->brk = rte_zmalloc("sl_up_brk", cap * sizeof(*p->brk), 0);
 	p->outlier = rte_zmalloc("sl_up_outlier", sizeof(*p->outlier), 0);
 	p->imb = rte_zmalloc("sl_up_imb", sizeof(*p->imb), 0);
 	p->load = rte_zmalloc("sl_up_load", sizeof(*p->load), 0);
 	if (p->b == NULL || p->ids == NULL || p->brk == NULL ||
 	    p->outlier == NULL || p->imb == NULL || p->load == NULL)
 		return -ENOMEM;
-	breaker_conf(&cp->breaker, &p->bconf);
-	outlier_conf(&cp->outlier, &p->oconf);
-	for (unsigned int i = 0; i < p->n; i++) {
-		const struct sl_conf_backend *cb = &cp->backends[i];
-		uint8_t key[6];
-
-		memcpy(key, &cb->addr, 4);
-		memcpy(key + 4, &cb->port, 2);
-		p->ids[i] = sl_lb_hash(key, sizeof(key), 0x5ca1ab1e);
-		p->b[i].weight = cb->weight;
-		p->b[i].eff_weight = cb->weight;
-		p->b[i].breaker = SL_BREAKER_CLOSED;
-		snprintf(p->b[i].last_health, sizeof(p->b[i].last_health), "%s",
-			 cp->health.enabled ? "not checked yet" : "no health check");
-		sl_breaker_init(&p->brk[i], &p->bconf, now);
-		weight[i] = cb->weight;
-	}
+	up_pool_settings(p, cp);
+	for (unsigned int i = 0; i < cp->n_backends; i++)
+		up_backend_init(p, cp, i, now);
+	p->n = cp->n_backends;
 	p->healthy = p->n;
 	sl_outlier_init(p->outlier, p->n, now);
 	sl_lb_imbalance_init(p->imb, p->n, cp->imbalance.window_ms, now);
 	sl_lb_imbalance_init(p->load, p->n, cp->imbalance.window_ms, now);
 	if (cp->policy == SL_POLICY_MAGLEV) {
-		p->maglev.size = cp->maglev_size;
-		p->maglev.table = rte_zmalloc("sl_up_maglev",
-					      p->maglev.size * sizeof(uint16_t), 0);
-		if (p->maglev.table == NULL)
+		p->maglev = up_maglev_build(p, cp);
+		if (p->maglev == NULL)
 			return -ENOMEM;
-		if (sl_lb_maglev_build(&p->maglev, weight, p->ids, p->n) != 0)
-			return -EINVAL;
 	}
 	return 0;
 }
@@ -132,12 +187,14 @@ sl_upstream_create(const struct sl_conf *conf, unsigned int n_workers,
 	u->events = events;
 	u->n_workers = n_workers;
 	u->n_pools = conf->n_pools;
-	u->pools = rte_zmalloc("sl_up_pools", (conf->n_pools + 1) * sizeof(*u->pools),
+	u->pool_cap = RTE_MAX(conf->pool_cap, conf->n_pools);
+	u->applied_generation = conf->generation;
+	u->pools = rte_zmalloc("sl_up_pools", (u->pool_cap + 1) * sizeof(*u->pools),
 			       RTE_CACHE_LINE_SIZE);
 	if (u->pools == NULL)
 		rc = -ENOMEM;
 	for (unsigned int i = 0; rc == 0 && i < conf->n_pools; i++)
-		rc = pool_init(&u->pools[i], &conf->pools[i], now);
+		rc = up_pool_init(&u->pools[i], &conf->pools[i], now);
 	for (unsigned int w = 0; rc == 0 && w < n_workers; w++) {
 		snprintf(name, sizeof(name), "sl_up_out_%u", w);
 		u->outcomes[w] = rte_ring_create_elem(name, sizeof(struct sl_up_outcome),
@@ -174,8 +231,9 @@ sl_upstream_free(struct sl_upstream *u)
 		rte_free(p->outlier);
 		rte_free(p->imb);
 		rte_free(p->load);
-		rte_free(p->maglev.table);
+		up_maglev_free(p->maglev);
 	}
+	sl_upstream_reclaim(u);
 	rte_free(u->pools);
 	rte_free(u);
 }
@@ -184,24 +242,63 @@ int
 sl_upstream_set_weight(struct sl_upstream *u, const char *pool,
 		       const char *backend, long weight, char *err, size_t len)
 {
-	for (unsigned int p = 0; p < u->n_pools; p++) {
-		const struct sl_conf_pool *cp = &u->conf->pools[p];
+	int p, b = sl_upstream_find(u, pool, backend, &p, err, len);
 
-		if (strcmp(cp->name, pool) != 0)
-			continue;
-		for (unsigned int b = 0; b < cp->n_backends; b++) {
-			if (strcmp(cp->backends[b].name, backend) != 0)
-				continue;
-			if (weight < 0 || weight > 1000) {
-				snprintf(err, len, "weight must be 0 to 1000 (got %ld)", weight);
-				return -EINVAL;
-			}
-			SL_UP_STORE(u->pools[p].b[b].weight_req, (uint32_t)weight + 1);
-			return 0;
-		}
-		snprintf(err, len, "pool \"%s\" has no backend \"%s\"", pool, backend);
+	if (b < 0)
+		return b;
+	if (weight < 0 || weight > 1000) {
+		snprintf(err, len, "weight must be 0 to 1000 (got %ld)", weight);
 		return -EINVAL;
 	}
+	SL_UP_STORE(u->pools[p].b[b].weight_req, (uint32_t)weight + 1);
+	return 0;
+}
+
+int
+sl_upstream_find(const struct sl_upstream *u, const char *pool,
+		 const char *backend, int *pool_idx, char *err, size_t len)
+{
+	const struct sl_conf *c = u->conf;
+
+	for (unsigned int p = 0; p < c->n_pools; p++) {
+		const struct sl_conf_pool *cp = &c->pools[p];
+
+		if (cp->removed || strcmp(cp->name, pool) != 0)
+			continue;
+		*pool_idx = (int)p;
+		for (unsigned int b = 0; b < cp->n_backends; b++)
+			if (!cp->backends[b].removed &&
+			    strcmp(cp->backends[b].name, backend) == 0)
+				return (int)b;
+		snprintf(err, len, "pool \"%s\" has no backend \"%s\"", pool, backend);
+		return -ENOENT;
+	}
 	snprintf(err, len, "no pool \"%s\"", pool);
-	return -EINVAL;
+	return -ENOENT;
+}
+
+int
+sl_upstream_request(struct sl_upstream *u, const char *pool, const char *backend,
+		    enum sl_up_op op, char *err, size_t len)
+{
+	int p, b = sl_upstream_find(u, pool, backend, &p, err, len);
+	uint32_t none = SL_UP_OP_NONE;
+
+	if (b < 0)
+		return b;
+	if (!__atomic_compare_exchange_n(&u->pools[p].b[b].op_req, &none, (uint32_t)op,
+					 false, __ATOMIC_RELEASE, __ATOMIC_RELAXED)) {
+		snprintf(err, len, "another change to %s/%s is still being applied; "
+			 "try again", pool, backend);
+		return -EBUSY;
+	}
+	return 0;
+}
+
+void
+sl_upstream_reclaim(struct sl_upstream *u)
+{
+	for (unsigned int i = 0; i < u->n_retired; i++)
+		up_maglev_free(u->retired[i]);
+	u->n_retired = 0;
 }

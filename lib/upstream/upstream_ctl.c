@@ -16,6 +16,7 @@
 #include "sl_lb.h"
 #include "sl_log.h"
 #include "sl_upstream.h"
+#include "upstream_private.h"
 
 #define STEP_US          2000    /* control loop period */
 #define IMBALANCE_EVERY  500     /* ms between imbalance evaluations */
@@ -268,7 +269,7 @@ publish_pool(struct sl_upstream *u, unsigned int pool, uint64_t now)
 	for (unsigned int i = 0; i < p->n; i++) {
 		struct sl_up_backend *b = &p->b[i];
 
-		if (b->weight == 0)
+		if (b->weight == 0 || b->admin != SL_UP_ADMIN_ENABLED)
 			continue;
 		weighted++;
 		if (b->health == SL_UP_HEALTH_UP && !b->ejected)
@@ -291,7 +292,11 @@ publish_pool(struct sl_upstream *u, unsigned int pool, uint64_t now)
 		struct sl_up_backend *b = &p->b[i];
 		uint32_t w = b->weight;
 
-		if (!panic && (b->health != SL_UP_HEALTH_UP || b->ejected))
+		/* Panic routes to the unhealthy, never to what an operator or
+		 * a reload took out. */
+		if (b->admin != SL_UP_ADMIN_ENABLED)
+			w = 0;
+		else if (!panic && (b->health != SL_UP_HEALTH_UP || b->ejected))
 			w = 0;
 		else if (b->ready_since_ms != 0 && cp->slow_start_ms != 0) {
 			if (now - b->ready_since_ms >= cp->slow_start_ms)
@@ -398,12 +403,239 @@ shed_episodes(struct sl_upstream *u)
 	}
 }
 
+const char *
+sl_up_admin_name(enum sl_up_admin a)
+{
+	switch (a) {
+	case SL_UP_ADMIN_ENABLED: return "enabled";
+	case SL_UP_ADMIN_DRAINING: return "draining";
+	case SL_UP_ADMIN_MAINTENANCE: return "maintenance";
+	case SL_UP_ADMIN_REMOVED: return "removed";
+	}
+	return "?";
+}
+
+static void
+set_admin(struct sl_upstream *u, unsigned int pool, unsigned int i,
+	  enum sl_up_admin a)
+{
+	struct sl_up_backend *b = &u->pools[pool].b[i];
+
+	if (b->admin == a) {
+		sl_event_add(u->events, "admin", pname(u, pool), bname(u, pool, i),
+			     "already %s: nothing changed", sl_up_admin_name(a));
+		return;
+	}
+	sl_event_add(u->events, "admin", pname(u, pool), bname(u, pool, i),
+		     "%s -> %s by an operator", sl_up_admin_name(b->admin),
+		     sl_up_admin_name(a));
+	SL_UP_STORE(b->drained, 0);
+	SL_UP_STORE(b->admin, a);
+	if (a == SL_UP_ADMIN_ENABLED)
+		b->ready_since_ms = sl_up_now_ms();
+}
+
+/* Operator requests (drain, maintenance, enable, breaker), by the single writer. */
+static void
+apply_op_requests(struct sl_upstream *u, unsigned int pool, uint64_t now)
+{
+	struct sl_up_pool *p = &u->pools[pool];
+
+	for (unsigned int i = 0; i < p->n; i++) {
+		uint32_t op = __atomic_load_n(&p->b[i].op_req, __ATOMIC_ACQUIRE);
+
+		if (op == SL_UP_OP_NONE)
+			continue;
+		switch (op) {
+		case SL_UP_OP_DRAIN:
+			set_admin(u, pool, i, SL_UP_ADMIN_DRAINING);
+			break;
+		case SL_UP_OP_MAINTENANCE:
+			set_admin(u, pool, i, SL_UP_ADMIN_MAINTENANCE);
+			break;
+		case SL_UP_OP_ENABLE:
+			set_admin(u, pool, i, SL_UP_ADMIN_ENABLED);
+			break;
+		case SL_UP_OP_BREAKER_OPEN:
+			sl_breaker_force_open(&p->brk[i], &p->bconf, now);
+			SL_UP_STORE(p->b[i].probes, 0);
+			SL_UP_STORE(p->b[i].breaker, SL_BREAKER_OPEN);
+			p->b[i].breaker_opens++;
+			sl_event_add(u->events, "breaker", pname(u, pool), bname(u, pool, i),
+				     "forced open by an operator; cooldown %u ms",
+				     p->brk[i].cooldown_cur_ms);
+			break;
+		case SL_UP_OP_BREAKER_RESET:
+			sl_breaker_reset(&p->brk[i], &p->bconf, now);
+			SL_UP_STORE(p->b[i].probes, 0);
+			SL_UP_STORE(p->b[i].breaker, SL_BREAKER_CLOSED);
+			sl_event_add(u->events, "breaker", pname(u, pool), bname(u, pool, i),
+				     "reset to closed by an operator");
+			break;
+		default:
+			break;
+		}
+		__atomic_store_n(&p->b[i].op_req, SL_UP_OP_NONE, __ATOMIC_RELEASE);
+	}
+}
+
+/* A draining or removed backend with nothing in flight: say so, once. */
+static void
+drained_check(struct sl_upstream *u, unsigned int pool)
+{
+	struct sl_up_pool *p = &u->pools[pool];
+
+	for (unsigned int i = 0; i < p->n; i++) {
+		struct sl_up_backend *b = &p->b[i];
+		bool out = b->admin == SL_UP_ADMIN_DRAINING ||
+			   b->admin == SL_UP_ADMIN_REMOVED;
+		bool idle = SL_UP_LOAD(b->inflight) == 0 && SL_UP_LOAD(b->pending) == 0;
+
+		if (!out || !idle || b->drained)
+			continue;
+		SL_UP_STORE(b->drained, 1);
+		sl_event_add(u->events, "admin", pname(u, pool), bname(u, pool, i),
+			     "drained: no request in flight (%u connection(s) still open)",
+			     SL_UP_LOAD(b->conns));
+	}
+}
+
+void
+sl_upstream_apply(struct sl_upstream *u, const struct sl_conf *next)
+{
+	__atomic_store_n(&u->next_conf, next, __ATOMIC_RELEASE);
+}
+
+void
+sl_upstream_reset_counters(struct sl_upstream *u)
+{
+	__atomic_store_n(&u->reset_req, 1, __ATOMIC_RELEASE);
+}
+
+static void
+reset_counters(struct sl_upstream *u)
+{
+	for (unsigned int pool = 0; pool < u->n_pools; pool++) {
+		struct sl_up_pool *p = &u->pools[pool];
+
+		for (unsigned int i = 0; i < p->n; i++) {
+			struct sl_up_backend *b = &p->b[i];
+
+			b->requests = b->status_2xx = b->status_3xx = 0;
+			b->status_4xx = b->status_5xx = 0;
+			b->fail_status = b->fail_connect = b->fail_reset = 0;
+			b->fail_timeout = b->health_checks = b->health_failures = 0;
+			b->breaker_opens = b->ejections = 0;
+		}
+		/* Workers add to these with atomics; a store of 0 may lose an
+		 * add racing with it, which a reset can afford. */
+		for (unsigned int r = 0; r < SL_UP_REFUSE_MAX; r++)
+			SL_UP_STORE(p->refused[r], 0);
+		SL_UP_STORE(p->retries_total, 0);
+		p->panic_entries = p->imb_alarms = p->load_alarms = 0;
+		p->outlier->suppressed = 0;
+	}
+	u->outcomes_processed = 0;
+	for (unsigned int w = 0; w < u->n_workers; w++)
+		SL_UP_STORE(u->outcomes_dropped[w], 0);
+	sl_event_add(u->events, "admin", NULL, NULL,
+		     "counters reset by an operator");
+}
+
+/*
+ * Apply a reload's merged config. Indices are stable (sl_conf_merge), so
+ * this only starts what is new, retires what is gone and takes new
+ * settings; breaker, ejection and health state of backends that stay is
+ * kept. The new maglev tables are published before the workers see the
+ * new config: a worker still on the old one ignores backends it does not
+ * know (sl_up_pick).
+ */
+static void
+apply_conf(struct sl_upstream *u, const struct sl_conf *c, uint64_t now)
+{
+	const struct sl_conf *old = u->conf;
+
+	for (unsigned int pool = 0; pool < c->n_pools && pool < u->pool_cap; pool++) {
+		const struct sl_conf_pool *cp = &c->pools[pool];
+		struct sl_up_pool *p = &u->pools[pool];
+		bool grew;
+
+		if (pool >= u->n_pools) {
+			if (up_pool_init(p, cp, now) != 0) {
+				sl_event_add(u->events, "config", cp->name, NULL,
+					     "out of memory starting this pool: it "
+					     "stays empty");
+				p->n = 0;
+			}
+			continue;
+		}
+		up_pool_settings(p, cp);
+		grew = cp->n_backends > p->n;
+		for (unsigned int i = 0; i < cp->n_backends; i++) {
+			const struct sl_conf_backend *cb = &cp->backends[i];
+			struct sl_up_backend *b = &p->b[i];
+			bool was_removed = i < old->pools[pool].n_backends &&
+					   old->pools[pool].backends[i].removed;
+
+			if (i >= p->n || (was_removed && !cb->removed)) {
+				up_backend_init(p, cp, i, now);
+				continue;
+			}
+			if (cb->removed) {
+				if (b->admin != SL_UP_ADMIN_REMOVED) {
+					SL_UP_STORE(b->drained, 0);
+					SL_UP_STORE(b->admin, SL_UP_ADMIN_REMOVED);
+				}
+				continue;
+			}
+			/* A reload sets the file's weight, over any operator's. */
+			SL_UP_STORE(b->weight, cb->weight);
+		}
+		if (grew) {
+			SL_UP_STORE(p->n, cp->n_backends);
+			p->outlier->n = p->n;
+		}
+		if (grew || cp->imbalance.window_ms != old->pools[pool].imbalance.window_ms) {
+			sl_lb_imbalance_init(p->imb, p->n, cp->imbalance.window_ms, now);
+			sl_lb_imbalance_init(p->load, p->n, cp->imbalance.window_ms, now);
+		}
+		if (cp->policy == SL_POLICY_MAGLEV || p->maglev != NULL) {
+			struct sl_lb_maglev *m = cp->policy == SL_POLICY_MAGLEV ?
+						 up_maglev_build(p, cp) : NULL;
+
+			if (cp->policy == SL_POLICY_MAGLEV && m == NULL) {
+				sl_event_add(u->events, "config", cp->name, NULL,
+					     "out of memory for the maglev table: "
+					     "the old one stays");
+			} else if (u->n_retired < RTE_DIM(u->retired)) {
+				u->retired[u->n_retired++] = p->maglev;
+				__atomic_store_n(&p->maglev, m, __ATOMIC_RELEASE);
+			} else {
+				up_maglev_free(m);
+			}
+		}
+	}
+	u->conf = c;
+	__atomic_store_n(&u->n_pools, RTE_MIN(c->n_pools, u->pool_cap), __ATOMIC_RELEASE);
+	__atomic_store_n(&u->applied_generation, c->generation, __ATOMIC_RELEASE);
+}
+
+
 void
 sl_upstream_step(struct sl_upstream *u, uint64_t now)
 {
 	unsigned int back[SL_CONF_MAX_BACKENDS], sr[SL_CONF_MAX_BACKENDS], n_sr;
 
+	const struct sl_conf *next = __atomic_exchange_n(&u->next_conf, NULL,
+							 __ATOMIC_ACQUIRE);
+
+	/* Outcomes queued under the old config still name its indices, which
+	 * the new one keeps: drain them either side of the switch alike. */
 	drain(u, now);
+	if (next != NULL)
+		apply_conf(u, next, now);
+	if (__atomic_exchange_n(&u->reset_req, 0, __ATOMIC_ACQUIRE))
+		reset_counters(u);
 	shed_episodes(u);
 	for (unsigned int pool = 0; pool < u->n_pools; pool++) {
 		struct sl_up_pool *p = &u->pools[pool];
@@ -420,7 +652,9 @@ sl_upstream_step(struct sl_upstream *u, uint64_t now)
 			outlier_event(u, pool, sr[k], SL_OUTLIER_EV_EJECTED_SUCCESS_RATE,
 				      now);
 		apply_weight_requests(u, pool);
+		apply_op_requests(u, pool, now);
 		publish_pool(u, pool, now);
+		drained_check(u, pool);
 		imbalance_pool(u, pool, now);
 	}
 }

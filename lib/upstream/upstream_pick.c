@@ -2,6 +2,8 @@
  * Worker side: choose a backend for one request. Reads only what the control
  * thread published, plus the shared gauges, with relaxed atomics: no lock.
  */
+#include <string.h>
+
 #include <rte_common.h>
 
 #include "sl_breaker.h"
@@ -29,7 +31,7 @@ take_probe(struct sl_up_backend *b)
 }
 
 static int
-policy_pick(const struct sl_conf_pool *cp, struct sl_up_pool *p,
+policy_pick(const struct sl_conf_pool *cp, struct sl_up_pool *p, unsigned int n,
 	    struct sl_up_cursor *cur, const uint32_t *w, uint64_t hash,
 	    uint64_t *rng)
 {
@@ -38,30 +40,42 @@ policy_pick(const struct sl_conf_pool *cp, struct sl_up_pool *p,
 
 	switch (cp->policy) {
 	case SL_POLICY_LEAST_REQUEST:
-		for (unsigned int i = 0; i < p->n; i++)
+		for (unsigned int i = 0; i < n; i++)
 			inflight[i] = SL_UP_LOAD(p->b[i].inflight);
-		return sl_lb_p2c_pick(w, inflight, p->n, rng);
-	case SL_POLICY_MAGLEV:
-		for (unsigned int i = 0; i < p->n; i++)
+		return sl_lb_p2c_pick(w, inflight, n, rng);
+	case SL_POLICY_MAGLEV: {
+		/* A table built for a newer config may name backends this
+		 * config does not have yet: those are never eligible here. */
+		const struct sl_lb_maglev *m = __atomic_load_n(&p->maglev,
+							       __ATOMIC_ACQUIRE);
+
+		if (m == NULL)
+			return sl_lb_random_pick(w, n, rng);
+		memset(eligible, 0, sizeof(eligible));
+		for (unsigned int i = 0; i < n; i++)
 			eligible[i] = w[i] > 0;
-		return sl_lb_maglev_pick(&p->maglev, hash, eligible);
+		return sl_lb_maglev_pick(m, hash, eligible);
+	}
 	case SL_POLICY_RANDOM:
-		return sl_lb_random_pick(w, p->n, rng);
+		return sl_lb_random_pick(w, n, rng);
 	case SL_POLICY_WRR:
 	default:
-		return sl_lb_swrr_pick(&cur->swrr, w, p->n);
+		return sl_lb_swrr_pick(&cur->swrr, w, n);
 	}
 }
 
 int
-sl_up_pick(struct sl_upstream *u, unsigned int pool, struct sl_up_cursor *cur,
-	   uint64_t hash, uint64_t *rng, int exclude, enum sl_up_refusal *why,
-	   bool *probe)
+sl_up_pick(struct sl_upstream *u, const struct sl_conf *conf, unsigned int pool,
+	   struct sl_up_cursor *cur, uint64_t hash, uint64_t *rng, int exclude,
+	   enum sl_up_refusal *why, bool *probe)
 {
-	const struct sl_conf_pool *cp = &u->conf->pools[pool];
+	const struct sl_conf_pool *cp = &conf->pools[pool];
 	struct sl_up_pool *p = &u->pools[pool];
 	uint32_t w[SL_CONF_MAX_BACKENDS];
 	unsigned int eligible = 0, capped = 0;
+	/* The pool's arrays hold backend_cap slots: the worker's config decides
+	 * how many of them it knows. */
+	unsigned int n = cp->n_backends;
 
 	if (over(cp->limits.max_inflight, SL_UP_LOAD(p->inflight))) {
 		*why = SL_UP_REFUSE_pool_max_inflight;
@@ -76,12 +90,12 @@ sl_up_pick(struct sl_upstream *u, unsigned int pool, struct sl_up_cursor *cur,
 		*why = SL_UP_REFUSE_pool_max_pending;
 		goto refuse;
 	}
-	for (unsigned int i = 0; i < p->n; i++) {
+	for (unsigned int i = 0; i < n; i++) {
 		struct sl_up_backend *b = &p->b[i];
 		const struct sl_conf_limits *l = &cp->backends[i].limits;
 
 		w[i] = SL_UP_LOAD(b->eff_weight);
-		if (w[i] == 0 || (int)i == exclude ||
+		if (w[i] == 0 || (int)i == exclude || cp->backends[i].removed ||
 		    SL_UP_LOAD(b->breaker) == SL_BREAKER_OPEN) {
 			w[i] = 0;
 			continue;
@@ -95,10 +109,10 @@ sl_up_pick(struct sl_upstream *u, unsigned int pool, struct sl_up_cursor *cur,
 		}
 	}
 	/* A half-open backend takes only its permitted probes: re-draw. */
-	for (unsigned int tries = 0; tries <= p->n; tries++) {
-		int k = policy_pick(cp, p, cur, w, hash, rng);
+	for (unsigned int tries = 0; tries <= n; tries++) {
+		int k = policy_pick(cp, p, n, cur, w, hash, rng);
 
-		if (k < 0)
+		if (k < 0 || (unsigned int)k >= n)
 			break;
 		*probe = false;
 		if (SL_UP_LOAD(p->b[k].breaker) != SL_BREAKER_HALF_OPEN)
@@ -117,9 +131,10 @@ refuse:
 }
 
 bool
-sl_up_retry_begin(struct sl_upstream *u, unsigned int pool, unsigned int b)
+sl_up_retry_begin(struct sl_upstream *u, const struct sl_conf *conf,
+		  unsigned int pool, unsigned int b)
 {
-	const struct sl_conf_pool *cp = &u->conf->pools[pool];
+	const struct sl_conf_pool *cp = &conf->pools[pool];
 	struct sl_up_pool *p = &u->pools[pool];
 	struct sl_lb_budget_conf bc = { .budget_pct = cp->retry.budget_pct,
 		.min_concurrency = cp->retry.min_concurrency };

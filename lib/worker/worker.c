@@ -1,5 +1,6 @@
 /* The per-lcore poll loop and its cycle accounting. */
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 #include <rte_cycles.h>
@@ -7,6 +8,7 @@
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
 #include <rte_malloc.h>
+#include <rte_rcu_qsbr.h>
 
 #include "sl_conf.h"
 #include "sl_lcore.h"
@@ -50,10 +52,11 @@ sl_worker_create(struct sl_dp *dp, unsigned int lcore_id, unsigned int idx,
 		return NULL;
 	}
 	lc->tcp = sl_tcp_stack_create(lc, &dp->conf->tcp, socket, idx, n_workers);
+	lc->gen = dp->gen;
 	if (lc->tcp != NULL)
-		lc->proxy = sl_proxy_create(lc->tcp, dp->conf, socket);
+		lc->proxy = sl_proxy_create(lc->tcp, dp->gen->conf, socket);
 	if (lc->proxy != NULL)
-		lc->http = sl_h1_create(lc->tcp, dp->conf, socket);
+		lc->http = sl_h1_create(lc->tcp, dp->gen, socket);
 	if (lc->tcp == NULL || lc->proxy == NULL || lc->http == NULL) {
 		sl_worker_free(lc);
 		return NULL;
@@ -75,6 +78,66 @@ sl_worker_free(struct sl_lcore *lc)
 			rte_pktmbuf_free(lc->txq[p].pkts[i]);
 	sl_arp_free(lc->arp);
 	rte_free(lc);
+}
+
+/*
+ * A reload published a new generation: take it between bursts, where no
+ * packet of ours is half-processed. Requests in flight keep their indices
+ * (sl_conf_merge keeps them stable); everything new sees the new config.
+ */
+static void
+worker_adopt(struct sl_lcore *lc, const struct sl_gen *gen)
+{
+	sl_proxy_adopt(lc->proxy, gen->conf);
+	sl_h1_adopt(lc->http, gen);
+	lc->gen = gen;
+}
+
+/*
+ * An operator reset the counters: each worker zeroes its own, the only
+ * writer, so nothing races. Gauges (in flight, clients, states) stay.
+ */
+static void
+worker_reset_counters(struct sl_lcore *lc)
+{
+	struct sl_h1_proxy *hp = lc->http;
+	uint64_t inflight = hp->stats.inflight, clients = hp->stats.clients;
+	uint64_t active = lc->proxy->stats.l4_active;
+	struct sl_tcp_stats *ts = &lc->tcp->stats;
+	struct sl_tcp_stats keep = *ts;
+
+	memset(lc->stats, 0, sizeof(lc->stats));
+	memset(&lc->cycles, 0, sizeof(lc->cycles));
+	memset(&hp->stats, 0, sizeof(hp->stats));
+	hp->stats.inflight = inflight;
+	hp->stats.clients = clients;
+	memset(&lc->proxy->stats, 0, sizeof(lc->proxy->stats));
+	lc->proxy->stats.l4_active = active;
+	memset(ts, 0, sizeof(*ts));
+	memcpy(ts->state, keep.state, sizeof(ts->state));
+	ts->active = keep.active;
+	ts->half_open = keep.half_open;
+	memset(hp->route_total, 0, hp->n_route_hists * sizeof(struct sl_hist));
+	memset(hp->route_upstream, 0, hp->n_route_hists * sizeof(struct sl_hist));
+	memset(hp->backend_total, 0, hp->n_backend_hists * sizeof(struct sl_hist));
+	memset(hp->backend_upstream, 0, hp->n_backend_hists * sizeof(struct sl_hist));
+}
+
+/* Once per loop turn: a new generation, a counter reset, and our RCU
+ * quiescent state (we hold no reference to any generation across turns). */
+static inline void
+worker_control(struct sl_lcore *lc, struct sl_dp *dp)
+{
+	const struct sl_gen *gen = __atomic_load_n(&dp->gen, __ATOMIC_ACQUIRE);
+
+	if (unlikely(gen != lc->gen))
+		worker_adopt(lc, gen);
+	if (unlikely(__atomic_load_n(&lc->reset_req, __ATOMIC_ACQUIRE))) {
+		worker_reset_counters(lc);
+		__atomic_store_n(&lc->reset_req, 0, __ATOMIC_RELEASE);
+	}
+	if (dp->qsbr != NULL)
+		rte_rcu_qsbr_quiescent(dp->qsbr, lc->worker_idx);
 }
 
 /*
@@ -103,7 +166,9 @@ sl_worker_main(void *arg)
 {
 	struct sl_lcore *lc = arg;
 	struct sl_dp *dp = lc->dp;
-	const struct sl_conf_runtime *rt = &dp->conf->runtime;
+	/* A copy: runtime settings never change, but a reload frees the
+	 * config they came from. */
+	const struct sl_conf_runtime rt_copy = dp->conf->runtime, *rt = &rt_copy;
 	const uint16_t burst = (uint16_t)rt->burst;
 	struct rte_mbuf *pkts[256];
 	uint32_t empty = 0, sleep_us = 1;
@@ -120,9 +185,14 @@ sl_worker_main(void *arg)
 		sl_tx_flush_all(lc);
 	}
 	t0 = rte_rdtsc();
+	if (dp->qsbr != NULL) {
+		rte_rcu_qsbr_thread_register(dp->qsbr, lc->worker_idx);
+		rte_rcu_qsbr_thread_online(dp->qsbr, lc->worker_idx);
+	}
 	while (!dp->stop) {
 		uint32_t got = 0, fired;
 
+		worker_control(lc, dp);
 		lc->now = t0;
 		for (unsigned int p = 0; p < dp->n_ports; p++) {
 			uint16_t n = rte_eth_rx_burst(dp->ports[p].port_id, lc->queue,
@@ -157,6 +227,9 @@ sl_worker_main(void *arg)
 		t0 = t1;
 	}
 	sl_tx_flush_all(lc);
+	/* Offline: a reload waiting on us must not wait for a stopped lcore. */
+	if (dp->qsbr != NULL)
+		rte_rcu_qsbr_thread_offline(dp->qsbr, lc->worker_idx);
 	SL_LOG(INFO, "worker %u on lcore %u stopped", lc->worker_idx, lc->lcore_id);
 	return 0;
 }

@@ -863,7 +863,8 @@ test_syncookies(void)
 	struct out o;
 
 	setup();
-	conf.tcp.syncookies = SL_SYNCOOKIES_ALWAYS;
+	/* The stack keeps its own copy of the tcp settings. */
+	S->conf_copy.syncookies = SL_SYNCOOKIES_ALWAYS;
 	send_in(&(struct in){ .flags = SYN, .seq = 9000, .syn_opts = true,
 			      .ts = true, .tsval = 55 });
 	CHECK(get_out(&o));

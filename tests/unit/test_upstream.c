@@ -44,7 +44,7 @@ static uint64_t rng = 1, now = 1000;
 static int
 pick(int exclude, enum sl_up_refusal *why, bool *probe)
 {
-	return sl_up_pick(u, 0, &cur, 0, &rng, exclude, why, probe);
+	return sl_up_pick(u, u->conf, 0, &cur, 0, &rng, exclude, why, probe);
 }
 
 static void
@@ -192,11 +192,11 @@ test_limits_and_budget(void)
 	CHECK_EQ(why, SL_UP_REFUSE_pool_max_inflight);
 	CHECK_EQ(p->refused[SL_UP_REFUSE_pool_max_inflight], 1);
 	/* Retry budget: max(1, 10% of 3) = 1 retry at a time, and max_retries 1. */
-	CHECK(sl_up_retry_begin(u, 0, 0));
-	CHECK(!sl_up_retry_begin(u, 0, 1));
+	CHECK(sl_up_retry_begin(u, u->conf, 0, 0));
+	CHECK(!sl_up_retry_begin(u, u->conf, 0, 1));
 	CHECK_EQ(p->refused[SL_UP_REFUSE_retry_budget], 1);
 	sl_up_retry_end(u, 0, 0);
-	CHECK(sl_up_retry_begin(u, 0, 1));
+	CHECK(sl_up_retry_begin(u, u->conf, 0, 1));
 	sl_up_retry_end(u, 0, 1);
 	sl_up_inflight(u, 0, 0, -1);
 	sl_up_inflight(u, 0, 1, -1);

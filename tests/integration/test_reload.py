@@ -1,0 +1,274 @@
+"""Live change through telemetry (issue 6): hot reload (telemetry and SIGHUP),
+rollback, the running config, drain / maintenance / enable, breaker open and
+reset, adding and removing backends, counter resets. Each change is checked
+by what a real client sees, against Python backends in sl-backend."""
+
+import hashlib
+import json
+import re
+import signal
+import time
+
+import pytest
+
+from sluice_env import (BACKEND_NS, CLIENT_NS, HERE, PY, Gateway, in_ns,
+                        ns_popen, read_line, stop_proc, wait_until,
+                        write_config)
+
+GW = "198.18.0.1"
+ADDRS = [f"198.18.1.{i}" for i in range(2, 10)]
+
+
+@pytest.fixture(scope="module")
+def backends(testbed, tmp_path_factory):
+    faults = tmp_path_factory.mktemp("faults") / "faults.json"
+    faults.write_text("{}")
+    procs = []
+    for a in ADDRS:
+        p = ns_popen(BACKEND_NS, PY, str(HERE / "http_backend.py"),
+                     "--addr", a, "--port", "8080", "--faults", str(faults))
+        assert (read_line(p, 15) or "").strip() == "ready"
+        procs.append(p)
+    yield
+    for p in procs:
+        stop_proc(p)
+
+
+def pool(name, addrs, weights=None, **kw):
+    p = {"name": name, "backends": [
+        {"name": f"b{a.rsplit('.', 1)[1]}", "address": a, "port": 8080,
+         "weight": (weights[i] if weights else 1)} for i, a in enumerate(addrs)]}
+    p.update(kw)
+    return p
+
+
+def config(path, pools, routes=None, listener_port=80):
+    listener = {"name": "web", "address": GW, "port": listener_port,
+                "mode": "http", "pool": pools[0]["name"]}
+    if routes:
+        listener["routes"] = routes
+    return write_config(path, pools=pools, listeners=[listener],
+                        http={"response_timeout_ms": 2000, "upstream_idle_s": 5})
+
+
+@pytest.fixture
+def gw(testbed, backends, tmp_path):
+    path = tmp_path / "live.json"
+    config(path, [pool("a", ADDRS[:2]), pool("b", ADDRS[2:3])])
+    g = Gateway(path, tmp_path)
+    g.path = path
+    g.start()
+    yield g
+    g.stop()
+    g.cleanup()
+
+
+def load(path="/whoami", n=100, c=4):
+    r = in_ns(CLIENT_NS, PY, str(HERE / "http_load.py"), "--url",
+              f"http://{GW}{path}", "-n", str(n), "-c", str(c), "--body-key",
+              timeout=120)
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
+def config_text(g):
+    first = g.tel.query("/sluice/config")
+    text = "".join(first["text"])
+    for page in range(1, first["pages"]):
+        text += "".join(g.tel.query(f"/sluice/config,{page}")["text"])
+    return first, text
+
+
+def events(g, kind):
+    out, after = [], 0
+    while True:
+        ev = g.tel.query(f"/sluice/events,{after}")
+        rows = [v for v in ev.values() if isinstance(v, dict)]
+        if not rows:
+            return [e for e in out if e["kind"] == kind]
+        out += rows
+        after = ev["next"]
+
+
+def test_config_shows_the_running_file(gw):
+    info, text = config_text(gw)
+    raw = gw.path.read_bytes()
+    assert text.encode() == raw
+    assert info["sha256"] == hashlib.sha256(raw).hexdigest()
+    assert info["generation"] == 1 and info["source"] == "start-up"
+    assert info["has_previous"] == 0
+    assert abs(info["loaded_at_unix"] - time.time()) < 120
+    assert "error" in gw.tel.query("/sluice/config,99")
+    assert "error" in gw.tel.query("/sluice/config,x")
+
+
+def test_reload_adds_a_route(gw):
+    assert set(load("/whoami", n=20)["bodies"]) == set(ADDRS[:2])
+    config(gw.path, [pool("a", ADDRS[:2]), pool("b", ADDRS[2:3])],
+           routes=[{"path_prefix": "/whoami", "pool": "b"}])
+    r = gw.tel.query("/sluice/reload")
+    assert r["result"] == "applied", r
+    assert r["generation"] == 2 and r["errors"] == []
+    assert r["sha256"] == hashlib.sha256(gw.path.read_bytes()).hexdigest()
+    res = load("/whoami", n=40)
+    assert res["bodies"] == {ADDRS[2]: 40}, res
+    # Everything else still takes the listener's pool.
+    assert load("/health", n=10)["status"] == {"200": 10}
+    assert any("applied" in e["text"] and "generation 2" in e["text"]
+               for e in events(gw, "config"))
+    # The same bytes again: nothing to do.
+    assert gw.tel.query("/sluice/reload")["result"] == "unchanged"
+    info, text = config_text(gw)
+    assert info["generation"] == 2 and info["has_previous"] == 1
+    assert '"path_prefix": "/whoami"' in text
+
+
+def test_invalid_and_restart_only_reloads_change_nothing(gw):
+    good = gw.path.read_text()
+    bad = json.loads(good)
+    bad["pools"][0]["backends"][0]["port"] = 70000
+    gw.path.write_text(json.dumps(bad))
+    r = gw.tel.query("/sluice/reload")
+    assert r["result"] == "rejected" and r["generation"] == 1, r
+    assert any("/pools/0/backends/0/port" in e for e in r["errors"]), r
+    # A listener's port needs a restart: said so, and refused.
+    config(gw.path, [pool("a", ADDRS[:2]), pool("b", ADDRS[2:3])], listener_port=81)
+    r = gw.tel.query("/sluice/reload")
+    assert r["result"] == "rejected", r
+    assert any("restart" in e for e in r["errors"]), r
+    assert load(n=20)["status"] == {"200": 20}
+    assert gw.tel.query("/sluice/config")["generation"] == 1
+    ev = events(gw, "config")
+    assert sum("rejected" in e["text"] for e in ev) == 2, ev
+
+
+def wrk_failures(out):
+    failed = 0
+    for line in out.splitlines():
+        if "Non-2xx" in line:
+            failed += int(line.split(":")[1])
+        if "Socket errors" in line:
+            failed += sum(int(x) for x in re.findall(r"\d+", line))
+    return failed
+
+
+def test_reload_invalid_rollback_under_wrk_load(gw):
+    """Valid, then invalid, then rollback, under continuous load: no failed
+    request, no reset connection, and the invalid config never serves."""
+    valid = [pool("a", ADDRS[:2] + [ADDRS[3]], [1, 1, 2]), pool("b", ADDRS[2:3])]
+    wrk = ns_popen(CLIENT_NS, "wrk", "-t1", "-c16", "-d9s", f"http://{GW}/whoami")
+    try:
+        time.sleep(1.5)
+        config(gw.path, valid)
+        r1 = gw.tel.query("/sluice/reload")
+        time.sleep(1.5)
+        # Invalid: a new backend at .9 plus an error; .9 must never answer.
+        bad = json.loads(gw.path.read_text())
+        bad["pools"][0]["backends"].append(
+            {"name": "b9", "address": ADDRS[7], "port": 8080, "weight": 50})
+        bad["pools"][1]["policy"] = "no-such-policy"
+        gw.path.write_text(json.dumps(bad))
+        r2 = gw.tel.query("/sluice/reload")
+        during = load(n=200, c=4)
+        time.sleep(1.0)
+        r3 = gw.tel.query("/sluice/rollback")
+        out, err = wrk.communicate(timeout=60)
+    finally:
+        if wrk.poll() is None:
+            wrk.kill()
+            wrk.wait()
+    assert r1["result"] == "applied", r1
+    assert r2["result"] == "rejected" and r2["errors"], r2
+    assert r3["result"] == "applied" and r3["generation"] == 3, r3
+    assert ADDRS[7] not in during["bodies"], during
+    assert ADDRS[3] in during["bodies"], during
+    assert during["status"] == {"200": 200}, during
+    assert "Requests/sec" in out, out + err
+    assert wrk_failures(out) == 0, out
+    # Rolled back to the start-up config: the new backend gets nothing now.
+    res = load(n=60)
+    assert set(res["bodies"]) <= set(ADDRS[:2]), res
+    info = gw.tel.query("/sluice/config")
+    assert info["source"] == "rollback"
+    b = gw.tel.query("/sluice/backends,a")
+    assert b["b5"]["inflight"] == 0
+
+
+def backend_op(g, op, name, pool_name="a"):
+    return g.tel.query(f"/sluice/{op},{pool_name},{name}")
+
+
+def test_drain_then_enable(gw):
+    r = backend_op(gw, "drain", "b3")
+    assert r["admin"] in ("draining", "drained"), r
+    assert r["effective_weight"] == 0
+    res = load(n=100)
+    assert res["bodies"] == {ADDRS[0]: 100}, res
+    assert wait_until(lambda: backend_op(gw, "drain", "b3")["admin"] == "drained", 5)
+    assert any(e["backend"] == "b3" and e["text"].startswith("drained")
+               for e in events(gw, "admin"))
+    r = backend_op(gw, "enable", "b3")
+    assert r["admin"] == "enabled", r
+    assert wait_until(lambda: ADDRS[1] in load(n=40)["bodies"], 5)
+
+
+def test_maintenance_and_breaker_commands(gw):
+    assert backend_op(gw, "maintenance", "b3")["admin"] == "maintenance"
+    assert load(n=60)["bodies"] == {ADDRS[0]: 60}
+    assert backend_op(gw, "enable", "b3")["admin"] == "enabled"
+    r = backend_op(gw, "breaker_open", "b3")
+    assert r["breaker"] == "open", r
+    assert load(n=60)["bodies"] == {ADDRS[0]: 60}
+    r = backend_op(gw, "breaker_reset", "b3")
+    assert r["breaker"] == "closed", r
+    assert wait_until(lambda: ADDRS[1] in load(n=40)["bodies"], 5)
+    kinds = [e["text"] for e in events(gw, "breaker")]
+    assert any("forced open" in t for t in kinds) and any("reset" in t for t in kinds)
+    for bad in ("/sluice/drain", "/sluice/drain,a", "/sluice/drain,zz,b3",
+                "/sluice/enable,a,nope", "/sluice/breaker_open,a"):
+        assert "error" in gw.tel.query(bad), bad
+
+
+def test_add_and_remove_backend(gw):
+    r = gw.tel.query(f"/sluice/add_backend,a,b9,{ADDRS[7]}:8080,2")
+    assert r["result"] == "applied", r
+    assert wait_until(lambda: ADDRS[7] in load(n=60)["bodies"], 5)
+    info, text = config_text(gw)
+    assert info["source"] == "add_backend" and ADDRS[7] in text
+    # The validator judges runtime changes too.
+    r = gw.tel.query("/sluice/add_backend,a,b9,198.18.1.8:8080")
+    assert r["result"] == "rejected" and r["errors"], r
+    assert "error" in gw.tel.query("/sluice/add_backend,a,bx,198.18.1.8")
+    assert "error" in gw.tel.query("/sluice/add_backend,a,bx,198.18.1.8:99999")
+    r = gw.tel.query("/sluice/add_backend,nopool,bx,198.18.1.8:8080")
+    assert r["result"] == "rejected", r
+    r = gw.tel.query("/sluice/remove_backend,a,b9")
+    assert r["result"] == "applied", r
+    res = load(n=80)
+    assert ADDRS[7] not in res["bodies"] and res["status"] == {"200": 80}, res
+    assert "error" in gw.tel.query("/sluice/drain,a,b9")   # gone by name
+    # Re-adding it brings the same slot back to life.
+    assert gw.tel.query(f"/sluice/add_backend,a,b9,{ADDRS[7]}:8080")["result"] == "applied"
+    assert wait_until(lambda: ADDRS[7] in load(n=60)["bodies"], 5)
+
+
+def test_reset_counters(gw):
+    load(n=50)
+    assert gw.tel.query("/sluice/http")["requests"] >= 50
+    r = gw.tel.query("/sluice/reset_counters")
+    assert r["result"] == "reset"
+    assert wait_until(lambda: gw.tel.query("/sluice/http")["requests"] == 0, 3)
+    assert sum(b["status_2xx"] for b in gw.tel.query("/sluice/backends,a").values()
+               if isinstance(b, dict)) == 0
+    load(n=10)
+    assert gw.tel.query("/sluice/http")["requests"] == 10
+    assert "error" in gw.tel.query("/sluice/reset_counters,x")
+
+
+def test_sighup_reloads(gw):
+    config(gw.path, [pool("a", ADDRS[:2]), pool("b", ADDRS[2:3])],
+           routes=[{"path_prefix": "/whoami", "pool": "b"}])
+    gw.proc.send_signal(signal.SIGHUP)
+    assert wait_until(lambda: gw.tel.query("/sluice/config")["generation"] == 2, 5)
+    assert load("/whoami", n=10)["bodies"] == {ADDRS[2]: 10}
+    assert gw.proc.poll() is None
+    assert any("SIGHUP" in e["text"] for e in events(gw, "config"))
