@@ -56,7 +56,8 @@ def test_status_human(gw):
     assert f"Sluice {info['version']}, pid {info['pid']}" in out, out
     assert info["config_path"] in out and info["config_sha256"][:12] in out
     assert re.search(r"^LCORE\s+WORKER\s+BUSY%\(avg\)", out, re.M), out
-    lc = next(iter(gw.tel.query("/sluice/lcores")))
+    lc = next(k for k, v in gw.tel.query("/sluice/lcores").items()
+              if isinstance(v, dict))
     assert re.search(rf"^\s*{lc}\s+0\s+\d+\.\d\d\s", out, re.M), out
     for pool, policy in (("web", "round_robin"), ("api", "round_robin"),
                          ("echo", "round_robin")):
@@ -68,8 +69,9 @@ def test_status_json(gw):
     s = ctl_json("status", prefix=gw.prefix)
     assert set(s) == {"info", "lcores", "http", "pools"}
     assert s["info"]["pid"] == gw.proc.pid
-    assert set(s["pools"]) == {"web", "api", "echo"}
-    assert all("busy_pct" in lc for lc in s["lcores"].values())
+    assert {k for k, v in s["pools"].items() if isinstance(v, dict)} == {"web", "api", "echo"}
+    lcores = [v for v in s["lcores"].values() if isinstance(v, dict)]
+    assert lcores and all("busy_pct" in lc for lc in lcores)
     assert "requests" in s["http"] and "total_p99_us" in s["http"]
 
 
@@ -231,8 +233,11 @@ def test_raw_commands(gw):
     r = ctl("raw", "/sluice/nope", prefix=gw.prefix)
     assert r.returncode == 4
     assert r.stderr.strip() == "sluicectl: gateway does not support /sluice/nope (older version?)"
+    # A bad parameter: null from older gateways, {"error": ...} from newer.
     r = ctl("raw", "/sluice/backends,nope", prefix=gw.prefix)
-    assert r.returncode == 1 and r.stdout.strip() == "null"
+    assert r.returncode == 1
+    reply = json.loads(r.stdout)
+    assert reply is None or "error" in reply, reply
 
 
 def test_prefix_from_environment_and_socket_path(gw):
