@@ -272,3 +272,36 @@ def test_sighup_reloads(gw):
     assert load("/whoami", n=10)["bodies"] == {ADDRS[2]: 10}
     assert gw.proc.poll() is None
     assert any("SIGHUP" in e["text"] for e in events(gw, "config"))
+
+
+def test_sluicectl_write_commands(gw):
+    from ctl_env import ctl, ctl_json
+    r = ctl_json("drain", "a", "b3", prefix=gw.prefix)
+    assert r["admin"] in ("draining", "drained"), r
+    assert load(n=40)["bodies"] == {ADDRS[0]: 40}
+    assert ctl_json("enable", "a", "b3", prefix=gw.prefix)["admin"] == "enabled"
+    assert ctl_json("breaker", "open", "a", "b3", prefix=gw.prefix)["breaker"] == "open"
+    assert ctl_json("breaker", "reset", "a", "b3", prefix=gw.prefix)["breaker"] == "closed"
+    config(gw.path, [pool("a", ADDRS[:2]), pool("b", ADDRS[2:3])],
+           routes=[{"path_prefix": "/whoami", "pool": "b"}])
+    r = ctl("reload", prefix=gw.prefix)
+    assert r.returncode == 0 and "applied" in r.stdout, (r.stdout, r.stderr)
+    r = ctl("config", "--text", prefix=gw.prefix)
+    # sluicectl ends the text with a newline when the file has none.
+    assert r.returncode == 0 and r.stdout.rstrip("\n") == gw.path.read_text().rstrip("\n"), r.stderr
+    gw.path.write_text("{ not json")
+    r = ctl("reload", prefix=gw.prefix)
+    assert r.returncode != 0 and "invalid JSON" in r.stdout + r.stderr, r
+    r = ctl("rollback", prefix=gw.prefix)
+    assert r.returncode == 0 and "applied" in r.stdout, (r.stdout, r.stderr)
+    assert set(load(n=20)["bodies"]) <= set(ADDRS[:2])
+    r = ctl("drain", "a", "nope", prefix=gw.prefix)
+    assert r.returncode != 0 and "no backend" in r.stdout + r.stderr
+
+
+def test_telemetry_socket_is_root_only(gw):
+    import os
+    import stat
+    d = os.path.dirname(gw.tel.path)
+    st = os.stat(d)
+    assert st.st_uid == 0 and stat.S_IMODE(st.st_mode) & 0o077 == 0, oct(st.st_mode)
