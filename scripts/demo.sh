@@ -124,6 +124,8 @@ import json, sys
 for line in sys.stdin:
     if line.startswith("{"):
         for name, b in json.loads(line)["/sluice/backends"].items():
+            if not isinstance(b, dict):
+                continue
             print("  %-6s %-18s %-9s share=%4.1f%% requests=%-7d p50=%dus p99=%dus p99.9=%dus" % (
                 name, b["address"], b["state"], b["share_permille"] / 10,
                 b["requests"], b["total_p50_us"], b["total_p99_us"],
@@ -158,6 +160,8 @@ import json, sys
 for line in sys.stdin:
     if line.startswith("{"):
         for lc, v in json.loads(line)["/sluice/lcores"].items():
+            if not isinstance(v, dict):
+                continue
             print("lcore %s: packets=%d busy=%s%% cycles/pkt=%d sleeps=%d" % (
                   lc, v["packets"], v["busy_pct"], v["cycles_per_packet"], v["sleeps"]))'
 	sleep 1

@@ -1,7 +1,11 @@
 /*
- * /sluice/... telemetry commands. Counters are summed over workers at read
- * time; each is written by exactly one lcore, so a relaxed load is enough.
+ * /sluice/... telemetry: the shared helpers, the commands about the box
+ * itself (info, ports, lcores, arp, tcp, conns) and the registration list.
+ * Counters are summed over workers at read time; each is written by exactly
+ * one lcore, so a relaxed load is enough. No handler takes a lock that a
+ * worker takes.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +13,7 @@
 
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
+#include <rte_ring.h>
 #include <rte_telemetry.h>
 
 #include "sl_alog.h"
@@ -21,94 +26,274 @@
 #include "sl_proxy_http.h"
 #include "sl_tcp.h"
 #include "sl_timer.h"
+#include "sl_upstream.h"
 #include "sl_telemetry.h"
 #include "telemetry_private.h"
 #include "telemetry_capture.h"
 #include "telemetry_ctl.h"
 
-#define LOAD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
-#define ARP_PAGE 100
+/*
+ * Rows a page. Each is sized so that a page of worst-case rows (64-byte
+ * names, 20-digit counters) stays under telemetry's 16 KB: a port is
+ * about 70 fields (2.6 KB at worst), an lcore 25 (0.9 KB), a TCP dict 60
+ * (2.2 KB, plus the "total" dict on every page), a neighbour 6 (0.2 KB), a
+ * connection 21 (0.6 KB).
+ */
+#define PORTS_PAGE 4
+#define LCORES_PAGE 16
+#define TCP_PAGE 4
+#define ARP_PAGE 64
+#define CONNS_PAGE 24
 
-static struct sl_dp *tdp;
+struct sl_dp *tel_dp;
+
+/* ---- helpers shared by every command -------------------------------- */
+
+int
+tel_error(struct rte_tel_data *d, const char *fmt, ...)
+{
+	char msg[RTE_TEL_MAX_STRING_LEN];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_string(d, "error", msg);
+	return 0;
+}
+
+int
+tel_no_params(const char *params, struct rte_tel_data *d)
+{
+	if (params == NULL || *params == '\0')
+		return 0;
+	tel_error(d, "this command takes no parameters (got \"%.60s\")", params);
+	return -1;
+}
+
+/* Scalar fields of some table reply, which a row key must not shadow. */
+static const char *const reserved_keys[] = {
+	"total", "page", "pages", "next", "capacity", "overwritten", "error",
+	"workers",
+};
+
+void
+tel_key(char *out, size_t len, const char *name, unsigned int index)
+{
+	size_t i;
+
+	for (i = 0; name[i] != '\0' && i + 1 < len; i++) {
+		char c = name[i];
+
+		out[i] = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			 (c >= '0' && c <= '9') || c == '_' || c == '/' ? c : '_';
+	}
+	out[i] = '\0';
+	if (i == 0)
+		snprintf(out, len, "_%u", index);
+	for (unsigned int k = 0; k < RTE_DIM(reserved_keys); k++)
+		if (strcmp(out, reserved_keys[k]) == 0) {
+			snprintf(out + i, len - i, "_%u", index);
+			break;
+		}
+}
+
+int
+tel_parse_page(const char *s, unsigned int *page, struct rte_tel_data *d)
+{
+	char *end;
+	unsigned long v;
+
+	*page = 0;
+	if (s == NULL || *s == '\0')
+		return 0;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (*s < '0' || *s > '9' || *end != '\0' || errno != 0 || v > 1000000) {
+		tel_error(d, "page must be a number from 0 (got \"%.60s\")", s);
+		return -1;
+	}
+	*page = (unsigned int)v;
+	return 0;
+}
+
+void
+tel_page_set(struct tel_page *pg, unsigned int total)
+{
+	uint64_t first = (uint64_t)pg->page * pg->size;
+
+	pg->total = total;
+	pg->first = first < total ? (unsigned int)first : total;
+	pg->last = RTE_MIN(total, pg->first + pg->size);
+}
+
+void
+tel_page_meta(struct rte_tel_data *d, const struct tel_page *pg)
+{
+	rte_tel_data_add_dict_u64(d, "total", pg->total);
+	rte_tel_data_add_dict_u64(d, "page", pg->page);
+	rte_tel_data_add_dict_u64(d, "pages", (pg->total + pg->size - 1) / pg->size);
+}
+
+static int
+find_pool(const struct sl_conf *c, const char *name, size_t len)
+{
+	for (unsigned int p = 0; p < c->n_pools; p++)
+		if (tel_pool_listed(c, p) && strlen(c->pools[p].name) == len &&
+		    memcmp(c->pools[p].name, name, len) == 0)
+			return (int)p;
+	return -1;
+}
+
+int
+tel_parse_pool_page(const struct sl_conf *c, const char *params, bool required,
+		    bool any_ok, int *pool, unsigned int *page, struct rte_tel_data *d)
+{
+	const char *comma;
+	size_t len;
+
+	*pool = -1;
+	*page = 0;
+	if (params == NULL || *params == '\0') {
+		if (!required)
+			return 0;
+		return tel_error(d, "a pool name is required, e.g. %s",
+				 c->n_pools ? c->pools[0].name : "web"), -1;
+	}
+	*pool = find_pool(c, params, strlen(params));
+	if (*pool >= 0)
+		return 0;
+	/* A bare number: a page of every pool (no pool has that name). */
+	if (any_ok && params[strspn(params, "0123456789")] == '\0')
+		return tel_parse_page(params, page, d);
+	comma = strrchr(params, ',');
+	len = comma ? (size_t)(comma - params) : strlen(params);
+	if (comma != NULL && tel_parse_page(comma + 1, page, d) != 0)
+		return -1;
+	if (any_ok && len == 1 && params[0] == '*')
+		return 0;
+	*pool = find_pool(c, params, len);
+	if (*pool < 0)
+		return tel_error(d, "no pool named \"%.*s\"%s", (int)RTE_MIN(len, 64u),
+				 params, any_ok ? " (\"*\" = every pool)" : ""), -1;
+	return 0;
+}
+
+void
+tel_add_str(struct rte_tel_data *d, const char *key, const char *s)
+{
+	char buf[RTE_TEL_MAX_STRING_LEN];
+	size_t i;
+
+	for (i = 0; s[i] != '\0' && i + 1 < sizeof(buf); i++)
+		buf[i] = s[i] >= 0x20 && s[i] <= 0x7e ? s[i] : '?';
+	buf[i] = '\0';
+	rte_tel_data_add_dict_string(d, key, buf);
+}
+
+void
+tel_add_row(struct rte_tel_data *d, const char *key, struct rte_tel_data *row)
+{
+	if (row != NULL && rte_tel_data_add_dict_container(d, key, row, 0) != 0)
+		rte_tel_data_free(row);
+}
+
+/* ---- /sluice/info ----------------------------------------------------- */
 
 static uint64_t
 uptime_ms(void)
 {
-	return (rte_rdtsc() - tdp->start_tsc) * 1000 / tdp->tsc_hz;
+	return (rte_rdtsc() - tel_dp->start_tsc) * 1000 / tel_dp->tsc_hz;
 }
 
 static int
-cmd_info(const char *cmd __rte_unused, const char *params __rte_unused,
+cmd_info(const char *cmd __rte_unused, const char *params,
 	 struct rte_tel_data *d)
 {
-	const struct sl_conf *c = tdp->conf;
-	uint64_t total, in_use;
+	const struct sl_conf *c = tel_conf();
+	const struct sl_upstream *up = tel_dp->up;
+	uint64_t total, in_use, written, errors, sub = 0, samp = 0, full = 0;
+	uint64_t dropped = 0;
+	unsigned int n_pools = 0;
 
-	sl_port_mbuf_usage(tdp, &total, &in_use);
+	if (tel_no_params(params, d) != 0)
+		return 0;
+	for (unsigned int p = 0; p < c->n_pools; p++)
+		n_pools += tel_pool_listed(c, p);
+	sl_port_mbuf_usage(tel_dp, &total, &in_use);
 	rte_tel_data_start_dict(d);
 	rte_tel_data_add_dict_string(d, "version", SL_VERSION);
 	rte_tel_data_add_dict_u64(d, "pid", (uint64_t)getpid());
 	rte_tel_data_add_dict_u64(d, "uptime_ms", uptime_ms());
-	rte_tel_data_add_dict_string(d, "config_path", c->path);
+	tel_add_str(d, "config_path", c->path);
 	rte_tel_data_add_dict_string(d, "config_sha256", c->sha256_hex);
 	rte_tel_data_add_dict_string(d, "idle_policy",
 				     sl_conf_idle_name(c->runtime.idle));
-	rte_tel_data_add_dict_u64(d, "workers", tdp->n_workers);
-	rte_tel_data_add_dict_u64(d, "ports", tdp->n_ports);
+	rte_tel_data_add_dict_u64(d, "workers", tel_dp->n_workers);
+	rte_tel_data_add_dict_u64(d, "ports", tel_dp->n_ports);
 	rte_tel_data_add_dict_u64(d, "listeners", c->n_listeners);
-	rte_tel_data_add_dict_u64(d, "pools", c->n_pools);
+	rte_tel_data_add_dict_u64(d, "pools", n_pools);
 	rte_tel_data_add_dict_u64(d, "mbufs_total", total);
 	rte_tel_data_add_dict_u64(d, "mbufs_in_use", in_use);
-	rte_tel_data_add_dict_u64(d, "tsc_hz", tdp->tsc_hz);
-	{
-		uint64_t written, errors, sub = 0, samp = 0, full = 0;
+	rte_tel_data_add_dict_u64(d, "tsc_hz", tel_dp->tsc_hz);
 
-		sl_alog_counters(tdp->alog, &written, &errors);
-		for (unsigned int w = 0; w < tdp->n_workers; w++) {
-			const struct sl_alog_lcore *l = tdp->workers[w]->alog;
+	sl_alog_counters(tel_dp->alog, &written, &errors);
+	for (unsigned int w = 0; w < tel_dp->n_workers; w++) {
+		const struct sl_alog_lcore *l = tel_dp->workers[w]->alog;
 
-			if (l == NULL)
-				continue;
-			sub += LOAD(l->submitted);
-			samp += LOAD(l->sampled_out);
-			full += LOAD(l->dropped_full);
-		}
-		rte_tel_data_add_dict_string(d, "access_log",
-					     c->access_log.path[0] ? c->access_log.path : "off");
-		rte_tel_data_add_dict_u64(d, "access_log_queued", sub);
-		rte_tel_data_add_dict_u64(d, "access_log_written", written);
-		rte_tel_data_add_dict_u64(d, "access_log_sampled_out", samp);
-		rte_tel_data_add_dict_u64(d, "access_log_dropped_full", full);
-		rte_tel_data_add_dict_u64(d, "access_log_write_errors", errors);
+		if (up != NULL)
+			dropped += TEL_LOAD(up->outcomes_dropped[w]);
+		if (l == NULL)
+			continue;
+		sub += TEL_LOAD(l->submitted);
+		samp += TEL_LOAD(l->sampled_out);
+		full += TEL_LOAD(l->dropped_full);
 	}
+	tel_add_str(d, "access_log", c->access_log.path[0] ? c->access_log.path : "off");
+	rte_tel_data_add_dict_u64(d, "access_log_queued", sub);
+	rte_tel_data_add_dict_u64(d, "access_log_written", written);
+	rte_tel_data_add_dict_u64(d, "access_log_sampled_out", samp);
+	rte_tel_data_add_dict_u64(d, "access_log_dropped_full", full);
+	rte_tel_data_add_dict_u64(d, "access_log_write_errors", errors);
+	/*
+	 * Request outcomes the workers hand the balancing control thread
+	 * (breakers, ejection, health): a full ring drops them, and then
+	 * those decisions run on less evidence than the traffic gave.
+	 */
+	rte_tel_data_add_dict_u64(d, "outcomes_processed",
+				  up ? TEL_LOAD(up->outcomes_processed) : 0);
+	rte_tel_data_add_dict_u64(d, "outcomes_dropped", dropped);
 	return 0;
 }
+
+/* ---- /sluice/ports ---------------------------------------------------- */
 
 /* Sum of one port's counters across every worker. */
 static void
 port_totals(unsigned int port, struct sl_port_stats *sum)
 {
 	memset(sum, 0, sizeof(*sum));
-	for (unsigned int w = 0; w < tdp->n_workers; w++) {
-		struct sl_port_stats *s = &tdp->workers[w]->stats[port];
+	for (unsigned int w = 0; w < tel_dp->n_workers; w++) {
+		struct sl_port_stats *s = &tel_dp->workers[w]->stats[port];
 
-		sum->rx_packets += LOAD(s->rx_packets);
-		sum->rx_bytes += LOAD(s->rx_bytes);
-		sum->tx_packets += LOAD(s->tx_packets);
-		sum->tx_bytes += LOAD(s->tx_bytes);
-		sum->icmp_echo_replies += LOAD(s->icmp_echo_replies);
-		sum->arp_requests_sent += LOAD(s->arp_requests_sent);
-		sum->arp_replies_sent += LOAD(s->arp_replies_sent);
-		sum->arp_replies_received += LOAD(s->arp_replies_received);
+		sum->rx_packets += TEL_LOAD(s->rx_packets);
+		sum->rx_bytes += TEL_LOAD(s->rx_bytes);
+		sum->tx_packets += TEL_LOAD(s->tx_packets);
+		sum->tx_bytes += TEL_LOAD(s->tx_bytes);
+		sum->icmp_echo_replies += TEL_LOAD(s->icmp_echo_replies);
+		sum->arp_requests_sent += TEL_LOAD(s->arp_requests_sent);
+		sum->arp_replies_sent += TEL_LOAD(s->arp_replies_sent);
+		sum->arp_replies_received += TEL_LOAD(s->arp_replies_received);
 		for (unsigned int r = 0; r < SL_DROP_MAX; r++)
-			sum->drops[r] += LOAD(s->drops[r]);
+			sum->drops[r] += TEL_LOAD(s->drops[r]);
 	}
 }
 
 static struct rte_tel_data *
 port_dict(unsigned int i)
 {
-	const struct sl_port *p = &tdp->ports[i];
+	const struct sl_port *p = &tel_dp->ports[i];
 	struct rte_tel_data *d = rte_tel_data_alloc();
 	struct sl_port_stats s;
 	struct rte_eth_stats hw;
@@ -121,6 +306,7 @@ port_dict(unsigned int i)
 		return NULL;
 	port_totals(i, &s);
 	rte_tel_data_start_dict(d);
+	tel_add_str(d, "name", p->name);
 	rte_tel_data_add_dict_u64(d, "ethdev_id", p->port_id);
 	rte_ether_format_addr(buf, sizeof(buf), &p->mac);
 	rte_tel_data_add_dict_string(d, "mac", buf);
@@ -130,6 +316,7 @@ port_dict(unsigned int i)
 	rte_tel_data_add_dict_string(d, "link",
 				     sl_port_link(p->port_id, &speed, &full));
 	rte_tel_data_add_dict_u64(d, "speed_mbps", speed);
+	rte_tel_data_add_dict_u64(d, "mtu", p->mtu);
 	rte_tel_data_add_dict_u64(d, "queues", p->n_queues);
 	rte_tel_data_add_dict_u64(d, "rx_packets", s.rx_packets);
 	rte_tel_data_add_dict_u64(d, "rx_bytes", s.rx_bytes);
@@ -140,13 +327,13 @@ port_dict(unsigned int i)
 	rte_tel_data_add_dict_u64(d, "arp_replies_sent", s.arp_replies_sent);
 	rte_tel_data_add_dict_u64(d, "arp_replies_received",
 				  s.arp_replies_received);
-	if (rte_eth_stats_get(p->port_id, &hw) == 0) {
-		/* What the NIC/PMD saw, including what never reached us. */
-		rte_tel_data_add_dict_u64(d, "hw_rx_missed", hw.imissed);
-		rte_tel_data_add_dict_u64(d, "hw_rx_errors", hw.ierrors);
-		rte_tel_data_add_dict_u64(d, "hw_rx_nombuf", hw.rx_nombuf);
-		rte_tel_data_add_dict_u64(d, "hw_tx_errors", hw.oerrors);
-	}
+	/* What the NIC/PMD saw, including what never reached us; 0 if unknown. */
+	memset(&hw, 0, sizeof(hw));
+	rte_eth_stats_get(p->port_id, &hw);
+	rte_tel_data_add_dict_u64(d, "hw_rx_missed", hw.imissed);
+	rte_tel_data_add_dict_u64(d, "hw_rx_errors", hw.ierrors);
+	rte_tel_data_add_dict_u64(d, "hw_rx_nombuf", hw.rx_nombuf);
+	rte_tel_data_add_dict_u64(d, "hw_tx_errors", hw.oerrors);
 	for (unsigned int r = 0; r < SL_DROP_MAX; r++) {
 		snprintf(buf, sizeof(buf), "drop_%s", sl_drop_name(r));
 		rte_tel_data_add_dict_u64(d, buf, s.drops[r]);
@@ -157,174 +344,217 @@ port_dict(unsigned int i)
 }
 
 static int
-cmd_ports(const char *cmd __rte_unused, const char *params __rte_unused,
+cmd_ports(const char *cmd __rte_unused, const char *params,
 	  struct rte_tel_data *d)
 {
-	rte_tel_data_start_dict(d);
-	for (unsigned int i = 0; i < tdp->n_ports; i++) {
-		struct rte_tel_data *pd = port_dict(i);
+	struct tel_page pg = { .size = PORTS_PAGE };
+	char key[SL_NAME_MAX + 12];
 
-		if (pd != NULL && rte_tel_data_add_dict_container(d,
-				tdp->ports[i].name, pd, 0) != 0)
-			rte_tel_data_free(pd);
+	if (tel_parse_page(params, &pg.page, d) != 0)
+		return 0;
+	tel_page_set(&pg, tel_dp->n_ports);
+	rte_tel_data_start_dict(d);
+	tel_page_meta(d, &pg);
+	for (unsigned int i = pg.first; i < pg.last; i++) {
+		tel_key(key, sizeof(key), tel_dp->ports[i].name, i);
+		tel_add_row(d, key, port_dict(i));
 	}
 	return 0;
 }
 
+/* ---- /sluice/lcores --------------------------------------------------- */
+
+static struct rte_tel_data *
+lcore_dict(const struct sl_lcore *lc)
+{
+	const struct sl_upstream *up = tel_dp->up;
+	const struct sl_alog_lcore *al = lc->alog;
+	const struct sl_arp_table *arp = lc->arp;
+	const struct sl_timer_wheel *wh = &lc->tcp->wheel;
+	struct rte_tel_data *ld = rte_tel_data_alloc();
+	uint64_t busy = TEL_LOAD(lc->cycles.busy), idle = TEL_LOAD(lc->cycles.idle);
+	uint64_t pkts = TEL_LOAD(lc->cycles.packets);
+	uint64_t x100 = busy + idle ? busy * 10000 / (busy + idle) : 0;
+	unsigned int w = lc->worker_idx;
+	char pct[32];
+
+	if (ld == NULL)
+		return NULL;
+	rte_tel_data_start_dict(ld);
+	rte_tel_data_add_dict_u64(ld, "lcore", lc->lcore_id);
+	rte_tel_data_add_dict_u64(ld, "worker", w);
+	rte_tel_data_add_dict_u64(ld, "queue", lc->queue);
+	rte_tel_data_add_dict_u64(ld, "busy_cycles", busy);
+	rte_tel_data_add_dict_u64(ld, "idle_cycles", idle);
+	rte_tel_data_add_dict_u64(ld, "busy_pct_x100", x100);
+	snprintf(pct, sizeof(pct), "%lu.%02lu", x100 / 100, x100 % 100);
+	rte_tel_data_add_dict_string(ld, "busy_pct", pct);
+	rte_tel_data_add_dict_u64(ld, "packets", pkts);
+	rte_tel_data_add_dict_u64(ld, "cycles_per_packet", pkts ? busy / pkts : 0);
+	rte_tel_data_add_dict_u64(ld, "polls", TEL_LOAD(lc->cycles.polls));
+	rte_tel_data_add_dict_u64(ld, "busy_polls", TEL_LOAD(lc->cycles.busy_polls));
+	rte_tel_data_add_dict_u64(ld, "sleeps", TEL_LOAD(lc->cycles.sleeps));
+	/* Over overload.busy_pct: new work is refused (503 or no SYN-ACK). */
+	rte_tel_data_add_dict_u64(ld, "shedding",
+				  up ? TEL_LOAD(up->shedding[w]) : 0);
+	rte_tel_data_add_dict_u64(ld, "outcomes_dropped",
+				  up ? TEL_LOAD(up->outcomes_dropped[w]) : 0);
+	rte_tel_data_add_dict_u64(ld, "outcomes_queued",
+				  up && up->outcomes[w] ? rte_ring_count(up->outcomes[w]) : 0);
+	rte_tel_data_add_dict_u64(ld, "access_log_queued", al ? TEL_LOAD(al->submitted) : 0);
+	rte_tel_data_add_dict_u64(ld, "access_log_sampled_out",
+				  al ? TEL_LOAD(al->sampled_out) : 0);
+	rte_tel_data_add_dict_u64(ld, "access_log_dropped_full",
+				  al ? TEL_LOAD(al->dropped_full) : 0);
+	rte_tel_data_add_dict_u64(ld, "arp_entries", TEL_LOAD(arp->n_used));
+	rte_tel_data_add_dict_u64(ld, "arp_table_size", arp->size);
+	rte_tel_data_add_dict_u64(ld, "arp_pending", TEL_LOAD(arp->n_pending));
+	rte_tel_data_add_dict_u64(ld, "arp_pending_max", arp->pending_max);
+	rte_tel_data_add_dict_u64(ld, "timers_armed", TEL_LOAD(wh->armed));
+	rte_tel_data_add_dict_u64(ld, "timers_fired", TEL_LOAD(wh->fired));
+	return ld;
+}
+
 static int
-cmd_lcores(const char *cmd __rte_unused, const char *params __rte_unused,
+cmd_lcores(const char *cmd __rte_unused, const char *params,
 	   struct rte_tel_data *d)
 {
-	rte_tel_data_start_dict(d);
-	for (unsigned int w = 0; w < tdp->n_workers; w++) {
-		const struct sl_lcore *lc = tdp->workers[w];
-		struct rte_tel_data *ld = rte_tel_data_alloc();
-		uint64_t busy = LOAD(lc->cycles.busy), idle = LOAD(lc->cycles.idle);
-		uint64_t pkts = LOAD(lc->cycles.packets);
-		uint64_t x100 = busy + idle ? busy * 10000 / (busy + idle) : 0;
-		char key[32], pct[32];
+	struct tel_page pg = { .size = LCORES_PAGE };
+	char key[16];
 
-		if (ld == NULL)
-			return -ENOMEM;
-		rte_tel_data_start_dict(ld);
-		rte_tel_data_add_dict_u64(ld, "lcore", lc->lcore_id);
-		rte_tel_data_add_dict_u64(ld, "worker", lc->worker_idx);
-		rte_tel_data_add_dict_u64(ld, "queue", lc->queue);
-		rte_tel_data_add_dict_u64(ld, "busy_cycles", busy);
-		rte_tel_data_add_dict_u64(ld, "idle_cycles", idle);
-		rte_tel_data_add_dict_u64(ld, "busy_pct_x100", x100);
-		snprintf(pct, sizeof(pct), "%lu.%02lu", x100 / 100, x100 % 100);
-		rte_tel_data_add_dict_string(ld, "busy_pct", pct);
-		rte_tel_data_add_dict_u64(ld, "packets", pkts);
-		rte_tel_data_add_dict_u64(ld, "cycles_per_packet",
-					  pkts ? busy / pkts : 0);
-		rte_tel_data_add_dict_u64(ld, "polls", LOAD(lc->cycles.polls));
-		rte_tel_data_add_dict_u64(ld, "busy_polls",
-					  LOAD(lc->cycles.busy_polls));
-		rte_tel_data_add_dict_u64(ld, "sleeps", LOAD(lc->cycles.sleeps));
-		snprintf(key, sizeof(key), "%u", lc->lcore_id);
-		if (rte_tel_data_add_dict_container(d, key, ld, 0) != 0)
-			rte_tel_data_free(ld);
+	if (tel_parse_page(params, &pg.page, d) != 0)
+		return 0;
+	tel_page_set(&pg, tel_dp->n_workers);
+	rte_tel_data_start_dict(d);
+	tel_page_meta(d, &pg);
+	for (unsigned int w = pg.first; w < pg.last; w++) {
+		snprintf(key, sizeof(key), "%u", tel_dp->workers[w]->lcore_id);
+		tel_add_row(d, key, lcore_dict(tel_dp->workers[w]));
 	}
 	return 0;
+}
+
+/* ---- /sluice/arp ------------------------------------------------------ */
+
+struct arp_row {
+	struct sl_arp_info info;
+	unsigned int copies;
+};
+
+/* By address, then freshest first, so that merging keeps the first. */
+static int
+arp_cmp(const void *a, const void *b)
+{
+	const struct sl_arp_info *x = &((const struct arp_row *)a)->info;
+	const struct sl_arp_info *y = &((const struct arp_row *)b)->info;
+
+	if (x->ip != y->ip)
+		return x->ip < y->ip ? -1 : 1;
+	return x->age_ms < y->age_ms ? -1 : x->age_ms > y->age_ms;
 }
 
 /*
  * Neighbours, merged over workers (each keeps its own table): one entry per
- * address, the freshest copy wins. Pages of ARP_PAGE: /sluice/arp,<page>.
+ * address, the freshest copy wins, in address order.
  */
 static int
 cmd_arp(const char *cmd __rte_unused, const char *params,
 	struct rte_tel_data *d)
 {
-	/* Telemetry serves each client on its own thread: no static buffers. */
-	const unsigned int cap = 65536;
-	struct sl_arp_info *all;
-	uint8_t *copies;
-	unsigned int n = 0, page = 0, first, last;
+	struct tel_page pg = { .size = ARP_PAGE };
+	struct sl_arp_info *tmp = NULL;
+	struct arp_row *all;
+	unsigned int n = 0, merged = 0;
+	size_t cap = 0, tmp_cap = 0;
 	uint64_t now = rte_rdtsc();
-	char ip[16], mac[RTE_ETHER_ADDR_FMT_SIZE], val[128];
+	char ip[16], mac[RTE_ETHER_ADDR_FMT_SIZE], key[16];
 
-	if (params != NULL && *params != '\0') {
-		char *end;
-		unsigned long v = strtoul(params, &end, 10);
-
-		if (*end != '\0')
-			return -EINVAL;
-		page = (unsigned int)v;
+	if (tel_parse_page(params, &pg.page, d) != 0)
+		return 0;
+	for (unsigned int w = 0; w < tel_dp->n_workers; w++) {
+		cap += tel_dp->workers[w]->arp->size;
+		tmp_cap = RTE_MAX(tmp_cap, (size_t)tel_dp->workers[w]->arp->size);
 	}
-	all = calloc(cap, sizeof(*all));
-	copies = calloc(cap, sizeof(*copies));
-	if (all == NULL || copies == NULL) {
+	/* Telemetry serves each client on its own thread: no static buffers. */
+	all = calloc(cap + 1, sizeof(*all));
+	tmp = calloc(tmp_cap + 1, sizeof(*tmp));
+	if (all == NULL || tmp == NULL) {
 		free(all);
-		free(copies);
-		return -ENOMEM;
-	}
-	for (unsigned int w = 0; w < tdp->n_workers; w++) {
-		const struct sl_arp_table *t = tdp->workers[w]->arp;
-		struct sl_arp_info *tmp = calloc(t->size, sizeof(*tmp));
-		unsigned int got;
-
-		if (tmp == NULL)
-			break;
-		got = sl_arp_snapshot(t, now, tdp->tsc_hz, tmp, t->size);
-		for (unsigned int i = 0; i < got; i++) {
-			unsigned int k;
-
-			for (k = 0; k < n && all[k].ip != tmp[i].ip; k++)
-				;
-			if (k == n) {
-				if (n == cap)
-					break;
-				all[n++] = tmp[i];
-				copies[k] = 1;
-			} else {
-				copies[k]++;
-				if (tmp[i].age_ms < all[k].age_ms)
-					all[k] = tmp[i];
-			}
-		}
 		free(tmp);
+		return tel_error(d, "out of memory");
 	}
+	for (unsigned int w = 0; w < tel_dp->n_workers; w++) {
+		const struct sl_arp_table *t = tel_dp->workers[w]->arp;
+		unsigned int got = sl_arp_snapshot(t, now, tel_dp->tsc_hz, tmp, t->size);
+
+		for (unsigned int i = 0; i < got && n < cap; i++)
+			all[n++] = (struct arp_row){ .info = tmp[i], .copies = 1 };
+	}
+	free(tmp);
+	qsort(all, n, sizeof(*all), arp_cmp);
+	for (unsigned int i = 0; i < n; i++) {
+		if (merged > 0 && all[merged - 1].info.ip == all[i].info.ip)
+			all[merged - 1].copies++;
+		else
+			all[merged++] = all[i];
+	}
+	tel_page_set(&pg, merged);
 	rte_tel_data_start_dict(d);
-	rte_tel_data_add_dict_u64(d, "total", n);
-	rte_tel_data_add_dict_u64(d, "page", page);
-	rte_tel_data_add_dict_u64(d, "pages", (n + ARP_PAGE - 1) / ARP_PAGE);
-	first = page * ARP_PAGE;
-	last = RTE_MIN(n, first + ARP_PAGE);
-	for (unsigned int i = first; i < last; i++) {
+	tel_page_meta(d, &pg);
+	for (unsigned int i = pg.first; i < pg.last; i++) {
+		const struct sl_arp_info *a = &all[i].info;
 		struct rte_tel_data *e = rte_tel_data_alloc();
 
 		if (e == NULL)
 			break;
-		rte_ether_format_addr(mac, sizeof(mac), &all[i].mac);
+		rte_ether_format_addr(mac, sizeof(mac), &a->mac);
 		rte_tel_data_start_dict(e);
+		rte_tel_data_add_dict_string(e, "ip", sl_conf_fmt_ipv4(a->ip, ip));
 		rte_tel_data_add_dict_string(e, "mac",
-			all[i].state == SL_ARP_INCOMPLETE ? "" : mac);
-		rte_tel_data_add_dict_string(e, "state",
-					     sl_arp_state_name(all[i].state));
-		rte_tel_data_add_dict_string(e, "port",
-					     tdp->ports[all[i].port].name);
-		rte_tel_data_add_dict_u64(e, "age_ms", all[i].age_ms);
-		rte_tel_data_add_dict_u64(e, "workers", copies[i]);
-		rte_tel_data_add_dict_string(e, "ip", sl_conf_fmt_ipv4(all[i].ip, ip));
+					     a->state == SL_ARP_INCOMPLETE ? "" : mac);
+		rte_tel_data_add_dict_string(e, "state", sl_arp_state_name(a->state));
+		tel_add_str(e, "port", tel_dp->ports[a->port].name);
+		rte_tel_data_add_dict_u64(e, "age_ms", a->age_ms);
+		rte_tel_data_add_dict_u64(e, "workers", all[i].copies);
 		/* Telemetry names may not contain '.', so entries are numbered. */
-		snprintf(val, sizeof(val), "%u", i);
-		if (rte_tel_data_add_dict_container(d, val, e, 0) != 0)
-			rte_tel_data_free(e);
+		snprintf(key, sizeof(key), "%u", i);
+		tel_add_row(d, key, e);
 	}
 	free(all);
-	free(copies);
 	return 0;
 }
 
+/* ---- /sluice/tcp ------------------------------------------------------ */
+
 /* One lcore's TCP and L4-proxy counters, or the sum over all of them. */
 static struct rte_tel_data *
-tcp_dict(int only)
+tcp_dict(const struct sl_conf *c, int only)
 {
 	struct rte_tel_data *d = rte_tel_data_alloc();
 	uint64_t st[64] = { 0 }, px[32] = { 0 }, states[SL_TCP_STATE_MAX] = { 0 };
-	uint64_t active = 0, half_open = 0, l4_active = 0;
+	uint64_t active = 0, half_open = 0, l4_active = 0, max_sessions = 0;
 	char key[64];
 
 	if (d == NULL)
 		return NULL;
-	for (unsigned int w = 0; w < tdp->n_workers; w++) {
-		const struct sl_lcore *lc = tdp->workers[w];
+	RTE_BUILD_BUG_ON(sizeof(struct sl_proxy_stats) / sizeof(uint64_t) > RTE_DIM(px));
+	for (unsigned int w = 0; w < tel_dp->n_workers; w++) {
+		const struct sl_lcore *lc = tel_dp->workers[w];
 		const uint64_t *v = (const uint64_t *)&lc->tcp->stats;
 		const uint64_t *pv = (const uint64_t *)&lc->proxy->stats;
 
 		if (only >= 0 && (int)w != only)
 			continue;
 		for (unsigned int i = 0; i < sl_tcp_n_stats && i < RTE_DIM(st); i++)
-			st[i] += LOAD(v[i]);
+			st[i] += TEL_LOAD(v[i]);
 		for (unsigned int i = 0; i < sl_proxy_n_stats && i < RTE_DIM(px); i++)
-			px[i] += LOAD(pv[i]);
+			px[i] += TEL_LOAD(pv[i]);
 		for (unsigned int i = 0; i < SL_TCP_STATE_MAX; i++)
-			states[i] += LOAD(lc->tcp->stats.state[i]);
-		active += LOAD(lc->tcp->stats.active);
-		half_open += LOAD(lc->tcp->stats.half_open);
-		l4_active += LOAD(lc->proxy->stats.l4_active);
+			states[i] += TEL_LOAD(lc->tcp->stats.state[i]);
+		active += TEL_LOAD(lc->tcp->stats.active);
+		half_open += TEL_LOAD(lc->tcp->stats.half_open);
+		l4_active += TEL_LOAD(lc->proxy->stats.l4_active);
+		max_sessions += lc->proxy->max_sessions;
 	}
 	rte_tel_data_start_dict(d);
 	rte_tel_data_add_dict_u64(d, "conns_active", active);
@@ -339,68 +569,80 @@ tcp_dict(int only)
 	for (unsigned int i = 0; i < sl_proxy_n_stats; i++)
 		rte_tel_data_add_dict_u64(d, sl_proxy_stat_names[i], px[i]);
 	rte_tel_data_add_dict_u64(d, "l4_active", l4_active);
+	rte_tel_data_add_dict_u64(d, "l4_max_sessions", max_sessions);
 	rte_tel_data_add_dict_u64(d, "mem_per_conn_bytes", sizeof(struct sl_tcp_conn));
 	rte_tel_data_add_dict_u64(d, "mem_per_session_bytes",
 				  sizeof(struct sl_l4_session));
-	rte_tel_data_add_dict_u64(d, "max_conns", tdp->conf->tcp.max_conns);
+	rte_tel_data_add_dict_u64(d, "max_conns", c->tcp.max_conns);
 	return d;
 }
 
+/*
+ * "total" (the sum) on every page, then a page of per-lcore dicts. The
+ * count of lcores is "workers": "total" is taken by the sum.
+ */
 static int
-cmd_tcp(const char *cmd __rte_unused, const char *params __rte_unused,
+cmd_tcp(const char *cmd __rte_unused, const char *params,
 	struct rte_tel_data *d)
 {
-	struct rte_tel_data *t;
+	const struct sl_conf *c = tel_conf();
+	struct tel_page pg = { .size = TCP_PAGE };
 	char key[32];
 
+	if (tel_parse_page(params, &pg.page, d) != 0)
+		return 0;
+	tel_page_set(&pg, tel_dp->n_workers);
 	rte_tel_data_start_dict(d);
-	t = tcp_dict(-1);
-	if (t != NULL && rte_tel_data_add_dict_container(d, "total", t, 0) != 0)
-		rte_tel_data_free(t);
-	for (unsigned int w = 0; w < tdp->n_workers; w++) {
-		t = tcp_dict((int)w);
-		snprintf(key, sizeof(key), "%u", tdp->workers[w]->lcore_id);
-		if (t != NULL && rte_tel_data_add_dict_container(d, key, t, 0) != 0)
-			rte_tel_data_free(t);
+	rte_tel_data_add_dict_u64(d, "workers", pg.total);
+	rte_tel_data_add_dict_u64(d, "page", pg.page);
+	rte_tel_data_add_dict_u64(d, "pages", (pg.total + pg.size - 1) / pg.size);
+	tel_add_row(d, "total", tcp_dict(c, -1));
+	for (unsigned int w = pg.first; w < pg.last; w++) {
+		snprintf(key, sizeof(key), "%u", tel_dp->workers[w]->lcore_id);
+		tel_add_row(d, key, tcp_dict(c, (int)w));
 	}
 	return 0;
 }
 
+/* ---- /sluice/conns ---------------------------------------------------- */
+
 /*
- * Live connections, 50 per page: /sluice/conns,<page>. A debugging view:
- * it reads another lcore's connection table without a lock, so a row may
- * mix values from two instants.
+ * Live connections. A debugging view: it reads another lcore's connection
+ * table without a lock, so a row may mix values from two instants.
  */
 static int
 cmd_conns(const char *cmd __rte_unused, const char *params,
 	  struct rte_tel_data *d)
 {
-	unsigned int page = params && *params ? (unsigned int)atoi(params) : 0;
-	unsigned int seen = 0, first = page * 50;
+	struct tel_page pg = { .size = CONNS_PAGE };
+	unsigned int seen = 0;
 	char key[32], buf[128], a[16], b[16];
 
+	if (tel_parse_page(params, &pg.page, d) != 0)
+		return 0;
+	tel_page_set(&pg, UINT32_MAX);
 	rte_tel_data_start_dict(d);
-	for (unsigned int w = 0; w < tdp->n_workers; w++) {
-		const struct sl_tcp_stack *s = tdp->workers[w]->tcp;
+	for (unsigned int w = 0; w < tel_dp->n_workers; w++) {
+		const struct sl_tcp_stack *s = tel_dp->workers[w]->tcp;
 
 		for (uint32_t i = 0; i < s->max_conns; i++) {
 			const struct sl_tcp_conn *c = &s->conns[i];
 			struct rte_tel_data *e;
 
-			if (LOAD(c->flags) & SL_TCPF_DEAD)
+			if (TEL_LOAD(c->flags) & SL_TCPF_DEAD)
 				continue;
-			if (seen++ < first || seen > first + 50)
+			if (seen++ < pg.first || seen > pg.last)
 				continue;
 			e = rte_tel_data_alloc();
 			if (e == NULL)
-				return 0;
+				continue;
 			rte_tel_data_start_dict(e);
 			snprintf(buf, sizeof(buf), "%s:%u -> %s:%u",
 				 sl_conf_fmt_ipv4(c->laddr, a), c->lport,
 				 sl_conf_fmt_ipv4(c->raddr, b), c->rport);
 			rte_tel_data_add_dict_string(e, "tuple", buf);
 			rte_tel_data_add_dict_string(e, "state", sl_tcp_state_name(c->state));
-			rte_tel_data_add_dict_u64(e, "lcore", tdp->workers[w]->lcore_id);
+			rte_tel_data_add_dict_u64(e, "lcore", tel_dp->workers[w]->lcore_id);
 			rte_tel_data_add_dict_u64(e, "flags", c->flags);
 			rte_tel_data_add_dict_u64(e, "snd_una", c->snd_una);
 			rte_tel_data_add_dict_u64(e, "snd_nxt", c->snd_nxt);
@@ -420,198 +662,24 @@ cmd_conns(const char *cmd __rte_unused, const char *params,
 			rte_tel_data_add_dict_u64(e, "sacked_bytes", c->sb.sacked_bytes);
 			rte_tel_data_add_dict_u64(e, "rtx_armed", sl_timer_armed(&c->rtx_timer));
 			snprintf(key, sizeof(key), "%u", seen - 1);
-			if (rte_tel_data_add_dict_container(d, key, e, 0) != 0)
-				rte_tel_data_free(e);
+			tel_add_row(d, key, e);
 		}
 	}
-	rte_tel_data_add_dict_u64(d, "total", seen);
-	rte_tel_data_add_dict_u64(d, "page", page);
+	pg.total = seen;
+	tel_page_meta(d, &pg);
 	return 0;
 }
 
-/* p50/p90/p99/p99.9 (and count, mean, max) of a merged histogram. */
-static void
-add_quantiles(struct rte_tel_data *d, const char *prefix, const struct sl_hist *h)
-{
-	static const struct { const char *name; double q; } qs[] = {
-		{ "p50", 0.5 }, { "p90", 0.9 }, { "p99", 0.99 }, { "p999", 0.999 } };
-	char key[64];
-
-	for (unsigned int i = 0; i < RTE_DIM(qs); i++) {
-		snprintf(key, sizeof(key), "%s_%s_us", prefix, qs[i].name);
-		rte_tel_data_add_dict_u64(d, key, sl_hist_quantile(h, qs[i].q));
-	}
-	snprintf(key, sizeof(key), "%s_max_us", prefix);
-	rte_tel_data_add_dict_u64(d, key, h->max);
-	snprintf(key, sizeof(key), "%s_mean_us", prefix);
-	rte_tel_data_add_dict_u64(d, key, h->count ? h->sum / h->count : 0);
-}
-
-/* Merge histogram `idx` of an array over every worker's proxy. */
-static void
-merge_hist(struct sl_hist *acc, size_t off, uint32_t idx)
-{
-	memset(acc, 0, sizeof(*acc));
-	for (unsigned int w = 0; w < tdp->n_workers; w++) {
-		const struct sl_h1_proxy *hp = tdp->workers[w]->http;
-		const struct sl_hist *arr = *(struct sl_hist *const *)((const char *)hp + off);
-
-		sl_hist_merge(acc, &arr[idx]);
-	}
-}
-
-static int
-cmd_routes(const char *cmd __rte_unused, const char *params __rte_unused,
-	   struct rte_tel_data *d)
-{
-	const struct sl_conf *c = tdp->conf;
-	struct sl_hist *h = malloc(sizeof(*h));
-	char key[600];
-	unsigned int n = 0;
-
-	if (h == NULL)
-		return -ENOMEM;
-	rte_tel_data_start_dict(d);
-	for (unsigned int l = 0; l < c->n_listeners && tdp->n_workers > 0; l++) {
-		const struct sl_conf_listener *lis = &c->listeners[l];
-		uint32_t base = tdp->workers[0]->http->route_base[l];
-
-		if (lis->mode != SL_MODE_HTTP)
-			continue;
-		for (unsigned int r = 0; r <= lis->n_routes; r++) {
-			struct rte_tel_data *e = rte_tel_data_alloc();
-			int pool = r < lis->n_routes ? lis->routes[r].pool : lis->pool;
-
-			if (e == NULL)
-				break;
-			rte_tel_data_start_dict(e);
-			rte_tel_data_add_dict_string(e, "listener", lis->name);
-			if (r < lis->n_routes) {
-				snprintf(key, sizeof(key), "%s%s",
-					 lis->routes[r].host[0] ? lis->routes[r].host : "*",
-					 lis->routes[r].path_prefix);
-				rte_tel_data_add_dict_string(e, "match", key);
-				rte_tel_data_add_dict_u64(e, "route", r);
-			} else {
-				rte_tel_data_add_dict_string(e, "match", "(default)");
-			}
-			rte_tel_data_add_dict_string(e, "pool",
-						     pool >= 0 ? c->pools[pool].name : "");
-			merge_hist(h, offsetof(struct sl_h1_proxy, route_total), base + r);
-			rte_tel_data_add_dict_u64(e, "requests", h->count);
-			add_quantiles(e, "total", h);
-			merge_hist(h, offsetof(struct sl_h1_proxy, route_upstream), base + r);
-			add_quantiles(e, "upstream", h);
-			snprintf(key, sizeof(key), "%u", n++);
-			if (rte_tel_data_add_dict_container(d, key, e, 0) != 0)
-				rte_tel_data_free(e);
-		}
-	}
-	free(h);
-	return 0;
-}
-
-/* /sluice/backends,<pool>: per backend of a pool, requests and latency. */
-static int
-cmd_backends(const char *cmd __rte_unused, const char *params,
-	     struct rte_tel_data *d)
-{
-	const struct sl_conf *c = tdp->conf;
-	struct sl_hist *h;
-	char key[SL_NAME_MAX], addr[32], ip[16];
-	int pool = -1;
-
-	for (unsigned int p = 0; params != NULL && p < c->n_pools; p++)
-		if (strcmp(c->pools[p].name, params) == 0)
-			pool = (int)p;
-	if (pool < 0 || tdp->n_workers == 0)
-		return -EINVAL;
-	h = malloc(sizeof(*h));
-	if (h == NULL)
-		return -ENOMEM;
-	rte_tel_data_start_dict(d);
-	for (unsigned int b = 0; b < c->pools[pool].n_backends; b++) {
-		const struct sl_conf_backend *be = &c->pools[pool].backends[b];
-		uint32_t idx = tdp->workers[0]->http->pool_base[pool] + b;
-		struct rte_tel_data *e = rte_tel_data_alloc();
-
-		if (e == NULL)
-			break;
-		rte_tel_data_start_dict(e);
-		snprintf(addr, sizeof(addr), "%s:%u", sl_conf_fmt_ipv4(be->addr, ip),
-			 be->port);
-		rte_tel_data_add_dict_string(e, "address", addr);
-		rte_tel_data_add_dict_u64(e, "weight", be->weight);
-		if (tdp->up != NULL)
-			tel_lb_backend_state(e, (unsigned int)pool, b);
-		merge_hist(h, offsetof(struct sl_h1_proxy, backend_total), idx);
-		rte_tel_data_add_dict_u64(e, "requests", h->count);
-		add_quantiles(e, "total", h);
-		merge_hist(h, offsetof(struct sl_h1_proxy, backend_upstream), idx);
-		add_quantiles(e, "upstream", h);
-		snprintf(key, sizeof(key), "%s", be->name);
-		for (char *k = key; *k; k++)
-			if (!((*k >= 'a' && *k <= 'z') || (*k >= 'A' && *k <= 'Z') ||
-			      (*k >= '0' && *k <= '9') || *k == '_' || *k == '-'))
-				*k = '_';   /* telemetry names: no '.' or ':' */
-		if (rte_tel_data_add_dict_container(d, key, e, 0) != 0)
-			rte_tel_data_free(e);
-	}
-	free(h);
-	return 0;
-}
-
-static int
-cmd_http(const char *cmd __rte_unused, const char *params __rte_unused,
-	 struct rte_tel_data *d)
-{
-	uint64_t sum[64] = { 0 }, inflight = 0, clients = 0;
-
-	rte_tel_data_start_dict(d);
-	for (unsigned int w = 0; w < tdp->n_workers; w++) {
-		const struct sl_h1_proxy *hp = tdp->workers[w]->http;
-		const uint64_t *v = (const uint64_t *)&hp->stats;
-
-		for (unsigned int i = 0; i < sl_h1_n_stats && i < RTE_DIM(sum); i++)
-			sum[i] += LOAD(v[i]);
-		inflight += LOAD(hp->stats.inflight);
-		clients += LOAD(hp->stats.clients);
-	}
-	for (unsigned int i = 0; i < sl_h1_n_stats; i++)
-		rte_tel_data_add_dict_u64(d, sl_h1_stat_names[i], sum[i]);
-	rte_tel_data_add_dict_u64(d, "inflight", inflight);
-	rte_tel_data_add_dict_u64(d, "clients", clients);
-	{
-		/* Latency over every route of every listener. */
-		struct sl_hist *all = calloc(2, sizeof(*all)), *one;
-
-		if (all == NULL || tdp->n_workers == 0) {
-			free(all);
-			return 0;
-		}
-		one = all + 1;
-		for (uint32_t i = 0; i < tdp->workers[0]->http->n_route_hists; i++) {
-			merge_hist(one, offsetof(struct sl_h1_proxy, route_total), i);
-			sl_hist_merge(all, one);
-		}
-		add_quantiles(d, "total", all);
-		memset(all, 0, sizeof(*all));
-		for (uint32_t i = 0; i < tdp->workers[0]->http->n_route_hists; i++) {
-			merge_hist(one, offsetof(struct sl_h1_proxy, route_upstream), i);
-			sl_hist_merge(all, one);
-		}
-		add_quantiles(d, "upstream", all);
-		free(all);
-	}
-	return 0;
-}
+/* ---- registration ----------------------------------------------------- */
 
 /* Register one command; DPDK refuses help texts of 128 bytes or more. */
-static int
-reg(const char *cmd, telemetry_cb fn, const char *help)
+int
+tel_reg(const char *cmd, telemetry_cb fn, const char *help)
 {
-	int rc = rte_telemetry_register_cmd(cmd, fn, help);
+	int rc;
 
+	RTE_ASSERT(strlen(help) < RTE_TEL_MAX_STRING_LEN);
+	rc = rte_telemetry_register_cmd(cmd, fn, help);
 	if (rc != 0)
 		SL_LOG(ERR, "telemetry: cannot register %s: %s", cmd, strerror(-rc));
 	return rc;
@@ -622,25 +690,20 @@ sl_telemetry_register(struct sl_dp *dp)
 {
 	int rc = 0;
 
-	tdp = dp;
-	rc |= reg("/sluice/info", cmd_info,
-		"Version, pid, uptime_ms, config path and sha256, workers, mbufs. No parameters");
-	rc |= reg("/sluice/ports", cmd_ports,
-		"Per port: address, link, rx/tx packets and bytes, ARP/ICMP counters, drop_<reason> counters. No parameters");
-	rc |= reg("/sluice/lcores", cmd_lcores,
-		"Per worker lcore: busy/idle cycles, busy_pct, packets, cycles_per_packet, polls. No parameters");
-	rc |= reg("/sluice/arp", cmd_arp,
-		"Neighbour table merged over workers: mac, state, port, age_ms per IPv4 address. Parameter: page (100 entries each)");
-	rc |= reg("/sluice/conns", cmd_conns,
-		"Live TCP connections: tuple, state, sequence and window variables, queues. Parameter: page (50 each)");
-	rc |= reg("/sluice/http", cmd_http,
-		"HTTP proxy counters summed over workers: requests, responses by class, errors by status, upstream reuse. No parameters");
-	rc |= reg("/sluice/backends", cmd_backends,
-		"Per backend of a pool: state, health, breaker, weights, gauges, status and failure counts, share, latency. Parameter: pool");
-	rc |= reg("/sluice/routes", cmd_routes,
-		"Per HTTP route (and listener default): pool, requests, total and upstream latency p50/p90/p99/p999/max. No parameters");
-	rc |= reg("/sluice/tcp", cmd_tcp,
-		"TCP and L4 proxy counters, conns by state, memory per conn: \"total\" and per worker lcore. No parameters");
+	tel_dp = dp;
+	rc |= tel_reg("/sluice/info", cmd_info,
+		"Version, pid, uptime_ms, config path/sha256, workers, mbufs, access log and outcome counters. No parameters");
+	rc |= tel_reg("/sluice/ports", cmd_ports,
+		"Per port: address, link, rx/tx packets/bytes, ARP/ICMP, hw_* and drop_<reason> counters. Param: page (4 a page)");
+	rc |= tel_reg("/sluice/lcores", cmd_lcores,
+		"Per worker lcore: cycles, busy_pct, packets, polls, shedding, outcome/alog/ARP/timer gauges. Param: page (16 a page)");
+	rc |= tel_reg("/sluice/arp", cmd_arp,
+		"Neighbours merged over workers: ip, mac, state, port, age_ms, workers. Param: page (64 a page)");
+	rc |= tel_reg("/sluice/conns", cmd_conns,
+		"Live TCP connections: tuple, state, sequence and window variables, queues. Param: page (24 a page)");
+	rc |= tel_reg("/sluice/tcp", cmd_tcp,
+		"TCP and L4 proxy counters, conns by state: \"total\" and per worker lcore. Param: page (4 lcores a page)");
+	rc |= tel_http_register(dp);
 	rc |= tel_lb_register(dp);
 	rc |= tel_capture_register(dp);
 	rc |= tel_ctl_register(dp);
