@@ -254,6 +254,116 @@ test_shipped_example(void)
 	sl_conf_diag_free(&d);
 }
 
+/* A config with pools given as JSON text (backends "name@host"). */
+#define RCONF(pools, listener_extra) \
+	"{\"version\": 1," BASE_PORTS "\"pools\": [" pools "]," \
+	"\"listeners\": [ {\"name\": \"l\", \"address\": \"198.18.0.1\", " \
+	"\"port\": 80, \"pool\": \"web\"" listener_extra "} ] }"
+#define BEP(n, h, port) "{\"name\": \"" n "\", \"address\": \"198.18.1." h "\", \"port\": " port "}"
+#define BE(n, h) BEP(n, h, "8080")
+
+static int
+backend_idx(const struct sl_conf_pool *p, const char *name)
+{
+	for (unsigned int i = 0; i < p->n_backends; i++)
+		if (strcmp(p->backends[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+static void
+test_reload_merge(void)
+{
+	struct sl_conf_diag d;
+	struct sl_conf *run, *next, *m;
+
+	run = load(RCONF("{\"name\": \"web\", \"backends\": [" BE("a", "2") "," BE("b", "3") "]},"
+			 "{\"name\": \"old\", \"backends\": [" BE("x", "4") "]}", ""), false, &d);
+	CHECK(run != NULL);
+	sl_conf_diag_free(&d);
+	CHECK_EQ(run->generation, 1);
+	CHECK_EQ(run->pools[0].backend_cap, 10);       /* 2 backends: +8 */
+	CHECK_EQ(run->pools[1].slot_base, 10);
+
+	/* Reordered, one backend gone, one new, a pool gone, a pool new, a route. */
+	next = load(RCONF("{\"name\": \"new\", \"backends\": [" BE("y", "5") "]},"
+			  "{\"name\": \"web\", \"backends\": [" BE("c", "6") "," BE("b", "3") "]}",
+			  ", \"routes\": [ {\"path_prefix\": \"/n\", \"pool\": \"new\"} ]"),
+		    false, &d);
+	CHECK(next != NULL);
+	sl_conf_diag_free(&d);
+	memset(&d, 0, sizeof(d));
+	m = sl_conf_merge(run, next, &d);
+	CHECK(m != NULL);
+	CHECK_EQ(d.n_errors, 0);
+	CHECK_EQ(m->generation, 2);
+	CHECK_EQ(m->n_pools, 3);
+	/* "web" keeps index 0; a and b keep theirs; a is a tombstone; c appended. */
+	CHECK_STR(m->pools[0].name, "web");
+	CHECK(!m->pools[0].removed);
+	CHECK_EQ(backend_idx(&m->pools[0], "a"), 0);
+	CHECK(m->pools[0].backends[0].removed);
+	CHECK_EQ(backend_idx(&m->pools[0], "b"), 1);
+	CHECK(!m->pools[0].backends[1].removed);
+	CHECK_EQ(backend_idx(&m->pools[0], "c"), 2);
+	CHECK_EQ(m->pools[0].slot_base, 0);
+	/* "old" stays at 1 as a tombstone; "new" takes 2 with fresh slots. */
+	CHECK_STR(m->pools[1].name, "old");
+	CHECK(m->pools[1].removed && m->pools[1].backends[0].removed);
+	CHECK_STR(m->pools[2].name, "new");
+	CHECK_EQ(m->pools[2].slot_base, run->slots_used);
+	/* References follow the pools to their kept indices. */
+	CHECK_EQ(m->listeners[0].pool, 0);
+	CHECK_EQ(m->listeners[0].routes[0].pool, 2);
+	CHECK_EQ(m->listeners[0].route_base, run->listeners[0].route_base);
+
+	/* A removed backend that comes back takes its old place. */
+	next = load(RCONF("{\"name\": \"web\", \"backends\": [" BE("a", "2") "," BE("b", "3") "]}",
+			  ""), false, &d);
+	CHECK(next != NULL);
+	sl_conf_diag_free(&d);
+	memset(&d, 0, sizeof(d));
+	{
+		struct sl_conf *m2 = sl_conf_merge(m, next, &d);
+
+		CHECK(m2 != NULL);
+		CHECK_EQ(backend_idx(&m2->pools[0], "a"), 0);
+		CHECK(!m2->pools[0].backends[0].removed);
+		CHECK(m2->pools[0].backends[2].removed);      /* c gone */
+		CHECK(m2->pools[2].removed);                  /* "new" gone */
+		CHECK_EQ(m2->n_pools, 3);
+		sl_conf_free(m2);
+	}
+	sl_conf_diag_free(&d);
+
+	/* Past a pool's capacity (10: the tombstone of a counts): refused. */
+	next = load(RCONF("{\"name\": \"web\", \"backends\": [" BE("b", "3") "," BE("c", "6") ","
+			  BEP("d1", "7", "1") "," BEP("d2", "7", "2") "," BEP("d3", "7", "3") ","
+			  BEP("d4", "7", "4") "," BEP("d5", "7", "5") "," BEP("d6", "7", "6") ","
+			  BEP("d7", "7", "7") "," BEP("d8", "7", "8") "]}", ""), false, &d);
+	CHECK(next != NULL);
+	sl_conf_diag_free(&d);
+	memset(&d, 0, sizeof(d));
+	CHECK(sl_conf_merge(m, next, &d) == NULL);   /* a, b, c + 8 = 11 > 10 */
+	CHECK(has(&d, "/pools/0", "can hold 10 backends", false));
+	sl_conf_diag_free(&d);
+
+	/* A listener's port needs a restart. */
+	next = load(RCONF("{\"name\": \"web\", \"backends\": [" BE("a", "2") "]}", ""),
+		    false, &d);
+	sl_conf_diag_free(&d);
+	CHECK(next != NULL);
+	next->listeners[0].port = 81;
+	next->tcp.rcv_buf++;
+	memset(&d, 0, sizeof(d));
+	CHECK(sl_conf_merge(run, next, &d) == NULL);
+	CHECK(has(&d, "/listeners/0", "restart", false));
+	CHECK(has(&d, "/tcp", "restart", false));
+	sl_conf_diag_free(&d);
+	sl_conf_free(m);
+	sl_conf_free(run);
+}
+
 int
 main(void)
 {
@@ -265,5 +375,6 @@ main(void)
 	test_listeners();
 	test_json_errors();
 	test_shipped_example();
+	test_reload_merge();
 	return sl_test_result("test_conf");
 }
