@@ -350,6 +350,7 @@ process_ack(struct sl_tcp_stack *s, struct sl_tcp_conn *c, unsigned int port,
 {
 	uint32_t flight = c->snd_max - c->snd_una;
 	bool advanced = sl_seq_gt(g->ack, c->snd_una);
+	bool persisting = c->flags & SL_TCPF_PERSIST;
 
 	if (sl_seq_gt(g->ack, c->snd_max)) {
 		/* RFC 5961 5.2: ACK for data never sent. */
@@ -447,9 +448,10 @@ process_ack(struct sl_tcp_stack *s, struct sl_tcp_conn *c, unsigned int port,
 		c->snd_wl2 = g->ack;
 		if (c->snd_wnd > c->max_snd_wnd)
 			c->max_snd_wnd = c->snd_wnd;
-		if (c->snd_wnd > 0 && (c->flags & SL_TCPF_PERSIST)) {
+		if (c->snd_wnd > 0 && persisting) {
 			/* The window reopened: probing ends, but anything still
-			 * in flight keeps its retransmission timer. */
+			 * in flight keeps its retransmission timer. (An ACK of
+			 * the probe byte has already swapped the timers above.) */
 			c->backoff = 0;
 			if (c->snd_una != c->snd_max)
 				tcp_rtx_arm(s, c);

@@ -102,9 +102,18 @@ window_probe(struct sl_tcp_stack *s, struct sl_tcp_conn *c)
 		sl_tcp_output(s, c);
 		return;
 	}
-	/* One byte beyond the closed window: the answer carries the window. */
+	/*
+	 * One byte beyond the closed window: the answer carries the window.
+	 * The byte is really sent: a peer whose window has reopened (its
+	 * update lost) keeps it and acknowledges snd_una + 1, so snd_max must
+	 * cover it or that ACK, and everything carrying it, would be refused
+	 * as acknowledging data never sent. snd_nxt stays put: when the
+	 * window opens, output resends from snd_una without waiting an RTO.
+	 */
 	s->stats.window_probes++;
 	tcp_send_data(s, c, c->snd_una, 1, false, true);
+	if (sl_seq_lt(c->snd_max, c->snd_una + 1))
+		c->snd_max = c->snd_una + 1;
 	c->backoff++;
 	tcp_persist_arm(s, c);
 }

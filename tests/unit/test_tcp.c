@@ -659,6 +659,81 @@ test_zero_window_probe(void)
 }
 
 /*
+ * Our zero-window probe carries one real byte. A peer whose window has
+ * reopened (its window update was lost) takes that byte and acknowledges
+ * it: SEG.ACK = probe + 1. That ACK acknowledges data we did send, so it
+ * must be accepted with its window. Refusing it as "ACK for data never
+ * sent" (RFC 5961) left both ends stuck: every later segment from the peer
+ * carried the same ACK and was dropped whole, data and window update
+ * alike, while our probes at the old sequence were duplicates to the peer.
+ */
+static void
+test_probe_byte_acknowledged(void)
+{
+	struct out o;
+	uint32_t iss;
+
+	setup();
+	iss = handshake(6500, false);
+	send_in(&(struct in){ .flags = ACK, .seq = 6501, .ack = iss + 1, .win0 = true });
+	for (int i = 0; i < 3; i++)
+		sl_tcp_send(S, accepted, payload("p", 1000));
+	sl_tcp_output(S, accepted);
+	CHECK_EQ(n_out(), 0);
+	advance(1001);
+	CHECK(get_out(&o));
+	CHECK_EQ(o.seq, iss + 1);
+	CHECK_EQ(o.plen, 1);
+	/* The peer took the byte and offers 64 KiB; it also sends us data. */
+	send_in(&(struct in){ .flags = ACK | PSH, .seq = 6501, .ack = iss + 2,
+			      .data = "resp", .len = 4 });
+	CHECK_EQ(lc->stats[0].drops[SL_DROP_TCP_BAD_ACK], 0);
+	CHECK_EQ(accepted->snd_una, iss + 2);
+	CHECK_EQ(accepted->rcv_nxt, 6505);
+	CHECK(accepted->snd_wnd > 0);
+	CHECK(!(accepted->flags & SL_TCPF_PERSIST));
+	/* The rest goes out at once, from the byte after the probe. */
+	CHECK(get_out(&o));
+	CHECK_EQ(o.seq, iss + 2);
+	CHECK(o.plen > 0);
+	CHECK_EQ(o.ack, 6505);
+	drain_out();
+	CHECK(sl_timer_armed(&accepted->rtx_timer));
+
+	/* Same again, but the peer's ACK of the probe byte is lost: its
+	 * duplicate ACK, answering our next probe, must still be heard. */
+	send_in(&(struct in){ .flags = ACK, .seq = 6505, .ack = accepted->snd_max,
+			      .win0 = true });
+	sl_tcp_send(S, accepted, payload("q", 100));
+	sl_tcp_output(S, accepted);
+	drain_out();
+	CHECK(accepted->flags & SL_TCPF_PERSIST);
+	advance(60000);
+	CHECK(get_out(&o));
+	CHECK_EQ(o.plen, 1);
+	{
+		uint32_t probe = o.seq;
+
+		drain_out();
+		/* The ACK of the probe (ack = probe + 1) was lost; the next
+		 * probe, at the same sequence, is a duplicate to the peer, which
+		 * answers with its latest ACK and window. */
+		advance(60000);
+		CHECK(get_out(&o));
+		CHECK_EQ(o.seq, probe);
+		drain_out();
+		send_in(&(struct in){ .flags = ACK, .seq = 6505, .ack = probe + 1 });
+		CHECK_EQ(accepted->snd_una, probe + 1);
+		CHECK(accepted->snd_wnd > 0);
+		CHECK(get_out(&o));
+		CHECK_EQ(o.seq, probe + 1);
+		CHECK(o.plen > 0);
+	}
+	drain_out();
+	teardown();
+}
+
+/*
  * Data went out, then the peer's window shut before any of it was acked.
  * Our ACKs must carry SEG.SEQ at the window's right edge (snd_una here):
  * Linux discards a segment beyond a zero window, window update and all,
@@ -994,6 +1069,7 @@ main(int argc, char **argv)
 	test_retransmit_and_recovery();
 	test_sack_recovery();
 	test_zero_window_probe();
+	test_probe_byte_acknowledged();
 	test_ack_seq_within_shut_window();
 	test_ack_heard_through_shut_window();
 	test_ack_heard_on_old_duplicate();
