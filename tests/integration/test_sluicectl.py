@@ -87,7 +87,8 @@ def test_backends_count_the_requests_sent(gw):
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
     header = lines[0]
-    assert header.split()[:4] == ["BACKEND", "ADDRESS", "STATE", "HEALTH"]
+    assert header.split()[:2] == ["BACKEND", "ADDRESS"]
+    assert {"STATE", "HEALTH", "BREAKER", "REQUESTS", "SHARE"} <= set(header.split())
     rows = {ln.split()[0]: ln for ln in lines[1:]}
     assert set(rows) == {"web1", "web2", "web3"}
     for name, addr in zip(("web1", "web2", "web3"), WEB_ADDRS):
@@ -223,6 +224,59 @@ def test_top_ctrl_c_exits_cleanly(gw):
     assert out.count("sluice top:") >= 1
 
 
+def test_drain_enable_maintenance_seen_by_clients(gw):
+    r = ctl("drain", "web", "web1", "--wait", "--wait-timeout", "10", prefix=gw.prefix)
+    try:
+        assert r.returncode == 0, r.stderr
+        assert r.stdout.startswith("web/web1: admin drained"), r.stdout
+        b = ctl_json("backends", "web", prefix=gw.prefix)
+        assert b["web1"]["admin"] == "drained" and b["web1"]["effective_weight"] == 0
+        out = ctl("backends", "web", prefix=gw.prefix).stdout.splitlines()
+        row = next(ln for ln in out if ln.startswith("web1"))
+        assert columns(out[0], row, ["ADMIN", "EFF"]) == ["drained", "0"], out
+        res = load(12)
+        assert res["status"] == {"200": 12} and WEB_ADDRS[0] not in res["bodies"], res
+        r = ctl("maintenance", "web", "web2", prefix=gw.prefix)
+        assert r.returncode == 0 and "admin maintenance" in r.stdout, r.stdout
+        res = load(6)
+        assert res["status"] == {"200": 6} and set(res["bodies"]) == {WEB_ADDRS[2]}, res
+    finally:
+        for name in ("web1", "web2"):
+            r = ctl("enable", "web", name, prefix=gw.prefix)
+            assert r.returncode == 0 and "admin enabled" in r.stdout, r.stdout + r.stderr
+    res = load(30)
+    assert res["status"] == {"200": 30} and set(res["bodies"]) == set(WEB_ADDRS), res
+    kinds = [(e["kind"], e["backend"]) for e in ctl_json("events", prefix=gw.prefix)["events"]]
+    assert ("admin", "web1") in kinds and ("admin", "web2") in kinds, kinds
+    r = ctl("drain", "web", "zz", prefix=gw.prefix)
+    assert r.returncode == 1 and r.stderr.startswith("sluicectl: /sluice/drain: "), r.stderr
+
+
+def test_breaker_open_and_reset(gw):
+    r = ctl("breaker", "open", "web", "web3", prefix=gw.prefix)
+    try:
+        assert r.returncode == 0 and "breaker open" in r.stdout, r.stdout + r.stderr
+        assert ctl_json("backends", "web", prefix=gw.prefix)["web3"]["breaker"] == "open"
+        res = load(9)
+        assert res["status"] == {"200": 9} and WEB_ADDRS[2] not in res["bodies"], res
+    finally:
+        r = ctl("breaker", "reset", "web", "web3", prefix=gw.prefix)
+        assert r.returncode == 0 and "breaker closed" in r.stdout, r.stdout + r.stderr
+
+
+def test_config_and_reload(gw):
+    info = gw.tel.query("/sluice/info")
+    r = ctl("config", "--text", prefix=gw.prefix)
+    assert r.returncode == 0 and r.stdout == open(info["config_path"]).read()
+    c = ctl_json("config", prefix=gw.prefix)
+    assert c["sha256"] == info["config_sha256"] and c["path"] == info["config_path"]
+    r = ctl("config", prefix=gw.prefix)
+    assert re.search(rf"^sha256\s+{info['config_sha256']}$", r.stdout, re.M), r.stdout
+    # The file has not changed: nothing to apply.
+    r = ctl("reload", prefix=gw.prefix)
+    assert r.returncode == 0 and r.stdout.startswith("reload: unchanged"), r.stdout + r.stderr
+
+
 def test_raw_commands(gw):
     r = ctl("raw", "/sluice/info", prefix=gw.prefix)
     assert r.returncode == 0 and json.loads(r.stdout)["pid"] == gw.proc.pid
@@ -336,8 +390,8 @@ def backend_state(admin="enabled", inflight=0, **kw):
 def fake(tmp_path):
     made = []
 
-    def make(handlers):
-        f = FakeTelemetry(tmp_path / f"fake{len(made)}.sock", handlers).start()
+    def make(handlers, **kw):
+        f = FakeTelemetry(tmp_path / f"fake{len(made)}.sock", handlers, **kw).start()
         made.append(f)
         return f
 
@@ -403,40 +457,60 @@ def test_drain_wait_times_out(fake):
     assert time.monotonic() - t0 < 10
 
 
+def change(result="applied", generation=2, summary="", errors=()):
+    """What /sluice/reload, rollback, add_backend and remove_backend answer."""
+    return {"result": result, "generation": generation, "sha256": "ab" * 32,
+            "summary": summary, "error_count": len(errors),
+            "errors": list(errors), "warnings": []}
+
+
 def test_breaker_and_backend_membership(fake):
+    def add(params):
+        pool, name, addr, *w = params.split(",")
+        if addr.endswith(":0"):
+            return change("rejected", errors=[f"/pools/0/backends/3/port: must be 1-65535"])
+        return change(summary="pools +0 -0, backends +1 -0")
+
     f = fake({"/sluice/breaker_open": lambda p: backend_state(breaker="open", state="breaker_open"),
               "/sluice/breaker_reset": lambda p: backend_state(),
-              "/sluice/add_backend": lambda p: backend_state(address=p.split(",")[2],
-                                                             weight=int(p.split(",")[3])),
-              "/sluice/remove_backend": lambda p: backend_state("draining"),
-              "/sluice/reset_counters": {"reset": 1}})
+              "/sluice/add_backend": add,
+              "/sluice/remove_backend": lambda p: change(generation=3,
+                                                         summary="backends +0 -1"),
+              "/sluice/reset_counters": {"result": "reset", "note": "gauges kept"}})
     r = fctl(f, "breaker", "open", "web", "web1")
     assert r.returncode == 0 and "breaker open" in r.stdout
     assert "/sluice/breaker_open,web,web1" in f.received
     r = fctl(f, "breaker", "reset", "web", "web1")
     assert r.returncode == 0 and "breaker closed" in r.stdout
-    r = fctl(f, "--json", "add-backend", "web", "web4", "198.18.1.6:8080", "--weight", "3")
-    assert r.returncode == 0 and json.loads(r.stdout)["address"] == "198.18.1.6:8080"
+    r = fctl(f, "add-backend", "web", "web4", "198.18.1.6:8080", "--weight", "3")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == (f"add-backend web/web4: applied (generation 2, sha256 "
+                                f"{'ab' * 6}): pools +0 -0, backends +1 -0")
     assert "/sluice/add_backend,web,web4,198.18.1.6:8080,3" in f.received
-    r = fctl(f, "remove-backend", "web", "web4")
-    assert r.returncode == 0 and "admin draining" in r.stdout
+    r = fctl(f, "add-backend", "web", "web5", "198.18.1.7:0")
+    assert r.returncode == 1
+    assert "error: /pools/0/backends/3/port: must be 1-65535" in r.stderr
+    r = fctl(f, "--json", "remove-backend", "web", "web4")
+    assert r.returncode == 0 and json.loads(r.stdout)["generation"] == 3
     r = fctl(f, "reset-counters")
-    assert r.returncode == 0 and r.stdout.startswith("counters reset")
+    assert r.returncode == 0 and r.stdout.strip() == "counters reset: gauges kept"
 
 
 def test_reload_applied_rejected_and_rollback(fake):
     answers = iter([
+        # Findings come as "pointer: message" strings or as objects.
         {"result": "applied", "sha256": "ab" * 32, "generation": 2, "errors": [],
          "warnings": [{"pointer": "/pools/0/backends/2/weight", "message": "uneven spread"}]},
         {"result": "rejected", "sha256": "cd" * 32, "generation": 2,
-         "errors": [{"pointer": "/pools/0/backends/1/port", "message": "must be 1-65535"},
-                    {"pointer": "/listeners/0/pool", "message": "no pool \"x\""}],
+         "errors": ["/pools/0/backends/1/port: must be 1-65535",
+                    '/listeners/0/pool: no pool "x"'],
          "warnings": []},
         {"result": "unchanged", "sha256": "ab" * 32, "generation": 2, "errors": [], "warnings": []},
     ])
     f = fake({"/sluice/reload": lambda p: next(answers),
               "/sluice/rollback": {"result": "applied", "sha256": "ef" * 32,
-                                   "generation": 3, "errors": [], "warnings": []}})
+                                   "generation": 3, "summary": "backends +1 -0",
+                                   "errors": [], "warnings": []}})
     r = fctl(f, "reload")
     assert r.returncode == 0, r.stderr
     assert r.stdout.splitlines() == [
@@ -451,33 +525,41 @@ def test_reload_applied_rejected_and_rollback(fake):
     r = fctl(f, "--json", "reload")
     assert r.returncode == 0 and json.loads(r.stdout)["result"] == "unchanged"
     r = fctl(f, "rollback")
-    assert r.returncode == 0 and r.stdout.startswith("rollback: applied (generation 3")
+    assert r.returncode == 0
+    assert r.stdout.strip() == f"rollback: applied (generation 3, sha256 {'ef' * 6}): backends +1 -0"
 
 
 def test_config_pages_are_joined(fake):
-    text = json.dumps({"version": 1, "pools": [{"name": f"p{i}"} for i in range(300)]},
+    """Pages of 127-byte pieces (telemetry's string limit) join to the text."""
+    text = json.dumps({"version": 1, "pools": [{"name": f"p{i}"} for i in range(1000)]},
                       indent=2) + "\n"
-    chunks = [text[i:i + 4000] for i in range(0, len(text), 4000)]
+    page_bytes = 127 * 100
+    pages = [text[i:i + page_bytes] for i in range(0, len(text), page_bytes)]
 
     def config(params):
         page = int(params or 0)
+        body = pages[page]
         return {"path": "/etc/sluice/sluice.json", "sha256": "12" * 32,
-                "loaded_at_unix": 1764650000, "generation": 4,
-                "previous": {"sha256": "34" * 32, "loaded_at_unix": 1764640000},
-                "page": page, "pages": len(chunks), "text": chunks[page]}
+                "source": "reload", "loaded_at_unix": 1764650000, "generation": 4,
+                "has_previous": 1, "previous_sha256": "34" * 32,
+                "previous_loaded_at_unix": 1764640000, "bytes": len(text),
+                "page": page, "pages": len(pages),
+                "text": [body[i:i + 127] for i in range(0, len(body), 127)]}
 
-    f = fake({"/sluice/config": config})
-    assert len(chunks) >= 3
+    f = fake({"/sluice/config": config}, max_output_len=65536)
+    assert len(pages) >= 2
     r = fctl(f, "config", "--text")
     assert r.returncode == 0 and r.stdout == text
     r = fctl(f, "--json", "config")
     c = json.loads(r.stdout)
-    assert c["text"] == text and c["generation"] == 4 and c["previous"]["sha256"] == "34" * 32
+    assert c["text"] == text and c["generation"] == 4
+    assert c["previous"] == {"sha256": "34" * 32, "loaded_at_unix": 1764640000}
     r = fctl(f, "config")
     assert r.returncode == 0
     assert re.search(r"^path\s+/etc/sluice/sluice\.json$", r.stdout, re.M)
-    assert re.search(r"^generation\s+4$", r.stdout, re.M)
-    assert "sluicectl rollback returns to it" in r.stdout
+    assert re.search(r"^generation\s+4 \(from reload\)$", r.stdout, re.M)
+    assert re.search(rf"^previous\s+sha256 {'34' * 32}, loaded .*sluicectl rollback "
+                     "returns to it", r.stdout, re.M), r.stdout
 
 
 def test_backends_follow_pages(fake):
