@@ -10,7 +10,6 @@ import math
 import re
 import shutil
 import subprocess
-import time
 
 import pytest
 

@@ -468,7 +468,7 @@ def test_breaker_and_backend_membership(fake):
     def add(params):
         pool, name, addr, *w = params.split(",")
         if addr.endswith(":0"):
-            return change("rejected", errors=[f"/pools/0/backends/3/port: must be 1-65535"])
+            return change("rejected", errors=["/pools/0/backends/3/port: must be 1-65535"])
         return change(summary="pools +0 -0, backends +1 -0")
 
     f = fake({"/sluice/breaker_open": lambda p: backend_state(breaker="open", state="breaker_open"),
