@@ -1060,7 +1060,16 @@ static void
 up_writable(struct sl_tcp_conn *c)
 {
 	struct sl_h1_xchg *x = c->app;
+	struct sl_h1_proxy *hp = x->cl->hp;
 
+	/*
+	 * The response timeout counts from the request having been sent. The
+	 * client may finish a large body while the backend is still taking
+	 * the last of it from our send queue: its progress restarts the clock.
+	 */
+	if (x->state == X_WAIT_RESP)
+		sl_timer_arm(&hp->tcp->wheel, &x->timer,
+			     ms_ticks(hp->conf->http.response_timeout_ms));
 	client_drive(x->cl);
 }
 

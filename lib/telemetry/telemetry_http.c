@@ -243,7 +243,7 @@ cmd_backends(const char *cmd __rte_unused, const char *params,
 	struct tel_page pg = { .size = BACKENDS_PAGE };
 	struct sl_hist *h;
 	uint16_t *idx;
-	char key[SL_NAME_MAX + 12];
+	char keys[BACKENDS_PAGE][SL_NAME_MAX + 12];
 	int pool;
 
 	if (tel_parse_pool_page(c, params, true, false, &pool, &pg.page, d) != 0)
@@ -259,8 +259,24 @@ cmd_backends(const char *cmd __rte_unused, const char *params,
 	rte_tel_data_start_dict(d);
 	tel_page_meta(d, &pg);
 	for (unsigned int i = pg.first; i < pg.last; i++) {
-		tel_key(key, sizeof(key), c->pools[pool].backends[idx[i]].name, idx[i]);
-		tel_add_row(d, key, backend_row(c, (unsigned int)pool, idx[i], h));
+		unsigned int n = i - pg.first;
+
+		tel_key(keys[n], sizeof(keys[n]), c->pools[pool].backends[idx[i]].name,
+			idx[i]);
+		/*
+		 * A backend removed by a reload stays listed while it drains, and
+		 * its name may come back with another address; two names may also
+		 * sanitise alike. A repeated key would hide a row, so it gets the
+		 * slot number (the row's "name" keeps the exact name).
+		 */
+		for (unsigned int k = 0; k < n; k++)
+			if (strcmp(keys[k], keys[n]) == 0) {
+				size_t l = strlen(keys[n]);
+
+				snprintf(keys[n] + l, sizeof(keys[n]) - l, "_%u", idx[i]);
+				break;
+			}
+		tel_add_row(d, keys[n], backend_row(c, (unsigned int)pool, idx[i], h));
 	}
 	free(idx);
 	free(h);

@@ -68,7 +68,7 @@ def gw(testbed, backends, nginx, tmp_path_factory):
     cfg = write_config(
         tmp / "http.json",
         tcp={"time_wait_s": 1},
-        http={"header_timeout_ms": 1000, "response_timeout_ms": 1500,
+        http={"header_timeout_ms": 1000, "response_timeout_ms": 4000,
               "client_idle_s": 2, "upstream_idle_s": 2},
         access_log={"path": str(tmp / "access.log")},
         pools=[{"name": "app", "backends": [{"address": "198.18.1.2", "port": 8080},

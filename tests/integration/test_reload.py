@@ -311,3 +311,22 @@ def test_telemetry_socket_is_root_only(gw):
     d = os.path.dirname(gw.tel.path)
     st = os.stat(d)
     assert st.st_uid == 0 and stat.S_IMODE(st.st_mode) & 0o077 == 0, oct(st.st_mode)
+
+
+def test_backends_alike_after_sanitising_keep_both_rows(gw):
+    """Two names that telemetry's key sanitising maps alike ("web.1" and
+    "web_1") must both be listed, each row with its exact name."""
+    p = pool("a", ADDRS[:2])
+    p["backends"][0]["name"] = "web.1"
+    p["backends"][1]["name"] = "web_1"
+    config(gw.path, [p, pool("b", ADDRS[2:3])])
+    r = gw.tel.query("/sluice/reload")
+    assert r["result"] == "applied", r
+    def rows():
+        b = gw.tel.query("/sluice/backends,a")
+        r = {k: v for k, v in b.items() if isinstance(v, dict)}
+        # b2 and b3 left with the reload; they are listed until drained.
+        return r if len(r) == 2 else None
+    r = wait_until(rows, timeout=10, step=0.2)
+    assert r, gw.tel.query("/sluice/backends,a")
+    assert sorted(v["name"] for v in r.values()) == ["web.1", "web_1"], r
