@@ -26,6 +26,7 @@
 #include "sl_log.h"
 #include "sl_port.h"
 #include "sl_event.h"
+#include "sl_steer.h"
 #include "sl_telemetry.h"
 #include "sl_upstream.h"
 #include "sl_worker.h"
@@ -199,6 +200,8 @@ shutdown_all(struct sl_conf *conf)
 	rte_eal_mp_wait_lcore();
 	/* Workers are out of their bursts: a running capture closes its file. */
 	sl_capture_shutdown();
+	/* Packets still in the steering rings go back before the pools. */
+	sl_steer_teardown(&dp);
 	/* Packets still parked in ARP or TX queues go back before the pools. */
 	for (unsigned int w = 0; w < dp.n_workers; w++) {
 		sl_worker_free(dp.workers[w]);
@@ -291,7 +294,8 @@ main(int argc, char **argv)
 		rte_eal_cleanup();
 		return 1;
 	}
-	if (workers_create() != 0 || sl_port_setup(&dp, conf, err, sizeof(err)) != 0) {
+	if (workers_create() != 0 || sl_port_setup(&dp, conf, err, sizeof(err)) != 0 ||
+	    sl_steer_setup(&dp, err, sizeof(err)) != 0) {
 		if (dp.n_workers > 0 && err[0] != '\0')
 			fprintf(stderr, "sluice: %s\n", err);
 		dp.stop = true;

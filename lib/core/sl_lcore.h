@@ -4,6 +4,7 @@
 #include <rte_branch_prediction.h>
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
+#include <rte_ring.h>
 
 #include "sl_lcore_types.h"
 
@@ -26,6 +27,16 @@ sl_tx_flush(struct sl_lcore *lc, unsigned int port)
 
 	if (q->n == 0)
 		return;
+	if (unlikely(q->handoff != NULL)) {
+		/* No queue of ours here: the queue's worker sends (and counts). */
+		sent = (uint16_t)rte_ring_sp_enqueue_burst(q->handoff,
+							   (void **)q->pkts, q->n, NULL);
+		st->tx_handed_off += sent;
+		for (uint16_t i = sent; i < q->n; i++)
+			sl_drop(lc, port, SL_DROP_STEER_RING_FULL, q->pkts[i]);
+		q->n = 0;
+		return;
+	}
 	for (uint16_t i = 0; i < q->n; i++)
 		st->tx_bytes += rte_pktmbuf_pkt_len(q->pkts[i]);
 	sent = rte_eth_tx_burst(lc->dp->ports[port].port_id, lc->queue,

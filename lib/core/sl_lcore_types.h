@@ -12,6 +12,7 @@
 
 struct rte_mbuf;
 struct rte_mempool;
+struct rte_ring;
 struct sl_conf;
 struct sl_arp_table;
 struct sl_tcp_stack;
@@ -20,10 +21,12 @@ struct sl_alog_lcore;
 struct sl_proxy;
 struct sl_h1_proxy;
 struct sl_upstream;
+struct sl_steer_lcore;
 struct sl_event_log;
 struct rte_ipv4_hdr;
 struct rte_rcu_qsbr;
 struct sl_route_table;
+struct sl_tcp_thash;
 
 /*
  * What one config generation gives the workers, published through dp->gen
@@ -36,6 +39,16 @@ struct sl_gen {
 };
 
 #define SL_TXQ_MAX 64   /* packets buffered per port before a forced flush */
+
+/*
+ * How replies to an upstream connection reach the worker that opened it
+ * (docs/architecture.md, "Upstream return traffic and lcore ownership").
+ */
+enum sl_steer_mode {
+	SL_STEER_SINGLE,    /* one worker: every reply is already its own */
+	SL_STEER_RSS,       /* our Toeplitz key and RETA; source port from rte_thash */
+	SL_STEER_SOFTWARE,  /* owner read from the reply's port, handed over */
+};
 
 /* A configured port as the dataplane sees it: read-only after start. */
 struct sl_port {
@@ -50,6 +63,8 @@ struct sl_port {
 	bool rx_ip_cksum_offload;  /* RX flags tell good/bad for us */
 	bool tx_ip_cksum_offload;
 	int socket;
+	uint8_t steer;             /* enum sl_steer_mode, set at port start */
+	struct sl_tcp_thash *rss;  /* key and RETA copy; NULL unless SL_STEER_RSS */
 };
 
 /* Counters one lcore keeps for one port. Only that lcore writes them. */
@@ -62,11 +77,22 @@ struct sl_port_stats {
 	uint64_t arp_requests_sent;
 	uint64_t arp_replies_sent;
 	uint64_t arp_replies_received;
+	/* Several workers (lib/steer): packets this lcore received for another
+	 * owner and handed over, packets it took from others as the owner,
+	 * and TCP segments addressed to no worker's ephemeral block. */
+	uint64_t steered_out;
+	uint64_t steered_in;
+	uint64_t steer_no_owner;
+	uint64_t tx_handed_off;    /* frames given to the queue's worker to send */
 	uint64_t drops[SL_DROP_MAX];
 } __rte_cache_aligned;
 
 struct sl_txq {
 	uint16_t n;
+	/* Set when this lcore has no queue on the port (fewer queues than
+	 * workers): flushed frames go over this ring to the worker that
+	 * owns queue (our index % queues), which sends them (lib/steer). */
+	struct rte_ring *handoff;
 	struct rte_mbuf *pkts[SL_TXQ_MAX];
 };
 
@@ -92,6 +118,7 @@ struct sl_lcore {
 	struct sl_proxy *proxy;
 	struct sl_h1_proxy *http;
 	struct sl_alog_lcore *alog;      /* NULL when the access log is off */
+	struct sl_steer_lcore *steer;    /* NULL with one worker (no steering) */
 	/* TCP is layered above lib/net: IPv4 input reaches it through this. */
 	void (*tcp_input)(struct sl_lcore *lc, unsigned int port,
 			  struct rte_mbuf *m, struct rte_ipv4_hdr *ip,

@@ -262,58 +262,81 @@ sl_arp_output(struct sl_lcore *lc, unsigned int port, uint32_t next_hop,
 		.m = m, .next_hop = next_hop, .port = (uint8_t)port };
 }
 
-void
-sl_arp_input(struct sl_lcore *lc, unsigned int port, struct rte_mbuf *m)
+/* A well-formed Ethernet/IPv4 request or reply, or NULL with *why set. */
+static struct rte_arp_hdr *
+arp_check(struct rte_mbuf *m, enum sl_drop_reason *why)
 {
-	const struct sl_port *p = &lc->dp->ports[port];
 	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
 	struct rte_arp_hdr *arp;
-	struct sl_arp_entry *e;
-	uint32_t sip, tip;
 	uint16_t op;
 
 	if (unlikely(rte_pktmbuf_data_len(m) < sizeof(*eth) + sizeof(*arp))) {
-		sl_drop(lc, port, SL_DROP_ARP_MALFORMED, m);
-		return;
+		*why = SL_DROP_ARP_MALFORMED;
+		return NULL;
 	}
 	arp = (struct rte_arp_hdr *)(eth + 1);
 	if (unlikely(arp->arp_hardware != RTE_BE16(RTE_ARP_HRD_ETHER) ||
 		     arp->arp_protocol != RTE_BE16(RTE_ETHER_TYPE_IPV4) ||
 		     arp->arp_hlen != RTE_ETHER_ADDR_LEN || arp->arp_plen != 4)) {
-		sl_drop(lc, port, SL_DROP_ARP_MALFORMED, m);
-		return;
+		*why = SL_DROP_ARP_MALFORMED;
+		return NULL;
 	}
 	op = rte_be_to_cpu_16(arp->arp_opcode);
 	if (unlikely(op != RTE_ARP_OP_REQUEST && op != RTE_ARP_OP_REPLY)) {
-		sl_drop(lc, port, SL_DROP_ARP_BAD_OP, m);
+		*why = SL_DROP_ARP_BAD_OP;
+		return NULL;
+	}
+	return arp;
+}
+
+/*
+ * RFC 826 merge: refresh a sender we already know, whoever the packet was
+ * for. A sender of 0.0.0.0 is an address probe (RFC 5227) and teaches
+ * nothing. Senders outside the port's subnet are ignored so a stray frame
+ * cannot plant entries.
+ */
+static void
+arp_merge(struct sl_lcore *lc, unsigned int port, const struct rte_arp_hdr *arp)
+{
+	const struct sl_port *p = &lc->dp->ports[port];
+	uint32_t sip = rte_be_to_cpu_32(arp->arp_data.arp_sip);
+	uint32_t tip = rte_be_to_cpu_32(arp->arp_data.arp_tip);
+	struct sl_arp_entry *e;
+
+	if (sip == 0 || (sip & p->mask) != (p->addr & p->mask) || sip == p->addr ||
+	    rte_is_multicast_ether_addr(&arp->arp_data.arp_sha))
+		return;
+	e = arp_find(lc->arp, sip);
+	if (e == NULL && tip == p->addr)
+		e = arp_add(lc->arp, sip, (uint8_t)port);
+	if (e == NULL && tip == p->addr)
+		lc->stats[port].drops[SL_DROP_ARP_TABLE_FULL]++;
+	if (e != NULL)
+		arp_confirm(lc, e, &arp->arp_data.arp_sha);
+}
+
+void
+sl_arp_input(struct sl_lcore *lc, unsigned int port, struct rte_mbuf *m)
+{
+	const struct sl_port *p = &lc->dp->ports[port];
+	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+	enum sl_drop_reason why;
+	struct rte_arp_hdr *arp = arp_check(m, &why);
+	uint32_t sip, tip;
+
+	if (unlikely(arp == NULL)) {
+		sl_drop(lc, port, why, m);
 		return;
 	}
 	sip = rte_be_to_cpu_32(arp->arp_data.arp_sip);
 	tip = rte_be_to_cpu_32(arp->arp_data.arp_tip);
-
-	/*
-	 * RFC 826 merge: refresh a sender we already know, whoever the
-	 * packet was for. A sender of 0.0.0.0 is an address probe (RFC 5227)
-	 * and teaches nothing. Senders outside the port's subnet are ignored
-	 * so a stray frame cannot plant entries.
-	 */
-	e = NULL;
-	if (sip != 0 && (sip & p->mask) == (p->addr & p->mask) && sip != p->addr &&
-	    !rte_is_multicast_ether_addr(&arp->arp_data.arp_sha)) {
-		e = arp_find(lc->arp, sip);
-		if (e == NULL && tip == p->addr)
-			e = arp_add(lc->arp, sip, (uint8_t)port);
-		if (e == NULL && tip == p->addr)
-			lc->stats[port].drops[SL_DROP_ARP_TABLE_FULL]++;
-		if (e != NULL)
-			arp_confirm(lc, e, &arp->arp_data.arp_sha);
-	}
+	arp_merge(lc, port, arp);
 	if (tip != p->addr || sip == tip) {
 		/* Someone else's, or a gratuitous announcement (already merged). */
 		sl_drop(lc, port, SL_DROP_ARP_NOT_FOR_US, m);
 		return;
 	}
-	if (op == RTE_ARP_OP_REPLY) {
+	if (arp->arp_opcode == RTE_BE16(RTE_ARP_OP_REPLY)) {
 		lc->stats[port].arp_replies_received++;
 		rte_pktmbuf_free(m);
 		return;
@@ -329,6 +352,17 @@ sl_arp_input(struct sl_lcore *lc, unsigned int port, struct rte_mbuf *m)
 	m->ol_flags = 0;
 	lc->stats[port].arp_replies_sent++;
 	sl_tx(lc, port, m);
+}
+
+void
+sl_arp_learn(struct sl_lcore *lc, unsigned int port, struct rte_mbuf *m)
+{
+	enum sl_drop_reason why;
+	const struct rte_arp_hdr *arp = arp_check(m, &why);
+
+	if (arp != NULL)
+		arp_merge(lc, port, arp);
+	rte_pktmbuf_free(m);
 }
 
 void

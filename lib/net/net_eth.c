@@ -8,9 +8,9 @@
 
 void sl_ipv4_input(struct sl_lcore *lc, unsigned int port, struct rte_mbuf *m);
 
-void
-sl_net_input(struct sl_lcore *lc, unsigned int port, struct rte_mbuf **pkts,
-	     uint16_t n)
+static inline void
+net_input(struct sl_lcore *lc, unsigned int port, struct rte_mbuf **pkts,
+	  uint16_t n, bool count_rx)
 {
 	const struct rte_ether_addr *ours = &lc->dp->ports[port].mac;
 	struct sl_port_stats *st = &lc->stats[port];
@@ -48,6 +48,22 @@ sl_net_input(struct sl_lcore *lc, unsigned int port, struct rte_mbuf **pkts,
 		}
 	}
 	/* Counters gathered per burst, written once. */
-	st->rx_packets += n;
-	st->rx_bytes += bytes;
+	if (count_rx) {
+		st->rx_packets += n;
+		st->rx_bytes += bytes;
+	}
+}
+
+void
+sl_net_input(struct sl_lcore *lc, unsigned int port, struct rte_mbuf **pkts,
+	     uint16_t n)
+{
+	net_input(lc, port, pkts, n, true);
+}
+
+void
+sl_net_deliver(struct sl_lcore *lc, unsigned int port, struct rte_mbuf **pkts,
+	       uint16_t n)
+{
+	net_input(lc, port, pkts, n, false);
 }

@@ -23,6 +23,14 @@ sl_net_input(struct sl_lcore *lc, unsigned int port, struct rte_mbuf **pkts,
 	     uint16_t n);
 
 /*
+ * The same, for packets whose rx was already counted where they were
+ * received (several workers: the receiver counts, the owner processes).
+ */
+void
+sl_net_deliver(struct sl_lcore *lc, unsigned int port, struct rte_mbuf **pkts,
+	       uint16_t n);
+
+/*
  * Validate an IPv4 header in `len` bytes. Returns the header length, or -1
  * with *why set. `cksum_ok` skips the software checksum when the NIC vouched.
  * Pure: no EAL needed, usable by tests on raw buffers.
@@ -57,8 +65,17 @@ sl_arp_create(const char *name, int socket, const struct sl_conf_arp *conf,
 void
 sl_arp_free(struct sl_arp_table *t);
 
+/* A received ARP frame: merge the sender, answer a request for us. */
 void
 sl_arp_input(struct sl_lcore *lc, unsigned int port, struct rte_mbuf *m);
+
+/*
+ * A copy of an ARP frame another worker received (several workers): merge
+ * the sender into our table as sl_arp_input() would, answer nothing and
+ * count nothing (the receiver answered and counted). Consumes m.
+ */
+void
+sl_arp_learn(struct sl_lcore *lc, unsigned int port, struct rte_mbuf *m);
 
 /* Put the L2 header on `m` for `next_hop` and send it, or park it. */
 void

@@ -105,12 +105,20 @@ port_start(struct sl_dp *dp, unsigned int idx, const struct sl_conf_port *cp,
 			 cp->name, rte_strerror(-rc));
 		return -1;
 	}
-	if (info.max_rx_queues < nq || info.max_tx_queues < nq) {
-		snprintf(err, errlen, "port \"%s\" has %u RX / %u TX queues but %u "
-			 "workers need one each; use fewer worker lcores",
-			 cp->name, info.max_rx_queues, info.max_tx_queues, nq);
+	/*
+	 * Fewer queues than workers (af_xdp on a veth has one): workers past
+	 * the last queue get their packets through steering and send through
+	 * the queue's worker (lib/steer).
+	 */
+	nq = RTE_MIN(nq, RTE_MIN(info.max_rx_queues, info.max_tx_queues));
+	if (nq == 0) {
+		snprintf(err, errlen, "port \"%s\" offers no RX/TX queue", cp->name);
 		return -1;
 	}
+	if (nq < dp->n_workers)
+		SL_LOG(NOTICE, "port %s has %u queue(s) for %u workers: workers %u "
+		       "and up receive and send on it through the others",
+		       cp->name, nq, dp->n_workers, nq);
 	p->n_queues = nq;
 	p->addr = cp->addr;
 	p->prefix_len = cp->prefix_len;

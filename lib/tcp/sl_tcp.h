@@ -18,6 +18,31 @@ int
 sl_tcp_global_init(void);
 
 /*
+ * The ephemeral split, one formula for both sides of it: the range
+ * [lo, hi] is cut into `n_workers` contiguous blocks of `span` ports, block
+ * w for worker w (ports past n_workers * span belong to nobody and are never
+ * used). sl_tcp_stack_create() hands out the blocks; the steering step reads
+ * the owner of a reply back from its destination port in O(1).
+ */
+static inline uint32_t
+sl_tcp_eph_span(uint16_t lo, uint16_t hi, unsigned int n_workers)
+{
+	return ((uint32_t)hi - lo + 1) / n_workers;
+}
+
+/* The worker whose block holds `port`; -1 when it is in no block. */
+static inline int
+sl_tcp_eph_owner(uint16_t lo, uint32_t span, unsigned int n_workers,
+		 uint16_t port)
+{
+	uint32_t off = (uint32_t)port - lo;
+
+	if (port < lo || off >= span * n_workers)
+		return -1;
+	return (int)(off / span);
+}
+
+/*
  * Create a stack for `lc`: `conf->max_conns` connections preallocated on
  * `socket`, ephemeral ports [lo, hi] split into `n_workers` blocks of which
  * this lcore gets block `worker_idx`. NULL with rte_errno set on failure.

@@ -87,7 +87,7 @@ sl_tcp_stack_create(struct sl_lcore *lc, const struct sl_conf_tcp *conf,
 	sl_timer_wheel_init(&s->wheel, s->tsc_per_ms, rte_rdtsc(), s);
 
 	/* Contiguous blocks: the owner of a reply is (dport - lo) / span. */
-	span = ((uint32_t)conf->ephemeral_hi - conf->ephemeral_lo + 1) / n_workers;
+	span = sl_tcp_eph_span(conf->ephemeral_lo, conf->ephemeral_hi, n_workers);
 	s->eph_lo = (uint16_t)(conf->ephemeral_lo + worker_idx * span);
 	s->eph_hi = (uint16_t)(s->eph_lo + span - 1);
 	s->eph_next = (uint16_t)(s->eph_lo + rte_rand() % span);

@@ -24,6 +24,7 @@
 #include "sl_port.h"
 #include "sl_proxy.h"
 #include "sl_proxy_http.h"
+#include "sl_steer.h"
 #include "sl_tcp.h"
 #include "sl_timer.h"
 #include "sl_upstream.h"
@@ -285,6 +286,10 @@ port_totals(unsigned int port, struct sl_port_stats *sum)
 		sum->arp_requests_sent += TEL_LOAD(s->arp_requests_sent);
 		sum->arp_replies_sent += TEL_LOAD(s->arp_replies_sent);
 		sum->arp_replies_received += TEL_LOAD(s->arp_replies_received);
+		sum->steered_out += TEL_LOAD(s->steered_out);
+		sum->steered_in += TEL_LOAD(s->steered_in);
+		sum->steer_no_owner += TEL_LOAD(s->steer_no_owner);
+		sum->tx_handed_off += TEL_LOAD(s->tx_handed_off);
 		for (unsigned int r = 0; r < SL_DROP_MAX; r++)
 			sum->drops[r] += TEL_LOAD(s->drops[r]);
 	}
@@ -327,6 +332,13 @@ port_dict(unsigned int i)
 	rte_tel_data_add_dict_u64(d, "arp_replies_sent", s.arp_replies_sent);
 	rte_tel_data_add_dict_u64(d, "arp_replies_received",
 				  s.arp_replies_received);
+	/* How a packet finds the lcore that owns its connection (lib/steer). */
+	rte_tel_data_add_dict_string(d, "steering",
+		sl_steer_mode_name(sl_steer_port_mode(tel_dp, i)));
+	rte_tel_data_add_dict_u64(d, "steered_out", s.steered_out);
+	rte_tel_data_add_dict_u64(d, "steered_in", s.steered_in);
+	rte_tel_data_add_dict_u64(d, "steer_no_owner", s.steer_no_owner);
+	rte_tel_data_add_dict_u64(d, "tx_handed_off", s.tx_handed_off);
 	/* What the NIC/PMD saw, including what never reached us; 0 if unknown. */
 	memset(&hw, 0, sizeof(hw));
 	rte_eth_stats_get(p->port_id, &hw);
@@ -363,6 +375,26 @@ cmd_ports(const char *cmd __rte_unused, const char *params,
 }
 
 /* ---- /sluice/lcores --------------------------------------------------- */
+
+/* This lcore's steering over every port (lib/steer); 0 with one worker. */
+static void
+lcore_steer_counters(const struct sl_lcore *lc, struct rte_tel_data *ld)
+{
+	uint64_t out = 0, in = 0, full = 0, none = 0;
+
+	for (unsigned int p = 0; p < tel_dp->n_ports; p++) {
+		const struct sl_port_stats *s = &lc->stats[p];
+
+		out += TEL_LOAD(s->steered_out);
+		in += TEL_LOAD(s->steered_in);
+		full += TEL_LOAD(s->drops[SL_DROP_STEER_RING_FULL]);
+		none += TEL_LOAD(s->steer_no_owner);
+	}
+	rte_tel_data_add_dict_u64(ld, "steered_out", out);
+	rte_tel_data_add_dict_u64(ld, "steered_in", in);
+	rte_tel_data_add_dict_u64(ld, "steer_ring_full", full);
+	rte_tel_data_add_dict_u64(ld, "steer_no_owner", none);
+}
 
 static struct rte_tel_data *
 lcore_dict(const struct sl_lcore *lc)
@@ -412,6 +444,7 @@ lcore_dict(const struct sl_lcore *lc)
 	rte_tel_data_add_dict_u64(ld, "arp_pending_max", arp->pending_max);
 	rte_tel_data_add_dict_u64(ld, "timers_armed", TEL_LOAD(wh->armed));
 	rte_tel_data_add_dict_u64(ld, "timers_fired", TEL_LOAD(wh->fired));
+	lcore_steer_counters(lc, ld);
 	return ld;
 }
 
@@ -694,9 +727,9 @@ sl_telemetry_register(struct sl_dp *dp)
 	rc |= tel_reg("/sluice/info", cmd_info,
 		"Version, pid, uptime_ms, config path/sha256, workers, mbufs, access log and outcome counters. No parameters");
 	rc |= tel_reg("/sluice/ports", cmd_ports,
-		"Per port: address, link, rx/tx packets/bytes, ARP/ICMP, hw_* and drop_<reason> counters. Param: page (4 a page)");
+		"Per port: address, link, steering, rx/tx packets/bytes, ARP/ICMP, steered, hw_*, drop_<reason>. Param: page (4 a page)");
 	rc |= tel_reg("/sluice/lcores", cmd_lcores,
-		"Per worker lcore: cycles, busy_pct, packets, polls, shedding, outcome/alog/ARP/timer gauges. Param: page (16 a page)");
+		"Per worker lcore: cycles, busy_pct, packets, polls, shedding, outcome/alog/ARP/timer gauges, steering. Param: page (16 a page)");
 	rc |= tel_reg("/sluice/arp", cmd_arp,
 		"Neighbours merged over workers: ip, mac, state, port, age_ms, workers. Param: page (64 a page)");
 	rc |= tel_reg("/sluice/conns", cmd_conns,

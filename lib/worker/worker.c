@@ -16,9 +16,24 @@
 #include "sl_net.h"
 #include "sl_proxy.h"
 #include "sl_proxy_http.h"
+#include "sl_steer.h"
 #include "sl_tcp.h"
 #include "sl_timer.h"
 #include "sl_worker.h"
+
+/*
+ * With steering, sl_steer_rx() already counted the burst's rx (for the
+ * packets it handed away too), so what stays is delivered uncounted.
+ */
+static inline void
+worker_net_input(struct sl_lcore *lc, unsigned int port, struct rte_mbuf **pkts,
+		 uint16_t n)
+{
+	if (lc->steer != NULL)
+		sl_net_deliver(lc, port, pkts, n);
+	else
+		sl_net_input(lc, port, pkts, n);
+}
 
 static void
 worker_tcp_input(struct sl_lcore *lc, unsigned int port, struct rte_mbuf *m,
@@ -190,17 +205,32 @@ sl_worker_main(void *arg)
 		rte_rcu_qsbr_thread_online(dp->qsbr, lc->worker_idx);
 	}
 	while (!dp->stop) {
-		uint32_t got = 0, fired;
+		uint32_t got = 0, kept = 0, fired;
 
 		worker_control(lc, dp);
 		lc->now = t0;
 		for (unsigned int p = 0; p < dp->n_ports; p++) {
-			uint16_t n = rte_eth_rx_burst(dp->ports[p].port_id, lc->queue,
-						      pkts, burst);
-			if (n > 0) {
-				sl_net_input(lc, p, pkts, n);
-				got += n;
-			}
+			uint16_t n;
+
+			/* A port with fewer queues than workers: ours comes by steering. */
+			if (unlikely(lc->queue >= dp->ports[p].n_queues))
+				continue;
+			n = rte_eth_rx_burst(dp->ports[p].port_id, lc->queue, pkts, burst);
+			if (n == 0)
+				continue;
+			got += n;
+			/* One worker owns everything: no steering step at all. */
+			if (lc->steer != NULL)
+				n = sl_steer_rx(lc, p, pkts, n);
+			kept += n;
+			worker_net_input(lc, p, pkts, n);
+		}
+		/* Packets other workers received for connections we own. */
+		if (lc->steer != NULL) {
+			uint32_t tx_taken, in = sl_steer_drain(lc, &tx_taken);
+
+			got += in + tx_taken;
+			kept += in;
 		}
 		/* Timers that fire do real work: their turn counts as busy. */
 		fired = sl_timer_wheel_advance(&lc->tcp->wheel, t0);
@@ -212,7 +242,7 @@ sl_worker_main(void *arg)
 		if (got > 0 || fired > 0) {
 			lc->cycles.busy += t1 - t0;
 			lc->cycles.busy_polls++;
-			lc->cycles.packets += got;
+			lc->cycles.packets += kept;
 			empty = 0;
 			sleep_us = 1;
 		} else {
