@@ -12,6 +12,7 @@
 #include "sl_conf.h"
 #include "sl_log.h"
 #include "sl_port.h"
+#include "sl_port_rss.h"
 
 static int
 socket_of_lcore(unsigned int lcore)
@@ -133,7 +134,7 @@ port_start(struct sl_dp *dp, unsigned int idx, const struct sl_conf_port *cp,
 		ec.txmode.offloads |= RTE_ETH_TX_OFFLOAD_IPV4_CKSUM;
 		p->tx_ip_cksum_offload = true;
 	}
-	rc = rte_eth_dev_configure(p->port_id, nq, nq, &ec);
+	rc = sl_port_rss_configure(p, &info, nq, &ec);   /* RSS, key: port_rss.c */
 	if (rc == 0)
 		rc = rte_eth_dev_adjust_nb_rx_tx_desc(p->port_id, &rxd, &txd);
 	if (rc != 0) {
@@ -164,6 +165,7 @@ port_start(struct sl_dp *dp, unsigned int idx, const struct sl_conf_port *cp,
 			 rte_strerror(-rc));
 		return -1;
 	}
+	sl_port_rss_start(p);   /* RETA, and how replies find their worker */
 	rte_eth_macaddr_get(p->port_id, &p->mac);
 	rte_ether_format_addr(mac, sizeof(mac), &p->mac);
 	SL_LOG(INFO, "port %s (ethdev %u, %s, socket %d): %s, link %s %u Mbps%s, "
@@ -195,6 +197,7 @@ sl_port_teardown(struct sl_dp *dp)
 	for (unsigned int i = 0; i < dp->n_ports; i++) {
 		rte_eth_dev_stop(dp->ports[i].port_id);
 		rte_eth_dev_close(dp->ports[i].port_id);
+		sl_port_rss_free(&dp->ports[i]);
 	}
 	dp->n_ports = 0;
 	for (int s = 0; s < RTE_MAX_NUMA_NODES; s++) {

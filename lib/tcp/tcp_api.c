@@ -1,35 +1,90 @@
 /* What applications (the L4 proxy, later HTTP) call on a connection. */
 #include <errno.h>
+#include <stdbool.h>
 
 #include <rte_errno.h>
 
 #include "sl_conf.h"
 #include "sl_lcore.h"
+#include "sl_tcp_thash.h"
 #include "tcp_private.h"
 
-/* Next free port of this lcore's block for the 4-tuple; 0 when none. */
+/*
+ * Whether laddr:lport -> raddr:rport may be used for a new connection.
+ * RFC 6191: with timestamps, a new incarnation is told apart from the old
+ * one, so a TIME_WAIT tuple is reused (and the old entry freed here).
+ */
+static bool
+tuple_free(struct sl_tcp_stack *s, uint32_t laddr, uint16_t lport,
+	   uint32_t raddr, uint16_t rport)
+{
+	struct sl_tcp_conn *old = tcp_lookup(s, laddr, lport, raddr, rport);
+
+	if (old == NULL)
+		return true;
+	if (old->state == SL_TCP_TIME_WAIT && (old->flags & SL_TCPF_TS)) {
+		s->stats.time_wait_recycled++;
+		tcp_conn_free(s, old);
+		return true;
+	}
+	return false;
+}
+
+static inline uint16_t
+eph_after(const struct sl_tcp_stack *s, uint16_t p)
+{
+	return p == s->eph_hi ? s->eph_lo : (uint16_t)(p + 1);
+}
+
+/*
+ * A port with our Toeplitz key and RETA: the next free port of this
+ * lcore's block whose reply the NIC hashes to this lcore's queue. About one
+ * port in n_queues qualifies; 0 when none of those is free.
+ */
 static uint16_t
-pick_port(struct sl_tcp_stack *s, uint32_t laddr, uint32_t raddr, uint16_t rport)
+pick_port_rss(struct sl_tcp_stack *s, const struct sl_port *pt, uint32_t raddr,
+	      uint16_t rport)
+{
+	uint16_t hint = s->eph_next, first = 0, p;
+
+	while (sl_tcp_thash_pick(pt->rss, raddr, pt->addr, rport, s->lc->queue,
+				 hint, s->eph_lo, s->eph_hi, &p) == 0 &&
+	       p != first) {
+		if (first == 0)
+			first = p;
+		if (tuple_free(s, pt->addr, p, raddr, rport)) {
+			s->eph_next = eph_after(s, p);
+			return p;
+		}
+		hint = eph_after(s, p);
+	}
+	return 0;
+}
+
+/*
+ * Next free port of this lcore's block for the 4-tuple; 0 when none. The
+ * block tells any lcore who owns a reply, so the port always comes from it.
+ */
+static uint16_t
+pick_port(struct sl_tcp_stack *s, const struct sl_port *pt, uint32_t raddr,
+	  uint16_t rport)
 {
 	uint32_t span = (uint32_t)s->eph_hi - s->eph_lo + 1;
 
+	if (pt->steer == SL_STEER_RSS && pt->rss != NULL) {
+		uint16_t p = pick_port_rss(s, pt, raddr, rport);
+
+		/* Else any free port: its reply reaches another queue and is
+		 * handed over in software, slower but not lost. */
+		if (p != 0)
+			return p;
+	}
 	for (uint32_t i = 0; i < span; i++) {
 		uint16_t p = s->eph_next;
-		struct sl_tcp_conn *old;
 
-		s->eph_next = p == s->eph_hi ? s->eph_lo : (uint16_t)(p + 1);
-		old = tcp_lookup(s, laddr, p, raddr, rport);
-		if (old == NULL)
+		s->eph_next = eph_after(s, p);
+		if (tuple_free(s, pt->addr, p, raddr, rport))
 			return p;
-		/*
-		 * RFC 6191: with timestamps, a new incarnation is told apart
-		 * from the old one, so a TIME_WAIT tuple may be reused.
-		 */
-		if (old->state == SL_TCP_TIME_WAIT && (old->flags & SL_TCPF_TS)) {
-			s->stats.time_wait_recycled++;
-			tcp_conn_free(s, old);
-			return p;
-		}
 	}
 	return 0;
 }
@@ -47,7 +102,7 @@ sl_tcp_connect(struct sl_tcp_stack *s, uint32_t raddr, uint16_t rport,
 		rte_errno = EHOSTUNREACH;
 		return NULL;
 	}
-	lport = pick_port(s, s->lc->dp->ports[port].addr, raddr, rport);
+	lport = pick_port(s, &s->lc->dp->ports[port], raddr, rport);
 	if (lport == 0) {
 		rte_errno = EADDRNOTAVAIL;
 		return NULL;
