@@ -273,12 +273,35 @@ tcp_send_data(struct sl_tcp_stack *s, struct sl_tcp_conn *c, uint32_t seq,
 	frame_send(s, &f, c->port, c->next_hop);
 }
 
+/*
+ * States in which we may still have to send, or send again, data or our
+ * FIN. Once the FIN is out (FIN_WAIT_1, CLOSING, LAST_ACK) nothing new is
+ * sent, but an RTO rewinds snd_nxt to snd_una: everything from there up to
+ * the FIN goes again as the window allows, exactly as before the FIN.
+ * Leaving these states out left each remaining hole to its own RTO, every
+ * one twice as long as the last (no new data means no RTT sample to reset
+ * the backoff), so a lossy tail after our FIN took minutes.
+ */
+static inline bool
+may_send(const struct sl_tcp_conn *c)
+{
+	switch (c->state) {
+	case SL_TCP_ESTABLISHED:
+	case SL_TCP_CLOSE_WAIT:
+	case SL_TCP_FIN_WAIT_1:
+	case SL_TCP_CLOSING:
+	case SL_TCP_LAST_ACK:
+		return true;
+	default:
+		return false;
+	}
+}
+
 void
 sl_tcp_output(struct sl_tcp_stack *s, struct sl_tcp_conn *c)
 {
-	if (c->state == SL_TCP_ESTABLISHED || c->state == SL_TCP_CLOSE_WAIT ||
-	    ((c->state == SL_TCP_FIN_WAIT_1 || c->state == SL_TCP_CLOSING ||
-	      c->state == SL_TCP_LAST_ACK) && !(c->flags & SL_TCPF_FIN_SENT))) {
+	if (may_send(c)) {
+		/* While our FIN is unacknowledged, it sits at data_end. */
 		uint32_t data_end = c->snd_una + c->sndq.bytes;
 		uint32_t wnd = RTE_MIN(c->snd_wnd, c->cc.cwnd);
 
@@ -307,8 +330,9 @@ sl_tcp_output(struct sl_tcp_stack *s, struct sl_tcp_conn *c)
 				break;
 			}
 		}
-		if ((c->flags & SL_TCPF_FIN_QUEUED) && !(c->flags & SL_TCPF_FIN_SENT) &&
-		    sl_seq_ge(c->snd_nxt, data_end)) {
+		/* A bare FIN: first sent, or sent again after an RTO rewound
+		 * snd_nxt to it (snd_nxt == data_end: the FIN is not covered). */
+		if ((c->flags & SL_TCPF_FIN_QUEUED) && c->snd_nxt == data_end) {
 			tcp_send_data(s, c, data_end, 0, true, false);
 			c->snd_nxt = data_end + 1;
 			c->flags |= SL_TCPF_FIN_SENT;

@@ -1044,6 +1044,118 @@ test_wraparound(void)
 	teardown();
 }
 
+/*
+ * An RTO after our FIN is out rewinds snd_nxt like any other: everything
+ * from snd_una up to and including the FIN must then go again as ACKs come
+ * back. The exact sequence of the lossy echo's tail: the backend's FIN
+ * reached the client side while a window of data was still in flight, the
+ * last data segment carried our FIN (CLOSE_WAIT -> LAST_ACK), and the whole
+ * flight was lost. Output used to skip LAST_ACK/FIN_WAIT_1/CLOSING once the
+ * FIN was out, so after the RTO only snd_una's segment went; every later
+ * hole waited for an RTO of its own, each twice as long as the last.
+ */
+static void
+test_rto_after_fin(void)
+{
+	struct out o;
+	uint32_t iss, mss, base;
+	struct sl_tcp_conn *c;
+
+	setup();
+	iss = handshake(9500, false);
+	c = accepted;
+	mss = c->mss;
+	base = iss + 1;
+	/* The peer half-closes: CLOSE_WAIT. */
+	send_in(&(struct in){ .flags = FIN | ACK, .seq = 9501, .ack = base });
+	CHECK_EQ(c->state, SL_TCP_CLOSE_WAIT);
+	drain_out();
+	/* Four segments, then our FIN riding on the last: LAST_ACK. */
+	c->cc.cwnd = 10 * mss;
+	for (int i = 0; i < 4; i++)
+		sl_tcp_send(S, c, payload("f", mss));
+	sl_tcp_shutdown(S, c);
+	CHECK_EQ(n_out(), 4);
+	CHECK_EQ(c->state, SL_TCP_LAST_ACK);
+	for (int i = 0; i < 4; i++) {
+		CHECK(get_out(&o));
+		CHECK_EQ(o.seq, base + (uint32_t)i * mss);
+		CHECK_EQ(!!(o.flags & FIN), i == 3);
+	}
+	/* All lost. The RTO (rto_init, 1 s) resends snd_una's segment. */
+	advance(1001);
+	CHECK(get_out(&o));
+	CHECK_EQ(o.seq, base);
+	CHECK_EQ(o.plen, mss);
+	CHECK_EQ(n_out(), 0);
+	CHECK_EQ(c->snd_nxt, base + mss);
+	/* Its ACK lets the next two go at once (slow start from one MSS)... */
+	send_in(&(struct in){ .flags = ACK, .seq = 9502, .ack = base + mss });
+	CHECK(get_out(&o));
+	CHECK_EQ(o.seq, base + mss);
+	CHECK_EQ(o.plen, mss);
+	CHECK(get_out(&o));
+	CHECK_EQ(o.seq, base + 2 * mss);
+	CHECK_EQ(n_out(), 0);
+	/* ...and theirs the last one, with the FIN again. */
+	send_in(&(struct in){ .flags = ACK, .seq = 9502, .ack = base + 3 * mss });
+	CHECK(get_out(&o));
+	CHECK_EQ(o.seq, base + 3 * mss);
+	CHECK_EQ(o.plen, mss);
+	CHECK(o.flags & FIN);
+	CHECK_EQ(n_out(), 0);
+	CHECK_EQ(S->stats.retransmits_timeout, 1);
+	/* Everything acknowledged, FIN included: the connection is done. */
+	send_in(&(struct in){ .flags = ACK, .seq = 9502, .ack = base + 4 * mss + 1 });
+	CHECK_EQ(n_closed, 1);
+	CHECK_EQ(last_reason, SL_TCP_CLOSE_NORMAL);
+	CHECK_EQ(n_out(), 0);
+
+	teardown();
+
+	/*
+	 * A bare FIN (shutdown after the data was out), lost with the first
+	 * segment; the second got through. The RTO resends the first; its ACK
+	 * covers all the data, and the FIN must follow at once rather than
+	 * after another RTO. FIN_WAIT_1 this time.
+	 */
+	setup();
+	iss = handshake(9600, false);
+	c = accepted;
+	base = iss + 1;
+	c->cc.cwnd = 10 * mss;
+	for (int i = 0; i < 2; i++)
+		sl_tcp_send(S, c, payload("g", mss));
+	sl_tcp_output(S, c);
+	sl_tcp_shutdown(S, c);
+	CHECK_EQ(c->state, SL_TCP_FIN_WAIT_1);
+	CHECK_EQ(n_out(), 3);
+	for (int i = 0; i < 2; i++) {
+		CHECK(get_out(&o));
+		CHECK(!(o.flags & FIN));
+	}
+	CHECK(get_out(&o));
+	CHECK_EQ(o.seq, base + 2 * mss);
+	CHECK_EQ(o.plen, 0);
+	CHECK(o.flags & FIN);
+	advance(1001);
+	CHECK(get_out(&o));
+	CHECK_EQ(o.seq, base);
+	CHECK_EQ(o.plen, mss);
+	CHECK(!(o.flags & FIN));
+	CHECK_EQ(n_out(), 0);
+	send_in(&(struct in){ .flags = ACK, .seq = 9601, .ack = base + 2 * mss });
+	CHECK(get_out(&o));
+	CHECK_EQ(o.seq, base + 2 * mss);
+	CHECK_EQ(o.plen, 0);
+	CHECK(o.flags & FIN);
+	CHECK_EQ(n_out(), 0);
+	send_in(&(struct in){ .flags = ACK, .seq = 9601, .ack = base + 2 * mss + 1 });
+	CHECK_EQ(c->state, SL_TCP_FIN_WAIT_2);
+	CHECK_EQ(n_out(), 0);
+	teardown();
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1079,6 +1191,7 @@ main(int argc, char **argv)
 	test_syncookies();
 	test_active_open();
 	test_wraparound();
+	test_rto_after_fin();
 	/* No path leaks an mbuf. */
 	CHECK_EQ((int)rte_mempool_avail_count(mp), before);
 	rte_mempool_free(mp);
