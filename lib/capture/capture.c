@@ -496,7 +496,9 @@ static int
 setup(const struct sl_port *port, const struct sl_capture_params *p, char *err,
       size_t errlen)
 {
-	const unsigned int nq = cap.dp->n_workers;
+	/* One tap per queue, run by the worker that owns it (a port may have
+	 * fewer queues than workers: the others send through those). */
+	const unsigned int nq = port->n_queues;
 	uint32_t frame = port->mtu + RTE_ETHER_HDR_LEN + RTE_ETHER_CRC_LEN + 4;
 	unsigned int cache = p->ring >= 256 ? POOL_CACHE : 0;
 	unsigned int n_mbufs = nq * (p->ring + (cache * 3) / 2) + CAPTURE_BURST + 1;
@@ -753,6 +755,11 @@ sl_capture_lcore_stats(unsigned int w, struct sl_capture_lcore_stats *out)
 
 	if (w >= RTE_MAX_LCORE || w >= LOAD(cap.st.n_workers))
 		return -ENOENT;
+	if (w >= LOAD(cap.n_taps)) {
+		/* No queue of its own on the captured port: it taps nothing. */
+		memset(out, 0, sizeof(*out));
+		return 0;
+	}
 	t = &taps[w];
 	out->seen = LOAD(t->st.seen);
 	out->copied = LOAD(t->st.copied);

@@ -66,16 +66,90 @@ class Telemetry:
         return reply.get(key, reply)
 
 
-class Gateway:
-    """A sluice process on the testbed. Always stop() it (fixtures do)."""
+# SLUICE_TEST_WORKERS=N runs every Gateway with N worker lcores (EAL
+# --lcores mapping N+1 lcores onto this machine's CPUs; the example config's
+# "adaptive" idle policy lets them share cores). SLUICE_TEST_PMD=tap drives
+# the testbed through net_tap ports instead of af_xdp (TapPorts below).
+TEST_WORKERS = int(os.environ.get("SLUICE_TEST_WORKERS", "1"))
+TEST_PMD = os.environ.get("SLUICE_TEST_PMD", "af_xdp")
 
-    def __init__(self, config_path, workdir, extra_eal=(), lcores="0,1"):
+
+def eal_lcores(workers):
+    """EAL --lcores for the main lcore plus `workers` workers, lcore i on
+    CPU i mod ncpu: '0@0,1@1,2@0' for two workers on two CPUs."""
+    ncpu = os.cpu_count() or 1
+    return ",".join(f"{i}@{i % ncpu}" for i in range(workers + 1))
+
+
+class TapPorts:
+    """The testbed through net_tap instead of af_xdp: the gateway creates
+    the taps sltc0/sltb0 (one kernel queue per worker), and attach() moves
+    their kernel ends into sl-client/sl-backend with the addresses and
+    routes the veths had (the veth peers are flushed meanwhile). detach()
+    puts the testbed back (scripts/testbed.sh up is idempotent)."""
+
+    SIDES = ((CLIENT_NS, "sltc0", "slc1", "198.18.0", "198.18.1.0/24", GW_CLIENT_IP),
+             (BACKEND_NS, "sltb0", "slb1", "198.18.1", "198.18.0.0/24", GW_BACKEND_IP))
+    RENAME = {"net_af_xdp0": "net_tap0", "net_af_xdp1": "net_tap1"}
+
+    @staticmethod
+    def vdevs():
+        return ["--vdev", "net_tap0,iface=sltc0", "--vdev", "net_tap1,iface=sltb0"]
+
+    @classmethod
+    def config(cls, path):
+        """A copy of the config whose af_xdp ports are the taps."""
+        conf = json.loads(Path(path).read_text())
+        for p in conf.get("ports", []):
+            p["name"] = cls.RENAME.get(p["name"], p["name"])
+        out = Path(str(path) + ".tap.json")
+        out.write_text(json.dumps(conf, indent=2))
+        return str(out)
+
+    @classmethod
+    def attach(cls):
+        for ns, tap, veth, net, other, gw in cls.SIDES:
+            run(["ip", "link", "set", tap, "netns", ns])
+            in_ns(ns, "ip", "addr", "flush", "dev", veth)
+            in_ns(ns, "sysctl", "-qw", f"net.ipv6.conf.{tap}.disable_ipv6=1", check=False)
+            for h in range(2, 10):
+                in_ns(ns, "ip", "addr", "replace", f"{net}.{h}/24", "dev", tap)
+            in_ns(ns, "ip", "link", "set", tap, "up")
+            # Partial checksums would reach DPDK unfinished (TESTBED.md).
+            in_ns(ns, "ethtool", "-K", tap, "tx", "off", "tso", "off", "gso", "off",
+                  check=False)
+            in_ns(ns, "ip", "route", "replace", other, "via", gw, "dev", tap)
+
+    @staticmethod
+    def detach():
+        # The taps die with the gateway's file descriptors; bring the
+        # veth side back as the testbed made it.
+        run([str(TESTBED), "up"], check=False)
+
+
+class Gateway:
+    """A sluice process on the testbed. Always stop() it (fixtures do).
+    `workers` and `pmd` default to SLUICE_TEST_WORKERS and SLUICE_TEST_PMD;
+    a test that passes `lcores` itself keeps EAL's -l with it."""
+
+    def __init__(self, config_path, workdir, extra_eal=(), lcores=None,
+                 workers=None, pmd=None):
         self.prefix = f"sl-it-{os.getpid()}-{int(time.time() * 1000) % 100000}"
+        self.workers = workers or (1 if lcores else TEST_WORKERS)
+        self.pmd = pmd or TEST_PMD
         self.config = str(config_path)
+        if self.pmd == "tap":
+            self.config = TapPorts.config(self.config)
+            ports = TapPorts.vdevs()
+        else:
+            ports = ["--vdev", "net_af_xdp0,iface=slc0",
+                     "--vdev", "net_af_xdp1,iface=slb0"]
         self.log_path = Path(workdir) / f"{self.prefix}.log"
-        eal = ["-l", lcores, "--no-pci", "--file-prefix", self.prefix,
-               "--vdev", "net_af_xdp0,iface=slc0",
-               "--vdev", "net_af_xdp1,iface=slb0", *extra_eal]
+        if lcores is not None or self.workers == 1:
+            cores = ["-l", lcores or "0,1"]
+        else:
+            cores = ["--lcores", eal_lcores(self.workers)]
+        eal = [*cores, "--no-pci", "--file-prefix", self.prefix, *ports, *extra_eal]
         if not hugepages_available():
             eal += ["--no-huge", "-m", "1024"]
         self.cmd = [str(SLUICE), *eal, "--", "-c", self.config]
@@ -83,6 +157,7 @@ class Gateway:
         self.tel = Telemetry(self.prefix)
         self.returncode = None
         self.stop_seconds = None
+        self._tap_attached = False
 
     def start(self, wait=True, timeout=30):
         self._log = open(self.log_path, "w")
@@ -98,6 +173,9 @@ class Gateway:
             if "running:" in self.log():
                 try:
                     self.tel.query("/sluice/info")
+                    if self.pmd == "tap" and not self._tap_attached:
+                        self._tap_attached = True
+                        TapPorts.attach()
                     return self
                 except OSError:
                     pass
@@ -136,6 +214,8 @@ class Gateway:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait(timeout=10)
+        if self.pmd == "tap":
+            TapPorts.detach()
         if getattr(self, "_log", None):
             self._log.close()
         # EAL leaves its runtime dir and hugepage files behind; remove ours.
