@@ -37,11 +37,8 @@ sl_hist_merge(struct sl_hist *acc, const struct sl_hist *h)
 uint64_t
 sl_hist_quantile(const struct sl_hist *h, double q)
 {
-	uint64_t total = 0, need, seen = 0;
+	uint64_t total = sl_hist_total(h), need, seen = 0;
 
-	/* Count from the buckets: count may be a moment ahead of them. */
-	for (unsigned int i = 0; i < SL_HIST_BUCKETS; i++)
-		total += h->buckets[i];
 	if (total == 0)
 		return 0;
 	need = (uint64_t)ceil(q * (double)total);
@@ -56,4 +53,28 @@ sl_hist_quantile(const struct sl_hist *h, double q)
 		}
 	}
 	return h->max;
+}
+
+uint64_t
+sl_hist_total(const struct sl_hist *h)
+{
+	uint64_t total = 0;
+
+	for (unsigned int i = 0; i < SL_HIST_BUCKETS; i++)
+		total += h->buckets[i];
+	return total;
+}
+
+uint64_t
+sl_hist_count_le(const struct sl_hist *h, uint64_t bound)
+{
+	uint64_t n = 0;
+
+	/* Buckets ascend: stop at the first one holding a value past bound. */
+	for (unsigned int i = 0; i < SL_HIST_BUCKETS; i++) {
+		if (sl_hist_bucket_high(i) - 1 > bound)
+			break;
+		n += h->buckets[i];
+	}
+	return n;
 }

@@ -69,4 +69,17 @@ sl_hist_merge(struct sl_hist *acc, const struct sl_hist *h);
 uint64_t
 sl_hist_quantile(const struct sl_hist *h, double q);
 
+/* Samples in the buckets (count may be a moment ahead of them). */
+uint64_t
+sl_hist_total(const struct sl_hist *h);
+
+/*
+ * Samples in the buckets whose every value is <= bound: the cumulative
+ * count of a Prometheus bucket `le="bound"`. A bucket that straddles the
+ * bound (at most 12.5% of its values wide) counts in the next bound up, so
+ * the result never claims a sample was faster than it may have been.
+ */
+uint64_t
+sl_hist_count_le(const struct sl_hist *h, uint64_t bound);
+
 #endif

@@ -5,6 +5,7 @@
  * a worker; a percentile may miss the requests of the last microseconds.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -283,6 +284,152 @@ cmd_backends(const char *cmd __rte_unused, const char *params,
 	return 0;
 }
 
+/* ---- /sluice/latency -------------------------------------------------- */
+
+/*
+ * The histograms themselves, for Prometheus `_bucket`/`_sum`/`_count`:
+ * cumulative counts at fixed bounds, one row per scope. The rows are wide
+ * (2 x 17 numbers, 2.5 KB at worst), hence their own command and a small page.
+ */
+#define LATENCY_PAGE 5
+
+static const uint64_t latency_bounds_us[] = {
+	250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000,
+	500000, 1000000, 2500000, 5000000, 10000000 };
+
+static void
+add_buckets(struct rte_tel_data *e, const char *phase, const struct sl_hist *h)
+{
+	char key[48];
+
+	snprintf(key, sizeof(key), "%s_count", phase);
+	rte_tel_data_add_dict_u64(e, key, sl_hist_total(h));
+	snprintf(key, sizeof(key), "%s_sum_us", phase);
+	rte_tel_data_add_dict_u64(e, key, h->sum);
+	for (unsigned int i = 0; i < RTE_DIM(latency_bounds_us); i++) {
+		snprintf(key, sizeof(key), "%s_le_%" PRIu64 "_us", phase,
+			 latency_bounds_us[i]);
+		rte_tel_data_add_dict_u64(e, key, sl_hist_count_le(h, latency_bounds_us[i]));
+	}
+}
+
+/* Histogram pair `idx` (total, upstream) of the arrays at off_t / off_u. */
+static struct rte_tel_data *
+latency_row(const char *scope, const char *listener, const char *match,
+	    const char *pool, const char *backend, size_t off_t, size_t off_u,
+	    uint32_t idx, uint32_t n_idx, struct sl_hist *h)
+{
+	struct rte_tel_data *e = rte_tel_data_alloc();
+	struct sl_hist *one = h + 1;
+
+	if (e == NULL)
+		return NULL;
+	rte_tel_data_start_dict(e);
+	rte_tel_data_add_dict_string(e, "scope", scope);
+	tel_add_str(e, "listener", listener);
+	tel_add_str(e, "match", match);
+	tel_add_str(e, "pool", pool);
+	tel_add_str(e, "backend", backend);
+	for (unsigned int k = 0; k < 2; k++) {
+		size_t off = k == 0 ? off_t : off_u;
+
+		memset(h, 0, sizeof(*h));
+		/* n_idx > 1: every route of every listener, merged ("all"). */
+		for (uint32_t i = idx; i < idx + n_idx; i++) {
+			merge_hist(one, off, i);
+			sl_hist_merge(h, one);
+		}
+		add_buckets(e, k == 0 ? "total" : "upstream", h);
+	}
+	return e;
+}
+
+static int
+cmd_latency(const char *cmd __rte_unused, const char *params,
+	    struct rte_tel_data *d)
+{
+	const size_t rt_t = offsetof(struct sl_h1_proxy, route_total);
+	const size_t rt_u = offsetof(struct sl_h1_proxy, route_upstream);
+	const size_t be_t = offsetof(struct sl_h1_proxy, backend_total);
+	const size_t be_u = offsetof(struct sl_h1_proxy, backend_upstream);
+	const struct sl_conf *c = tel_conf();
+	struct tel_page pg = { .size = LATENCY_PAGE };
+	unsigned int n = 0, cnt;
+	struct sl_hist *h;
+	uint16_t *idx;
+	char key[16], match[600];
+
+	if (tel_parse_page(params, &pg.page, d) != 0)
+		return 0;
+	h = calloc(2, sizeof(*h));
+	idx = calloc(SL_CONF_MAX_BACKENDS + 1, sizeof(*idx));
+	if (h == NULL || idx == NULL) {
+		free(h);
+		free(idx);
+		return tel_error(d, "out of memory");
+	}
+	/* "all", every route, every listed backend (drained tombstones are not). */
+	if (tel_dp->n_workers > 0) {
+		n = 1;
+		for (unsigned int l = 0; l < c->n_listeners; l++)
+			if (c->listeners[l].mode == SL_MODE_HTTP)
+				n += c->listeners[l].n_routes + 1;
+		for (unsigned int p = 0; p < c->n_pools; p++)
+			if (tel_pool_listed(c, p))
+				n += tel_pool_backends(c, p, idx);
+	}
+	tel_page_set(&pg, n);
+	rte_tel_data_start_dict(d);
+	tel_page_meta(d, &pg);
+	n = 0;
+	if (pg.first == 0 && pg.last > 0) {
+		uint32_t routes = tel_dp->workers[0]->http->n_route_hists;
+
+		tel_add_row(d, "0", latency_row("all", "", "", "", "", rt_t, rt_u,
+						0, routes, h));
+	}
+	n = 1;
+	for (unsigned int l = 0; l < c->n_listeners && n < pg.last; l++) {
+		const struct sl_conf_listener *lis = &c->listeners[l];
+
+		if (lis->mode != SL_MODE_HTTP)
+			continue;
+		for (unsigned int r = 0; r <= lis->n_routes && n < pg.last; r++, n++) {
+			const struct sl_conf_http_route *rt =
+				r < lis->n_routes ? &lis->routes[r] : NULL;
+			int pool = rt ? rt->pool : lis->pool;
+
+			if (n < pg.first)
+				continue;
+			if (rt != NULL)
+				snprintf(match, sizeof(match), "%s%s",
+					 rt->host[0] ? rt->host : "*", rt->path_prefix);
+			else
+				snprintf(match, sizeof(match), "(default)");
+			snprintf(key, sizeof(key), "%u", n);
+			tel_add_row(d, key, latency_row("route", lis->name, match,
+				pool >= 0 ? c->pools[pool].name : "", "", rt_t, rt_u,
+				lis->route_base + r, 1, h));
+		}
+	}
+	for (unsigned int p = 0; p < c->n_pools && n < pg.last; p++) {
+		if (!tel_pool_listed(c, p))
+			continue;
+		cnt = tel_pool_backends(c, p, idx);
+		for (unsigned int k = 0; k < cnt && n < pg.last; k++, n++) {
+			if (n < pg.first)
+				continue;
+			snprintf(key, sizeof(key), "%u", n);
+			tel_add_row(d, key, latency_row("backend", "", "", c->pools[p].name,
+				c->pools[p].backends[idx[k]].name, be_t, be_u,
+				c->pools[p].slot_base + idx[k], 1, h));
+		}
+	}
+	free(idx);
+	free(h);
+	return 0;
+}
+
 int
 tel_http_register(struct sl_dp *dp __rte_unused)
 {
@@ -294,5 +441,7 @@ tel_http_register(struct sl_dp *dp __rte_unused)
 		"Per HTTP route and listener default: match, methods, pool, requests, latency. Param: page (16 a page)");
 	rc |= tel_reg("/sluice/backends", cmd_backends,
 		"Per backend of a pool: state, health, breaker, weights, gauges, outcomes, share, latency. Params: pool[,page] (8 a page)");
+	rc |= tel_reg("/sluice/latency", cmd_latency,
+		"Latency histograms (all, per route, per backend): count, sum, cumulative counts at fixed us bounds. Param: page (5 a page)");
 	return rc;
 }

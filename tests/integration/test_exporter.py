@@ -160,6 +160,27 @@ def test_counters_move_with_requests(exporter):
     assert d("sluice_exporter_scrapes_total") == 1
     assert d("sluice_uptime_seconds") > 0
 
+    # Histograms: _count moves with the requests, +Inf equals _count, and
+    # the buckets are cumulative (the strict parser checks that too).
+    def hist(name, suffix, **lab):
+        return sum(v for n, l, v in after[name].select(**lab) if n == name + suffix) - \
+            sum(v for n, l, v in before[name].select(**lab) if n == name + suffix)
+    assert hist("sluice_http_request_duration_seconds", "_count", phase="total") == 25
+    assert hist("sluice_route_request_duration_seconds", "_count", route="(default)",
+                phase="upstream") == 25
+    assert hist("sluice_backend_request_duration_seconds", "_count", pool="web",
+                phase="total") == 25
+    assert hist("sluice_http_request_duration_seconds", "_sum", phase="total") > 0
+    fam = after["sluice_http_request_duration_seconds"]
+    inf = [v for n, l, v in fam.select(phase="total", le="+Inf")]
+    cnt = [v for n, l, v in fam.select(phase="total")
+           if n == "sluice_http_request_duration_seconds_count"]
+    assert inf == cnt and inf[0] > 0
+    les = sorted((float(l["le"]), v) for n, l, v in fam.select(phase="total")
+                 if n.endswith("_bucket") and l["le"] != "+Inf")
+    assert [b for b, _ in les][:2] == [0.00025, 0.0005] and les[-1][0] == 10.0
+    assert [v for _, v in les] == sorted(v for _, v in les)
+
 
 def test_weight_change_and_event_show(exporter, gw):
     before, _ = scrape(exporter)
@@ -191,7 +212,7 @@ def test_telemetry_fully_mapped(gw):
     tables = {"ports": "/sluice/ports", "lcores": "/sluice/lcores",
               "tcp": "/sluice/tcp", "routes": "/sluice/routes",
               "pools": "/sluice/pools", "backends": "/sluice/backends,web",
-              "breakers": "/sluice/breakers"}
+              "breakers": "/sluice/breakers", "latency": "/sluice/latency"}
     if "/sluice/health" in listed:
         tables["health"] = "/sluice/health,web"
     missing = {}

@@ -70,8 +70,13 @@ def field_matchers(name):
     if m is None:
         return [name], None
     if "|" in m.group(1):
-        return [name[:m.start()] + alt + name[m.end():]
-                for alt in m.group(1).split("|")], None
+        # Every `<x|y>` group multiplies out (`<a|b>_le_<1|2>_us`: four names).
+        names = []
+        for alt in m.group(1).split("|"):
+            more, rx = field_matchers(name[:m.start()] + alt + name[m.end():])
+            assert rx is None, f"a family inside an alternation: {name}"
+            names += more
+        return names, None
     return [], re.compile(re.escape(name[:m.start()]) + "[a-z0-9_]+" +
                           re.escape(name[m.end():]) + "$")
 
@@ -252,6 +257,7 @@ def traffic(env):
     before = {"http": tel.q("/sluice/http"), "info": tel.q("/sluice/info"),
               "routes": tel.pages("/sluice/routes", 16),
               "backends": tel.pages("/sluice/backends,web", 8),
+              "latency": tel.pages("/sluice/latency", 5),
               "tcp": tel.q("/sluice/tcp")["total"],
               "ports": rows(tel.q("/sluice/ports"))}
     codes = [curl("/whoami") for _ in range(N_WEB)]
@@ -270,11 +276,12 @@ def traffic(env):
 READ_COMMANDS = ["/sluice/info", "/sluice/ports", "/sluice/lcores",
                  "/sluice/arp", "/sluice/tcp", "/sluice/conns", "/sluice/http",
                  "/sluice/routes", "/sluice/backends", "/sluice/pools",
-                 "/sluice/breakers", "/sluice/health", "/sluice/events"]
+                 "/sluice/breakers", "/sluice/health", "/sluice/events",
+                 "/sluice/latency"]
 PAGED = {"/sluice/ports": 4, "/sluice/lcores": 16, "/sluice/arp": 64,
          "/sluice/tcp": 4, "/sluice/conns": 24, "/sluice/routes": 16,
          "/sluice/backends": 8, "/sluice/pools": 8, "/sluice/breakers": 20,
-         "/sluice/health": 20}
+         "/sluice/health": 20, "/sluice/latency": 5}
 
 
 def test_docs_list_exactly_the_registered_commands(env):
@@ -476,6 +483,43 @@ def test_backends(env, traffic):
         sum(b["requests"] for b in was.values()) == N_WEB
     assert wait_until(lambda: sum(b["status_2xx"] for b in tel.pages(
         "/sluice/backends,web", 8).values()) - sum(b["status_2xx"] for b in was.values()) == N_WEB, 5)
+
+
+def test_latency_histograms(env, traffic):
+    """Row 0 is every route; then routes, then backends; counts move by the
+    requests sent; buckets are cumulative and end at or below the count."""
+    gw, tel = env
+    sch = doc_schema()["/sluice/latency"]
+    check_fields(tel.q("/sluice/latency"), sch["reply"], "/sluice/latency", scalars_only=True)
+    lat = tel.pages("/sluice/latency", 5)
+    for k, r in lat.items():
+        check_fields(r, sch["row"], f"/sluice/latency row {k}")
+    rows_ = [lat[k] for k in sorted(lat, key=int)]
+    assert rows_[0]["scope"] == "all"
+    scopes = [r["scope"] for r in rows_]
+    assert scopes == sorted(scopes, key=["all", "route", "backend"].index), scopes
+    assert scopes.count("route") == N_ROUTE_ROWS
+    before = {(r["scope"], r["match"], r["pool"], r["backend"]): r
+              for r in traffic["latency"].values()}
+
+    def moved(r, field="total_count"):
+        return r[field] - before[(r["scope"], r["match"], r["pool"], r["backend"])][field]
+    assert moved(rows_[0]) == N_WEB + N_API
+    api = next(r for r in rows_ if r["scope"] == "route" and r["match"] == "*/api/")
+    assert moved(api) == N_API and moved(api, "upstream_count") == N_API
+    web = [r for r in rows_ if r["scope"] == "backend" and r["pool"] == "web"]
+    assert sorted(r["backend"] for r in web) == ["b2", "b3"]
+    assert sum(moved(r) for r in web) == N_WEB
+    bounds = [250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000,
+              500000, 1000000, 2500000, 5000000, 10000000]
+    for r in rows_:
+        for phase in ("total", "upstream"):
+            cum = [r[f"{phase}_le_{b}_us"] for b in bounds]
+            assert cum == sorted(cum) and cum[-1] <= r[f"{phase}_count"], r
+    # Local requests take well under 10 s, and some time: every one is in
+    # the last bucket, and the sum is positive.
+    assert rows_[0]["total_le_10000000_us"] == rows_[0]["total_count"] > 0
+    assert rows_[0]["total_sum_us"] > 0
 
 
 def test_backends_page_a_big_pool(env):

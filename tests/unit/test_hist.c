@@ -1,6 +1,7 @@
 /* Latency histogram: bucketing is monotonic and tight; quantiles are within
  * one bucket (12.5%) of the exact ones. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "sl_hist.h"
 #include "sl_test.h"
@@ -53,5 +54,39 @@ main(void)
 		CHECK(got <= exact + exact / 8 + 1);
 	}
 	CHECK_EQ(sl_hist_quantile(&merged, 1.0), v[99999]);
+
+	/*
+	 * Cumulative counts for Prometheus buckets: never more than the exact
+	 * count at or below the bound (no sample claimed faster than it may
+	 * have been), at least the exact count at 8/9 of the bound (one
+	 * bucket's width), monotonic, and all of them at the top.
+	 */
+	CHECK_EQ(sl_hist_total(&merged), 100000);
+	{
+		static const uint64_t bounds[] = { 0, 7, 100, 250, 500, 999, 1000,
+						   2500, 60000, 100000, 1ull << 40 };
+		uint64_t prev = 0;
+
+		for (unsigned int i = 0; i < sizeof(bounds) / sizeof(bounds[0]); i++) {
+			uint64_t b = bounds[i], got = sl_hist_count_le(&merged, b);
+			uint64_t le = 0, le_low = 0;
+
+			for (unsigned int k = 0; k < 100000; k++) {
+				le += v[k] <= b;
+				le_low += v[k] <= b - b / 9;
+			}
+			CHECK(got <= le);
+			CHECK(got >= le_low);
+			CHECK(got >= prev);
+			prev = got;
+		}
+		CHECK_EQ(prev, 100000);
+		/* Bucket edges are exact: 1024 is a lower edge, 1023 an upper one. */
+		memset(&h, 0, sizeof(h));
+		sl_hist_record(&h, 1023);
+		sl_hist_record(&h, 1024);
+		CHECK_EQ(sl_hist_count_le(&h, 1023), 1);
+		CHECK_EQ(sl_hist_count_le(&h, 1022), 0);
+	}
 	return sl_test_result("test_hist");
 }
