@@ -17,21 +17,17 @@ owner; packets were steered and nothing was lost in the rings; the ports'
 steering totals are the sum of the lcores'; and afterwards the connection
 tables are empty and the mbufs back at their baseline.
 
-test_suites_with_two_workers runs the HTTP and TCP suites themselves
-(test_http_proxy.py, test_tcp_proxy.py) with SLUICE_TEST_WORKERS=2 for each
-PMD (SLUICE_TEST_PMD), in a child pytest."""
+test_multicore_suites.py runs the HTTP and TCP suites themselves with two
+workers on each PMD."""
 
 import hashlib
-import os
-import subprocess
-import sys
 import time
 
 import pytest
 
-from sluice_env import (BACKEND_NS, CLIENT_NS, HERE, PY, REPO, TESTBED, Backend,
-                        Gateway, in_ns, last_json, ns_popen, read_line, run,
-                        stop_proc, wait_until, write_config)
+from sluice_env import (BACKEND_NS, CLIENT_NS, HERE, PY, Backend, Gateway,
+                        in_ns, last_json, ns_popen, read_line, stop_proc,
+                        wait_until, write_config)
 
 GW = "198.18.0.1"
 PMDS = ("af_xdp", "tap")
@@ -239,24 +235,3 @@ def test_tables_empty_and_mbufs_at_baseline(gw):
     ok = wait_until(lambda: gw.tel.query("/sluice/info")["mbufs_in_use"]
                     <= base + MBUF_SLACK, timeout=20, step=0.5)
     assert ok, (gw.tel.query("/sluice/info")["mbufs_in_use"], base)
-
-
-# The HTTP and TCP suites themselves with two workers. Each child pytest
-# sets the testbed up and tears it down again (session fixture), so the
-# parent's testbed is put back afterwards.
-SUITES = ("test_http_proxy.py", "test_tcp_proxy.py")
-
-
-@pytest.mark.parametrize("pmd", PMDS)
-def test_suites_with_two_workers(testbed, pmd):
-    env = dict(os.environ, SLUICE_TEST_WORKERS="2", SLUICE_TEST_PMD=pmd)
-    try:
-        r = subprocess.run(
-            [sys.executable, "-m", "pytest", *[str(HERE / s) for s in SUITES],
-             "-p", "no:cacheprovider", "-q", "-x"],
-            cwd=REPO, env=env, capture_output=True, text=True, timeout=1500)
-    finally:
-        run([str(TESTBED), "up"], check=False)
-    tail = (r.stdout + r.stderr)[-4000:]
-    assert r.returncode == 0, tail
-    print(tail.strip().splitlines()[-1])
