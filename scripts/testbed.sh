@@ -21,6 +21,13 @@ ns_exec() { ip netns exec "$@"; }
 side_up() {
 	local ns=$1 root_if=$2 ns_if=$3 net=$4
 	ip netns list | grep -qw "$ns" || ip netns add "$ns"
+	# Single-queue veths on purpose, also for several workers: DPDK 22.11's
+	# af_xdp takes at most the device's "combined" channel count, and a veth
+	# has none (separate rx/tx only), so queue_count=2 is refused. A 2-queue
+	# peer would also spread its flows over slc0's two RX queues, and what
+	# lands on the queue with no AF_XDP socket is dropped by the kernel.
+	# Two workers share the one queue through software steering
+	# (docs/architecture.md); net_tap gives each worker a queue.
 	if ! ip link show "$root_if" >/dev/null 2>&1; then
 		ip link add "$root_if" type veth peer name "$ns_if" netns "$ns"
 	fi
