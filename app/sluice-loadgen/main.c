@@ -1,0 +1,446 @@
+/*
+ * sluice-loadgen: HTTP/1.1 load against a gateway and backends for it, on
+ * Sluice's own ports (lib/port), network (lib/net), TCP (lib/tcp) and
+ * parser (lib/http). One lcore runs everything; the ports are DPDK devices
+ * such as net_vhost facing the gateway's net_virtio_user, so no kernel is
+ * in the path.
+ *
+ *   sluice-loadgen <EAL args> -- [options]      (see lg_usage())
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+
+#include "sl_conf.h"
+#include "sl_lcore.h"
+#include "sl_log.h"
+#include "sl_net.h"
+#include "sl_port.h"
+#include "sl_tcp.h"
+#include "sl_timer.h"
+#include "lg.h"
+
+static struct sl_dp dp;
+static struct lg_opts opts;
+static struct lg_client client;
+static struct lg_server server;
+static volatile sig_atomic_t signals;
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	signals++;
+}
+
+static void
+lg_tcp_input(struct sl_lcore *lc, unsigned int port, struct rte_mbuf *m,
+	     struct rte_ipv4_hdr *ip, uint16_t hlen)
+{
+	sl_tcp_input(lc->tcp, port, m, ip, hlen);
+}
+
+/*
+ * The ports and the TCP settings, as a Sluice config, so that the one
+ * validator checks them and lib/port, lib/net and lib/tcp get what they
+ * expect. No pools, no listeners: the gateway part stays unused.
+ */
+static struct sl_conf *
+make_conf(const struct lg_opts *o)
+{
+	char buf[4096], gw[64] = "";
+	struct sl_conf_diag diag = { 0 };
+	struct sl_conf *c;
+	uint64_t max_conns = 64;
+	int n = 0;
+
+	if (o->client_port[0] != '\0')
+		max_conns += o->conns;
+	if (o->server_port[0] != '\0')
+		max_conns += o->server_conns;
+	if (max_conns > 4194304)
+		max_conns = 4194304;
+	if (o->client_gw[0] != '\0')
+		snprintf(gw, sizeof(gw), ", \"gateway\": \"%s\"", o->client_gw);
+	n += snprintf(buf + n, sizeof(buf) - n,
+		"{ \"version\": 1,\n"
+		"  \"runtime\": { \"idle\": \"%s\", \"idle_polls\": 256, "
+		"\"idle_sleep_us\": 50, \"burst\": 32 },\n"
+		"  \"memory\": { \"mbufs\": %u, \"mbuf_cache\": 256, \"mbuf_data_size\": 2048 },\n"
+		"  \"tcp\": { \"max_conns\": %lu, \"syn_backlog\": %lu, \"time_wait_s\": 0,\n"
+		"           \"ephemeral_lo\": 1024, \"ephemeral_hi\": 65535 },\n"
+		"  \"ports\": [",
+		o->adaptive ? "adaptive" : "busy", o->mbufs, (unsigned long)max_conns,
+		(unsigned long)RTE_MAX(16ul, RTE_MIN(max_conns, 1048576ul)));
+	if (o->client_port[0] != '\0')
+		n += snprintf(buf + n, sizeof(buf) - n,
+			"\n    { \"name\": \"%s\", \"address\": \"%s\"%s }",
+			o->client_port, o->client_addr, gw);
+	if (o->server_port[0] != '\0')
+		n += snprintf(buf + n, sizeof(buf) - n,
+			"%s\n    { \"name\": \"%s\", \"address\": \"%s\" }",
+			o->client_port[0] != '\0' ? "," : "", o->server_port, o->server_addr);
+	n += snprintf(buf + n, sizeof(buf) - n,
+		      " ],\n  \"pools\": [], \"listeners\": [] }\n");
+	c = sl_conf_load_buf("sluice-loadgen", buf, (size_t)n, false, &diag);
+	if (c == NULL)
+		sl_conf_diag_print(&diag, "sluice-loadgen", stderr);
+	sl_conf_diag_free(&diag);
+	return c;
+}
+
+static struct sl_lcore *
+lcore_create(void)
+{
+	unsigned int id = rte_lcore_id();
+	int socket = (int)rte_lcore_to_socket_id(id);
+	struct sl_lcore *lc;
+
+	if (socket < 0 || socket >= RTE_MAX_NUMA_NODES)
+		socket = 0;
+	lc = rte_zmalloc_socket("lg_lcore", sizeof(*lc), RTE_CACHE_LINE_SIZE, socket);
+	if (lc == NULL)
+		return NULL;
+	lc->lcore_id = id;
+	lc->dp = &dp;
+	lc->arp = sl_arp_create("lg_arp", socket, &dp.conf->arp, dp.tsc_hz);
+	if (lc->arp != NULL)
+		lc->tcp = sl_tcp_stack_create(lc, &dp.conf->tcp, socket, 0, 1);
+	if (lc->tcp == NULL) {
+		sl_arp_free(lc->arp);
+		rte_free(lc);
+		return NULL;
+	}
+	lc->tcp_input = lg_tcp_input;
+	return lc;
+}
+
+static void
+lcore_free(struct sl_lcore *lc)
+{
+	if (lc == NULL)
+		return;
+	sl_tcp_stack_free(lc->tcp);
+	for (unsigned int p = 0; p < SL_MAX_PORTS; p++)
+		for (uint16_t i = 0; i < lc->txq[p].n; i++)
+			rte_pktmbuf_free(lc->txq[p].pkts[i]);
+	sl_arp_flush_pending(lc->arp);
+	sl_arp_free(lc->arp);
+	rte_free(lc);
+}
+
+static bool
+links_up(void)
+{
+	for (unsigned int p = 0; p < dp.n_ports; p++) {
+		struct rte_eth_link link;
+
+		memset(&link, 0, sizeof(link));
+		if (rte_eth_link_get_nowait(dp.ports[p].port_id, &link) != 0 ||
+		    !link.link_status)
+			return false;
+	}
+	return true;
+}
+
+/* One turn of the loop: RX, timers, ARP, new requests, TX. */
+static inline void
+turn(struct sl_lcore *lc, bool clients, uint32_t *empty, uint32_t *sleep_us)
+{
+	static struct rte_mbuf *pkts[32];
+	uint64_t t0 = rte_rdtsc(), t1, issued = client.st.issued;
+	uint32_t got = 0, fired;
+
+	lc->now = t0;
+	for (unsigned int p = 0; p < dp.n_ports; p++) {
+		uint16_t n = rte_eth_rx_burst(dp.ports[p].port_id, 0, pkts, 32);
+
+		if (n > 0) {
+			sl_net_input(lc, p, pkts, n);
+			got += n;
+		}
+	}
+	fired = sl_timer_wheel_advance(&lc->tcp->wheel, t0);
+	sl_arp_tick(lc);
+	if (clients)
+		lg_client_poll(&client, t0);
+	sl_tx_flush_all(lc);
+	t1 = rte_rdtsc();
+	lc->cycles.polls++;
+	if (got > 0 || fired > 0 || client.st.issued != issued) {
+		lc->cycles.busy += t1 - t0;
+		lc->cycles.busy_polls++;
+		lc->cycles.packets += got;
+		*empty = 0;
+		*sleep_us = 1;
+		return;
+	}
+	lc->cycles.idle += t1 - t0;
+	if (opts.adaptive && ++*empty >= 256) {
+		struct timespec ts = { 0, (long)*sleep_us * 1000 };
+
+		nanosleep(&ts, NULL);
+		lc->cycles.sleeps++;
+		lc->cycles.idle += rte_rdtsc() - t1;
+		if (*sleep_us < 50)
+			*sleep_us *= 2;
+	}
+}
+
+enum phase {
+	P_LINK, P_WARMUP, P_CONNECT, P_RUN, P_DRAIN, P_CLOSE_CLIENTS,
+	P_CLOSE_SERVERS, P_LINGER, P_DONE
+};
+
+/* Returns 0 when the run happened (errors or not), -1 if it never began. */
+static int
+run(struct sl_lcore *lc, struct lg_result *res)
+{
+	const bool has_c = opts.client_port[0] != '\0';
+	const bool has_s = opts.server_port[0] != '\0';
+	const uint64_t hz = dp.tsc_hz;
+	enum phase ph = P_LINK;
+	uint64_t deadline = rte_rdtsc() + (uint64_t)(opts.link_wait_s * (double)hz);
+	uint64_t start = 0, stop = 0, next_check = 0, busy0 = 0, idle0 = 0;
+	uint32_t empty = 0, sleep_us = 1;
+	int seen_signals = 0;
+
+	while (ph != P_DONE) {
+		uint64_t now;
+
+		turn(lc, has_c && ph == P_RUN, &empty, &sleep_us);
+		now = lc->now;
+		if (signals != seen_signals) {
+			seen_signals = signals;
+			if (seen_signals >= 2 || ph < P_RUN) {
+				if (ph < P_RUN)
+					return -1;
+				if (has_c)
+					lg_client_close_all(&client, true);
+				if (has_s)
+					lg_server_close_all(&server, true);
+				ph = P_LINGER;
+				deadline = now + hz / 10;
+			} else if (ph == P_RUN) {
+				client.issuing = false;
+				deadline = now;   /* server only: end now */
+			}
+		}
+		if (now < next_check)
+			continue;
+		next_check = now + hz / 2000;   /* phases move on a 0.5 ms grid */
+		switch (ph) {
+		case P_LINK:
+			if (links_up()) {
+				SL_LOG(NOTICE, "loadgen: links up");
+				for (unsigned int p = 0; p < dp.n_ports; p++)
+					sl_arp_announce(lc, p);
+				ph = P_WARMUP;
+				deadline = now + (uint64_t)(opts.warmup_s * (double)hz);
+			} else if (now > deadline) {
+				fprintf(stderr, "sluice-loadgen: the links did not come up "
+					"within %.1f s (is the peer running?)\n",
+					opts.link_wait_s);
+				return -1;
+			}
+			break;
+		case P_WARMUP:
+			if (now < deadline)
+				break;
+			if (has_c && !opts.new_conn) {
+				lg_client_preconnect(&client);
+				ph = P_CONNECT;
+				deadline = now + (uint64_t)opts.connect_timeout_ms * hz / 1000 +
+					   hz / 10;
+				break;
+			}
+			/* fall through */
+		case P_CONNECT:
+			if (ph == P_CONNECT && now < deadline &&
+			    lg_client_established(&client) < client.n &&
+			    lg_client_open(&client) > lg_client_established(&client))
+				break;
+			start = now;
+			busy0 = lc->cycles.busy;
+			idle0 = lc->cycles.idle;
+			if (has_c)
+				lg_client_begin(&client, now);
+			deadline = now + (uint64_t)(opts.duration_s * (double)hz);
+			ph = P_RUN;
+			break;
+		case P_RUN:
+			if (has_c ? client.issuing : now < deadline)
+				break;
+			stop = now;
+			ph = has_c ? P_DRAIN : P_CLOSE_SERVERS;
+			deadline = now + (uint64_t)opts.timeout_ms * hz / 1000 + hz / 10;
+			if (!has_c)
+				lg_server_close_all(&server, false);
+			break;
+		case P_DRAIN:
+			if (!lg_client_drained(&client) && now < deadline)
+				break;
+			lg_client_fail_inflight(&client);
+			stop = RTE_MAX(stop, client.last_done_tsc);
+			lg_client_close_all(&client, false);
+			ph = P_CLOSE_CLIENTS;
+			deadline = now + 2 * hz;
+			break;
+		case P_CLOSE_CLIENTS:
+			if (lg_client_open(&client) > 0 && now < deadline)
+				break;
+			lg_client_close_all(&client, true);
+			if (has_s)
+				lg_server_close_all(&server, false);
+			ph = has_s ? P_CLOSE_SERVERS : P_LINGER;
+			deadline = now + (has_s ? 2 * hz : hz / 10);
+			break;
+		case P_CLOSE_SERVERS:
+			if (server.st.active > 0 && now < deadline)
+				break;
+			lg_server_close_all(&server, true);
+			ph = P_LINGER;
+			deadline = now + hz / 10;   /* last ACKs and FINs go out */
+			break;
+		case P_LINGER:
+			if (now >= deadline)
+				ph = P_DONE;
+			break;
+		case P_DONE:
+			break;
+		}
+	}
+	if (stop == 0)
+		stop = rte_rdtsc();
+	res->elapsed_s = (double)(stop - start) / (double)hz;
+	{
+		uint64_t b = lc->cycles.busy - busy0, i = lc->cycles.idle - idle0;
+
+		res->busy_pct = b + i ? 100.0 * (double)b / (double)(b + i) : 0;
+	}
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	int app_argc = 0, n, rc = 2;
+	char **app_argv = NULL, err[1024] = "";
+	struct sl_conf *conf = NULL;
+	struct sl_lcore *lc = NULL;
+	struct lg_result res = { 0 };
+	struct sigaction sa;
+
+	/* Our options first: a bad one is reported before EAL takes memory. */
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+			lg_usage(stdout);
+			return 0;
+		}
+		if (strcmp(argv[i], "--") == 0) {
+			app_argv = &argv[i];
+			app_argc = argc - i;
+			break;
+		}
+	}
+	if (app_argv == NULL) {
+		fprintf(stderr, "sluice-loadgen: options go after EAL's, behind \"--\"\n");
+		lg_usage(stderr);
+		return 2;
+	}
+	{
+		char *saved = app_argv[0];
+
+		app_argv[0] = (char *)"sluice-loadgen";
+		n = lg_args_parse(app_argc, app_argv, &opts);
+		app_argv[0] = saved;
+		if (n != 0) {
+			fprintf(stderr, "sluice-loadgen: see --help\n");
+			return 2;
+		}
+	}
+
+	n = rte_eal_init(argc - app_argc, argv);
+	if (n < 0) {
+		fprintf(stderr, "sluice-loadgen: EAL init failed: %s\n",
+			rte_strerror(rte_errno));
+		return 2;
+	}
+	if (rte_lcore_count() > 1)
+		SL_LOG(WARNING, "loadgen: runs on the main lcore only; other lcores idle");
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+
+	conf = make_conf(&opts);
+	if (conf == NULL)
+		goto out;
+	dp.conf = conf;
+	dp.tsc_hz = rte_get_tsc_hz();
+	dp.start_tsc = rte_rdtsc();
+	lc = lcore_create();
+	if (lc == NULL) {
+		fprintf(stderr, "sluice-loadgen: cannot create the lcore state "
+			"(%u TCP connections): %s\n", conf->tcp.max_conns,
+			rte_strerror(rte_errno));
+		goto out;
+	}
+	dp.workers[0] = lc;
+	dp.n_workers = 1;
+	if (sl_port_setup(&dp, conf, err, sizeof(err)) != 0) {
+		fprintf(stderr, "sluice-loadgen: %s\n", err);
+		goto out;
+	}
+	if (opts.client_port[0] != '\0' && lg_client_init(&client, lc, &opts) != 0) {
+		fprintf(stderr, "sluice-loadgen: out of memory for %u connections\n",
+			opts.conns);
+		goto out;
+	}
+	if (opts.server_port[0] != '\0' &&
+	    lg_server_init(&server, lc, &opts,
+			   conf->ports[dp.n_ports - 1].addr) != 0) {
+		fprintf(stderr, "sluice-loadgen: cannot set up the servers\n");
+		goto out;
+	}
+	SL_LOG(NOTICE, "loadgen: %u port(s) ready, waiting for the links", dp.n_ports);
+	if (run(lc, &res) != 0)
+		goto out;
+	res.o = &opts;
+	res.cl = opts.client_port[0] != '\0' ? &client : NULL;
+	res.sv = opts.server_port[0] != '\0' ? &server : NULL;
+	if (opts.json)
+		lg_report_json(stdout, &res);
+	else
+		lg_report_table(stdout, &res);
+	fflush(stdout);
+	rc = 0;
+	if (res.cl != NULL) {
+		uint64_t errs = 0;
+
+		for (unsigned int e = 0; e < LG_E_MAX; e++)
+			errs += client.st.errors[e];
+		rc = errs > 0 || client.st.completed == 0 ? 1 : 0;
+	}
+out:
+	if (dp.n_ports > 0)
+		sl_tx_flush_all(lc);
+	lg_client_free(&client);
+	lg_server_free(&server);
+	lcore_free(lc);
+	dp.workers[0] = NULL;
+	dp.n_workers = 0;
+	sl_port_teardown(&dp);
+	sl_conf_free(conf);
+	rte_eal_cleanup();
+	return rc;
+}
