@@ -73,6 +73,7 @@ struct lg_opts {
 	uint32_t connect_timeout_ms;
 	double warmup_s;                 /* wait after links and ARP are up */
 	double link_wait_s;
+	double hold_s;                   /* keep the links up after the report */
 
 	/* runtime */
 	bool adaptive;                   /* sleep when idle (shared cores) */

@@ -50,6 +50,11 @@ lg_usage(FILE *out)
 "\n"
 "Run:\n"
 "  --link-wait S            wait this long for the links (default 30)\n"
+"  --hold S                 after the report, keep the links up (answering\n"
+"                           ARP, refusing TCP) for S seconds or until\n"
+"                           SIGINT/SIGTERM, so that a gateway on\n"
+"                           net_virtio_user can be stopped while its peer is\n"
+"                           still there (default 0)\n"
 "  --idle busy|adaptive     adaptive sleeps after empty polls, for shared\n"
 "                           cores (default busy)\n"
 "  --mbufs N                mbuf pool size (default 32767)\n"
@@ -192,7 +197,7 @@ enum {
 	O_CLIENT = 256, O_CLIENT_ADDR, O_CLIENT_GW, O_TARGET, O_NEW_CONN,
 	O_REQ_SIZE, O_EXPECT, O_PATH, O_HOST, O_TIMEOUT, O_CTIMEOUT, O_WARMUP,
 	O_SERVER, O_SERVER_ADDR, O_LISTEN, O_RESP_SIZE, O_SERVER_CONNS,
-	O_LINK_WAIT, O_IDLE, O_MBUFS, O_JSON,
+	O_LINK_WAIT, O_IDLE, O_MBUFS, O_JSON, O_HOLD,
 };
 
 int
@@ -221,6 +226,7 @@ lg_args_parse(int argc, char **argv, struct lg_opts *o)
 		{ "response-size", required_argument, NULL, O_RESP_SIZE },
 		{ "server-conns", required_argument, NULL, O_SERVER_CONNS },
 		{ "link-wait", required_argument, NULL, O_LINK_WAIT },
+		{ "hold", required_argument, NULL, O_HOLD },
 		{ "idle", required_argument, NULL, O_IDLE },
 		{ "mbufs", required_argument, NULL, O_MBUFS },
 		{ "json", no_argument, NULL, O_JSON },
@@ -336,6 +342,9 @@ lg_args_parse(int argc, char **argv, struct lg_opts *o)
 			break;
 		case O_LINK_WAIT:
 			rc = parse_double("--link-wait", optarg, 0, 600, &o->link_wait_s);
+			break;
+		case O_HOLD:
+			rc = parse_double("--hold", optarg, 0, 3600, &o->hold_s);
 			break;
 		case O_IDLE:
 			if (strcmp(optarg, "busy") == 0)

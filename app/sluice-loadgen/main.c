@@ -330,6 +330,18 @@ run(struct sl_lcore *lc, struct lg_result *res)
 	return 0;
 }
 
+/* Keep the ports polled (ARP answered, stray segments reset) for --hold. */
+static void
+hold(struct sl_lcore *lc)
+{
+	uint64_t end = rte_rdtsc() + (uint64_t)(opts.hold_s * (double)dp.tsc_hz);
+	uint32_t empty = 0, sleep_us = 1;
+	int seen = signals;
+
+	while (signals == seen && lc->now < end)
+		turn(lc, false, &empty, &sleep_us);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -381,6 +393,7 @@ main(int argc, char **argv)
 	sa.sa_handler = on_signal;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);   /* a vhost-user peer may go away */
 
 	conf = make_conf(&opts);
 	if (conf == NULL)
@@ -423,6 +436,7 @@ main(int argc, char **argv)
 	else
 		lg_report_table(stdout, &res);
 	fflush(stdout);
+	hold(lc);
 	rc = 0;
 	if (res.cl != NULL) {
 		uint64_t errs = 0;
