@@ -191,13 +191,18 @@ tcp_send_ack(struct sl_tcp_stack *s, struct sl_tcp_conn *c)
 	struct frame f;
 	uint32_t wnd_end = c->snd_una + c->snd_wnd;
 	/*
-	 * Never further than the peer's window's right edge (as Linux's
+	 * SEG.SEQ of a bare ACK is snd_max, not snd_nxt (as BSD does): after
+	 * an RTO rewinds snd_nxt to snd_una, the peer may already hold more
+	 * (its ACKs lost), and Linux discards a segment ending before the
+	 * RCV.NXT it last advertised (tcp_sequence: old sequence), our ACK
+	 * of its data and our window update with it, until our resends catch
+	 * up. Linux never rewinds snd_nxt, so its ACKs are always at the top.
+	 * And never further than the peer's window's right edge (as Linux's
 	 * tcp_acceptable_seq): a peer whose window is shut accepts only
-	 * SEG.SEQ == RCV.NXT and discards the rest, window update included.
-	 * With data sent past a window that then closed, an ACK at snd_nxt
-	 * would be dropped and both ends would wait on each other for ever.
+	 * SEG.SEQ == RCV.NXT and discards the rest, window update included;
+	 * that also keeps an unaccepted zero-window probe byte out.
 	 */
-	uint32_t seq = sl_seq_gt(c->snd_nxt, wnd_end) ? wnd_end : c->snd_nxt;
+	uint32_t seq = sl_seq_gt(c->snd_max, wnd_end) ? wnd_end : c->snd_max;
 
 	if (frame_alloc(s, c->port, &f, c->laddr, c->raddr, c->lport, c->rport,
 			seq, c->rcv_nxt, RTE_TCP_ACK_FLAG, tcp_adv_window(c),

@@ -770,6 +770,47 @@ test_ack_seq_within_shut_window(void)
 }
 
 /*
+ * After an RTO rewinds snd_nxt, a bare ACK still carries SEG.SEQ = snd_max.
+ * The peer may hold everything we sent (its ACKs were lost): Linux then
+ * drops a segment that ends before the RCV.NXT it last advertised, so an
+ * ACK at the rewound snd_nxt (our ACK of its data, our window) was thrown
+ * away until our resends caught up.
+ */
+static void
+test_ack_seq_after_rto(void)
+{
+	struct out o;
+	uint32_t iss, mss, base;
+
+	setup();
+	iss = handshake(7100, false);
+	mss = accepted->mss;
+	base = iss + 1;
+	accepted->cc.cwnd = 10 * mss;
+	for (int i = 0; i < 4; i++)
+		sl_tcp_send(S, accepted, payload("r", mss));
+	sl_tcp_output(S, accepted);
+	CHECK_EQ(n_out(), 4);
+	drain_out();
+	/* Every ACK of the peer was lost: the RTO resends snd_una's segment. */
+	advance(1001);
+	CHECK(get_out(&o));
+	CHECK_EQ(o.seq, base);
+	CHECK_EQ(accepted->snd_nxt, base + mss);
+	CHECK_EQ(accepted->snd_max, base + 4 * mss);
+	/* The peer sends data; it already holds all four segments. */
+	send_in(&(struct in){ .flags = ACK | PSH, .seq = 7101, .ack = base,
+			      .data = "hi", .len = 2 });
+	advance(41);
+	CHECK(get_out(&o));
+	CHECK_EQ(o.plen, 0);
+	CHECK_EQ(o.ack, 7103);
+	CHECK_EQ(o.seq, base + 4 * mss);
+	drain_out();
+	teardown();
+}
+
+/*
  * Our window is shut (the application has not read 64 KiB). The peer's
  * zero-window probe, one byte before rcv_nxt, acknowledges our data: that
  * ACK must be heard (RFC 9293 3.10.7.4) even though the segment is not
@@ -1183,6 +1224,7 @@ main(int argc, char **argv)
 	test_zero_window_probe();
 	test_probe_byte_acknowledged();
 	test_ack_seq_within_shut_window();
+	test_ack_seq_after_rto();
 	test_ack_heard_through_shut_window();
 	test_ack_heard_on_old_duplicate();
 	test_close_and_time_wait();
