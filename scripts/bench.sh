@@ -201,3 +201,7 @@ for name in haproxy nginx sluice; do
 	printf "%-8s %10s %9s %9s %10s %10s %9s %14s\n" "$name" "$1" "$2" "$3" "$4" "$5" "$6" \
 		"$(echo "$5 $6" | awk '{ if ($2 > 0) printf "%.0f", $1/$2; else print "-" }')"
 done
+
+# Capacity of one worker with no kernel in the path: keep-alive req/s, new
+# connections/s and cycles per request under sluice-loadgen.
+scripts/bench-capacity.sh -t "$DUR" -c "$CONNS"

@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# Capacity of ONE gateway worker lcore at saturation, under sluice-loadgen
+# (no kernel in the path: the gateway on net_virtio_user, the loadgen on the
+# net_vhost ends, playing both the clients and the backend):
+#   - keep-alive requests/s (closed loop, -c connections);
+#   - new connections/s (one request per connection);
+#   - gateway cycles per request: the worker's busy cycles over the run
+#     (/sluice/lcores) divided by the requests it read (/sluice/http).
+# The gateway busy-polls its worker on CPU 1; the loadgen busy-polls CPU 0,
+# which it shares with the gateway's control thread. Two cores in all: the
+# loadgen does about the gateway's TCP work per request on its own core,
+# so whichever of the two is busier bounds req/s; the report says which.
+#
+# usage: scripts/bench-capacity.sh [-t SECONDS] [-c CONNECTIONS]
+# (SLUICE_BIN / SLUICE_LOADGEN_BIN pick other builds; SL_CAP_DEBUG=DIR keeps
+# the last shape's logs and raw counters there.)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DUR=5
+CONNS=64
+while [ $# -gt 0 ]; do
+	case "$1" in
+	-t) DUR=$2; shift 2 ;;
+	-c) CONNS=$2; shift 2 ;;
+	*) echo "usage: $0 [-t SECONDS] [-c CONNECTIONS]" >&2; exit 2 ;;
+	esac
+done
+[ "$DUR" -ge 1 ] && [ "$DUR" -le 120 ] || { echo "-t must be 1..120" >&2; exit 2; }
+SL_BIN=${SLUICE_BIN:-build/app/sluice}
+LG_BIN=${SLUICE_LOADGEN_BIN:-build/app/sluice-loadgen}
+
+WORK=$(mktemp -d /tmp/sl-cap.XXXXXX)
+GWP=sl-cap-gw-$$
+LGP=sl-cap-lg-$$
+PIDS=()
+cleanup() {
+	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+	sleep 0.5
+	for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+	rm -rf "/var/run/dpdk/$GWP" "/var/run/dpdk/$LGP" "$WORK"
+}
+trap cleanup EXIT INT TERM
+
+cat > "$WORK/gw.json" <<JSON
+{ "version": 1, "runtime": { "idle": "busy" }, "memory": { "mbufs": 32768 },
+  "tcp": { "time_wait_s": 1 },
+  "ports": [ { "name": "net_virtio_user0", "address": "198.18.0.1/24" },
+             { "name": "net_virtio_user1", "address": "198.18.1.1/24" } ],
+  "pools": [ { "name": "lg", "backends": [ { "address": "198.18.1.2", "port": 8080 } ] } ],
+  "listeners": [ { "name": "web", "address": "198.18.0.1", "port": 80,
+                   "mode": "http", "pool": "lg" } ] }
+JSON
+
+tel() {   # command -> JSON of the reply's value
+	python3 - "/var/run/dpdk/$GWP/dpdk_telemetry.v2" "$1" <<'PY'
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+s.connect(sys.argv[1])
+info = json.loads(s.recv(16384))
+s.send(sys.argv[2].encode())
+r = json.loads(s.recv(info.get("max_output_len", 16384) + 1024))
+print(json.dumps(r[sys.argv[2].split(",")[0]]))
+PY
+}
+
+# One gateway and one loadgen per shape; prints "req/s conns/s p50 p99 cycles/req gw_busy% lg_busy% errors".
+run_shape() {
+	rm -f "$WORK"/*.sock
+	"$SL_BIN" -l 0,1 --no-pci --file-prefix "$GWP" --no-huge -m 1024 \
+		--vdev "net_virtio_user0,path=$WORK/c.sock,queues=1,server=1" \
+		--vdev "net_virtio_user1,path=$WORK/b.sock,queues=1,server=1" \
+		-- -c "$WORK/gw.json" > "$WORK/gw.log" 2>&1 &
+	local gw=$! lg
+	PIDS+=($gw)
+	for _ in $(seq 1 50); do [ -S "$WORK/c.sock" ] && break; sleep 0.1; done
+	"$LG_BIN" -l 0 --no-pci --file-prefix "$LGP" --no-huge -m 512 \
+		--vdev "net_vhost0,iface=$WORK/c.sock,client=1" \
+		--vdev "net_vhost1,iface=$WORK/b.sock,client=1" -- \
+		--client net_vhost0 --server net_vhost1 --json --warmup 3 --hold 30 \
+		-c "$CONNS" -d "$DUR" "$@" > "$WORK/lg.json" 2> "$WORK/lg.err" &
+	lg=$!
+	PIDS+=($lg)
+	for _ in $(seq 1 100); do grep -q "running:" "$WORK/gw.log" && break; sleep 0.1; done
+	sleep 0.5
+	local b0 b1 r0 r1 tsc busy0 tot0 busy1 tot1
+	read -r b0 r0 busy0 tot0 < <(paste <(tel /sluice/lcores) <(tel /sluice/http) | python3 -c '
+import json, sys
+a, b = sys.stdin.read().split("\t")
+l = json.loads(a); h = json.loads(b)
+rows = [v for v in l.values() if isinstance(v, dict) and "busy_cycles" in v]
+bc = sum(v["busy_cycles"] for v in rows); ic = sum(v["idle_cycles"] for v in rows)
+print(bc, h["requests"], bc, bc + ic)')
+	for _ in $(seq 1 $((DUR * 10 + 200))); do [ -s "$WORK/lg.json" ] && break; sleep 0.1; done
+	read -r b1 r1 busy1 tot1 < <(paste <(tel /sluice/lcores) <(tel /sluice/http) | python3 -c '
+import json, sys
+a, b = sys.stdin.read().split("\t")
+l = json.loads(a); h = json.loads(b)
+rows = [v for v in l.values() if isinstance(v, dict) and "busy_cycles" in v]
+bc = sum(v["busy_cycles"] for v in rows); ic = sum(v["idle_cycles"] for v in rows)
+print(bc, h["requests"], bc, bc + ic)')
+	tsc=$(tel /sluice/info | python3 -c 'import json,sys; print(json.load(sys.stdin)["tsc_hz"])')
+	kill -TERM "$gw"; wait "$gw" 2>/dev/null || true
+	kill -TERM "$lg"; wait "$lg" 2>/dev/null || true
+	[ -n "${SL_CAP_DEBUG:-}" ] && cp "$WORK/gw.log" "$WORK/lg.err" "$WORK/lg.json" "$SL_CAP_DEBUG/" && echo "$b0 $b1 $r0 $r1 $tsc" > "$SL_CAP_DEBUG/tel.txt"
+	python3 - "$WORK/lg.json" "$b0" "$b1" "$r0" "$r1" "$tsc" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+b0, b1, r0, r1, tsc = (int(x) for x in sys.argv[2:])
+req = r1 - r0
+cyc = (b1 - b0) / req if req else 0
+# the gateway worker's busy share over the loadgen's measured window
+gw_busy = 100.0 * (b1 - b0) / tsc / r["elapsed_s"] if r["elapsed_s"] else 0
+print(f'{r["requests_per_s"]:.0f} {r["connections_per_s"]:.0f} '
+      f'{r["latency_us"]["p50"]:.0f} {r["latency_us"]["p99"]:.0f} {cyc:.0f} '
+      f'{min(gw_busy, 100):.0f} {r["busy_pct"]:.0f} {r["errors_total"]}')
+PY
+}
+
+ka=$(run_shape)
+nc=$(run_shape --new-conn)
+printf "\nCapacity of one gateway worker under sluice-loadgen (virtio_user/vhost), %d connections, %ds, 64-byte body, %s\n" \
+	"$CONNS" "$DUR" "$(date -u +%F)"
+printf "%-22s %10s %10s %8s %8s %12s %8s %8s %7s\n" shape "req/s" "conns/s" "p50 us" "p99 us" "cycles/req" "gw busy%" "lg busy%" errors
+for row in "keep-alive|$ka" "new-conn-per-request|$nc"; do
+	name=${row%%|*}
+	# shellcheck disable=SC2086
+	set -- ${row#*|}
+	printf "%-22s %10s %10s %8s %8s %12s %8s %8s %7s\n" "$name" "$1" "$2" "$3" "$4" "$5" "$6" "$7" "$8"
+done
