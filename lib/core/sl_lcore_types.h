@@ -65,6 +65,10 @@ struct sl_port {
 	int socket;
 	uint8_t steer;             /* enum sl_steer_mode, set at port start */
 	struct sl_tcp_thash *rss;  /* key and RETA copy; NULL unless SL_STEER_RSS */
+	/* net_af_xdp: the kernel sends what the TX ring holds only when the
+	 * PMD's send() kick succeeds; the workers kick every millisecond so
+	 * that frames left by a failed kick do not wait for the next burst. */
+	bool tx_kick;
 };
 
 /* Counters one lcore keeps for one port. Only that lcore writes them. */
@@ -124,6 +128,7 @@ struct sl_lcore {
 			  struct rte_mbuf *m, struct rte_ipv4_hdr *ip,
 			  uint16_t hlen);
 	uint64_t now;              /* TSC at the start of this loop turn */
+	uint64_t tx_kick_tsc;      /* last AF_XDP TX kick (lib/worker) */
 	const struct sl_gen *gen;  /* the config generation this worker runs */
 	uint32_t reset_req;        /* set by control: zero our counters */
 	uint64_t next_tick;        /* next run of slow timers */

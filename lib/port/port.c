@@ -166,6 +166,7 @@ port_start(struct sl_dp *dp, unsigned int idx, const struct sl_conf_port *cp,
 		return -1;
 	}
 	sl_port_rss_start(p);   /* RETA, and how replies find their worker */
+	p->tx_kick = strcmp(info.driver_name, "net_af_xdp") == 0;
 	rte_eth_macaddr_get(p->port_id, &p->mac);
 	rte_ether_format_addr(mac, sizeof(mac), &p->mac);
 	SL_LOG(INFO, "port %s (ethdev %u, %s, socket %d): %s, link %s %u Mbps%s, "
