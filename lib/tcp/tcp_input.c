@@ -504,7 +504,15 @@ process_data(struct sl_tcp_stack *s, struct sl_tcp_conn *c, unsigned int port,
 		/* A hole filled: acknowledge at once (RFC 5681 4.2). */
 		c->flags |= SL_TCPF_ACK_NOW;
 		fin = ooo_drain(c) || fin;
-	} else if (++c->delack_segs >= 2 || s->conf->delack_ms == 0) {
+	} else if (++c->delack_segs >= 2 || s->conf->delack_ms == 0 ||
+		   ((g->flags & RTE_TCP_PSH_FLAG) && !(c->flags & SL_TCPF_PASSIVE))) {
+		/*
+		 * On a connection we opened (to a backend) we asked and it
+		 * answers: we send nothing back that a delayed ACK could ride
+		 * on, while a backend that writes its head and body apart with
+		 * Nagle on waits for this ACK (a delack, 40 ms, per response).
+		 * PSH ends a write: acknowledge it at once.
+		 */
 		c->flags |= SL_TCPF_ACK_NOW;
 	} else {
 		tcp_delack_schedule(s, c);

@@ -1038,6 +1038,18 @@ test_active_open(void)
 	CHECK(get_out(&o));
 	CHECK_EQ(o.flags, ACK);
 	CHECK_EQ(o.ack, 124);
+	/*
+	 * On a connection we opened, a segment that ends the backend's write
+	 * (PSH) is acknowledged at once: a backend with Nagle on waits for
+	 * it before sending the rest (the passive side keeps its delayed ACK:
+	 * test_data_and_delayed_ack).
+	 */
+	send_in(&(struct in){ .flags = ACK | PSH, .seq = 124, .ack = c->snd_nxt,
+			      .sport = LPORT, .dport = c->lport,
+			      .data = "HTTP", .len = 4 });
+	CHECK(get_out(&o));
+	CHECK_EQ(o.flags, ACK);
+	CHECK_EQ(o.ack, 128);
 	sl_tcp_abort(S, c);
 	CHECK(get_out(&o));
 	CHECK(o.flags & RST);
