@@ -181,7 +181,8 @@ import json, sys
 for line in sys.stdin:
     if line.startswith("{"):
         d = json.loads(line)["/sluice/lcores"]
-        print(sum(v["busy_cycles"] for v in d.values()))'
+        # Rows are dicts; "total", "page" and "pages" sit beside them.
+        print(sum(v["busy_cycles"] for v in d.values() if isinstance(v, dict)))'
 }
 TSC=$(echo /sluice/info | dpdk-telemetry.py -f "$PREFIX" 2>/dev/null | python3 -c '
 import json, sys
