@@ -361,7 +361,9 @@ def test_wrong_weight_pushed_at_run_time_raises_imbalance(make_gw):
 def test_busy_lcore_sheds_and_says_so(make_gw):
     g = make_gw([pool("busy", ADDRS[:2])], overload={"busy_pct": 1,
                                                      "retry_after_s": 7})
-    res = load(n=300, c=8)
+    # Long enough to span several 100 ms busy windows: requests take well
+    # under a millisecond each, so 300 could end inside the first window.
+    res = load(n=3000, c=8)
     shed = g.tel.query("/sluice/http")["shed"]
     assert shed > 0, (res, g.tel.query("/sluice/lcores"))
     # Shedding is a 503 with the configured Retry-After, or a refused SYN.
