@@ -59,6 +59,10 @@ sl_tcp_stack_create(struct sl_lcore *lc, const struct sl_conf_tcp *conf,
 		.key_len = sizeof(struct tcp_key),
 		.hash_func = rte_hash_crc,
 		.socket_id = socket,
+		/* Cuckoo buckets alone may refuse an insert before the table
+		 * is full (DPDK's hash guide); extendable buckets make
+		 * max_conns a promise. */
+		.extra_flag = RTE_HASH_EXTRA_FLAGS_EXT_TABLE,
 	};
 	struct sl_tcp_stack *s;
 	uint32_t span;
