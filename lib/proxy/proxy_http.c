@@ -17,6 +17,7 @@
 #include "sl_tcp.h"
 #include "sl_timer.h"
 #include "sl_upstream.h"
+#include "proxy_fmt.h"
 #include "proxy_http_private.h"
 
 const char *const sl_h1_stat_names[] = {
@@ -127,9 +128,10 @@ send_body(struct sl_h1_proxy *hp, struct sl_tcp_conn *c, struct sl_mq *pending,
 
 	sl_mq_init(&q);
 	if (chunked) {
-		int n = snprintf(sz, sizeof(sz), "%zx\r\n", b.len);
+		char *e = sl_fmt_hex(sz, b.len, 1);
 
-		to_mq(hp, &q, sz, (size_t)n);
+		e = SL_FMT_LIT(e, "\r\n");
+		to_mq(hp, &q, sz, (size_t)(e - sz));
 	}
 	to_mq(hp, &q, b.ptr, b.len);
 	if (chunked)
@@ -570,7 +572,7 @@ request_headers_done(struct sl_h1_client *cl, struct sl_h1_xchg *x,
 	struct sl_h1_proxy *hp = cl->hp;
 	const struct sl_conf_listener *l = &hp->conf->listeners[cl->listener];
 	unsigned int verdict = sl_http_request_verdict(h);
-	char line[128];
+	char line[128], *e;
 	int r;
 
 	sl_timer_cancel(&hp->tcp->wheel, &cl->timer);
@@ -592,17 +594,23 @@ request_headers_done(struct sl_h1_client *cl, struct sl_h1_xchg *x,
 	if (h->flags & SL_HTTP_F_CONN_OTHER)
 		strip_connection_named(x, fields_from);
 	if (!(x->flags & XF_HAS_XFF)) {
-		snprintf(line, sizeof(line), "X-Forwarded-For: %u.%u.%u.%u\r\n",
-			 cl->client_ip >> 24, (cl->client_ip >> 16) & 0xff,
-			 (cl->client_ip >> 8) & 0xff, cl->client_ip & 0xff);
-		head_str(x, line);
+		/* "X-Forwarded-For: %u.%u.%u.%u\r\n" */
+		e = SL_FMT_LIT(line, "X-Forwarded-For: ");
+		e = sl_fmt_ipv4(e, cl->client_ip);
+		e = SL_FMT_LIT(e, "\r\n");
+		head_add(x, line, (size_t)(e - line));
 	}
 	head_str(x, "X-Forwarded-Proto: http\r\nVia: 1.1 sluice\r\n");
 	if (!(x->flags & XF_HAS_XRID)) {
-		snprintf(line, sizeof(line), "X-Request-Id: %08x-%u-%08x\r\n",
-			 (uint32_t)(x->start_tsc >> 16), hp->tcp->lc->lcore_id,
-			 ++hp->request_seq);
-		head_str(x, line);
+		/* "X-Request-Id: %08x-%u-%08x\r\n" */
+		e = SL_FMT_LIT(line, "X-Request-Id: ");
+		e = sl_fmt_hex(e, (uint32_t)(x->start_tsc >> 16), 8);
+		*e++ = '-';
+		e = sl_fmt_u32(e, hp->tcp->lc->lcore_id);
+		*e++ = '-';
+		e = sl_fmt_hex(e, ++hp->request_seq, 8);
+		e = SL_FMT_LIT(e, "\r\n");
+		head_add(x, line, (size_t)(e - line));
 	}
 	if (h->body == SL_HTTP_BODY_CHUNKED) {
 		x->flags |= XF_REQ_CHUNKED;
@@ -691,16 +699,17 @@ request_event(struct sl_h1_client *cl, struct sl_h1_xchg *x,
 							sizeof(x->host));
 			memcpy(x->host, ev->field.value.ptr, x->host_len);
 		} else if (header_is(ev->field.name, "x-forwarded-for")) {
-			char ip[24];
-			uint32_t a = cl->client_ip;
+			char ip[24], *e;
 
 			x->flags |= XF_HAS_XFF;
 			head_field(x, ev->field.raw);
-			/* Append ourselves to the chain: replace the CRLF. */
+			/* Append ourselves to the chain: replace the CRLF
+			 * (", %u.%u.%u.%u\r\n"). */
 			x->head_len -= 2;
-			snprintf(ip, sizeof(ip), ", %u.%u.%u.%u\r\n", a >> 24,
-				 (a >> 16) & 0xff, (a >> 8) & 0xff, a & 0xff);
-			head_str(x, ip);
+			e = SL_FMT_LIT(ip, ", ");
+			e = sl_fmt_ipv4(e, cl->client_ip);
+			e = SL_FMT_LIT(e, "\r\n");
+			head_add(x, ip, (size_t)(e - ip));
 			return true;
 		} else if (header_is(ev->field.name, "x-request-id")) {
 			x->flags |= XF_HAS_XRID;
@@ -862,7 +871,7 @@ response_event(struct sl_h1_xchg *x, struct sl_http_event *ev)
 {
 	struct sl_h1_client *cl = x->cl;
 	struct sl_h1_proxy *hp = cl->hp;
-	char line[96];
+	char line[32], *e;
 
 	switch (ev->type) {
 	case SL_HTTP_EV_STATUS_LINE:
@@ -882,8 +891,11 @@ response_event(struct sl_h1_xchg *x, struct sl_http_event *ev)
 		x->head_len = 0;
 		x->target_off = x->target_len = 0;
 		x->status = ev->resp.status;
-		snprintf(line, sizeof(line), "HTTP/1.1 %u ", ev->resp.status);
-		head_str(x, line);
+		/* "HTTP/1.1 %u " */
+		e = SL_FMT_LIT(line, "HTTP/1.1 ");
+		e = sl_fmt_u32(e, ev->resp.status);
+		*e++ = ' ';
+		head_add(x, line, (size_t)(e - line));
 		head_add(x, ev->resp.reason.ptr, ev->resp.reason.len);
 		head_str(x, "\r\n");
 		return true;
