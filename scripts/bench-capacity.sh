@@ -5,7 +5,9 @@
 #   - keep-alive requests/s (closed loop, -c connections);
 #   - new connections/s (one request per connection);
 #   - gateway cycles per request: the worker's busy cycles over the run
-#     (/sluice/lcores) divided by the requests it read (/sluice/http).
+#     (/sluice/lcores) divided by the requests it read (/sluice/http);
+#   - memory per idle established connection at 100k and 1M connections
+#     (/sluice/memory: RSS and DPDK heap, with and without them).
 # The gateway busy-polls its worker on CPU 1; the loadgen busy-polls CPU 0,
 # which it shares with the gateway's control thread. Two cores in all: the
 # loadgen does about the gateway's TCP work per request on its own core,
@@ -13,7 +15,8 @@
 #
 # usage: scripts/bench-capacity.sh [-t SECONDS] [-c CONNECTIONS]
 # (SLUICE_BIN / SLUICE_LOADGEN_BIN pick other builds; SL_CAP_DEBUG=DIR keeps
-# the last shape's logs and raw counters there.)
+# the last shape's logs and raw counters there; IDLE_SIZES="100000 1000000"
+# picks the idle-connection counts.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DUR=5
@@ -116,6 +119,86 @@ print(f'{r["requests_per_s"]:.0f} {r["connections_per_s"]:.0f} '
 PY
 }
 
+# Memory per idle connection: a gateway sized for N clients (max_conns 2N:
+# each client may need an upstream connection) holding N established,
+# silent connections from the loadgen (--idle-conns). Prints
+# "established open_s rss0 rss_n heap_min heap_n tables tcp_slots clients".
+run_idle() {
+	local n=$1 k=$((n / 60000 + 1)) mem=$(( (n * 2 / 1024) + 1024 )) gw lg
+	python3 - "$WORK/idle.json" "$n" "$k" <<'PY'
+import json, sys
+path, n, k = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+c = {"version": 1, "runtime": {"idle": "busy"}, "memory": {"mbufs": 32768},
+     "tcp": {"time_wait_s": 1, "max_conns": 2 * n + 4096, "syn_backlog": 4096},
+     "http": {"header_timeout_ms": 600000, "client_idle_s": 600},
+     "ports": [{"name": "net_virtio_user0", "address": "198.18.0.1/24"},
+               {"name": "net_virtio_user1", "address": "198.18.1.1/24"}],
+     "pools": [{"name": "lg", "backends": [{"address": "198.18.1.2", "port": 8080}]}],
+     "listeners": [{"name": "web%d" % i, "address": "198.18.0.1", "port": 80 + i,
+                    "mode": "http", "pool": "lg"} for i in range(k)]}
+json.dump(c, open(path, "w"))
+small = dict(c, tcp=dict(c["tcp"], max_conns=4096), listeners=c["listeners"][:1])
+json.dump(small, open(path + ".min", "w"))
+PY
+	# A gateway waits for its vhost peer before it runs: start both.
+	gw_lg_start() {   # config, loadgen args...
+		local cf=$1
+		shift
+		rm -f "$WORK"/*.sock "$WORK/lg.json"
+		"$SL_BIN" -l 0,1 --no-pci --file-prefix "$GWP" --no-huge -m "$mem" \
+			--vdev "net_virtio_user0,path=$WORK/c.sock,queues=1,server=1" \
+			--vdev "net_virtio_user1,path=$WORK/b.sock,queues=1,server=1" \
+			-- -c "$cf" > "$WORK/gw.log" 2>&1 &
+		gw=$!
+		PIDS+=($gw)
+		for _ in $(seq 1 100); do [ -S "$WORK/c.sock" ] && break; sleep 0.1; done
+		"$LG_BIN" -l 0 --no-pci --file-prefix "$LGP" --no-huge -m "$mem" \
+			--vdev "net_vhost0,iface=$WORK/c.sock,client=1" \
+			--vdev "net_vhost1,iface=$WORK/b.sock,client=1" -- \
+			--client net_vhost0 --server net_vhost1 --json --hold 30 "$@" \
+			> "$WORK/lg.json" 2> "$WORK/lg.err" &
+		lg=$!
+		PIDS+=($lg)
+		for _ in $(seq 1 300); do grep -q "running:" "$WORK/gw.log" && break; sleep 0.1; done
+		sleep 0.5
+	}
+	gw_lg_stop() {
+		kill -TERM "$gw"; wait "$gw" 2>/dev/null || true
+		kill -TERM "$lg"; wait "$lg" 2>/dev/null || true
+	}
+	mem_field() { python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
+	local heap_min rss0 heap_n rss_n tables slots clients est open_s
+	# The heap a minimal gateway allocates: what N connections add is the rest.
+	gw_lg_start "$WORK/idle.json.min" --warmup 3 -c 1 -d 1
+	heap_min=$(tel /sluice/memory | mem_field heap_alloc_bytes)
+	gw_lg_stop
+	# Sized for N; RSS read in the warm-up, before the idle connections.
+	gw_lg_start "$WORK/idle.json" --warmup 3 --idle-conns "$n" --idle-ports "$k" \
+		--idle-window 128 --connect-timeout 30000 -c 1 -d 5
+	rss0=$(tel /sluice/memory | mem_field rss_bytes)
+	for _ in $(seq 1 1200); do
+		grep -q "idle connections established" "$WORK/lg.err" && break
+		kill -0 "$lg" 2>/dev/null || break
+		sleep 0.1
+	done
+	sleep 1   # the run (-d 5) keeps one connection busy meanwhile
+	tel /sluice/memory > "$WORK/mem.json"
+	heap_n=$(mem_field heap_alloc_bytes < "$WORK/mem.json")
+	rss_n=$(mem_field rss_bytes < "$WORK/mem.json")
+	tables=$(mem_field conn_tables_bytes < "$WORK/mem.json")
+	slots=$(mem_field tcp_slots < "$WORK/mem.json")
+	clients=$(mem_field http_clients < "$WORK/mem.json")
+	for _ in $(seq 1 600); do [ -s "$WORK/lg.json" ] && break; sleep 0.1; done
+	gw_lg_stop
+	[ -n "${SL_CAP_DEBUG:-}" ] && cp "$WORK/gw.log" "$WORK/lg.err" "$WORK/lg.json" "$WORK/mem.json" "$SL_CAP_DEBUG/"
+	read -r est open_s < <(python3 -c 'import json,sys
+try:
+    i = json.load(open(sys.argv[1]))["idle"]; print(i["established"], i["open_s"])
+except Exception:
+    print(0, 0)' "$WORK/lg.json")
+	echo "$est $open_s $rss0 $rss_n $heap_min $heap_n $tables $slots $clients"
+}
+
 ka=$(run_shape)
 nc=$(run_shape --new-conn)
 printf "\nCapacity of one gateway worker under sluice-loadgen (virtio_user/vhost), %d connections, %ds, 64-byte body, %s\n" \
@@ -126,4 +209,17 @@ for row in "keep-alive|$ka" "new-conn-per-request|$nc"; do
 	# shellcheck disable=SC2086
 	set -- ${row#*|}
 	printf "%-22s %10s %10s %8s %8s %12s %8s %8s %7s\n" "$name" "$1" "$2" "$3" "$4" "$5" "$6" "$7" "$8"
+done
+
+# Memory per idle connection at IDLE_SIZES (default 100000 and 1000000).
+printf "\nMemory per idle established connection (HTTP keep-alive clients, no request in flight), %s\n" "$(date -u +%F)"
+printf "%-9s %11s %8s %12s %12s %12s %14s %14s\n" conns established "open s" "RSS MB" "RSS+ B/conn" "heap+ B/conn" "tables B/conn" "clients held"
+for n in ${IDLE_SIZES:-100000 1000000}; do
+	# shellcheck disable=SC2046
+	set -- $(run_idle "$n")
+	printf "%-9s %11s %8s %12s %12s %12s %14s %14s\n" "$n" "$1" "$2" \
+		"$(( $4 / 1048576 ))" \
+		"$(echo "$4 $3 $1" | awk '{ if ($3 > 0) printf "%.0f", ($1 - $2) / $3; else print "-" }')" \
+		"$(echo "$6 $5 $1" | awk '{ if ($3 > 0) printf "%.0f", ($1 - $2) / $3; else print "-" }')" \
+		"$(echo "$7 $1" | awk '{ if ($2 > 0) printf "%.0f", $1 / $2; else print "-" }')" "$9"
 done

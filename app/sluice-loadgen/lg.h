@@ -21,6 +21,7 @@
 #define LG_MAX_LISTEN    16
 #define LG_MAX_BODY      (16u << 20)   /* request or response body, bytes */
 #define LG_MAX_CONNS     1000000       /* client connections */
+#define LG_MAX_IDLE      4000000       /* idle connections */
 
 /* Errors counted by kind: symbol, name in reports, meaning. */
 #define LG_ERRORS(X) \
@@ -74,6 +75,11 @@ struct lg_opts {
 	double warmup_s;                 /* wait after links and ARP are up */
 	double link_wait_s;
 	double hold_s;                   /* keep the links up after the report */
+
+	/* idle connections, opened before the load and held through it */
+	uint32_t idle_conns;
+	uint32_t idle_ports;             /* spread over target_port + [0, K) */
+	uint32_t idle_window;            /* most of them connecting at once */
 
 	/* runtime */
 	bool adaptive;                   /* sleep when idle (shared cores) */
@@ -181,6 +187,41 @@ struct lg_server {
 	struct lg_server_stats st;
 };
 
+/*
+ * Idle connections: established and silent (no request), the state a
+ * keep-alive client leaves between requests. They exist to be counted: what
+ * a gateway pays to hold them. Each spends 16 bytes here, no parser.
+ */
+struct lg_iconn {
+	struct lg_idle *id;
+	struct sl_tcp_conn *tc;
+	bool up;                         /* established once */
+};
+
+struct lg_idle_stats {
+	uint64_t connects;               /* SYNs sent */
+	uint64_t established;
+	uint64_t failed;                 /* the three below */
+	uint64_t refused;                /* RST in answer to the SYN */
+	uint64_t timed_out;              /* no SYN-ACK within --connect-timeout */
+	uint64_t no_slot;                /* no local port or connection slot */
+	uint64_t closed;                 /* closed or reset by the peer while idle */
+	uint64_t bytes_in;               /* anything the peer sent (e.g. a 408) */
+};
+
+struct lg_idle {
+	struct sl_lcore *lc;
+	const struct lg_opts *o;
+	struct lg_iconn *conns;
+	uint32_t n;
+	uint32_t next;                   /* next slot to open */
+	uint32_t connecting;
+	uint32_t open;                   /* with a TCP connection */
+	bool closing;
+	uint64_t start_tsc, done_tsc;    /* opening phase */
+	struct lg_idle_stats st;
+};
+
 /* lg_args.c: 0, or -1 after printing a message to stderr. */
 int lg_args_parse(int argc, char **argv, struct lg_opts *o);
 void lg_usage(FILE *out);
@@ -205,12 +246,21 @@ int lg_server_init(struct lg_server *sv, struct sl_lcore *lc, const struct lg_op
 void lg_server_free(struct lg_server *sv);
 void lg_server_close_all(struct lg_server *sv, bool abort);
 
+/* lg_idle.c */
+int lg_idle_init(struct lg_idle *id, struct sl_lcore *lc, const struct lg_opts *o);
+void lg_idle_free(struct lg_idle *id);
+/* Opens more, up to the window; true once every slot was tried and none
+ * is still connecting. */
+bool lg_idle_open_more(struct lg_idle *id, uint64_t now);
+void lg_idle_close_all(struct lg_idle *id, bool abort);
+
 /* lg_report.c */
 struct lg_result {
 	double elapsed_s;                /* first request to last answer */
 	double busy_pct;                 /* of our lcore over the run */
 	const struct lg_client *cl;      /* NULL: no client side */
 	const struct lg_server *sv;      /* NULL: no server side */
+	const struct lg_idle *idle;      /* NULL: no idle connections */
 	const struct lg_opts *o;
 };
 void lg_report_table(FILE *out, const struct lg_result *r);

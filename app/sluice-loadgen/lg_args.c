@@ -40,6 +40,12 @@ lg_usage(FILE *out)
 "  --timeout MS             per request, from its intended start (default 5000)\n"
 "  --connect-timeout MS     (default 3000)\n"
 "  --warmup S               wait S seconds after the links are up\n"
+"  --idle-conns N           before the load, open N connections that stay\n"
+"                           silent until the end (what holding idle\n"
+"                           keep-alive clients costs the gateway)\n"
+"  --idle-ports K           spread them over K target ports, PORT..PORT+K-1\n"
+"                           (default: enough for 60000 per port)\n"
+"  --idle-window W          at most W of them connecting at once (default 512)\n"
 "\n"
 "Server side (the backends the gateway proxies to):\n"
 "  --server PORT            ethdev name of the backend-side port\n"
@@ -197,7 +203,8 @@ enum {
 	O_CLIENT = 256, O_CLIENT_ADDR, O_CLIENT_GW, O_TARGET, O_NEW_CONN,
 	O_REQ_SIZE, O_EXPECT, O_PATH, O_HOST, O_TIMEOUT, O_CTIMEOUT, O_WARMUP,
 	O_SERVER, O_SERVER_ADDR, O_LISTEN, O_RESP_SIZE, O_SERVER_CONNS,
-	O_LINK_WAIT, O_IDLE, O_MBUFS, O_JSON, O_HOLD,
+	O_LINK_WAIT, O_IDLE, O_MBUFS, O_JSON, O_HOLD, O_IDLE_CONNS, O_IDLE_PORTS,
+	O_IDLE_WINDOW,
 };
 
 int
@@ -229,6 +236,9 @@ lg_args_parse(int argc, char **argv, struct lg_opts *o)
 		{ "hold", required_argument, NULL, O_HOLD },
 		{ "idle", required_argument, NULL, O_IDLE },
 		{ "mbufs", required_argument, NULL, O_MBUFS },
+		{ "idle-conns", required_argument, NULL, O_IDLE_CONNS },
+		{ "idle-ports", required_argument, NULL, O_IDLE_PORTS },
+		{ "idle-window", required_argument, NULL, O_IDLE_WINDOW },
 		{ "json", no_argument, NULL, O_JSON },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -254,6 +264,7 @@ lg_args_parse(int argc, char **argv, struct lg_opts *o)
 	o->connect_timeout_ms = 3000;
 	o->link_wait_s = 30;
 	o->mbufs = 32767;
+	o->idle_window = 512;
 
 	optind = 1;
 	opterr = 0;
@@ -357,6 +368,15 @@ lg_args_parse(int argc, char **argv, struct lg_opts *o)
 		case O_MBUFS:
 			rc = parse_u32("--mbufs", optarg, 1024, 4194304, &o->mbufs);
 			break;
+		case O_IDLE_CONNS:
+			rc = parse_u32("--idle-conns", optarg, 1, LG_MAX_IDLE, &o->idle_conns);
+			break;
+		case O_IDLE_PORTS:
+			rc = parse_u32("--idle-ports", optarg, 1, 1024, &o->idle_ports);
+			break;
+		case O_IDLE_WINDOW:
+			rc = parse_u32("--idle-window", optarg, 1, 65536, &o->idle_window);
+			break;
 		case O_JSON:
 			o->json = true;
 			break;
@@ -387,6 +407,23 @@ lg_args_parse(int argc, char **argv, struct lg_opts *o)
 	if (o->client_port[0] != '\0' && o->server_port[0] != '\0' &&
 	    strcmp(o->client_port, o->server_port) == 0) {
 		fprintf(stderr, "sluice-loadgen: --client and --server must be different ports\n");
+		return -1;
+	}
+	if (o->idle_conns > 0 && o->client_port[0] == '\0') {
+		fprintf(stderr, "sluice-loadgen: --idle-conns needs --client PORT\n");
+		return -1;
+	}
+	if (o->idle_ports == 0)
+		o->idle_ports = o->idle_conns / 60000 + 1;
+	if ((uint32_t)o->target_port + o->idle_ports - 1 > 65535) {
+		fprintf(stderr, "sluice-loadgen: --idle-ports %u from port %u passes 65535\n",
+			o->idle_ports, o->target_port);
+		return -1;
+	}
+	if ((uint64_t)o->idle_conns > (uint64_t)o->idle_ports * 64000) {
+		fprintf(stderr, "sluice-loadgen: %u idle connections need --idle-ports %u "
+			"or more (at most 64000 local ports per target port)\n",
+			o->idle_conns, o->idle_conns / 64000 + 1);
 		return -1;
 	}
 	if (o->host[0] == '\0')

@@ -1,6 +1,8 @@
 /* The report: a table for people, one JSON object for scripts. */
 #include <stdio.h>
 
+#include <rte_cycles.h>
+
 #include "sl_hist.h"
 #include "lg.h"
 
@@ -8,6 +10,13 @@ static const char *
 shape(const struct lg_opts *o)
 {
 	return o->new_conn ? "new connection per request" : "keep-alive";
+}
+
+static double
+idle_open_s(const struct lg_idle *id)
+{
+	return id->done_tsc > id->start_tsc ?
+	       (double)(id->done_tsc - id->start_tsc) / (double)rte_get_tsc_hz() : 0;
 }
 
 static double
@@ -81,6 +90,15 @@ lg_report_table(FILE *out, const struct lg_result *r)
 			(unsigned long)sv->st.requests, o->resp_body,
 			(unsigned long)sv->st.accepted, (unsigned long)sv->st.refused,
 			(unsigned long)sv->st.bad_requests);
+	if (r->idle != NULL)
+		fprintf(out, "idle: %lu of %u established in %.1f s (%lu SYNs; failed: %lu "
+			"refused, %lu timed out, %lu without a local port or slot), "
+			"%lu closed by the peer while idle, %lu bytes received\n",
+			(unsigned long)r->idle->st.established, r->idle->n,
+			idle_open_s(r->idle), (unsigned long)r->idle->st.connects,
+			(unsigned long)r->idle->st.refused, (unsigned long)r->idle->st.timed_out,
+			(unsigned long)r->idle->st.no_slot, (unsigned long)r->idle->st.closed,
+			(unsigned long)r->idle->st.bytes_in);
 	fprintf(out, "loadgen lcore busy %.1f%%%s\n", r->busy_pct,
 		r->busy_pct > 90 ? " (the load generator may be the bottleneck)" : "");
 }
@@ -140,5 +158,17 @@ lg_report_json(FILE *out, const struct lg_result *r)
 			(unsigned long)sv->st.refused, (unsigned long)sv->st.bad_requests,
 			(unsigned long)sv->st.bytes_out, (unsigned long)sv->st.no_mbuf,
 			o->resp_body);
+	if (r->idle != NULL)
+		fprintf(out, ",\"idle\":{\"requested\":%u,\"connects\":%lu,"
+			"\"established\":%lu,\"failed\":%lu,\"refused\":%lu,"
+			"\"timed_out\":%lu,\"no_slot\":%lu,\"closed\":%lu,"
+			"\"bytes_in\":%lu,\"open_s\":%.3f,\"ports\":%u}",
+			r->idle->n, (unsigned long)r->idle->st.connects,
+			(unsigned long)r->idle->st.established,
+			(unsigned long)r->idle->st.failed, (unsigned long)r->idle->st.refused,
+			(unsigned long)r->idle->st.timed_out, (unsigned long)r->idle->st.no_slot,
+			(unsigned long)r->idle->st.closed,
+			(unsigned long)r->idle->st.bytes_in, idle_open_s(r->idle),
+			o->idle_ports);
 	fputs("}\n", out);
 }

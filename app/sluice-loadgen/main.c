@@ -7,6 +7,7 @@
  *
  *   sluice-loadgen <EAL args> -- [options]      (see lg_usage())
  */
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +34,7 @@ static struct sl_dp dp;
 static struct lg_opts opts;
 static struct lg_client client;
 static struct lg_server server;
+static struct lg_idle idle;
 static volatile sig_atomic_t signals;
 
 static void
@@ -64,7 +66,7 @@ make_conf(const struct lg_opts *o)
 	int n = 0;
 
 	if (o->client_port[0] != '\0')
-		max_conns += o->conns;
+		max_conns += (uint64_t)o->conns + o->idle_conns;
 	if (o->server_port[0] != '\0')
 		max_conns += o->server_conns;
 	if (max_conns > 4194304)
@@ -197,7 +199,7 @@ turn(struct sl_lcore *lc, bool clients, uint32_t *empty, uint32_t *sleep_us)
 }
 
 enum phase {
-	P_LINK, P_WARMUP, P_CONNECT, P_RUN, P_DRAIN, P_CLOSE_CLIENTS,
+	P_LINK, P_WARMUP, P_IDLE, P_CONNECT, P_RUN, P_DRAIN, P_CLOSE_CLIENTS,
 	P_CLOSE_SERVERS, P_LINGER, P_DONE
 };
 
@@ -226,6 +228,7 @@ run(struct sl_lcore *lc, struct lg_result *res)
 					return -1;
 				if (has_c)
 					lg_client_close_all(&client, true);
+				lg_idle_close_all(&idle, true);
 				if (has_s)
 					lg_server_close_all(&server, true);
 				ph = P_LINGER;
@@ -256,6 +259,20 @@ run(struct sl_lcore *lc, struct lg_result *res)
 		case P_WARMUP:
 			if (now < deadline)
 				break;
+			if (idle.n > 0) {
+				ph = P_IDLE;
+				break;
+			}
+			/* fall through */
+		case P_IDLE:
+			if (ph == P_IDLE) {
+				if (!lg_idle_open_more(&idle, now))
+					break;
+				SL_LOG(NOTICE, "loadgen: %" PRIu64 " idle connections established, "
+				       "%" PRIu64 " failed, in %.1f s", idle.st.established,
+				       idle.st.failed, (double)(idle.done_tsc - idle.start_tsc) /
+				       (double)hz);
+			}
 			if (has_c && !opts.new_conn) {
 				lg_client_preconnect(&client);
 				ph = P_CONNECT;
@@ -292,13 +309,17 @@ run(struct sl_lcore *lc, struct lg_result *res)
 			lg_client_fail_inflight(&client);
 			stop = RTE_MAX(stop, client.last_done_tsc);
 			lg_client_close_all(&client, false);
+			lg_idle_close_all(&idle, false);
 			ph = P_CLOSE_CLIENTS;
-			deadline = now + 2 * hz;
+			/* FINs for idle connections go out as mbufs allow; give
+			 * them time by the thousand. */
+			deadline = now + 2 * hz + (uint64_t)idle.n * hz / 20000;
 			break;
 		case P_CLOSE_CLIENTS:
-			if (lg_client_open(&client) > 0 && now < deadline)
+			if ((lg_client_open(&client) > 0 || idle.open > 0) && now < deadline)
 				break;
 			lg_client_close_all(&client, true);
+			lg_idle_close_all(&idle, true);
 			if (has_s)
 				lg_server_close_all(&server, false);
 			ph = has_s ? P_CLOSE_SERVERS : P_LINGER;
@@ -419,6 +440,11 @@ main(int argc, char **argv)
 			opts.conns);
 		goto out;
 	}
+	if (opts.idle_conns > 0 && lg_idle_init(&idle, lc, &opts) != 0) {
+		fprintf(stderr, "sluice-loadgen: out of memory for %u idle connections\n",
+			opts.idle_conns);
+		goto out;
+	}
 	if (opts.server_port[0] != '\0' &&
 	    lg_server_init(&server, lc, &opts,
 			   conf->ports[dp.n_ports - 1].addr) != 0) {
@@ -431,6 +457,7 @@ main(int argc, char **argv)
 	res.o = &opts;
 	res.cl = opts.client_port[0] != '\0' ? &client : NULL;
 	res.sv = opts.server_port[0] != '\0' ? &server : NULL;
+	res.idle = idle.n > 0 ? &idle : NULL;
 	if (opts.json)
 		lg_report_json(stdout, &res);
 	else
@@ -445,11 +472,14 @@ main(int argc, char **argv)
 			errs += client.st.errors[e];
 		rc = errs > 0 || client.st.completed == 0 ? 1 : 0;
 	}
+	if (idle.n > 0 && (idle.st.established < idle.n || idle.st.closed > 0))
+		rc = 1;
 out:
 	if (dp.n_ports > 0)
 		sl_tx_flush_all(lc);
 	lg_client_free(&client);
 	lg_server_free(&server);
+	lg_idle_free(&idle);
 	lcore_free(lc);
 	dp.workers[0] = NULL;
 	dp.n_workers = 0;

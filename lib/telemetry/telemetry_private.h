@@ -146,6 +146,10 @@ tel_lb_register(struct sl_dp *dp);
 int
 tel_http_register(struct sl_dp *dp);
 
+/* telemetry_memory.c: /sluice/memory */
+int
+tel_memory_register(struct sl_dp *dp);
+
 /* Add the live state of backend b of pool to a /sluice/backends entry. */
 void
 tel_lb_backend_state(struct rte_tel_data *e, const struct sl_conf *c,

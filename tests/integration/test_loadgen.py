@@ -162,7 +162,8 @@ def check_run(bed, rep):
     http = bed.gw.tel.query("/sluice/http")
     assert http["requests"] == rep["requests"], (http, rep)
     assert http["status_2xx"] == rep["requests"], (http, rep)
-    assert http["client_conns"] == rep["connections"], (http, rep)
+    idle = rep.get("idle", {}).get("established", 0)
+    assert http["client_conns"] == rep["connections"] + idle, (http, rep)
     lat = rep["latency_us"]
     assert 0 < lat["p50"] <= lat["p90"] <= lat["p99"] <= lat["p99_9"] <= lat["max"], lat
     bed.back_to_baseline()
@@ -201,6 +202,20 @@ def test_bodies_and_request_count(bed):
     check_run(bed, rep)
 
 
+def test_idle_connections_held_through_the_load(bed):
+    """--idle-conns: established and silent for the whole run, then closed;
+    the gateway held each as a client connection, answered none."""
+    rep = bed.run("-c", "2", "-d", "2", "--idle-conns", "3000", "--idle-ports", "1",
+                  "--idle-window", "64")
+    idle = rep["idle"]
+    assert idle["requested"] == idle["connects"] == idle["established"] == 3000, idle
+    assert idle["failed"] == idle["closed"] == idle["bytes_in"] == 0, idle
+    assert idle["open_s"] > 0, idle
+    # check_run: the gateway accepted the load's connections and every idle
+    # one, and read requests from the load's only.
+    check_run(bed, rep)
+
+
 @pytest.mark.parametrize("args, message", [
     ([], "behind \"--\""),
     (["--"], "give --client PORT, --server PORT or both"),
@@ -213,6 +228,11 @@ def test_bodies_and_request_count(bed):
     (["--", "--client", "p0", "--client-addr", "10.0.0.300/24"], "--client-addr"),
     (["--", "--client", "p0", "--idle", "lazy"], "expected busy or adaptive"),
     (["--", "--client", "p0", "--server", "p0"], "must be different ports"),
+    (["--", "--server", "p1", "--idle-conns", "10"], "--idle-conns needs --client"),
+    (["--", "--client", "p0", "--idle-conns", "200000", "--idle-ports", "2"],
+     "need --idle-ports 4 or more"),
+    (["--", "--client", "p0", "--target", "198.18.0.1:65535", "--idle-conns", "70000"],
+     "passes 65535"),
 ])
 def test_bad_arguments(args, message):
     """Refused before EAL starts: a clear message and exit status 2."""

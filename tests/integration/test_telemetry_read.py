@@ -399,6 +399,38 @@ def test_tcp(env, traffic):
     assert set(rows(tel.q("/sluice/tcp,1"))) == {"total"}
 
 
+def test_memory(env, traffic):
+    gw, tel = env
+    m = tel.q("/sluice/memory")
+    check_fields(m, doc_schema()["/sluice/memory"]["reply"], "/sluice/memory")
+    conf = gw.tel.query("/sluice/tcp")["total"]
+    # The tables as configured, one worker.
+    assert m["tcp_slots"] == conf["max_conns"]
+    assert m["tcp_conn_bytes"] == conf["mem_per_conn_bytes"]
+    assert m["http_client_slots"] == m["tcp_slots"] // 2
+    assert m["conn_tables_bytes"] == (
+        m["tcp_slots"] * m["tcp_conn_bytes"]
+        + m["http_client_slots"] * m["http_client_bytes"]
+        + m["http_exchange_slots"] * m["http_exchange_bytes"]
+        + m["l4_session_slots"] * m["l4_session_bytes"])
+    assert 0 < m["conn_tables_bytes"] < m["heap_alloc_bytes"] <= m["heap_bytes"]
+    assert m["heap_alloc_bytes"] + m["heap_free_bytes"] <= m["heap_bytes"]
+    assert m["rss_bytes"] > 0
+    assert 0 < m["mbufs_in_use"] < m["mbufs_total"] and m["mbuf_bytes"] >= 2048
+    # A client connection held open shows in the gauges, and leaves them.
+    before = m["http_clients"]
+    prog = ("import socket, sys, time; s = socket.create_connection(('%s', 80), 5); "
+            "print('open', flush=True); time.sleep(15)" % GW)
+    holder = ns_popen(CLIENT_NS, PY, "-c", prog)
+    try:
+        assert (read_line(holder, 10) or "").strip() == "open"
+        assert wait_until(lambda: tel.q("/sluice/memory")["http_clients"] == before + 1, 5)
+        assert tel.q("/sluice/memory")["tcp_conns"] >= m["tcp_conns"] + 1
+    finally:
+        stop_proc(holder)
+    assert wait_until(lambda: tel.q("/sluice/memory")["http_clients"] == before, 5)
+
+
 def test_conns(env, traffic):
     gw, tel = env
     sch = doc_schema()["/sluice/conns"]
@@ -438,8 +470,9 @@ def test_http(env, traffic):
     assert http["requests"] - was["requests"] == n
     assert http["responses"] - was["responses"] == n
     assert http["status_2xx"] - was["status_2xx"] == n
-    # test_conns held one more connection open, and made no request.
-    assert http["client_conns"] - was["client_conns"] in (n, n + 1)
+    # test_memory and test_conns each held one more connection open, and
+    # made no request.
+    assert http["client_conns"] - was["client_conns"] in (n, n + 1, n + 2)
     assert http["status_5xx"] == was["status_5xx"]
     assert 0 < http["total_p50_us"] <= http["total_p99_us"] <= http["total_max_us"]
     assert http["upstream_p50_us"] <= http["total_max_us"]

@@ -1,0 +1,156 @@
+/*
+ * Idle connections (--idle-conns): opened in a window of --idle-window SYNs
+ * at a time, then held silent until the run ends. One 4-tuple per
+ * connection needs more than one target port beyond ~64k connections from
+ * one address, so slot i goes to target_port + i % --idle-ports.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_mbuf.h>
+
+#include "sl_lcore.h"
+#include "sl_tcp.h"
+#include "lg.h"
+
+static const struct sl_tcp_app_ops idle_ops;
+
+static void
+i_established(struct sl_tcp_conn *tc)
+{
+	struct lg_iconn *ic = tc->app;
+	struct lg_idle *id = ic->id;
+
+	ic->up = true;
+	id->connecting--;
+	id->st.established++;
+}
+
+/* Nothing is expected; what comes (an error page, a FIN) is counted. */
+static void
+i_readable(struct sl_tcp_conn *tc)
+{
+	struct lg_iconn *ic = tc->app;
+	struct lg_idle *id = ic->id;
+	struct sl_mq q;
+	struct rte_mbuf *m;
+
+	sl_tcp_recv(id->lc->tcp, tc, UINT32_MAX, &q);
+	while ((m = sl_mq_pop(&q)) != NULL) {
+		id->st.bytes_in += rte_pktmbuf_data_len(m);
+		rte_pktmbuf_free(m);
+	}
+	if (sl_tcp_eof(tc) && !id->closing) {
+		id->st.closed++;
+		sl_tcp_shutdown(id->lc->tcp, tc);
+	}
+}
+
+static void
+i_writable(struct sl_tcp_conn *tc)
+{
+	(void)tc;
+}
+
+static void
+i_closed(struct sl_tcp_conn *tc, enum sl_tcp_close_reason why)
+{
+	struct lg_iconn *ic = tc->app;
+	struct lg_idle *id = ic->id;
+
+	if (!ic->up) {
+		id->connecting--;
+		id->st.failed++;
+		if (why == SL_TCP_CLOSE_REFUSED)
+			id->st.refused++;
+		else
+			id->st.timed_out++;
+	} else if (!id->closing && why != SL_TCP_CLOSE_NORMAL) {
+		id->st.closed++;   /* reset or timed out while idle */
+	}
+	ic->tc = NULL;
+	id->open--;
+}
+
+static const struct sl_tcp_app_ops idle_ops = {
+	.established = i_established,
+	.readable = i_readable,
+	.writable = i_writable,
+	.closed = i_closed,
+};
+
+int
+lg_idle_init(struct lg_idle *id, struct sl_lcore *lc, const struct lg_opts *o)
+{
+	memset(id, 0, sizeof(*id));
+	id->lc = lc;
+	id->o = o;
+	id->n = o->idle_conns;
+	id->conns = calloc(id->n, sizeof(*id->conns));
+	if (id->conns == NULL)
+		return -1;
+	for (uint32_t i = 0; i < id->n; i++)
+		id->conns[i].id = id;
+	return 0;
+}
+
+void
+lg_idle_free(struct lg_idle *id)
+{
+	free(id->conns);
+	id->conns = NULL;
+	id->n = 0;
+}
+
+bool
+lg_idle_open_more(struct lg_idle *id, uint64_t now)
+{
+	const struct lg_opts *o = id->o;
+
+	if (id->next == 0)
+		id->start_tsc = now;
+	while (id->next < id->n && id->connecting < o->idle_window) {
+		struct lg_iconn *ic = &id->conns[id->next];
+		uint16_t port = (uint16_t)(o->target_port + id->next % o->idle_ports);
+
+		id->next++;
+		ic->tc = sl_tcp_connect(id->lc->tcp, o->target_addr, port,
+					o->connect_timeout_ms, &idle_ops, ic);
+		if (ic->tc == NULL) {
+			id->st.failed++;
+			id->st.no_slot++;
+			continue;
+		}
+		ic->up = false;
+		id->st.connects++;
+		id->connecting++;
+		id->open++;
+	}
+	if (id->next < id->n || id->connecting > 0)
+		return false;
+	if (id->done_tsc == 0)
+		id->done_tsc = now;
+	return true;
+}
+
+void
+lg_idle_close_all(struct lg_idle *id, bool abort)
+{
+	id->closing = true;
+	for (uint32_t i = 0; i < id->n; i++) {
+		struct sl_tcp_conn *tc = id->conns[i].tc;
+
+		if (tc == NULL)
+			continue;
+		if (abort || !id->conns[i].up) {
+			id->conns[i].tc = NULL;
+			id->open--;
+			if (!id->conns[i].up)
+				id->connecting--;
+			sl_tcp_abort(id->lc->tcp, tc);   /* no callback */
+		} else if (tc->state == SL_TCP_ESTABLISHED ||
+			   tc->state == SL_TCP_CLOSE_WAIT) {
+			sl_tcp_shutdown(id->lc->tcp, tc);
+		}
+	}
+}
