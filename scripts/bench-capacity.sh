@@ -66,7 +66,9 @@ print(json.dumps(r[sys.argv[2].split(",")[0]]))
 PY
 }
 
-# One gateway and one loadgen per shape; prints "req/s conns/s p50 p99 cycles/req gw_busy% lg_busy% errors".
+# One gateway and one loadgen per shape; prints "req/s conns/s p50 p99
+# cycles/req gw_busy% lg_busy% errors req/cpu-s" (requests per busy
+# CPU-second: the TSC rate over cycles/request).
 run_shape() {
 	rm -f "$WORK"/*.sock
 	"$SL_BIN" -l 0,1 --no-pci --file-prefix "$GWP" --no-huge -m 1024 \
@@ -115,7 +117,8 @@ cyc = (b1 - b0) / req if req else 0
 gw_busy = 100.0 * (b1 - b0) / tsc / r["elapsed_s"] if r["elapsed_s"] else 0
 print(f'{r["requests_per_s"]:.0f} {r["connections_per_s"]:.0f} '
       f'{r["latency_us"]["p50"]:.0f} {r["latency_us"]["p99"]:.0f} {cyc:.0f} '
-      f'{min(gw_busy, 100):.0f} {r["busy_pct"]:.0f} {r["errors_total"]}')
+      f'{min(gw_busy, 100):.0f} {r["busy_pct"]:.0f} {r["errors_total"]} '
+      f'{tsc / cyc if cyc else 0:.0f}')
 PY
 }
 
@@ -203,13 +206,15 @@ ka=$(run_shape)
 nc=$(run_shape --new-conn)
 printf "\nCapacity of one gateway worker under sluice-loadgen (virtio_user/vhost), %d connections, %ds, 64-byte body, %s\n" \
 	"$CONNS" "$DUR" "$(date -u +%F)"
-printf "%-22s %10s %10s %8s %8s %12s %8s %8s %7s\n" shape "req/s" "conns/s" "p50 us" "p99 us" "cycles/req" "gw busy%" "lg busy%" errors
+printf "%-22s %10s %10s %8s %8s %12s %8s %8s %7s %12s\n" shape "req/s" "conns/s" "p50 us" "p99 us" "cycles/req" "gw busy%" "lg busy%" errors "req/cpu-s"
 for row in "keep-alive|$ka" "new-conn-per-request|$nc"; do
 	name=${row%%|*}
 	# shellcheck disable=SC2086
 	set -- ${row#*|}
-	printf "%-22s %10s %10s %8s %8s %12s %8s %8s %7s\n" "$name" "$1" "$2" "$3" "$4" "$5" "$6" "$7" "$8"
+	printf "%-22s %10s %10s %8s %8s %12s %8s %8s %7s %12s\n" "$name" "$1" "$2" "$3" "$4" "$5" "$6" "$7" "$8" "$9"
 done
+# For scripts/bench.sh: requests per CPU-second of each shape.
+[ -n "${SL_CAP_OUT:-}" ] && echo "${ka##* } ${nc##* }" > "$SL_CAP_OUT"
 
 # Memory per idle connection at IDLE_SIZES (default 100000 and 1000000).
 printf "\nMemory per idle established connection (HTTP keep-alive clients, no request in flight), %s\n" "$(date -u +%F)"

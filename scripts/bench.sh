@@ -205,4 +205,17 @@ done
 
 # Capacity of one worker with no kernel in the path: keep-alive req/s, new
 # connections/s and cycles per request under sluice-loadgen.
-scripts/bench-capacity.sh -t "$DUR" -c "$CONNS"
+SL_CAP_OUT="$WORK/cap.txt" scripts/bench-capacity.sh -t "$DUR" -c "$CONNS"
+
+# The headline: requests per CPU-second, each proxy on its best path here.
+# HAProxy and NGINX: kernel sockets on the veth testbed (the table above).
+# Sluice: one worker under sluice-loadgen (no kernel), busy cycles only.
+read -r cap_ka cap_nc < "$WORK/cap.txt"
+printf "\nRequests per CPU-second, keep-alive (same run): sluice %s" "$cap_ka"
+for name in haproxy nginx; do
+	set -- ${ROWS[$name]}
+	printf ", %s %s (sluice %sx)" "$name" \
+		"$(echo "$5 $6" | awk '{ if ($2 > 0) printf "%.0f", $1/$2; else print "-" }')" \
+		"$(echo "$5 $6 $cap_ka" | awk '{ if ($2 > 0 && $1 > 0) printf "%.1f", $3/($1/$2); else print "-" }')"
+done
+printf "\n"

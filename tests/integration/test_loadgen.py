@@ -242,6 +242,27 @@ def test_bad_arguments(args, message):
     assert message in r.stderr, r.stderr
 
 
+def test_bench_capacity_script(tmp_path):
+    """scripts/bench-capacity.sh end to end, tiny: both load shapes and one
+    idle-memory row come out as numbers (the figures are not judged here)."""
+    out = tmp_path / "cap.txt"
+    env = dict(os.environ, IDLE_SIZES="2000", SL_CAP_OUT=str(out),
+               SLUICE_LOADGEN_BIN=str(LOADGEN))
+    r = subprocess.run(["bash", str(REPO / "scripts" / "bench-capacity.sh"), "-t", "1",
+                        "-c", "8"], capture_output=True, text=True, timeout=300, env=env)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    lines = r.stdout.splitlines()
+    for shape in ("keep-alive", "new-conn-per-request"):
+        row = next(l for l in lines if l.startswith(shape)).split()
+        assert float(row[1]) > 0 and float(row[5]) > 0 and row[8] == "0", row
+    row = next(l for l in lines if l.startswith("2000 ")).split()
+    assert row[1] == "2000", row           # every idle connection established
+    assert 0 < float(row[5]) < 1_000_000, row   # heap bytes per connection
+    ka, nc = (float(x) for x in out.read_text().split())
+    assert ka > 0 and nc > 0
+    assert not list(RUNTIME_DIR.glob("sl-cap-*")), "runtime dirs left behind"
+
+
 def test_help():
     r = subprocess.run([str(LOADGEN), "--help"], capture_output=True, text=True,
                        timeout=30)
