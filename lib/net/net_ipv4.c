@@ -2,6 +2,7 @@
 #include <rte_ip.h>
 #include <rte_mbuf.h>
 
+#include "sl_cksum.h"
 #include "sl_conf.h"
 #include "sl_lcore.h"
 #include "sl_net.h"
@@ -39,7 +40,7 @@ sl_ipv4_check(const struct rte_ipv4_hdr *ip, uint32_t len, bool cksum_ok,
 		return -1;
 	}
 	/* A correct header sums to 0xffff, i.e. its one's complement is 0. */
-	if (!cksum_ok && rte_raw_cksum(ip, hlen) != 0xffff) {
+	if (!cksum_ok && sl_raw_cksum(ip, hlen) != 0xffff) {
 		*why = SL_DROP_IP_BAD_CKSUM;
 		return -1;
 	}
@@ -123,7 +124,7 @@ sl_ipv4_finish(const struct sl_port *port, struct rte_mbuf *m,
 		m->l3_len = (ip->version_ihl & 0xf) * 4;
 		m->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM;
 	} else {
-		ip->hdr_checksum = rte_ipv4_cksum(ip);
+		ip->hdr_checksum = sl_ipv4_cksum(ip);
 	}
 }
 

@@ -76,7 +76,7 @@ frame_alloc(struct sl_tcp_stack *s, unsigned int port, struct frame *f,
 static void
 frame_send(struct sl_tcp_stack *s, struct frame *f, int port, uint32_t next_hop)
 {
-	f->th->cksum = rte_ipv4_udptcp_cksum(f->ip, f->th);
+	f->th->cksum = sl_ipv4_udptcp_cksum(f->ip, f->th);
 	s->stats.segments_out++;
 	if (port >= 0)
 		sl_ipv4_send(s->lc, (unsigned int)port, next_hop, f->m);

@@ -6,6 +6,7 @@
 #include <rte_cycles.h>
 #include <rte_tcp.h>
 
+#include "sl_cksum.h"
 #include "sl_tcp.h"
 #include "sl_timer.h"
 
@@ -40,12 +41,7 @@ tcp_rcv_space(const struct sl_tcp_conn *c)
 static inline bool
 tcp_cksum_ok(const struct rte_ipv4_hdr *ip, const void *th, uint32_t l4len)
 {
-	uint32_t sum = rte_raw_cksum(th, l4len);
-
-	sum += rte_ipv4_phdr_cksum(ip, 0);
-	sum = (sum & 0xffff) + (sum >> 16);
-	sum = (sum & 0xffff) + (sum >> 16);
-	return sum == 0xffff;
+	return sl_ipv4_l4_sum(ip, th, l4len) == 0xffff;
 }
 
 /* tcp_table.c */
