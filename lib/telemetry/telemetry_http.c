@@ -344,17 +344,35 @@ latency_row(const char *scope, const char *listener, const char *match,
 	return e;
 }
 
+struct latency_ctx {
+	struct rte_tel_data *d;
+	struct sl_hist *h;
+};
+
+static void
+latency_backend_row(const struct sl_conf *c, unsigned int pool, unsigned int b,
+		    unsigned int n, void *arg)
+{
+	struct latency_ctx *l = arg;
+	char key[16];
+
+	snprintf(key, sizeof(key), "%u", n);
+	tel_add_row(l->d, key, latency_row("backend", "", "", c->pools[pool].name,
+		c->pools[pool].backends[b].name,
+		offsetof(struct sl_h1_proxy, backend_total),
+		offsetof(struct sl_h1_proxy, backend_upstream),
+		c->pools[pool].slot_base + b, 1, l->h));
+}
+
 static int
 cmd_latency(const char *cmd __rte_unused, const char *params,
 	    struct rte_tel_data *d)
 {
 	const size_t rt_t = offsetof(struct sl_h1_proxy, route_total);
 	const size_t rt_u = offsetof(struct sl_h1_proxy, route_upstream);
-	const size_t be_t = offsetof(struct sl_h1_proxy, backend_total);
-	const size_t be_u = offsetof(struct sl_h1_proxy, backend_upstream);
 	const struct sl_conf *c = tel_conf();
 	struct tel_page pg = { .size = LATENCY_PAGE };
-	unsigned int n = 0, cnt;
+	unsigned int n = 0;
 	struct sl_hist *h;
 	uint16_t *idx;
 	char key[16], match[600];
@@ -374,9 +392,7 @@ cmd_latency(const char *cmd __rte_unused, const char *params,
 		for (unsigned int l = 0; l < c->n_listeners; l++)
 			if (c->listeners[l].mode == SL_MODE_HTTP)
 				n += c->listeners[l].n_routes + 1;
-		for (unsigned int p = 0; p < c->n_pools; p++)
-			if (tel_pool_listed(c, p))
-				n += tel_pool_backends(c, p, idx);
+		n = tel_walk_backends(c, -1, NULL, n, 0, 0, idx, NULL, NULL);
 	}
 	tel_page_set(&pg, n);
 	rte_tel_data_start_dict(d);
@@ -412,18 +428,11 @@ cmd_latency(const char *cmd __rte_unused, const char *params,
 				lis->route_base + r, 1, h));
 		}
 	}
-	for (unsigned int p = 0; p < c->n_pools && n < pg.last; p++) {
-		if (!tel_pool_listed(c, p))
-			continue;
-		cnt = tel_pool_backends(c, p, idx);
-		for (unsigned int k = 0; k < cnt && n < pg.last; k++, n++) {
-			if (n < pg.first)
-				continue;
-			snprintf(key, sizeof(key), "%u", n);
-			tel_add_row(d, key, latency_row("backend", "", "", c->pools[p].name,
-				c->pools[p].backends[idx[k]].name, be_t, be_u,
-				c->pools[p].slot_base + idx[k], 1, h));
-		}
+	if (n < pg.last) {
+		struct latency_ctx l = { .d = d, .h = h };
+
+		tel_walk_backends(c, -1, NULL, n, pg.first, pg.last, idx,
+				  latency_backend_row, &l);
 	}
 	free(idx);
 	free(h);

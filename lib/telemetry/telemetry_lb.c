@@ -139,6 +139,29 @@ tel_pool_backends(const struct sl_conf *c, unsigned int pool, uint16_t *idx)
 	return n;
 }
 
+unsigned int
+tel_walk_backends(const struct sl_conf *c, int only, tel_pool_filter keep,
+		  unsigned int n, unsigned int first, unsigned int last,
+		  uint16_t *idx, tel_backend_row emit, void *arg)
+{
+	for (unsigned int p = 0; p < c->n_pools; p++) {
+		unsigned int cnt;
+
+		if (only >= 0 ? (int)p != only :
+		    !tel_pool_listed(c, p) || (keep != NULL && !keep(c, p)))
+			continue;
+		cnt = tel_pool_backends(c, p, idx);
+		if (emit == NULL || n + cnt <= first || n >= last) {
+			n += cnt;
+			continue;
+		}
+		for (unsigned int k = 0; k < cnt; k++, n++)
+			if (n >= first && n < last)
+				emit(c, p, idx[k], n, arg);
+	}
+	return n;
+}
+
 void
 tel_lb_backend_state(struct rte_tel_data *e, const struct sl_conf *c __rte_unused,
 		     unsigned int pool, unsigned int i)
@@ -293,12 +316,26 @@ cmd_pools(const char *cmd __rte_unused, const char *params,
 
 /* ---- rows over (pool, backend) pairs: breakers and health ------------- */
 
-/* Does a listing without a pool include this one? */
-typedef bool (*pool_filter)(const struct sl_conf *c, unsigned int pool);
-
 typedef struct rte_tel_data *(*backend_rower)(const struct sl_conf *c,
 					       unsigned int pool, unsigned int b,
 					       uint64_t now);
+
+struct table_ctx {
+	struct rte_tel_data *d;
+	backend_rower row;
+	uint64_t now;
+};
+
+static void
+table_row(const struct sl_conf *c, unsigned int pool, unsigned int b,
+	  unsigned int n, void *arg)
+{
+	struct table_ctx *t = arg;
+	char key[16];
+
+	snprintf(key, sizeof(key), "%u", n);
+	tel_add_row(t->d, key, t->row(c, pool, b, t->now));
+}
 
 /*
  * One numbered row per backend of the chosen pool, or of every listed pool
@@ -306,15 +343,13 @@ typedef struct rte_tel_data *(*backend_rower)(const struct sl_conf *c,
  * same from page to page.
  */
 static int
-pool_backend_table(const char *params, unsigned int page_size, pool_filter keep,
+pool_backend_table(const char *params, unsigned int page_size, tel_pool_filter keep,
 		   backend_rower row, struct rte_tel_data *d)
 {
 	const struct sl_conf *c = tel_conf();
 	struct tel_page pg = { .size = page_size };
-	uint64_t now = sl_up_now_ms();
-	unsigned int n = 0, cnt;
+	struct table_ctx t = { .d = d, .row = row, .now = sl_up_now_ms() };
 	uint16_t *idx;
-	char key[16];
 	int only;
 
 	if (tel_parse_pool_page(c, params, false, true, &only, &pg.page, d) != 0)
@@ -322,26 +357,10 @@ pool_backend_table(const char *params, unsigned int page_size, pool_filter keep,
 	idx = calloc(SL_CONF_MAX_BACKENDS + 1, sizeof(*idx));
 	if (idx == NULL)
 		return tel_error(d, "out of memory");
-	for (unsigned int p = 0; p < c->n_pools; p++)
-		if (only >= 0 ? (int)p == only :
-		    tel_pool_listed(c, p) && (keep == NULL || keep(c, p)))
-			n += tel_pool_backends(c, p, idx);
-	tel_page_set(&pg, n);
+	tel_page_set(&pg, tel_walk_backends(c, only, keep, 0, 0, 0, idx, NULL, NULL));
 	rte_tel_data_start_dict(d);
 	tel_page_meta(d, &pg);
-	n = 0;
-	for (unsigned int p = 0; p < c->n_pools && n < pg.last; p++) {
-		if (only >= 0 ? (int)p != only :
-		    !tel_pool_listed(c, p) || (keep != NULL && !keep(c, p)))
-			continue;
-		cnt = tel_pool_backends(c, p, idx);
-		for (unsigned int k = 0; k < cnt && n < pg.last; k++, n++) {
-			if (n < pg.first)
-				continue;
-			snprintf(key, sizeof(key), "%u", n);
-			tel_add_row(d, key, row(c, p, idx[k], now));
-		}
-	}
+	tel_walk_backends(c, only, keep, 0, pg.first, pg.last, idx, table_row, &t);
 	free(idx);
 	return 0;
 }

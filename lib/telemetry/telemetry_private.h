@@ -138,6 +138,25 @@ tel_pool_listed(const struct sl_conf *c, unsigned int pool);
 unsigned int
 tel_pool_backends(const struct sl_conf *c, unsigned int pool, uint16_t *idx);
 
+/* Which pools a backend listing walks: one pool, or every listed pool the
+ * filter (NULL: all) keeps. */
+typedef bool (*tel_pool_filter)(const struct sl_conf *c, unsigned int pool);
+
+/* One row of a backend listing: backend b of pool, numbered `row`. */
+typedef void (*tel_backend_row)(const struct sl_conf *c, unsigned int pool,
+				unsigned int b, unsigned int row, void *arg);
+
+/*
+ * The backends of pool `only` (>= 0), or of every listed pool `keep`
+ * accepts, numbered on from `n` in listing order. With emit, called for the
+ * numbers inside [first, last). Returns the number after the last backend
+ * (n plus their count). idx: room for SL_CONF_MAX_BACKENDS + 1.
+ */
+unsigned int
+tel_walk_backends(const struct sl_conf *c, int only, tel_pool_filter keep,
+		  unsigned int n, unsigned int first, unsigned int last,
+		  uint16_t *idx, tel_backend_row emit, void *arg);
+
 /* Balancing and protection commands (telemetry_lb.c). */
 int
 tel_lb_register(struct sl_dp *dp);
