@@ -14,16 +14,10 @@ import pytest
 
 from sluice_env import CLIENT_NS, GW_CLIENT_IP, Gateway, NftTable, wait_until
 import test_tcp_proxy as tp
+# The same echo backends (a module-scoped fixture: this module gets its own).
+from test_tcp_proxy import echo_backends  # noqa: F401  (pytest fixture)
 
 LOSS_BYTES = int(os.environ.get("SLUICE_TAP_LOSS_MB", "200")) * 1000 * 1000
-
-
-@pytest.fixture(scope="module")
-def echo_backends(testbed):
-    be = tp.Backend("echo", tp.ECHO_ADDRS, tp.BACKEND_PORT)
-    be.start()
-    yield be
-    be.stop()
 
 
 @pytest.fixture(scope="module")
