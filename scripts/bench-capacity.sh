@@ -19,27 +19,19 @@
 # picks the idle-connection counts.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/bench-lib.sh
+. scripts/bench-lib.sh
 DUR=5
 CONNS=64
-while [ $# -gt 0 ]; do
-	case "$1" in
-	-t) DUR=$2; shift 2 ;;
-	-c) CONNS=$2; shift 2 ;;
-	*) echo "usage: $0 [-t SECONDS] [-c CONNECTIONS]" >&2; exit 2 ;;
-	esac
-done
-[ "$DUR" -ge 1 ] && [ "$DUR" -le 120 ] || { echo "-t must be 1..120" >&2; exit 2; }
+bench_parse_tc "$@"
 SL_BIN=${SLUICE_BIN:-build/app/sluice}
 LG_BIN=${SLUICE_LOADGEN_BIN:-build/app/sluice-loadgen}
 
 WORK=$(mktemp -d /tmp/sl-cap.XXXXXX)
 GWP=sl-cap-gw-$$
 LGP=sl-cap-lg-$$
-PIDS=()
 cleanup() {
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-	sleep 0.5
-	for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+	bench_kill_all
 	rm -rf "/var/run/dpdk/$GWP" "/var/run/dpdk/$LGP" "$WORK"
 }
 trap cleanup EXIT INT TERM
@@ -54,17 +46,7 @@ cat > "$WORK/gw.json" <<JSON
                    "mode": "http", "pool": "lg" } ] }
 JSON
 
-tel() {   # command -> JSON of the reply's value
-	python3 - "/var/run/dpdk/$GWP/dpdk_telemetry.v2" "$1" <<'PY'
-import json, socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-s.connect(sys.argv[1])
-info = json.loads(s.recv(16384))
-s.send(sys.argv[2].encode())
-r = json.loads(s.recv(info.get("max_output_len", 16384) + 1024))
-print(json.dumps(r[sys.argv[2].split(",")[0]]))
-PY
-}
+tel() { bench_tel "$GWP" "$1"; }
 
 # One gateway and one loadgen per shape; prints "req/s conns/s p50 p99
 # cycles/req gw_busy% lg_busy% errors req/cpu-s" (requests per busy

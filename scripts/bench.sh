@@ -21,24 +21,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
+# shellcheck source=scripts/bench-lib.sh
+. scripts/bench-lib.sh
 DUR=10
 CONNS=64
-while [ $# -gt 0 ]; do
-	case "$1" in
-	-t) DUR=$2; shift 2 ;;
-	-c) CONNS=$2; shift 2 ;;
-	*) echo "usage: $0 [-t SECONDS] [-c CONNECTIONS]" >&2; exit 2 ;;
-	esac
-done
-[ "$DUR" -ge 1 ] && [ "$DUR" -le 120 ] || { echo "-t must be 1..120" >&2; exit 2; }
+bench_parse_tc "$@"
 
 WORK=$(mktemp -d /tmp/sluice-bench.XXXXXX)
 PREFIX=sluice-bench
-PIDS=()
 cleanup() {
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-	sleep 0.5
-	for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+	bench_kill_all
 	ip netns del sl-proxy 2>/dev/null || true
 	ip link del slpc0 2>/dev/null || true
 	ip link del slpb0 2>/dev/null || true
@@ -176,18 +168,13 @@ SL=$!
 PIDS+=($SL)
 for _ in $(seq 1 100); do grep -q "running:" "$WORK/sluice.log" && break; sleep 0.1; done
 busy() {
-	echo /sluice/lcores | dpdk-telemetry.py -f "$PREFIX" 2>/dev/null | python3 -c '
+	# Rows are dicts; "total", "page" and "pages" sit beside them.
+	bench_tel "$PREFIX" /sluice/lcores | python3 -c '
 import json, sys
-for line in sys.stdin:
-    if line.startswith("{"):
-        d = json.loads(line)["/sluice/lcores"]
-        # Rows are dicts; "total", "page" and "pages" sit beside them.
-        print(sum(v["busy_cycles"] for v in d.values() if isinstance(v, dict)))'
+d = json.load(sys.stdin)
+print(sum(v["busy_cycles"] for v in d.values() if isinstance(v, dict)))'
 }
-TSC=$(echo /sluice/info | dpdk-telemetry.py -f "$PREFIX" 2>/dev/null | python3 -c '
-import json, sys
-for line in sys.stdin:
-    if line.startswith("{"): print(json.loads(line)["/sluice/info"]["tsc_hz"])')
+TSC=$(bench_tel "$PREFIX" /sluice/info | python3 -c 'import json, sys; print(json.load(sys.stdin)["tsc_hz"])')
 ip netns exec sl-client wrk -t1 -c8 -d1s http://198.18.0.1/ >/dev/null 2>&1 || true
 b0=$(busy)
 out=$(run_wrk "http://198.18.0.1/")

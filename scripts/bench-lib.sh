@@ -1,0 +1,43 @@
+# shellcheck shell=bash
+# What the benchmark scripts share: the -t/-c options, the processes a run
+# must not leave behind, and reading one telemetry command. Sourced, not run.
+
+# -t SECONDS (1..120) and -c CONNECTIONS into DUR and CONNS; the caller sets
+# the defaults first. Exits 2 with a usage line on anything else.
+bench_parse_tc() {
+	while [ $# -gt 0 ]; do
+		case "$1" in
+		-t) DUR=$2; shift 2 ;;
+		-c) CONNS=$2; shift 2 ;;
+		*) echo "usage: $0 [-t SECONDS] [-c CONNECTIONS]" >&2; exit 2 ;;
+		esac
+	done
+	case "$DUR" in ''|*[!0-9]*) echo "-t takes whole seconds" >&2; exit 2 ;; esac
+	case "$CONNS" in ''|*[!0-9]*) echo "-c takes a count" >&2; exit 2 ;; esac
+	[ "$DUR" -ge 1 ] && [ "$DUR" -le 120 ] || { echo "-t must be 1..120" >&2; exit 2; }
+	[ "$CONNS" -ge 1 ] || { echo "-c must be at least 1" >&2; exit 2; }
+}
+
+# Every process a run starts goes into PIDS; bench_kill_all stops them
+# (TERM, then KILL after half a second) from the caller's cleanup trap.
+PIDS=()
+bench_kill_all() {
+	local p
+	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+	sleep 0.5
+	for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+}
+
+# bench_tel FILE_PREFIX COMMAND: the JSON of the command's reply value, from
+# the DPDK telemetry socket of the process started with --file-prefix.
+bench_tel() {
+	python3 - "/var/run/dpdk/$1/dpdk_telemetry.v2" "$2" <<'PY'
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+s.connect(sys.argv[1])
+info = json.loads(s.recv(16384))
+s.send(sys.argv[2].encode())
+r = json.loads(s.recv(info.get("max_output_len", 16384) + 1024))
+print(json.dumps(r[sys.argv[2].split(",")[0]]))
+PY
+}
