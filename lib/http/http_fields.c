@@ -127,12 +127,6 @@ ci_eq(const char *s, size_t n, const char *lit, size_t litlen)
 #define CI_EQ(s, n, lit) ci_eq(s, n, lit, sizeof(lit) - 1)
 
 bool
-sl_http_token_eq(struct sl_http_slice s, const char *lit)
-{
-	return ci_eq(s.ptr, s.len, lit, strlen(lit));
-}
-
-bool
 sl_http_list_next(struct sl_http_slice list, size_t *pos,
 		  struct sl_http_slice *elem)
 {

@@ -233,8 +233,54 @@ bool
 sl_http_list_next(struct sl_http_slice list, size_t *pos,
 		  struct sl_http_slice *elem);
 
-/* Case-insensitive (ASCII) equality of `s` with the lower-case `lit`. */
-bool
-sl_http_token_eq(struct sl_http_slice s, const char *lit);
+/*
+ * Case-insensitive (ASCII) equality of `s` with the lower-case `lit`.
+ * Inline: with a literal, its length is known at compile time, and most
+ * comparisons end at the length (the proxy asks this of every field).
+ */
+static inline bool
+sl_http_token_eq(struct sl_http_slice s, const char *lit)
+{
+	size_t n = __builtin_strlen(lit);
+
+	if (s.len != n)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s.ptr[i];
+
+		if (c >= 'A' && c <= 'Z')
+			c = (unsigned char)(c + ('a' - 'A'));
+		if (c != (unsigned char)lit[i])
+			return false;
+	}
+	return true;
+}
+
+/*
+ * A hop-by-hop field name (RFC 9110 7.6.1) that a proxy must not forward:
+ * connection, keep-alive, proxy-connection, te, trailer,
+ * transfer-encoding, upgrade (any case). Asked of every field a proxy
+ * relays, so it dispatches on the length first.
+ */
+static inline bool
+sl_http_hop_by_hop(struct sl_http_slice name)
+{
+	switch (name.len) {
+	case 2:
+		return sl_http_token_eq(name, "te");
+	case 7:
+		return sl_http_token_eq(name, "trailer") ||
+		       sl_http_token_eq(name, "upgrade");
+	case 10:
+		return sl_http_token_eq(name, "connection") ||
+		       sl_http_token_eq(name, "keep-alive");
+	case 16:
+		return sl_http_token_eq(name, "proxy-connection");
+	case 17:
+		return sl_http_token_eq(name, "transfer-encoding");
+	default:
+		return false;
+	}
+}
 
 #endif

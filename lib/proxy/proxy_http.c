@@ -415,18 +415,11 @@ header_is(struct sl_http_slice name, const char *lit)
 	return sl_http_token_eq(name, lit);
 }
 
-/* Hop-by-hop fields (RFC 9110 7.6.1) that never cross the proxy. */
+/* Hop-by-hop fields (RFC 9110 7.6.1) never cross the proxy. */
 static bool
 hop_by_hop(struct sl_http_slice name)
 {
-	static const char *const hop[] = { "connection", "keep-alive",
-		"proxy-connection", "te", "trailer", "transfer-encoding",
-		"upgrade", NULL };
-
-	for (const char *const *h = hop; *h != NULL; h++)
-		if (header_is(name, *h))
-			return true;
-	return false;
+	return sl_http_hop_by_hop(name);
 }
 
 /* Remove field lines whose names the Connection field listed. */

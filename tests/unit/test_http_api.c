@@ -86,6 +86,52 @@ test_lists(void)
 			       "keep-alive"));
 	CHECK(!sl_http_token_eq((struct sl_http_slice){ "Keep-ALIV", 9 },
 				"keep-alive"));
+	CHECK(!sl_http_token_eq((struct sl_http_slice){ "keep-alivE ", 11 },
+				"keep-alive"));
+	CHECK(!sl_http_token_eq((struct sl_http_slice){ "keep_alive", 10 },
+				"keep-alive"));
+	CHECK(sl_http_token_eq((struct sl_http_slice){ "", 0 }, ""));
+	/* Not a case fold beyond ASCII letters: '@' is not '`' */
+	CHECK(!sl_http_token_eq((struct sl_http_slice){ "@", 1 }, "`"));
+}
+
+/* sl_http_hop_by_hop: the seven names in any case, nothing else. */
+static void
+test_hop_by_hop(void)
+{
+	static const char *const hop[] = { "connection", "keep-alive",
+		"proxy-connection", "te", "trailer", "transfer-encoding",
+		"upgrade" };
+	static const char *const not_hop[] = { "", "t", "tf", "tee", "host",
+		"trailers", "trailex", "upgradE-", "connectio", "keep-alivf",
+		"proxy-connectioN2", "transfer-encodings", "content-length",
+		"x-forwarded-for", "via", "connection ", " te" };
+	char name[32];
+
+	for (size_t i = 0; i < sizeof(hop) / sizeof(hop[0]); i++) {
+		size_t n = strlen(hop[i]);
+
+		/* every mix of cases of the first few letters */
+		for (unsigned int mask = 0; mask < 64; mask++) {
+			for (size_t k = 0; k < n; k++) {
+				char c = hop[i][k];
+
+				name[k] = (k < 6 && (mask >> k) & 1 && c >= 'a' && c <= 'z') ?
+					  (char)(c - 32) : c;
+			}
+			CHECK(sl_http_hop_by_hop((struct sl_http_slice){ name, n }));
+		}
+		/* one letter off, anywhere */
+		for (size_t k = 0; k < n; k++) {
+			memcpy(name, hop[i], n);
+			name[k] = name[k] == 'x' ? 'y' : 'x';
+			CHECK(!sl_http_hop_by_hop((struct sl_http_slice){ name, n }));
+		}
+	}
+	for (size_t i = 0; i < sizeof(not_hop) / sizeof(not_hop[0]); i++) {
+		CHECK(!sl_http_hop_by_hop((struct sl_http_slice){ not_hop[i],
+							  strlen(not_hop[i]) }));
+	}
 }
 
 /* Feed `s` whole and return the event of the call after `skip` events. */
@@ -216,6 +262,7 @@ main(void)
 	test_methods();
 	test_errors();
 	test_lists();
+	test_hop_by_hop();
 	test_contract();
 	return sl_test_result("test_http_api");
 }
