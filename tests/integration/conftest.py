@@ -6,7 +6,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from sluice_env import (Gateway, REPO, SLUICE, TESTBED, run,  # noqa: E402
+from sluice_env import (Gateway, SLUICE, TESTBED, run,  # noqa: E402
                         write_config)
 
 

@@ -1,6 +1,7 @@
 """Shared helpers for the integration tests: the built binary, the testbed,
 a running gateway and its telemetry socket. Standard library only."""
 
+import contextlib
 import json
 import os
 import re
@@ -283,6 +284,23 @@ def last_json(text):
             except ValueError:
                 continue
     return None
+
+
+@contextlib.contextmanager
+def running_gateway(config_path, workdir, settle=1.0, **kw):
+    """A started Gateway for a fixture, stopped and cleaned up after. Once
+    start-up traffic has settled (gratuitous ARP, RX rings filled: `settle`
+    seconds), what the mbuf pools hold with no connection open is taken as
+    g.mbuf_baseline, for tests that check the pools come back to it."""
+    g = Gateway(config_path, workdir, **kw)
+    try:
+        g.start()
+        time.sleep(settle)
+        g.mbuf_baseline = g.tel.query("/sluice/info")["mbufs_in_use"]
+        yield g
+    finally:
+        g.stop()
+        g.cleanup()
 
 
 def wait_until(pred, timeout=5.0, step=0.1):

@@ -2,7 +2,6 @@
 writer thread off the fast path, with sampling and counters."""
 
 import json
-import socket
 
 import pytest
 

@@ -5,7 +5,6 @@ passes (exit 0). Runs without EAL, so it needs no testbed."""
 import json
 import os
 import subprocess
-from pathlib import Path
 
 import pytest
 

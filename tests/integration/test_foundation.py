@@ -10,7 +10,7 @@ from pathlib import Path
 
 
 from sluice_env import (BACKEND_NS, CLIENT_NS, GW_BACKEND_IP, GW_CLIENT_IP,
-                        REPO, in_ns, run, write_config)
+                        REPO, in_ns, run)
 
 HERE = Path(__file__).resolve().parent
 

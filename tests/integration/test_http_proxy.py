@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from sluice_env import (BACKEND_NS, CLIENT_NS, HERE, PY, Gateway, in_ns,
+from sluice_env import (BACKEND_NS, CLIENT_NS, HERE, PY, in_ns, running_gateway,
                         ns_popen, read_line, stop_proc, wait_until,
                         write_config)
 
@@ -84,14 +84,9 @@ def gw(testbed, backends, nginx, tmp_path_factory):
                                {"host": "nginx.test", "pool": "nginx"}]},
                    {"name": "strict", "address": GW, "port": 81, "mode": "http",
                     "routes": [{"path_prefix": "/only/", "pool": "app"}]}])
-    g = Gateway(cfg, tmp)
-    g.start()
-    g.access_log = tmp / "access.log"
-    g.mbuf_baseline = wait_until(
-        lambda: g.tel.query("/sluice/info")["mbufs_in_use"], 5)
-    yield g
-    g.stop()
-    g.cleanup()
+    with running_gateway(cfg, tmp) as g:
+        g.access_log = tmp / "access.log"
+        yield g
 
 
 def curl(*args, timeout=60):

@@ -69,7 +69,7 @@ def test_incident_replay(testbed, backends, tmp_path):  # noqa: F811
         # Retries absorb most failures; what can reach a client is bounded
         # by the failures it takes to judge (5) plus what was in flight (8).
         assert res["status"].get("500", 0) <= 5 + 8, res
-        assert wait_until(lambda: g.tel.query(f"/sluice/backends,api")["b4"]
+        assert wait_until(lambda: g.tel.query("/sluice/backends,api")["b4"]
                           ["state"] in ("ejected", "breaker_open", "down"), 5)
         kinds = {e["kind"] for e in events(g) if e["backend"] == "b4"}
         assert {"ejection", "breaker"} <= kinds, [(e["kind"], e["text"]) for e in events(g)]

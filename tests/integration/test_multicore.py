@@ -21,11 +21,10 @@ test_multicore_suites.py runs the HTTP and TCP suites themselves with two
 workers on each PMD."""
 
 import hashlib
-import time
 
 import pytest
 
-from sluice_env import (BACKEND_NS, CLIENT_NS, HERE, PY, Backend, Gateway,
+from sluice_env import (BACKEND_NS, CLIENT_NS, HERE, PY, Backend, running_gateway,
                         in_ns, last_json, ns_popen, read_line, stop_proc,
                         wait_until, write_config)
 
@@ -62,15 +61,8 @@ def gw(request, testbed, backends, tmp_path_factory):
                     "pool": "app"},
                    {"name": "echo", "address": GW, "port": 9000, "mode": "tcp",
                     "pool": "echo"}])
-    g = Gateway(cfg, tmp, workers=2, pmd=request.param)
-    try:
-        g.start()
-        time.sleep(1)
-        g.mbuf_baseline = g.tel.query("/sluice/info")["mbufs_in_use"]
+    with running_gateway(cfg, tmp, workers=2, pmd=request.param) as g:
         yield g
-    finally:
-        g.stop()
-        g.cleanup()
 
 
 def lcores(gw):

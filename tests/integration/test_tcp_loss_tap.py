@@ -12,7 +12,7 @@ import os
 
 import pytest
 
-from sluice_env import CLIENT_NS, GW_CLIENT_IP, Gateway, NftTable, wait_until
+from sluice_env import CLIENT_NS, GW_CLIENT_IP, NftTable, running_gateway, wait_until
 import test_tcp_proxy as tp
 # The same echo backends (a module-scoped fixture: this module gets its own).
 from test_tcp_proxy import echo_backends  # noqa: F401  (pytest fixture)
@@ -23,13 +23,8 @@ LOSS_BYTES = int(os.environ.get("SLUICE_TAP_LOSS_MB", "200")) * 1000 * 1000
 @pytest.fixture(scope="module")
 def tap_gw(testbed, echo_backends, tmp_path_factory):
     work = tmp_path_factory.mktemp("tcpgw-tap")
-    gw = Gateway(tp.tcp_config(work / "sluice-tcp.json"), work, pmd="tap")
-    try:
-        gw.start()
+    with running_gateway(tp.tcp_config(work / "sluice-tcp.json"), work, pmd="tap") as gw:
         yield gw
-    finally:
-        gw.stop()
-        gw.cleanup()
 
 
 def test_200mb_under_loss_on_tap(tap_gw, echo_backends):

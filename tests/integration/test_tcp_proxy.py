@@ -27,8 +27,8 @@ import time
 import pytest
 
 from sluice_env import (BACKEND_NS, CLIENT_NS, GW_CLIENT_IP, HERE, PY,
-                        Backend, Gateway, NftTable, in_ns, last_json,
-                        ns_popen, read_line, stop_proc, wait_until,
+                        Backend, NftTable, in_ns, last_json,
+                        ns_popen, read_line, running_gateway, stop_proc, wait_until,
                         write_config)
 
 CLIENT = str(HERE / "tcp_client.py")
@@ -95,17 +95,8 @@ def echo_backends(testbed):
 @pytest.fixture(scope="module")
 def tcp_gw(testbed, echo_backends, tmp_path_factory):
     work = tmp_path_factory.mktemp("tcpgw")
-    gw = Gateway(tcp_config(work / "sluice-tcp.json"), work)
-    try:
-        gw.start()
-        # Let start-up traffic (gratuitous ARP, fill rings) settle, then
-        # remember what the mbuf pools hold with no connection open.
-        time.sleep(2)
-        gw.mbuf_baseline = gw.tel.query("/sluice/info")["mbufs_in_use"]
+    with running_gateway(tcp_config(work / "sluice-tcp.json"), work, settle=2) as gw:
         yield gw
-    finally:
-        gw.stop()
-        gw.cleanup()
 
 
 def tcp_total(gw):
