@@ -17,6 +17,7 @@
 #include "sl_net.h"
 #include "sl_tcp.h"
 #include "sl_test.h"
+#include "sl_test_stack.h"
 #include "sl_timer.h"
 #include "../../lib/tcp/tcp_private.h"
 
@@ -105,17 +106,7 @@ setup(void)
 
 	memset(&dp, 0, sizeof(dp));
 	memset(&conf, 0, sizeof(conf));
-	conf.n_ports = 1;
-	conf.ports[0].addr = OURS;
-	conf.ports[0].prefix_len = 24;
-	conf.ports[0].valid = true;
-	conf.tcp = (struct sl_conf_tcp){ .max_conns = 64, .syn_backlog = 16,
-		.syncookies = SL_SYNCOOKIES_AUTO, .mss = 1460, .rcv_buf = 65536,
-		.snd_buf = 65536, .cc = "newreno", .rto_min_ms = 200,
-		.rto_max_ms = 60000, .rto_init_ms = 1000, .retries = 3,
-		.syn_retries = 2, .delack_ms = 40, .time_wait_s = 2,
-		.time_wait_max = 16, .ooo_max = 8, .ephemeral_lo = 10000,
-		.ephemeral_hi = 20000 };
+	sl_test_conf_stack(&conf, OURS, 64, 10000, 20000);
 	dp.conf = &conf;
 	dp.tsc_hz = rte_get_tsc_hz();
 	dp.n_ports = 1;
@@ -1212,16 +1203,11 @@ test_rto_after_fin(void)
 int
 main(int argc, char **argv)
 {
-	char *eal[] = { argv[0], "--no-huge", "-m", "128", "--no-pci",
-		"--no-shconf", "-l", "0", "--log-level", "error",
-		"--no-telemetry", NULL };
 	int before;
 
 	(void)argc;
-	if (rte_eal_init(RTE_DIM(eal) - 1, eal) < 0) {
-		fprintf(stderr, "EAL init failed\n");
+	if (sl_test_eal_init(argv[0], "128") != 0)
 		return 1;
-	}
 	CHECK_EQ(sl_tcp_global_init(), 0);
 	mp = rte_pktmbuf_pool_create("t_mbuf", 4095, 0, 0,
 				     RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);

@@ -14,6 +14,7 @@
 #include "sl_event.h"
 #include "sl_upstream.h"
 #include "sl_test.h"
+#include "sl_test_stack.h"
 
 static const char *conf_json =
 	"{\"version\": 1,"
@@ -265,17 +266,12 @@ test_inflight_imbalance(void)
 int
 main(int argc, char **argv)
 {
-	char *eal[] = { argv[0], "--no-huge", "-m", "128", "--no-pci",
-		"--no-shconf", "-l", "0", "--log-level", "error",
-		"--no-telemetry", NULL };
 	struct sl_conf_diag d = { 0 };
 	struct sl_conf *c;
 
 	(void)argc;
-	if (rte_eal_init(RTE_DIM(eal) - 1, eal) < 0) {
-		fprintf(stderr, "EAL init failed\n");
+	if (sl_test_eal_init(argv[0], "128") != 0)
 		return 1;
-	}
 	c = sl_conf_load_buf("t", conf_json, strlen(conf_json), false, &d);
 	sl_conf_diag_print(&d, "t", stderr);
 	CHECK(c != NULL);
