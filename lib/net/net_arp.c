@@ -88,9 +88,21 @@ sl_arp_free(struct sl_arp_table *t)
 static struct sl_arp_entry *
 arp_find(struct sl_arp_table *t, uint32_t ip)
 {
-	int32_t pos = rte_hash_lookup(t->index, &ip);
+	/* Fibonacci hashing: the top bits of ip * 2^32/phi. */
+	struct sl_arp_entry **slot =
+		&t->cache[(ip * 2654435761u) >> (32 - __builtin_ctz(SL_ARP_CACHE_SLOTS))];
+	struct sl_arp_entry *e = *slot;
+	int32_t pos;
 
-	return pos >= 0 ? &t->entries[pos] : NULL;
+	/* arp_del() frees an entry (ip 0, FREE); arp_add() may reuse it for
+	 * another IP. Either way the check below fails, and rte_hash answers. */
+	if (e != NULL && e->ip == ip && e->state != SL_ARP_FREE)
+		return e;
+	pos = rte_hash_lookup(t->index, &ip);
+	if (pos < 0)
+		return NULL;
+	*slot = &t->entries[pos];
+	return *slot;
 }
 
 static struct sl_arp_entry *

@@ -34,6 +34,9 @@ struct sl_arp_pending {
 	uint8_t port;
 };
 
+/* Slots of the ARP table's lookup cache (a power of 2). */
+#define SL_ARP_CACHE_SLOTS 16
+
 /* Per-lcore neighbour table: rte_hash maps IP -> slot in `entries`. */
 struct sl_arp_table {
 	struct rte_hash *index;
@@ -46,6 +49,13 @@ struct sl_arp_table {
 	uint32_t n_pending;
 	struct sl_arp_pending *pending;
 	struct sl_arp_entry *entries;
+	/*
+	 * Entries found recently, by a hash of their IP: every frame we send
+	 * looks its next hop up, and most go to a few (the peers of the
+	 * connected subnets, a router), so most skip rte_hash. A cached entry
+	 * is used only while it still holds that IP and is not free.
+	 */
+	struct sl_arp_entry *cache[SL_ARP_CACHE_SLOTS];
 };
 
 /* What telemetry shows for one neighbour. */

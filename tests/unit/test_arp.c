@@ -331,6 +331,82 @@ test_lifetime_revalidation(void)
 	teardown();
 }
 
+/*
+ * The lookup cache (sl_arp_table.cache) never answers for an entry that was
+ * deleted, nor for one reused by another IP: a frame to a neighbour that
+ * was forgotten resolves afresh, never to whoever holds its old slot now.
+ */
+static void
+test_cache_after_delete(void)
+{
+	static const struct rte_ether_addr peer2_mac = {{ 0x02, 0, 0, 0, 0, 0x03 }};
+	struct sl_arp_entry *old;
+	struct rte_mbuf *m;
+	uint32_t reuser;
+
+	setup(64, 8);
+	input(arp_frame(RTE_ARP_OP_REQUEST, &peer_mac, PEER, OURS, &bcast));
+	drain_sent();
+	sl_ipv4_output(lc, ip_packet(PEER));   /* found, and cached */
+	m = sent();
+	CHECK(m != NULL && rte_is_same_ether_addr(
+		&rte_pktmbuf_mtod(m, struct rte_ether_hdr *)->dst_addr, &peer_mac));
+	rte_pktmbuf_free(m);
+	old = entry(PEER);
+	/* Silent past its lifetime and the probes: deleted. */
+	lc->now += 6 * HZ;
+	for (int i = 0; i < 5; i++) {
+		lc->now += 101 * 1000;
+		sl_arp_tick(lc);
+		drain_sent();
+	}
+	CHECK(entry(PEER) == NULL);
+	/* Deleted: the next frame resolves afresh (a request, the frame parked). */
+	sl_ipv4_output(lc, ip_packet(PEER));
+	CHECK_EQ(lc->arp->n_pending, 1);
+	m = sent();
+	CHECK(m != NULL && rte_be_to_cpu_16(rte_pktmbuf_mtod(m,
+		struct rte_ether_hdr *)->ether_type) == RTE_ETHER_TYPE_ARP);
+	rte_pktmbuf_free(m);
+	CHECK(entry(PEER) != NULL && entry(PEER)->state == SL_ARP_INCOMPLETE);
+	old = entry(PEER);
+	/* Unanswered: deleted again, the frame dropped. */
+	for (int i = 0; i < 4; i++) {
+		lc->now += 101 * 1000;
+		sl_arp_tick(lc);
+		drain_sent();
+	}
+	CHECK(entry(PEER) == NULL);
+	CHECK_EQ(lc->arp->n_pending, 0);
+	/* Other neighbours until one gets PEER's slot (the 64-entry table may
+	 * fill up first: then PEER cannot get an entry at all). */
+	for (reuser = PEER2; reuser < OURS + 250; reuser++) {
+		input(arp_frame(RTE_ARP_OP_REQUEST, &peer2_mac, reuser, OURS, &bcast));
+		drain_sent();
+		if (entry(reuser) == NULL || entry(reuser) == old)
+			break;
+	}
+	CHECK(entry(reuser) != NULL && entry(reuser) == old &&
+	      entry(reuser)->state == SL_ARP_REACHABLE);
+	/* PEER again: parked behind a request, or dropped for a full table;
+	 * never sent to the MAC of the neighbour in its old slot. */
+	sl_ipv4_output(lc, ip_packet(PEER));
+	while ((m = sent()) != NULL) {
+		CHECK_EQ(rte_be_to_cpu_16(rte_pktmbuf_mtod(m,
+			struct rte_ether_hdr *)->ether_type), RTE_ETHER_TYPE_ARP);
+		rte_pktmbuf_free(m);
+	}
+	CHECK_EQ(lc->arp->n_pending + lc->stats[0].drops[SL_DROP_ARP_TABLE_FULL], 1);
+	/* The new holder goes to its own MAC. */
+	sl_ipv4_output(lc, ip_packet(reuser));
+	m = sent();
+	CHECK(m != NULL && rte_is_same_ether_addr(
+		&rte_pktmbuf_mtod(m, struct rte_ether_hdr *)->dst_addr, &peer2_mac));
+	rte_pktmbuf_free(m);
+	drain_sent();
+	teardown();   /* frees a parked packet */
+}
+
 static void
 test_table_full_and_announce(void)
 {
@@ -473,6 +549,7 @@ main(int argc, char **argv)
 	test_resolve_queue_release();
 	test_retry_and_give_up();
 	test_lifetime_revalidation();
+	test_cache_after_delete();
 	test_table_full_and_announce();
 	test_icmp_echo();
 	/* Every mbuf the stack took or made went back: no leak on any path. */
