@@ -128,7 +128,7 @@ struct sl_lcore {
 			  struct rte_mbuf *m, struct rte_ipv4_hdr *ip,
 			  uint16_t hlen);
 	uint64_t now;              /* TSC at the start of this loop turn */
-	uint64_t tx_kick_tsc;      /* last AF_XDP TX kick (lib/worker) */
+	uint64_t tx_kick_last;     /* last AF_XDP TX kick (sl_port_tx_kick) */
 	const struct sl_gen *gen;  /* the config generation this worker runs */
 	uint32_t reset_req;        /* set by control: zero our counters */
 	uint64_t next_tick;        /* next run of slow timers */
@@ -144,6 +144,7 @@ struct sl_dp {
 	const struct sl_gen *gen;        /* what workers adopt; RCU-published */
 	struct rte_rcu_qsbr *qsbr;       /* one thread id per worker index */
 	uint64_t tsc_hz;
+	uint64_t tx_kick_tsc;            /* AF_XDP TX kick period (lib/port) */
 	uint64_t start_tsc;
 	uint64_t start_wall_us;          /* wall clock at start_tsc */
 	struct sl_alog *alog;

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include <numa.h>
+#include <rte_cycles.h>
 #include <rte_errno.h>
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
@@ -184,6 +185,7 @@ sl_port_setup(struct sl_dp *dp, const struct sl_conf *c, char *err, size_t errle
 {
 	if (numa_available() >= 0)
 		SL_LOG(INFO, "NUMA: %d node(s)", numa_max_node() + 1);
+	dp->tx_kick_tsc = rte_get_tsc_hz() / 1000;   /* sl_port_tx_kick */
 	if (pools_create(dp, c, err, errlen) != 0)
 		return -1;
 	for (unsigned int i = 0; i < c->n_ports; i++)

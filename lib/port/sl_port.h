@@ -1,7 +1,10 @@
 #ifndef SL_PORT_H
 #define SL_PORT_H
 
+#include <stdbool.h>
 #include <stddef.h>
+
+#include <rte_ethdev.h>
 
 #include "sl_lcore_types.h"
 
@@ -16,6 +19,28 @@ struct sl_conf;
 int
 sl_port_setup(struct sl_dp *dp, const struct sl_conf *conf, char *err,
 	      size_t errlen);
+
+/*
+ * An AF_XDP TX ring is sent by the kernel only when the PMD's kick (a
+ * send() syscall made inside rte_eth_tx_burst) gets through. A kick that
+ * does not leaves frames in the ring until the next burst, which for a
+ * quiet connection can be an RTO away. An empty burst kicks again: once per
+ * dp->tx_kick_tsc (a millisecond), on the worker's own queues of ports that
+ * need it, costing one syscall.
+ */
+static inline void
+sl_port_tx_kick(struct sl_lcore *lc, uint64_t now)
+{
+	const struct sl_dp *dp = lc->dp;
+	struct rte_mbuf *none[1];
+
+	if (now - lc->tx_kick_last < dp->tx_kick_tsc)
+		return;
+	lc->tx_kick_last = now;
+	for (unsigned int p = 0; p < dp->n_ports; p++)
+		if (dp->ports[p].tx_kick && lc->queue < dp->ports[p].n_queues)
+			rte_eth_tx_burst(dp->ports[p].port_id, lc->queue, none, 0);
+}
 
 /* Stop and close every port, then free the pools. Safe on partial setup. */
 void

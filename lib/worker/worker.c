@@ -14,6 +14,7 @@
 #include "sl_lcore.h"
 #include "sl_log.h"
 #include "sl_net.h"
+#include "sl_port.h"
 #include "sl_proxy.h"
 #include "sl_proxy_http.h"
 #include "sl_steer.h"
@@ -176,26 +177,6 @@ idle_backoff(struct sl_lcore *lc, const struct sl_conf_runtime *rt,
 		*sleep_us = RTE_MIN(*sleep_us * 2, rt->idle_sleep_us);
 }
 
-/*
- * An AF_XDP TX ring is sent by the kernel only when the PMD's kick (a
- * send() syscall made inside rte_eth_tx_burst) gets through. A kick that
- * does not leaves frames in the ring until the next burst, which for a
- * quiet connection can be an RTO away. An empty burst kicks again: once a
- * millisecond, on queues of ours, costing one syscall.
- */
-static inline void
-worker_tx_kick(struct sl_lcore *lc, struct sl_dp *dp, uint64_t now)
-{
-	struct rte_mbuf *none[1];
-
-	if (now - lc->tx_kick_tsc < dp->tsc_hz / 1000)
-		return;
-	lc->tx_kick_tsc = now;
-	for (unsigned int p = 0; p < dp->n_ports; p++)
-		if (dp->ports[p].tx_kick && lc->queue < dp->ports[p].n_queues)
-			rte_eth_tx_burst(dp->ports[p].port_id, lc->queue, none, 0);
-}
-
 int
 sl_worker_main(void *arg)
 {
@@ -256,7 +237,7 @@ sl_worker_main(void *arg)
 		fired = sl_timer_wheel_advance(&lc->tcp->wheel, t0);
 		sl_arp_tick(lc);
 		sl_tx_flush_all(lc);
-		worker_tx_kick(lc, dp, t0);
+		sl_port_tx_kick(lc, t0);
 
 		t1 = rte_rdtsc();
 		lc->cycles.polls++;
