@@ -38,6 +38,8 @@ REQUIRED = {
     "sluice_backend_effective_weight": "gauge", "sluice_backend_share_ratio": "gauge",
     "sluice_backend_share_deviation_ratio": "gauge", "sluice_backend_latency_seconds": "summary",
     "sluice_breaker_consecutive_failures": "gauge", "sluice_events_total": "counter",
+    "sluice_memory_rss_bytes": "gauge", "sluice_memory_heap_bytes": "gauge",
+    "sluice_conn_table_slots": "gauge", "sluice_conn_table_in_use": "gauge",
 }
 
 
@@ -208,7 +210,8 @@ def test_telemetry_fully_mapped(gw):
     telemetry fails here until the exporter knows it."""
     mod = load_exporter_module()
     listed = gw.tel.query("/")
-    single = {"info": "/sluice/info", "http": "/sluice/http", "events": "/sluice/events"}
+    single = {"info": "/sluice/info", "http": "/sluice/http", "events": "/sluice/events",
+              "memory": "/sluice/memory"}
     tables = {"ports": "/sluice/ports", "lcores": "/sluice/lcores",
               "tcp": "/sluice/tcp", "routes": "/sluice/routes",
               "pools": "/sluice/pools", "backends": "/sluice/backends,web",
