@@ -179,9 +179,12 @@ def total(f):
     raise SystemExit(f"{f}: no totals")
 
 def annotate(f, inclusive, total):
-    """(Ir, function, object) rows, the per-file pieces of one function
-    (inlined header code) summed; without the thread's outermost frames,
-    which callgrind charges the whole thread to."""
+    """(Ir, function, object) rows. callgrind_annotate lists a function once
+    per source file its code came from (inlined header code apart):
+    exclusive costs are summed over those pieces; for inclusive costs the
+    largest piece is taken (summing them counts some calls twice), which
+    may leave out calls made from inlined code. Without the thread's
+    outermost frames, which callgrind charges the whole thread to."""
     out = subprocess.run(["callgrind_annotate", f"--inclusive={'yes' if inclusive else 'no'}",
                           "--threshold=100", "--auto=no", f], capture_output=True, text=True, check=True).stdout
     agg = {}
@@ -196,7 +199,7 @@ def annotate(f, inclusive, total):
         if ir >= total and fn != "sl_worker_main":
             continue
         ir0, obj0 = agg.get(fn, (0, None))
-        agg[fn] = (ir0 + ir, obj0 or obj)
+        agg[fn] = (max(ir0, ir) if inclusive else ir0 + ir, obj0 or obj)
     return sorted(((ir, fn, obj or "?") for fn, (ir, obj) in agg.items()), reverse=True)
 
 def calls_to(f, name):
