@@ -191,6 +191,45 @@ test_malformed(void)
 	}
 }
 
+/*
+ * NOP, NOP, timestamps (12 bytes) takes a shortcut in the parser: it must
+ * give what the general loop gives for the same options (reached here with
+ * a trailing EOL, or the timestamps first), for SYNs and others, and leave
+ * near misses to the loop.
+ */
+static void
+test_timestamp_shortcut(void)
+{
+	for (unsigned int i = 0; i < 1000; i++) {
+		uint32_t tsval = 0x9e3779b9u * i, tsecr = ~tsval ^ (i << 7);
+		uint8_t fast[12] = { SL_TCP_OPT_NOP, SL_TCP_OPT_NOP, SL_TCP_OPT_TS, 10,
+			(uint8_t)(tsval >> 24), (uint8_t)(tsval >> 16), (uint8_t)(tsval >> 8),
+			(uint8_t)tsval, (uint8_t)(tsecr >> 24), (uint8_t)(tsecr >> 16),
+			(uint8_t)(tsecr >> 8), (uint8_t)tsecr };
+		uint8_t slow[16], first[12];
+		struct sl_tcp_opts a, b, c;
+		bool syn = i & 1;
+
+		memcpy(slow, fast, 12);
+		memset(slow + 12, SL_TCP_OPT_EOL, 4);
+		memcpy(first, fast + 2, 10);
+		first[10] = first[11] = SL_TCP_OPT_NOP;
+		CHECK_EQ(parse_guarded(fast, 12, syn, &a), 0);
+		CHECK_EQ(parse_guarded(slow, 16, syn, &b), 0);
+		CHECK_EQ(parse_guarded(first, 12, syn, &c), 0);
+		CHECK(memcmp(&a, &b, sizeof(a)) == 0);
+		CHECK(memcmp(&a, &c, sizeof(a)) == 0);
+		CHECK(a.ts_ok && a.tsval == tsval && a.tsecr == tsecr);
+	}
+	/* Near misses go through the loop: a bad TS length is still an error. */
+	{
+		uint8_t bad[12] = { SL_TCP_OPT_NOP, SL_TCP_OPT_NOP, SL_TCP_OPT_TS, 9 };
+		struct sl_tcp_opts o;
+
+		CHECK_EQ(parse_guarded(bad, 12, false, &o), -1);
+	}
+}
+
 static void
 test_lenient_where_allowed(void)
 {
@@ -322,6 +361,7 @@ main(void)
 	test_syn_layout();
 	test_data_round_trip();
 	test_malformed();
+	test_timestamp_shortcut();
 	test_lenient_where_allowed();
 	test_truncation();
 	test_fuzz();
