@@ -156,6 +156,9 @@ start_connect(struct lg_client *cl, struct lg_cconn *cc)
 				o->connect_timeout_ms, &client_ops, cc);
 	if (cc->tc == NULL)
 		return false;
+	/* As a browser's stack does in effect: the ACK of a complete
+	 * response rides on the next request (c_readable acks the rest). */
+	sl_tcp_app_ack(cc->tc);
 	cl->st.connects++;
 	cc->state = LG_C_CONNECTING;
 	cc->conn_start_tsc = rte_rdtsc();
@@ -318,6 +321,8 @@ c_readable(struct sl_tcp_conn *tc)
 		return;
 	if (cc->tc == NULL)
 		return;
+	if (cc->state == LG_C_BUSY)
+		sl_tcp_ack_now(stack(cl), tc);   /* more of the response to come */
 	sl_tcp_output(stack(cl), tc);
 	if (sl_tcp_eof(tc) && cc->state != LG_C_CLOSING) {
 		if (cc->state == LG_C_BUSY) {

@@ -66,18 +66,25 @@ to_mq(struct sl_h1_proxy *hp, struct sl_mq *q, const char *data, size_t len)
 }
 
 static void
-send_mq(struct sl_h1_proxy *hp, struct sl_tcp_conn *c, struct sl_mq *q)
+queue_mq(struct sl_h1_proxy *hp, struct sl_tcp_conn *c, struct sl_mq *q)
 {
 	struct rte_mbuf *m;
 
 	while ((m = sl_mq_pop(q)) != NULL)
 		sl_tcp_send(hp->tcp, c, m);
-	sl_tcp_output(hp->tcp, c);
 }
 
 static void
-send_bytes(struct sl_h1_proxy *hp, struct sl_tcp_conn *c, const char *data,
-	   size_t len)
+send_mq(struct sl_h1_proxy *hp, struct sl_tcp_conn *c, struct sl_mq *q)
+{
+	queue_mq(hp, c, q);
+	sl_tcp_output(hp->tcp, c);
+}
+
+/* Onto c's send queue; out with the next sl_tcp_output (coalesced). */
+static void
+queue_bytes(struct sl_h1_proxy *hp, struct sl_tcp_conn *c, const char *data,
+	    size_t len)
 {
 	struct sl_mq q;
 
@@ -86,7 +93,15 @@ send_bytes(struct sl_h1_proxy *hp, struct sl_tcp_conn *c, const char *data,
 		sl_mq_free(&q);
 		return;
 	}
-	send_mq(hp, c, &q);
+	queue_mq(hp, c, &q);
+}
+
+static void
+send_bytes(struct sl_h1_proxy *hp, struct sl_tcp_conn *c, const char *data,
+	   size_t len)
+{
+	queue_bytes(hp, c, data, len);
+	sl_tcp_output(hp->tcp, c);
 }
 
 void
@@ -481,6 +496,9 @@ upstream_get(struct sl_h1_proxy *hp, struct sl_h1_xchg *x)
 			   pool->backends[x->backend].port,
 			   pool->connect_timeout_ms, &up_ops, x);
 	if (c != NULL) {
+		/* We know when a response is complete: its ACK can wait for
+		 * the next request on this connection (up_readable). */
+		sl_tcp_app_ack(c);
 		h1_lb_conn_g(hp, g, 1);
 		x->flags |= XF_PENDING;
 		sl_up_pending(hp->up, (unsigned int)x->pool, x->backend, 1);
@@ -923,7 +941,9 @@ response_event(struct sl_h1_xchg *x, struct sl_http_event *ev)
 		x->flags |= XF_RESP_STARTED;
 		x->state = X_RESP;
 		x->bytes_out += x->head_len;
-		send_bytes(hp, cl->conn, x->head, x->head_len);
+		/* Sent with the first body bytes when they came with it (one
+		 * segment), or as upstream_drive returns. */
+		queue_bytes(hp, cl->conn, x->head, x->head_len);
 		return true;
 	case SL_HTTP_EV_BODY:
 		x->bytes_out += ev->body.len;
@@ -962,7 +982,7 @@ response_event(struct sl_h1_xchg *x, struct sl_http_event *ev)
 }
 
 static void
-upstream_drive(struct sl_h1_xchg *x)
+upstream_drive_events(struct sl_h1_xchg *x)
 {
 	struct sl_h1_proxy *hp = x->cl->hp;
 	struct sl_tcp_conn *up = x->up;
@@ -1008,6 +1028,20 @@ upstream_drive(struct sl_h1_xchg *x)
 		if (ev.type != SL_HTTP_EV_NEED_MORE && !response_event(x, &ev))
 			return;
 	}
+}
+
+/* The response so far, to the client, in as few segments as it allows. */
+static void
+upstream_drive(struct sl_h1_xchg *x)
+{
+	struct sl_h1_proxy *hp = x->cl->hp;
+	struct sl_tcp_conn *cc = x->cl->conn;
+	uint32_t gen = cc != NULL ? cc->gen : 0;
+
+	upstream_drive_events(x);
+	/* x and its client may be gone: check the connection itself. */
+	if (cc != NULL && !(cc->flags & SL_TCPF_DEAD) && cc->gen == gen)
+		sl_tcp_output(hp->tcp, cc);
 }
 
 /* ---- TCP callbacks ---------------------------------------------------- */
@@ -1058,7 +1092,19 @@ up_established(struct sl_tcp_conn *c)
 static void
 up_readable(struct sl_tcp_conn *c)
 {
-	upstream_drive(c->app);
+	struct sl_h1_xchg *x = c->app;
+	struct sl_h1_proxy *hp = x->cl->hp;
+	uint32_t gen = c->gen;
+
+	upstream_drive(x);
+	/*
+	 * Still this exchange's (not pooled, freed or reused): the response
+	 * is not complete, and a backend writing with Nagle on may wait for
+	 * our ACK before it sends the rest. A complete response's ACK rides
+	 * on the next request, or on the delayed-ACK timer.
+	 */
+	if (!(c->flags & SL_TCPF_DEAD) && c->gen == gen && c->ops == &up_ops)
+		sl_tcp_ack_now(hp->tcp, c);
 }
 
 static void

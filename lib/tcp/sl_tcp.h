@@ -102,6 +102,25 @@ sl_tcp_recv(struct sl_tcp_stack *s, struct sl_tcp_conn *c, uint32_t max_bytes,
 void
 sl_tcp_shutdown(struct sl_tcp_stack *s, struct sl_tcp_conn *c);
 
+/*
+ * On a connection we opened, a segment that ends the peer's write (PSH) is
+ * acknowledged at once, because a peer writing with Nagle on may wait for
+ * that ACK. An app that knows when it awaits more (an HTTP client: until
+ * the response is complete) can take that decision instead: the ACK of a
+ * complete answer then rides on the next request, one segment fewer each
+ * way per exchange. With sl_tcp_app_ack() set, the app must call
+ * sl_tcp_ack_now() from readable() whenever it awaits more bytes.
+ */
+static inline void
+sl_tcp_app_ack(struct sl_tcp_conn *c)
+{
+	c->flags |= SL_TCPF_APP_ACK;
+}
+
+/* Acknowledge now what waits on the delayed-ACK timer, if anything. */
+void
+sl_tcp_ack_now(struct sl_tcp_stack *s, struct sl_tcp_conn *c);
+
 /* Send RST and free now. No callback is made. */
 void
 sl_tcp_abort(struct sl_tcp_stack *s, struct sl_tcp_conn *c);

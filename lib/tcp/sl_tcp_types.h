@@ -82,6 +82,7 @@ struct sl_tcp_listener {
 #define SL_TCPF_NOTIFY_W    0x0800   /* tell the app when the queue drains */
 #define SL_TCPF_DEAD        0x1000   /* freed; guards re-entrant callers */
 #define SL_TCPF_TW          0x2000   /* TIME_WAIT timer running */
+#define SL_TCPF_APP_ACK     0x4000   /* the app acks what it still awaits */
 
 /*
  * One connection, preallocated in the lcore's table. Sequence variables

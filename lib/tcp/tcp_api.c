@@ -143,6 +143,14 @@ sl_tcp_connect(struct sl_tcp_stack *s, uint32_t raddr, uint16_t rport,
 	return c;
 }
 
+void
+sl_tcp_ack_now(struct sl_tcp_stack *s, struct sl_tcp_conn *c)
+{
+	/* Received data not yet acknowledged is exactly a running delack. */
+	if (sl_timer_armed(&c->delack_timer))
+		tcp_send_ack(s, c);
+}
+
 int
 sl_tcp_send(struct sl_tcp_stack *s, struct sl_tcp_conn *c, struct rte_mbuf *m)
 {

@@ -505,13 +505,15 @@ process_data(struct sl_tcp_stack *s, struct sl_tcp_conn *c, unsigned int port,
 		c->flags |= SL_TCPF_ACK_NOW;
 		fin = ooo_drain(c) || fin;
 	} else if (++c->delack_segs >= 2 || s->conf->delack_ms == 0 ||
-		   ((g->flags & RTE_TCP_PSH_FLAG) && !(c->flags & SL_TCPF_PASSIVE))) {
+		   ((g->flags & RTE_TCP_PSH_FLAG) &&
+		    !(c->flags & (SL_TCPF_PASSIVE | SL_TCPF_APP_ACK)))) {
 		/*
 		 * On a connection we opened (to a backend) we asked and it
 		 * answers: we send nothing back that a delayed ACK could ride
 		 * on, while a backend that writes its head and body apart with
 		 * Nagle on waits for this ACK (a delack, 40 ms, per response).
-		 * PSH ends a write: acknowledge it at once.
+		 * PSH ends a write: acknowledge it at once, unless the app
+		 * says when it awaits more (sl_tcp_app_ack).
 		 */
 		c->flags |= SL_TCPF_ACK_NOW;
 	} else {

@@ -152,6 +152,10 @@ static inline void
 ack_sent(struct sl_tcp_stack *s, struct sl_tcp_conn *c)
 {
 	c->flags &= (uint16_t)~SL_TCPF_ACK_NOW;
+	/* "Every second segment" counts from the last ACK, whatever sent it:
+	 * else a request answered with the ACK riding on the response leaves
+	 * a count of one, and the next request gets a bare ACK of its own. */
+	c->delack_segs = 0;
 	sl_timer_cancel(&s->wheel, &c->delack_timer);
 }
 

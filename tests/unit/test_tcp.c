@@ -416,6 +416,28 @@ test_data_and_delayed_ack(void)
 	CHECK_EQ(o.plen, 4);
 	CHECK(memcmp(o.payload, "pong", 4) == 0);
 	CHECK(o.flags & PSH);
+	/*
+	 * Keep-alive: a request, its ACK riding on the answer, then the next
+	 * request. "Every second segment" counts from the last ACK sent, so
+	 * the second request waits on the delayed ACK like the first.
+	 */
+	send_in(&(struct in){ .flags = ACK | PSH, .seq = 1010, .ack = iss + 5,
+			      .data = "req1", .len = 4 });
+	CHECK_EQ(n_out(), 0);
+	{
+		struct rte_mbuf *m = rte_pktmbuf_alloc(mp);
+
+		memcpy(rte_pktmbuf_append(m, 4), "ans1", 4);
+		CHECK_EQ(sl_tcp_send(S, accepted, m), 0);
+		sl_tcp_output(S, accepted);
+	}
+	CHECK(get_out(&o));
+	CHECK_EQ(o.ack, 1014);
+	CHECK_EQ(o.plen, 4);
+	send_in(&(struct in){ .flags = ACK | PSH, .seq = 1014, .ack = iss + 9,
+			      .data = "req2", .len = 4 });
+	CHECK_EQ(n_out(), 0);
+	CHECK(sl_timer_armed(&accepted->delack_timer));
 	teardown();
 }
 
@@ -1041,6 +1063,33 @@ test_active_open(void)
 	CHECK(get_out(&o));
 	CHECK_EQ(o.flags, ACK);
 	CHECK_EQ(o.ack, 128);
+	/*
+	 * An app that says when it awaits more (sl_tcp_app_ack): PSH waits on
+	 * the delayed ACK; sl_tcp_ack_now sends it; with nothing unacked it
+	 * sends nothing.
+	 */
+	sl_tcp_app_ack(c);
+	send_in(&(struct in){ .flags = ACK | PSH, .seq = 128, .ack = c->snd_nxt,
+			      .sport = LPORT, .dport = c->lport,
+			      .data = "/1.1", .len = 4 });
+	CHECK_EQ(n_out(), 0);
+	CHECK(sl_timer_armed(&c->delack_timer));
+	sl_tcp_ack_now(S, c);
+	CHECK(get_out(&o));
+	CHECK_EQ(o.flags, ACK);
+	CHECK_EQ(o.ack, 132);
+	CHECK(!sl_timer_armed(&c->delack_timer));
+	sl_tcp_ack_now(S, c);
+	CHECK_EQ(n_out(), 0);
+	/* Not acked by the app: the delayed ACK still comes. */
+	send_in(&(struct in){ .flags = ACK | PSH, .seq = 132, .ack = c->snd_nxt,
+			      .sport = LPORT, .dport = c->lport,
+			      .data = " 200", .len = 4 });
+	CHECK_EQ(n_out(), 0);
+	advance(41);
+	CHECK(get_out(&o));
+	CHECK_EQ(o.flags, ACK);
+	CHECK_EQ(o.ack, 136);
 	sl_tcp_abort(S, c);
 	CHECK(get_out(&o));
 	CHECK(o.flags & RST);
