@@ -63,7 +63,7 @@ run_shape() {
 	"$LG_BIN" -l 0 --no-pci --file-prefix "$LGP" --no-huge -m 512 \
 		--vdev "net_vhost0,iface=$WORK/c.sock,client=1" \
 		--vdev "net_vhost1,iface=$WORK/b.sock,client=1" -- \
-		--client net_vhost0 --server net_vhost1 --json --warmup 3 --hold 30 \
+		--client net_vhost0 --server net_vhost1 --json --warmup 5 --hold 30 \
 		-c "$CONNS" -d "$DUR" "$@" > "$WORK/lg.json" 2> "$WORK/lg.err" &
 	lg=$!
 	PIDS+=($lg)
@@ -94,13 +94,15 @@ import json, sys
 r = json.load(open(sys.argv[1]))
 b0, b1, r0, r1, tsc = (int(x) for x in sys.argv[2:])
 req = r1 - r0
+# "-" when the first read came after the load (a starved script): no figure.
 cyc = (b1 - b0) / req if req else 0
 # the gateway worker's busy share over the loadgen's measured window
 gw_busy = 100.0 * (b1 - b0) / tsc / r["elapsed_s"] if r["elapsed_s"] else 0
 print(f'{r["requests_per_s"]:.0f} {r["connections_per_s"]:.0f} '
-      f'{r["latency_us"]["p50"]:.0f} {r["latency_us"]["p99"]:.0f} {cyc:.0f} '
+      f'{r["latency_us"]["p50"]:.0f} {r["latency_us"]["p99"]:.0f} '
+      f'{f"{cyc:.0f}" if cyc else "-"} '
       f'{min(gw_busy, 100):.0f} {r["busy_pct"]:.0f} {r["errors_total"]} '
-      f'{tsc / cyc if cyc else 0:.0f}')
+      f'{f"{tsc / cyc:.0f}" if cyc else "-"}')
 PY
 }
 

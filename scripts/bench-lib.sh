@@ -18,20 +18,27 @@ bench_parse_tc() {
 	[ "$CONNS" -ge 1 ] || { echo "-c must be at least 1" >&2; exit 2; }
 }
 
-# Every process a run starts goes into PIDS; bench_kill_all stops them
-# (TERM, then KILL after half a second) from the caller's cleanup trap.
+# Every process a run starts goes into PIDS; bench_kill_all [GRACE_S] stops
+# them from the caller's cleanup trap: TERM, then KILL what is still there
+# after GRACE_S seconds (default 0.5; valgrind needs longer to write out).
 PIDS=()
 bench_kill_all() {
-	local p
+	local p alive i tries
+	tries=$(awk -v g="${1:-0.5}" 'BEGIN { printf "%d", g * 10 }')
 	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-	sleep 0.5
+	for ((i = 0; i < tries; i++)); do
+		alive=0
+		for p in "${PIDS[@]}"; do kill -0 "$p" 2>/dev/null && alive=1; done
+		[ "$alive" = 0 ] && break
+		sleep 0.1
+	done
 	for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
 }
 
 # bench_tel FILE_PREFIX COMMAND: the JSON of the command's reply value, from
 # the DPDK telemetry socket of the process started with --file-prefix.
 bench_tel() {
-	python3 - "/var/run/dpdk/$1/dpdk_telemetry.v2" "$2" <<'PY'
+	timeout 20 python3 - "/var/run/dpdk/$1/dpdk_telemetry.v2" "$2" <<'PY'
 import json, socket, sys
 s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
 s.connect(sys.argv[1])

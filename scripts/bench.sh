@@ -166,7 +166,7 @@ build/app/sluice $(scripts/eal-args.sh "$PREFIX") -- -c "$WORK/sluice.json" \
 	> "$WORK/sluice.log" 2>&1 &
 SL=$!
 PIDS+=($SL)
-for _ in $(seq 1 100); do grep -q "running:" "$WORK/sluice.log" && break; sleep 0.1; done
+for _ in $(seq 1 100); do grep -qs "running:" "$WORK/sluice.log" && break; sleep 0.1; done
 busy() {
 	# Rows are dicts; "total", "page" and "pages" sit beside them.
 	bench_tel "$PREFIX" /sluice/lcores | python3 -c '
@@ -203,6 +203,6 @@ for name in haproxy nginx; do
 	set -- ${ROWS[$name]}
 	printf ", %s %s (sluice %sx)" "$name" \
 		"$(echo "$5 $6" | awk '{ if ($2 > 0) printf "%.0f", $1/$2; else print "-" }')" \
-		"$(echo "$5 $6 $cap_ka" | awk '{ if ($2 > 0 && $1 > 0) printf "%.1f", $3/($1/$2); else print "-" }')"
+		"$(echo "$5 $6 $cap_ka" | awk '{ if ($2 > 0 && $1 > 0 && $3 > 0) printf "%.1f", $3/($1/$2); else print "-" }')"
 done
 printf "\n"

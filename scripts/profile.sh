@@ -35,6 +35,8 @@
 # directories are removed on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/bench-lib.sh
+. scripts/bench-lib.sh
 REQS=20000
 CONNS=4
 TOP=20
@@ -55,16 +57,8 @@ LG_BIN=${SLUICE_LOADGEN_BIN:-build/app/sluice-loadgen}
 WORK=$(mktemp -d /tmp/sl-prof.XXXXXX)
 GWP=sl-prof-gw-$$
 LGP=sl-prof-lg-$$
-PIDS=()
 cleanup() {
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-	for _ in $(seq 1 30); do
-		local alive=0
-		for p in "${PIDS[@]}"; do kill -0 "$p" 2>/dev/null && alive=1; done
-		[ $alive = 0 ] && break
-		sleep 0.2
-	done
-	for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+	bench_kill_all 6
 	if [ -n "${SL_PROF_KEEP:-}" ]; then
 		mkdir -p "$SL_PROF_KEEP"
 		cp "$WORK"/cg.* "$WORK"/*.log "$WORK"/lg.* "$SL_PROF_KEEP"/ 2>/dev/null || true
@@ -84,17 +78,7 @@ cat > "$WORK/gw.json" <<JSON
                    "mode": "http", "pool": "lg" } ] }
 JSON
 
-tel() {   # command -> JSON of the reply's value
-	timeout 20 python3 - "/var/run/dpdk/$GWP/dpdk_telemetry.v2" "$1" <<'PY'
-import json, socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-s.connect(sys.argv[1])
-info = json.loads(s.recv(16384))
-s.send(sys.argv[2].encode())
-r = json.loads(s.recv(info.get("max_output_len", 16384) + 1024))
-print(json.dumps(r[sys.argv[2].split(",")[0]]))
-PY
-}
+tel() { bench_tel "$GWP" "$1"; }
 counters() {   # -> "requests busy_polls polls"
 	paste <(tel /sluice/http) <(tel /sluice/lcores) | python3 -c '
 import json, sys
