@@ -5,6 +5,7 @@
  * A minimal harness: CHECK records a failure and carries on, so one run
  * shows every broken expectation. main() returns sl_test_result().
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -39,6 +40,16 @@ static unsigned int sl_test_checks, sl_test_failures;
 			__FILE__, __LINE__, _a ? _a : "(null)", _b ? _b : "(null)"); \
 	} \
 } while (0)
+
+/* xorshift64: repeatable test data from a seed (never 0). */
+static inline uint64_t
+sl_test_rand(uint64_t *state)
+{
+	*state ^= *state << 13;
+	*state ^= *state >> 7;
+	*state ^= *state << 17;
+	return *state;
+}
 
 static inline int
 sl_test_result(const char *name)

@@ -13,10 +13,7 @@ static uint64_t rng = 0x2545f4914f6cdd1dull;
 static uint64_t
 next(void)
 {
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
+	return sl_test_rand(&rng);
 }
 
 /* Bytes: random, all 0x00, or all 0xff (the sums' edge cases). */
