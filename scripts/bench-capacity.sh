@@ -36,58 +36,60 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-cat > "$WORK/gw.json" <<JSON
-{ "version": 1, "runtime": { "idle": "busy" }, "memory": { "mbufs": 32768 },
-  "tcp": { "time_wait_s": 1 },
-  "ports": [ { "name": "net_virtio_user0", "address": "198.18.0.1/24" },
-             { "name": "net_virtio_user1", "address": "198.18.1.1/24" } ],
-  "pools": [ { "name": "lg", "backends": [ { "address": "198.18.1.2", "port": 8080 } ] } ],
-  "listeners": [ { "name": "web", "address": "198.18.0.1", "port": 80,
-                   "mode": "http", "pool": "lg" } ] }
-JSON
+bench_virtio_conf "$WORK/gw.json" 1 \
+	'{ "runtime": { "idle": "busy" }, "memory": { "mbufs": 32768 }, "tcp": { "time_wait_s": 1 } }'
 
 tel() { bench_tel "$GWP" "$1"; }
+
+# A gateway waits for its vhost peer before it runs: start both, and wait
+# until it runs. gw_lg_start CONFIG GW_MB LG_MB LOADGEN_ARGS... sets GW, LG.
+gw_lg_start() {
+	local cf=$1 gw_mb=$2 lg_mb=$3
+	shift 3
+	rm -f "$WORK"/*.sock "$WORK/lg.json"
+	"$SL_BIN" -l 0,1 --no-pci --file-prefix "$GWP" --no-huge -m "$gw_mb" \
+		--vdev "net_virtio_user0,path=$WORK/c.sock,queues=1,server=1" \
+		--vdev "net_virtio_user1,path=$WORK/b.sock,queues=1,server=1" \
+		-- -c "$cf" > "$WORK/gw.log" 2>&1 &
+	GW=$!
+	PIDS+=($GW)
+	for _ in $(seq 1 100); do [ -S "$WORK/c.sock" ] && break; sleep 0.1; done
+	"$LG_BIN" -l 0 --no-pci --file-prefix "$LGP" --no-huge -m "$lg_mb" \
+		--vdev "net_vhost0,iface=$WORK/c.sock,client=1" \
+		--vdev "net_vhost1,iface=$WORK/b.sock,client=1" -- \
+		--client net_vhost0 --server net_vhost1 --json --hold 30 "$@" \
+		> "$WORK/lg.json" 2> "$WORK/lg.err" &
+	LG=$!
+	PIDS+=($LG)
+	for _ in $(seq 1 300); do grep -qs "running:" "$WORK/gw.log" && break; sleep 0.1; done
+	sleep 0.5
+}
+gw_lg_stop() {
+	kill -TERM "$GW"; wait "$GW" 2>/dev/null || true
+	kill -TERM "$LG"; wait "$LG" 2>/dev/null || true
+}
+# The worker's busy cycles and the requests the gateway read: "busy requests".
+busy_and_requests() {
+	paste <(tel /sluice/lcores) <(tel /sluice/http) | python3 -c '
+import json, sys
+a, b = sys.stdin.read().split("\t")
+l = json.loads(a); h = json.loads(b)
+print(sum(v["busy_cycles"] for v in l.values() if isinstance(v, dict) and "busy_cycles" in v),
+      h["requests"])'
+}
+
 
 # One gateway and one loadgen per shape; prints "req/s conns/s p50 p99
 # cycles/req gw_busy% lg_busy% errors req/cpu-s" (requests per busy
 # CPU-second: the TSC rate over cycles/request).
 run_shape() {
-	rm -f "$WORK"/*.sock
-	"$SL_BIN" -l 0,1 --no-pci --file-prefix "$GWP" --no-huge -m 1024 \
-		--vdev "net_virtio_user0,path=$WORK/c.sock,queues=1,server=1" \
-		--vdev "net_virtio_user1,path=$WORK/b.sock,queues=1,server=1" \
-		-- -c "$WORK/gw.json" > "$WORK/gw.log" 2>&1 &
-	local gw=$! lg
-	PIDS+=($gw)
-	for _ in $(seq 1 50); do [ -S "$WORK/c.sock" ] && break; sleep 0.1; done
-	"$LG_BIN" -l 0 --no-pci --file-prefix "$LGP" --no-huge -m 512 \
-		--vdev "net_vhost0,iface=$WORK/c.sock,client=1" \
-		--vdev "net_vhost1,iface=$WORK/b.sock,client=1" -- \
-		--client net_vhost0 --server net_vhost1 --json --warmup 5 --hold 30 \
-		-c "$CONNS" -d "$DUR" "$@" > "$WORK/lg.json" 2> "$WORK/lg.err" &
-	lg=$!
-	PIDS+=($lg)
-	for _ in $(seq 1 100); do grep -q "running:" "$WORK/gw.log" && break; sleep 0.1; done
-	sleep 0.5
-	local b0 b1 r0 r1 tsc busy0 tot0 busy1 tot1
-	read -r b0 r0 busy0 tot0 < <(paste <(tel /sluice/lcores) <(tel /sluice/http) | python3 -c '
-import json, sys
-a, b = sys.stdin.read().split("\t")
-l = json.loads(a); h = json.loads(b)
-rows = [v for v in l.values() if isinstance(v, dict) and "busy_cycles" in v]
-bc = sum(v["busy_cycles"] for v in rows); ic = sum(v["idle_cycles"] for v in rows)
-print(bc, h["requests"], bc, bc + ic)')
+	local b0 b1 r0 r1 tsc
+	gw_lg_start "$WORK/gw.json" 1024 512 --warmup 5 -c "$CONNS" -d "$DUR" "$@"
+	read -r b0 r0 < <(busy_and_requests)
 	for _ in $(seq 1 $((DUR * 10 + 200))); do [ -s "$WORK/lg.json" ] && break; sleep 0.1; done
-	read -r b1 r1 busy1 tot1 < <(paste <(tel /sluice/lcores) <(tel /sluice/http) | python3 -c '
-import json, sys
-a, b = sys.stdin.read().split("\t")
-l = json.loads(a); h = json.loads(b)
-rows = [v for v in l.values() if isinstance(v, dict) and "busy_cycles" in v]
-bc = sum(v["busy_cycles"] for v in rows); ic = sum(v["idle_cycles"] for v in rows)
-print(bc, h["requests"], bc, bc + ic)')
+	read -r b1 r1 < <(busy_and_requests)
 	tsc=$(tel /sluice/info | python3 -c 'import json,sys; print(json.load(sys.stdin)["tsc_hz"])')
-	kill -TERM "$gw"; wait "$gw" 2>/dev/null || true
-	kill -TERM "$lg"; wait "$lg" 2>/dev/null || true
+	gw_lg_stop
 	[ -n "${SL_CAP_DEBUG:-}" ] && cp "$WORK/gw.log" "$WORK/lg.err" "$WORK/lg.json" "$SL_CAP_DEBUG/" && echo "$b0 $b1 $r0 $r1 $tsc" > "$SL_CAP_DEBUG/tel.txt"
 	python3 - "$WORK/lg.json" "$b0" "$b1" "$r0" "$r1" "$tsc" <<'PY'
 import json, sys
@@ -111,61 +113,26 @@ PY
 # silent connections from the loadgen (--idle-conns). Prints
 # "established open_s rss0 rss_n heap_min heap_n tables tcp_slots clients".
 run_idle() {
-	local n=$1 k=$((n / 60000 + 1)) mem=$(( (n * 2 / 1024) + 1024 )) gw lg
-	python3 - "$WORK/idle.json" "$n" "$k" <<'PY'
-import json, sys
-path, n, k = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-c = {"version": 1, "runtime": {"idle": "busy"}, "memory": {"mbufs": 32768},
-     "tcp": {"time_wait_s": 1, "max_conns": 2 * n + 4096, "syn_backlog": 4096},
-     "http": {"header_timeout_ms": 600000, "client_idle_s": 600},
-     "ports": [{"name": "net_virtio_user0", "address": "198.18.0.1/24"},
-               {"name": "net_virtio_user1", "address": "198.18.1.1/24"}],
-     "pools": [{"name": "lg", "backends": [{"address": "198.18.1.2", "port": 8080}]}],
-     "listeners": [{"name": "web%d" % i, "address": "198.18.0.1", "port": 80 + i,
-                    "mode": "http", "pool": "lg"} for i in range(k)]}
-json.dump(c, open(path, "w"))
-small = dict(c, tcp=dict(c["tcp"], max_conns=4096), listeners=c["listeners"][:1])
-json.dump(small, open(path + ".min", "w"))
-PY
-	# A gateway waits for its vhost peer before it runs: start both.
-	gw_lg_start() {   # config, loadgen args...
-		local cf=$1
-		shift
-		rm -f "$WORK"/*.sock "$WORK/lg.json"
-		"$SL_BIN" -l 0,1 --no-pci --file-prefix "$GWP" --no-huge -m "$mem" \
-			--vdev "net_virtio_user0,path=$WORK/c.sock,queues=1,server=1" \
-			--vdev "net_virtio_user1,path=$WORK/b.sock,queues=1,server=1" \
-			-- -c "$cf" > "$WORK/gw.log" 2>&1 &
-		gw=$!
-		PIDS+=($gw)
-		for _ in $(seq 1 100); do [ -S "$WORK/c.sock" ] && break; sleep 0.1; done
-		"$LG_BIN" -l 0 --no-pci --file-prefix "$LGP" --no-huge -m "$mem" \
-			--vdev "net_vhost0,iface=$WORK/c.sock,client=1" \
-			--vdev "net_vhost1,iface=$WORK/b.sock,client=1" -- \
-			--client net_vhost0 --server net_vhost1 --json --hold 30 "$@" \
-			> "$WORK/lg.json" 2> "$WORK/lg.err" &
-		lg=$!
-		PIDS+=($lg)
-		for _ in $(seq 1 300); do grep -q "running:" "$WORK/gw.log" && break; sleep 0.1; done
-		sleep 0.5
-	}
-	gw_lg_stop() {
-		kill -TERM "$gw"; wait "$gw" 2>/dev/null || true
-		kill -TERM "$lg"; wait "$lg" 2>/dev/null || true
-	}
+	local n=$1 k=$((n / 60000 + 1)) mem=$(( (n * 2 / 1024) + 1024 ))
+	local settings='"runtime": { "idle": "busy" }, "memory": { "mbufs": 32768 },
+	  "http": { "header_timeout_ms": 600000, "client_idle_s": 600 }'
+	bench_virtio_conf "$WORK/idle.json" "$k" "{ $settings,
+	  \"tcp\": { \"time_wait_s\": 1, \"max_conns\": $((2 * n + 4096)), \"syn_backlog\": 4096 } }"
+	bench_virtio_conf "$WORK/idle.json.min" 1 "{ $settings,
+	  \"tcp\": { \"time_wait_s\": 1, \"max_conns\": 4096, \"syn_backlog\": 4096 } }"
 	mem_field() { python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
 	local heap_min rss0 heap_n rss_n tables slots clients est open_s
 	# The heap a minimal gateway allocates: what N connections add is the rest.
-	gw_lg_start "$WORK/idle.json.min" --warmup 3 -c 1 -d 1
+	gw_lg_start "$WORK/idle.json.min" "$mem" "$mem" --warmup 3 -c 1 -d 1
 	heap_min=$(tel /sluice/memory | mem_field heap_alloc_bytes)
 	gw_lg_stop
 	# Sized for N; RSS read in the warm-up, before the idle connections.
-	gw_lg_start "$WORK/idle.json" --warmup 3 --idle-conns "$n" --idle-ports "$k" \
+	gw_lg_start "$WORK/idle.json" "$mem" "$mem" --warmup 3 --idle-conns "$n" --idle-ports "$k" \
 		--idle-window 128 --connect-timeout 30000 -c 1 -d 5
 	rss0=$(tel /sluice/memory | mem_field rss_bytes)
 	for _ in $(seq 1 1200); do
 		grep -q "idle connections established" "$WORK/lg.err" && break
-		kill -0 "$lg" 2>/dev/null || break
+		kill -0 "$LG" 2>/dev/null || break
 		sleep 0.1
 	done
 	sleep 1   # the run (-d 5) keeps one connection busy meanwhile

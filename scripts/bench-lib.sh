@@ -48,3 +48,24 @@ r = json.loads(s.recv(info.get("max_output_len", 16384) + 1024))
 print(json.dumps(r[sys.argv[2].split(",")[0]]))
 PY
 }
+
+# bench_virtio_conf FILE LISTENERS SETTINGS_JSON: the gateway config of a
+# run under sluice-loadgen: ports net_virtio_user0 (198.18.0.1, clients)
+# and net_virtio_user1 (198.18.1.1, backends), a pool "lg" with the
+# loadgen's backend 198.18.1.2:8080, LISTENERS http listeners on ports 80,
+# 81, ...; SETTINGS_JSON adds or replaces top-level sections (runtime,
+# memory, tcp, http).
+bench_virtio_conf() {
+	python3 - "$1" "$2" "$3" <<'PY'
+import json, sys
+path, k, settings = sys.argv[1], int(sys.argv[2]), json.loads(sys.argv[3])
+c = {"version": 1,
+     "ports": [{"name": "net_virtio_user0", "address": "198.18.0.1/24"},
+               {"name": "net_virtio_user1", "address": "198.18.1.1/24"}],
+     "pools": [{"name": "lg", "backends": [{"address": "198.18.1.2", "port": 8080}]}],
+     "listeners": [{"name": "web%s" % (i or ""), "address": "198.18.0.1",
+                    "port": 80 + i, "mode": "http", "pool": "lg"} for i in range(k)]}
+c.update(settings)
+json.dump(c, open(path, "w"))
+PY
+}

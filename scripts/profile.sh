@@ -67,16 +67,9 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-cat > "$WORK/gw.json" <<JSON
-{ "version": 1, "memory": { "mbufs": 8192 },
+bench_virtio_conf "$WORK/gw.json" 1 '{ "memory": { "mbufs": 8192 },
   "runtime": { "idle": "adaptive", "idle_polls": 1, "idle_sleep_us": 20 },
-  "tcp": { "time_wait_s": 1 },
-  "ports": [ { "name": "net_virtio_user0", "address": "198.18.0.1/24" },
-             { "name": "net_virtio_user1", "address": "198.18.1.1/24" } ],
-  "pools": [ { "name": "lg", "backends": [ { "address": "198.18.1.2", "port": 8080 } ] } ],
-  "listeners": [ { "name": "web", "address": "198.18.0.1", "port": 80,
-                   "mode": "http", "pool": "lg" } ] }
-JSON
+  "tcp": { "time_wait_s": 1 } }'
 
 tel() { bench_tel "$GWP" "$1"; }
 counters() {   # -> "requests busy_polls polls"

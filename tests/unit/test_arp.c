@@ -103,6 +103,21 @@ drain_sent(void)
 		rte_pktmbuf_free(m);
 }
 
+/*
+ * Silence past the entry's lifetime (5 s in setup) and then through every
+ * probe (3, 100 ms apart): the entry is deleted. Probes sent are dropped.
+ */
+static void
+age_out(void)
+{
+	lc->now += 6 * HZ;
+	for (int i = 0; i < 5; i++) {
+		lc->now += 101 * 1000;
+		sl_arp_tick(lc);
+		drain_sent();
+	}
+}
+
 static struct rte_mbuf *
 arp_frame(uint16_t op, const struct rte_ether_addr *sha, uint32_t sip,
 	  uint32_t tip, const struct rte_ether_addr *dst)
@@ -321,12 +336,7 @@ test_lifetime_revalidation(void)
 	input(arp_frame(RTE_ARP_OP_REPLY, &peer_mac, PEER, OURS, &our_mac));
 	CHECK(entry(PEER)->state == SL_ARP_REACHABLE);
 	/* Silence after the next lifetime removes it after `retries` probes. */
-	lc->now += 6 * HZ;
-	for (int i = 0; i < 5; i++) {
-		lc->now += 101 * 1000;
-		sl_arp_tick(lc);
-		drain_sent();
-	}
+	age_out();
 	CHECK(entry(PEER) == NULL);
 	teardown();
 }
@@ -354,12 +364,7 @@ test_cache_after_delete(void)
 	rte_pktmbuf_free(m);
 	old = entry(PEER);
 	/* Silent past its lifetime and the probes: deleted. */
-	lc->now += 6 * HZ;
-	for (int i = 0; i < 5; i++) {
-		lc->now += 101 * 1000;
-		sl_arp_tick(lc);
-		drain_sent();
-	}
+	age_out();
 	CHECK(entry(PEER) == NULL);
 	/* Deleted: the next frame resolves afresh (a request, the frame parked). */
 	sl_ipv4_output(lc, ip_packet(PEER));
