@@ -218,6 +218,7 @@ struct lg_idle {
 	uint32_t connecting;
 	uint32_t open;                   /* with a TCP connection */
 	bool closing;
+	uint32_t close_next;             /* next slot lg_idle_close_more closes */
 	uint64_t start_tsc, done_tsc;    /* opening phase */
 	struct lg_idle_stats st;
 };
@@ -252,6 +253,9 @@ void lg_idle_free(struct lg_idle *id);
 /* Opens more, up to the window; true once every slot was tried and none
  * is still connecting. */
 bool lg_idle_open_more(struct lg_idle *id, uint64_t now);
+/* FIN to the next window of slots; true once every slot was closed. */
+bool lg_idle_close_more(struct lg_idle *id);
+/* Every slot at once: FIN, or with abort RST. */
 void lg_idle_close_all(struct lg_idle *id, bool abort);
 
 /* lg_report.c */

@@ -133,24 +133,47 @@ lg_idle_open_more(struct lg_idle *id, uint64_t now)
 	return true;
 }
 
+/* Close slot i: FIN if established, else RST (no callback). */
+static void
+close_one(struct lg_idle *id, uint32_t i, bool abort)
+{
+	struct sl_tcp_conn *tc = id->conns[i].tc;
+
+	if (tc == NULL)
+		return;
+	if (abort || !id->conns[i].up) {
+		id->conns[i].tc = NULL;
+		id->open--;
+		if (!id->conns[i].up)
+			id->connecting--;
+		sl_tcp_abort(id->lc->tcp, tc);   /* no callback */
+	} else if (tc->state == SL_TCP_ESTABLISHED || tc->state == SL_TCP_CLOSE_WAIT) {
+		sl_tcp_shutdown(id->lc->tcp, tc);
+	}
+}
+
+bool
+lg_idle_close_more(struct lg_idle *id)
+{
+	/* A window's worth per call, as they were opened: a million FINs in
+	 * one turn would overflow the TX ring, and the lost ones leave the
+	 * gateway holding connections until its timeouts. */
+	uint32_t budget = id->o != NULL ? id->o->idle_window : 0;
+
+	id->closing = true;
+	while (id->close_next < id->n && budget > 0) {
+		if (id->conns[id->close_next].tc != NULL)
+			budget--;
+		close_one(id, id->close_next++, false);
+	}
+	return id->close_next >= id->n;
+}
+
 void
 lg_idle_close_all(struct lg_idle *id, bool abort)
 {
 	id->closing = true;
-	for (uint32_t i = 0; i < id->n; i++) {
-		struct sl_tcp_conn *tc = id->conns[i].tc;
-
-		if (tc == NULL)
-			continue;
-		if (abort || !id->conns[i].up) {
-			id->conns[i].tc = NULL;
-			id->open--;
-			if (!id->conns[i].up)
-				id->connecting--;
-			sl_tcp_abort(id->lc->tcp, tc);   /* no callback */
-		} else if (tc->state == SL_TCP_ESTABLISHED ||
-			   tc->state == SL_TCP_CLOSE_WAIT) {
-			sl_tcp_shutdown(id->lc->tcp, tc);
-		}
-	}
+	for (uint32_t i = 0; i < id->n; i++)
+		close_one(id, i, abort);
+	id->close_next = id->n;
 }

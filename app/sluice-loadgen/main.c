@@ -309,13 +309,15 @@ run(struct sl_lcore *lc, struct lg_result *res)
 			lg_client_fail_inflight(&client);
 			stop = RTE_MAX(stop, client.last_done_tsc);
 			lg_client_close_all(&client, false);
-			lg_idle_close_all(&idle, false);
+			lg_idle_close_more(&idle);
 			ph = P_CLOSE_CLIENTS;
 			/* FINs for idle connections go out as mbufs allow; give
 			 * them time by the thousand. */
 			deadline = now + 2 * hz + (uint64_t)idle.n * hz / 20000;
 			break;
 		case P_CLOSE_CLIENTS:
+			if (!lg_idle_close_more(&idle) && now < deadline)
+				break;
 			if ((lg_client_open(&client) > 0 || idle.open > 0) && now < deadline)
 				break;
 			lg_client_close_all(&client, true);
