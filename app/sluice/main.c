@@ -197,6 +197,11 @@ shutdown_all(struct sl_conf *conf)
 {
 	uint64_t total, in_use;
 
+	/*
+	 * Telemetry's threads run until exit and their handlers read workers,
+	 * ports, pools and configs: no /sluice/ command may run past here.
+	 */
+	sl_telemetry_quiesce();
 	rte_eal_mp_wait_lcore();
 	/* Workers are out of their bursts: a running capture closes its file. */
 	sl_capture_shutdown();
@@ -286,6 +291,10 @@ main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
+	/* A telemetry client that hangs up before its reply must cost an
+	 * EPIPE on telemetry's thread, not the process (and shutdown cuts
+	 * clients off mid-command: sl_telemetry_quiesce). */
+	signal(SIGPIPE, SIG_IGN);
 
 	if (sl_ctl_init(&dp, conf, strict, err, sizeof(err)) != 0) {
 		fprintf(stderr, "sluice: %s\n", err);

@@ -25,6 +25,13 @@
 #include "ctl_private.h"
 
 struct ctl_state ctl = { .lock = PTHREAD_MUTEX_INITIALIZER };
+static void (*reader_sync)(void);
+
+void
+sl_ctl_set_reader_sync(void (*sync)(void))
+{
+	reader_sync = sync;
+}
 
 static uint64_t
 wall_unix(void)
@@ -297,9 +304,13 @@ ctl_apply_text(struct sl_dp *dp, const char *text, size_t len, const char *sourc
 	rte_rcu_qsbr_synchronize(dp->qsbr, RTE_QSBR_THRID_INVALID);
 	sl_upstream_reclaim(dp->up);
 	/*
-	 * Telemetry handlers read dp->conf without joining RCU; the config
-	 * before last is certainly out of their hands by now.
+	 * Telemetry handlers read dp->conf outside the workers' RCU: wait for
+	 * those that began before the publish. The config before last is then
+	 * out of every hand (the one just replaced is kept for /sluice/config's
+	 * previous sha and for handlers of ctl's own that still hold it).
 	 */
+	if (reader_sync != NULL)
+		reader_sync();
 	gen_free(ctl.retired);
 	ctl.retired = ctl.cur;
 	ctl.cur = g;

@@ -98,4 +98,13 @@ sl_ctl_config(struct sl_ctl_config_info *info, char *buf, size_t cap);
 const char *
 sl_ctl_outcome_name(enum sl_ctl_outcome o);
 
+/*
+ * Readers of dp->conf outside the workers' RCU (telemetry's threads): a
+ * change calls `sync` after publishing a new config and before freeing an
+ * old one; it returns once no reader can hold the old one. Called with
+ * ctl's lock held, so a reader must never wait for that lock.
+ */
+void
+sl_ctl_set_reader_sync(void (*sync)(void));
+
 #endif

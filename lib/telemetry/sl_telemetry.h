@@ -12,4 +12,21 @@
 int
 sl_telemetry_register(struct sl_dp *dp);
 
+/*
+ * Shutdown: refuse every /sluice/ command from now on (they answer
+ * {"error": "the gateway is shutting down"}) and return once none is
+ * running, so that the caller may free what handlers read. Call before
+ * freeing workers, ports, pools or configs. Safe before registration.
+ */
+void
+sl_telemetry_quiesce(void);
+
+/*
+ * Wait until every config-reading /sluice/ command that began before the
+ * call has returned (the caller's own command excepted: commands that call
+ * here are not readers). lib/ctl calls it before freeing a replaced config.
+ */
+void
+sl_telemetry_synchronize(void);
+
 #endif

@@ -18,6 +18,7 @@
 
 #include "sl_alog.h"
 #include "sl_conf.h"
+#include "sl_ctl.h"
 #include "sl_drop.h"
 #include "sl_log.h"
 #include "sl_net.h"
@@ -705,25 +706,14 @@ cmd_conns(const char *cmd __rte_unused, const char *params,
 
 /* ---- registration ----------------------------------------------------- */
 
-/* Register one command; DPDK refuses help texts of 128 bytes or more. */
-int
-tel_reg(const char *cmd, telemetry_cb fn, const char *help)
-{
-	int rc;
-
-	RTE_ASSERT(strlen(help) < RTE_TEL_MAX_STRING_LEN);
-	rc = rte_telemetry_register_cmd(cmd, fn, help);
-	if (rc != 0)
-		SL_LOG(ERR, "telemetry: cannot register %s: %s", cmd, strerror(-rc));
-	return rc;
-}
-
 int
 sl_telemetry_register(struct sl_dp *dp)
 {
 	int rc = 0;
 
 	tel_dp = dp;
+	/* A reload frees a config only after the readers that may hold it. */
+	sl_ctl_set_reader_sync(sl_telemetry_synchronize);
 	rc |= tel_reg("/sluice/info", cmd_info,
 		"Version, pid, uptime_ms, config path/sha256, workers, mbufs, access log and outcome counters. No parameters");
 	rc |= tel_reg("/sluice/ports", cmd_ports,

@@ -15,6 +15,7 @@
 #include "sl_conf.h"
 #include "sl_log.h"
 #include "telemetry_capture.h"
+#include "telemetry_private.h"
 
 static struct sl_dp *cdp;
 
@@ -149,13 +150,13 @@ tel_capture_register(struct sl_dp *dp)
 	int rc = 0;
 
 	cdp = dp;
-	rc |= rte_telemetry_register_cmd("/sluice/capture_start", cmd_capture_start,
+	rc |= tel_reg("/sluice/capture_start", cmd_capture_start,
 		"Start a pcapng capture. Params: port,rx|tx|both[,count[,seconds]]"
 		"[,host=IP][,port=N][,ring=N]");
-	rc |= rte_telemetry_register_cmd("/sluice/capture", cmd_capture,
+	rc |= tel_reg("/sluice/capture", cmd_capture,
 		"Capture state, file, packets and bytes written, drops per worker. "
 		"No parameters");
-	rc |= rte_telemetry_register_cmd("/sluice/capture_stop", cmd_capture_stop,
+	rc |= tel_reg("/sluice/capture_stop", cmd_capture_stop,
 		"Stop the running capture and close its file; returns its final "
 		"state. No parameters");
 	if (rc != 0)

@@ -17,6 +17,7 @@
 #include "sl_ctl.h"
 #include "sl_upstream.h"
 #include "telemetry_ctl.h"
+#include "telemetry_private.h"
 
 #define CHUNK        120   /* telemetry strings hold 127 bytes at most */
 #define CHUNKS_PAGE  64    /* 7680 bytes of config a page: well inside 16 KB */
@@ -311,10 +312,11 @@ cmd_reset_counters(const char *c __rte_unused, const char *params,
 	return 0;
 }
 
+/* These take ctl's lock: behind the shutdown gate, not reload's readers. */
 static int
 reg(const char *cmd, telemetry_cb fn, const char *help)
 {
-	return rte_telemetry_register_cmd(cmd, fn, help);
+	return tel_reg_ctl(cmd, fn, help);
 }
 
 int

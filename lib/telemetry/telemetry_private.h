@@ -106,17 +106,28 @@ tel_add_str(struct rte_tel_data *d, const char *key, const char *s);
 void
 tel_add_row(struct rte_tel_data *d, const char *key, struct rte_tel_data *row);
 
-/* Register one command, logging a refusal (help must stay under 128 bytes). */
+/*
+ * Register one command behind the gate (telemetry_gate.c), logging a
+ * refusal (help must stay under 128 bytes). tel_reg: the handler may read
+ * the running config (tel_conf) and joins the reader side a reload waits
+ * for. tel_reg_ctl: the handler takes ctl's lock instead (reload, config,
+ * backend changes) and must not read tel_conf outside it: a reload waits
+ * for readers while it holds that lock.
+ */
 int
 tel_reg(const char *cmd, telemetry_cb fn, const char *help);
+
+int
+tel_reg_ctl(const char *cmd, telemetry_cb fn, const char *help);
 
 /* The data plane and the config telemetry reads. */
 extern struct sl_dp *tel_dp;
 
 /*
- * The running config. A reload swaps it (lib/ctl) and keeps the one before
- * alive until the next reload, so a handler loads it once and uses that
- * copy throughout: pool, backend and route indices never move between
+ * The running config. A reload swaps it (lib/ctl) and frees the one it
+ * replaced only after sl_telemetry_synchronize(): every handler registered
+ * with tel_reg that began before the swap has returned. So a handler loads
+ * it once and uses that copy throughout: pool, backend and route indices never move between
  * generations, and per-lcore slots come from its layout (slot_base,
  * route_base).
  */

@@ -3,14 +3,18 @@ ARP failure handling, clean stops, and refusing to start when misconfigured.
 These cannot share a gateway: only one process may drive slc0 at a time."""
 
 import json
+import os
 import re
 import signal
 import subprocess
+import threading
+import time
 from pathlib import Path
 
 import pytest
 
-from sluice_env import CLIENT_NS, GW_CLIENT_IP, REPO, in_ns, run, write_config
+from sluice_env import (CLIENT_NS, GW_CLIENT_IP, REPO, Gateway, in_ns, run,
+                        wait_until, write_config)
 from test_foundation import arp_entries, port_stats, wait_for
 
 HERE = Path(__file__).resolve().parent
@@ -112,3 +116,71 @@ def test_tap_port_by_name(gateway_factory, tmp_path):
     tap = gw.tel.query("/sluice/ports")["net_tap0"]
     assert tap["address"] == "198.18.4.1/24"
     assert tap["icmp_echo_replies"] >= 5
+
+
+# Read-only commands a telemetry client (the exporter, a dpdk-telemetry.py
+# loop) polls; each reads config, worker or port state that shutdown frees.
+HAMMERED = ("/sluice/info", "/sluice/ports", "/sluice/lcores", "/sluice/tcp",
+            "/sluice/http", "/sluice/backends", "/sluice/pools",
+            "/sluice/memory", "/sluice/arp", "/sluice/conns", "/ethdev/stats,0",
+            "/mempool/info,sl_mbuf_s0")
+
+
+def hammer_telemetry(path, stop, answered):
+    """Query every HAMMERED command in turn on one connection until `stop`
+    is set or the socket goes away; count the answers in answered[0]."""
+    import socket as so
+    while not stop.is_set():
+        s = so.socket(so.AF_UNIX, so.SOCK_SEQPACKET)
+        s.settimeout(2)
+        try:
+            s.connect(path)
+            s.recv(16384)
+            for cmd in HAMMERED * 50:
+                if stop.is_set():
+                    break
+                s.send(cmd.encode())
+                if not s.recv(65536):
+                    break
+                answered[0] += 1
+        except OSError:
+            time.sleep(0.005)
+        finally:
+            s.close()
+
+
+STOP_ROUNDS = int(os.environ.get("SLUICE_TEST_STOP_ROUNDS", "20"))
+
+
+def test_stop_while_telemetry_is_queried(testbed, tmp_path):
+    """SIGTERM while three telemetry clients query as fast as they can: the
+    gateway exits 0 within 2 s every time (the handlers once read config
+    and worker state that shutdown had freed: SIGSEGV in 5 of 5)."""
+    cfg = write_config(tmp_path / "c.json")
+    results = []
+    for i in range(STOP_ROUNDS):
+        gw = Gateway(cfg, tmp_path)
+        stop = threading.Event()
+        answered = [0]
+        threads = [threading.Thread(target=hammer_telemetry,
+                                    args=(gw.tel.path, stop, answered))
+                   for _ in range(3)]
+        try:
+            gw.start()
+            for t in threads:
+                t.start()
+            wait_until(lambda: answered[0] >= 30, timeout=5, step=0.01)
+            before = answered[0]
+            rc, seconds = gw.stop(signal.SIGTERM, timeout=2.0)
+            results.append((rc, round(seconds, 2), before))
+        finally:
+            stop.set()
+            for t in threads:
+                t.join(timeout=5)
+            gw.cleanup()
+        assert before >= 30, f"round {i}: telemetry answered only {before}"
+        assert rc == 0, f"round {i}: exit {rc} after {seconds:.2f} s " \
+                        f"({results}):\n" + gw.log()[-3000:]
+        assert seconds < 2.0, f"round {i}: {seconds:.2f} s to stop"
+        assert "stopped;" in gw.log()
+    assert len(results) == STOP_ROUNDS
