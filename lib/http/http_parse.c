@@ -506,6 +506,9 @@ sl_http_parse(struct sl_http_parser *p, const char *buf, size_t len,
 	size_t off = 0, used, n;
 	uint64_t size;
 
+	/* buf may be NULL when len is 0, and NULL + 0 is undefined in C. */
+	if (buf == NULL)
+		buf = "";
 	for (;;) {
 		switch ((enum sl_http_state)p->state) {
 		case SL_HTTP_S_START:

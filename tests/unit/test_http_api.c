@@ -256,6 +256,61 @@ test_contract(void)
 	CHECK_EQ(sl_http_request_verdict(&h), 0);
 }
 
+/*
+ * sl_http_parse(p, NULL, 0) in every state that reads input: nothing is
+ * consumed, and no state computes NULL + 0 (undefined behaviour, which
+ * the ASan+UBSan build of this test turns into a failure).
+ */
+static void
+test_null_empty(void)
+{
+	static const char *const pre[] = {
+		"",                                                /* START */
+		"GET / HTTP/1.1\r\n",                               /* FIELDS */
+		"GET / HTTP/1.1\r\nH",                              /* partial */
+		"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\na",
+		"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n",
+		"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+		"3\r\na",                                            /* CHUNK_DATA */
+		"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+		"1\r\na",                                            /* CHUNK_END */
+		"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+		"0\r\n",                                             /* TRAILER */
+		"GET / HTTP/1.1\r\nBad Name: x\r\n",                  /* ERROR */
+	};
+	static struct sl_http_parser parser;
+	struct sl_http_parser *p = &parser;
+	struct sl_http_event ev;
+
+	for (size_t i = 0; i < sizeof(pre) / sizeof(pre[0]); i++) {
+		size_t len = strlen(pre[i]);
+		const char *buf = sl_test_guarded(pre[i], len);
+		bool failed = false;
+		size_t off = 0;
+
+		sl_http_parser_init_request(p, NULL);
+		while (off < len && !failed) {
+			off += sl_http_parse(p, buf + off, len - off, &ev);
+			failed = ev.type == SL_HTTP_EV_ERROR;
+		}
+		CHECK_EQ(sl_http_parse(p, NULL, 0, &ev), 0);
+		CHECK_EQ(ev.type, failed ? SL_HTTP_EV_ERROR : SL_HTTP_EV_NEED_MORE);
+	}
+	/* A close-delimited response body, and the closed state after EOF. */
+	sl_http_parser_init_response(p, NULL, false);
+	CHECK_EQ(sl_http_parse(p, NULL, 0, &ev), 0);
+	CHECK_EQ(ev.type, SL_HTTP_EV_NEED_MORE);
+	CHECK_EQ(nth_event(p, "HTTP/1.1 200 OK\r\n\r\n", 19, 1, &ev), 19);
+	CHECK_EQ(ev.type, SL_HTTP_EV_HEADERS_DONE);
+	CHECK_EQ(ev.head.body, SL_HTTP_BODY_CLOSE);
+	CHECK_EQ(sl_http_parse(p, NULL, 0, &ev), 0);
+	CHECK_EQ(ev.type, SL_HTTP_EV_NEED_MORE);
+	sl_http_parse_eof(p, &ev);
+	CHECK_EQ(ev.type, SL_HTTP_EV_MESSAGE_DONE);
+	CHECK_EQ(sl_http_parse(p, NULL, 0, &ev), 0);
+	CHECK_EQ(ev.type, SL_HTTP_EV_NEED_MORE);
+}
+
 int
 main(void)
 {
@@ -264,5 +319,6 @@ main(void)
 	test_lists();
 	test_hop_by_hop();
 	test_contract();
+	test_null_empty();
 	return sl_test_result("test_http_api");
 }
