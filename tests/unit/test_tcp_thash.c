@@ -89,7 +89,7 @@ test_reference_vector(void)
 		0xae, 0x7b, 0x30, 0xb4, 0x77, 0xcb, 0x2d, 0xa3, 0x80, 0x30,
 		0xf2, 0x0c, 0x6a, 0x42, 0xb7, 0x3b, 0xbe, 0xac, 0x01, 0xfa };
 	/* 66.9.149.187:2794 -> 161.142.100.80:1766 hashes to 0x51ccc178. */
-	uint32_t sa = RTE_IPV4(66, 9, 149, 187), da = RTE_IPV4(161, 142, 100, 80);
+	uint32_t sa = RTE_IPV4(66, 9, 149, 187), da = RTE_IPV4(161u, 142, 100, 80);
 
 	CHECK_EQ(ref_hash(ms_key, 40, sa, da, 2794, 1766), 0x51ccc178u);
 	CHECK_EQ(softrss(ms_key, sa, da, 2794, 1766), 0x51ccc178u);
@@ -148,7 +148,7 @@ check_config(uint32_t reta_size, uint16_t nq, const struct split *sp,
 		uint16_t hi = (uint16_t)(lo + span - 1);
 
 		for (unsigned int i = 0; i < n; i++) {
-			uint32_t sa = RTE_IPV4(198, 18, 1, 2) + (uint32_t)(rte_rand() % 8);
+			uint32_t sa = RTE_IPV4(198u, 18, 1, 2) + (uint32_t)(rte_rand() % 8);
 			uint32_t da = i % 2 ? OURS : (uint32_t)rte_rand();
 			uint16_t bport = (uint16_t)(i % 3 ? 80 + rte_rand() % 9000 : 8080);
 			uint16_t hint = (uint16_t)(lo + rte_rand() % span), p = 0, want = 0;
@@ -254,7 +254,7 @@ test_enumeration(void)
 {
 	struct sl_tcp_thash *t = make(52, 512, 3, NULL);
 	uint16_t lo = 20011, hi = 23456, hint = 21000, p, first = 0;
-	uint32_t sa = RTE_IPV4(198, 18, 1, 7), n_want = 0, n_got = 0, bad = 0;
+	uint32_t sa = RTE_IPV4(198u, 18, 1, 7), n_want = 0, n_got = 0, bad = 0;
 	const uint8_t *key;
 	uint32_t klen;
 	static bool seen[65536];
@@ -347,7 +347,7 @@ test_connect_uses_thash(void)
 	struct sl_tcp_thash *t = make(40, 128, 2, NULL);
 	struct sl_tcp_stack *s;
 	struct sl_lcore *lc;
-	uint32_t backend = RTE_IPV4(198, 18, 1, 2), n_rss = 0, n_other = 0;
+	uint32_t backend = RTE_IPV4(198u, 18, 1, 2), n_rss = 0, n_other = 0;
 	uint32_t want_rss = 0, bad = 0, i;
 	uint16_t lo, hi;
 
