@@ -105,6 +105,57 @@ parse_arp(json_t *root, struct sl_conf *c, struct sl_conf_diag *d)
 		&c->arp.table_size, d);
 }
 
+/*
+ * tcp.max_conn_mbufs and tcp.max_addr_mbufs: what one connection and one
+ * client address (per lcore) may hold of the mbuf pool. The defaults come
+ * from memory.mbufs and the buffer sizes (docs/configuration.md).
+ */
+static void
+conf_tcp_mbuf_caps(json_t *o, const char *p, struct sl_conf *c,
+		   struct sl_conf_diag *d)
+{
+	struct sl_conf_tcp *t = &c->tcp;
+	uint32_t room = c->memory.mbuf_data_size;
+	uint32_t def_addr = c->memory.mbufs / 16 > 64 ? c->memory.mbufs / 16 : 64;
+	/* Room for both windows of a busy connection, half a buffer a segment. */
+	uint32_t def_conn = 2 * (t->rcv_buf + t->snd_buf) / room;
+	bool conn_set = o != NULL && json_object_get(o, "max_conn_mbufs") != NULL;
+	bool addr_set = o != NULL && json_object_get(o, "max_addr_mbufs") != NULL;
+	char kp[PTR_MAX];
+
+	t->max_addr_mbufs = def_addr;
+	if (o != NULL)
+		conf_get_u32(o, "max_addr_mbufs", p, 16, 16777215, def_addr,
+			&t->max_addr_mbufs, d);
+	if (def_conn < 64)
+		def_conn = 64;
+	if (def_conn > t->max_addr_mbufs)
+		def_conn = t->max_addr_mbufs;
+	t->max_conn_mbufs = def_conn;
+	if (o != NULL)
+		conf_get_u32(o, "max_conn_mbufs", p, 16, 16777215, def_conn,
+			&t->max_conn_mbufs, d);
+	if (addr_set && t->max_addr_mbufs > c->memory.mbufs) {
+		conf_ptr_key(kp, p, "max_addr_mbufs");
+		conf_err(d, kp, "max_addr_mbufs (%u) is above memory.mbufs (%u): "
+			 "one client address could hold the whole mbuf pool",
+			 t->max_addr_mbufs, c->memory.mbufs);
+	}
+	if (conn_set && t->max_conn_mbufs > t->max_addr_mbufs) {
+		conf_ptr_key(kp, p, "max_conn_mbufs");
+		conf_err(d, kp, "max_conn_mbufs (%u) is above max_addr_mbufs (%u): "
+			 "a client connection can never hold more than its address",
+			 t->max_conn_mbufs, t->max_addr_mbufs);
+	}
+	if (conn_set && (uint64_t)t->max_conn_mbufs * (room / 2) < t->rcv_buf) {
+		conf_ptr_key(kp, p, "max_conn_mbufs");
+		conf_warn(d, kp, "max_conn_mbufs (%u) holds less than rcv_buf (%u "
+			  "bytes) at half a %u-byte buffer a segment: the receive "
+			  "window will stay below rcv_buf", t->max_conn_mbufs,
+			  t->rcv_buf, room);
+	}
+}
+
 static void
 parse_tcp(json_t *root, struct sl_conf *c, struct sl_conf_diag *d)
 {
@@ -112,7 +163,7 @@ parse_tcp(json_t *root, struct sl_conf *c, struct sl_conf_diag *d)
 		"syncookies", "mss", "rcv_buf", "snd_buf", "cc", "rto_min_ms",
 		"rto_max_ms", "rto_init_ms", "retries", "syn_retries", "delack_ms",
 		"time_wait_s", "time_wait_max", "ooo_max", "ephemeral_lo",
-		"ephemeral_hi", NULL };
+		"ephemeral_hi", "max_conn_mbufs", "max_addr_mbufs", NULL };
 	static const char *const cookies[] = { "auto", "always", "never", NULL };
 	static const char *const ccs[] = { "newreno", "cubic", NULL };
 	struct sl_conf_tcp *t = &c->tcp;
@@ -128,8 +179,10 @@ parse_tcp(json_t *root, struct sl_conf *c, struct sl_conf_diag *d)
 		.syn_retries = 5, .delack_ms = 40, .time_wait_s = 30,
 		.time_wait_max = 16384, .ooo_max = 512, .ephemeral_lo = 10000,
 		.ephemeral_hi = 65535 };
-	if (o == NULL)
+	if (o == NULL) {
+		conf_tcp_mbuf_caps(NULL, p, c, d);
 		return;
+	}
 	conf_check_keys(o, p, keys, d);
 	conf_get_u32(o, "max_conns", p, 64, 4194304, t->max_conns, &t->max_conns, d);
 	conf_get_u32(o, "syn_backlog", p, 16, 1048576, t->syn_backlog,
@@ -158,6 +211,7 @@ parse_tcp(json_t *root, struct sl_conf *c, struct sl_conf_diag *d)
 		t->ephemeral_lo = (uint16_t)v;
 	if (conf_get_u32(o, "ephemeral_hi", p, 1024, 65535, t->ephemeral_hi, &v, d))
 		t->ephemeral_hi = (uint16_t)v;
+	conf_tcp_mbuf_caps(o, p, c, d);
 	if (t->rto_min_ms > t->rto_max_ms) {
 		conf_ptr_key(kp, p, "rto_min_ms");
 		conf_err(d, kp, "rto_min_ms (%u) is above rto_max_ms (%u)",
@@ -196,7 +250,8 @@ parse_http(json_t *root, struct sl_conf *c, struct sl_conf_diag *d)
 	static const char *const keys[] = { "max_request_line",
 		"max_header_bytes", "max_headers", "max_body", "header_timeout_ms",
 		"client_idle_s", "response_timeout_ms", "upstream_idle_s",
-		"upstream_pool_max", "max_inflight", NULL };
+		"upstream_pool_max", "max_inflight", "max_slow_heads_per_client",
+		"slow_head_mbufs", NULL };
 	char p[PTR_MAX];
 	json_t *o = conf_get_object(root, "http", "", p, d);
 	struct sl_conf_http *h = &c->http;
@@ -206,7 +261,8 @@ parse_http(json_t *root, struct sl_conf *c, struct sl_conf_diag *d)
 		.max_body = 1ull << 30, .header_timeout_ms = 10000,
 		.client_idle_s = 60, .response_timeout_ms = 30000,
 		.upstream_idle_s = 30, .upstream_pool_max = 32,
-		.max_inflight = 1024 };
+		.max_inflight = 1024, .max_slow_heads_per_client = 256,
+		.slow_head_mbufs = 0 };
 	if (o == NULL)
 		return;
 	conf_check_keys(o, p, keys, d);
@@ -221,6 +277,9 @@ parse_http(json_t *root, struct sl_conf *c, struct sl_conf_diag *d)
 	conf_get_u32(o, "upstream_idle_s", p, 1, 86400, 30, &h->upstream_idle_s, d);
 	conf_get_u32(o, "upstream_pool_max", p, 0, 4096, 32, &h->upstream_pool_max, d);
 	conf_get_u32(o, "max_inflight", p, 16, 1048576, 1024, &h->max_inflight, d);
+	conf_get_u32(o, "max_slow_heads_per_client", p, 0, 4194304, 256,
+		&h->max_slow_heads_per_client, d);
+	conf_get_u32(o, "slow_head_mbufs", p, 0, 16777215, 0, &h->slow_head_mbufs, d);
 }
 
 static void

@@ -66,6 +66,8 @@ struct sl_conf_tcp {
 	uint32_t time_wait_s;
 	uint32_t time_wait_max;  /* per lcore; the oldest is recycled past it */
 	uint32_t ooo_max;        /* out-of-order segments held per connection */
+	uint32_t max_conn_mbufs; /* mbufs one connection may hold (0: no cap) */
+	uint32_t max_addr_mbufs; /* mbufs one client address may hold, per lcore */
 	uint16_t ephemeral_lo;
 	uint16_t ephemeral_hi;
 };
@@ -81,6 +83,8 @@ struct sl_conf_http {
 	uint32_t upstream_idle_s;    /* idle pooled backend connection */
 	uint32_t upstream_pool_max;  /* idle connections kept per backend, per lcore */
 	uint32_t max_inflight;       /* requests in progress per lcore */
+	uint32_t max_slow_heads_per_client; /* unfinished heads per address, per lcore; 0 = any */
+	uint32_t slow_head_mbufs;    /* mbufs unfinished heads may hold per lcore; 0 = mbufs/4 */
 };
 
 struct sl_conf_alog {

@@ -126,8 +126,9 @@ session_abort(struct sl_proxy *px, struct sl_l4_session *ss, uint8_t term)
 
 /*
  * Move what `src` received to `dst`'s send queue, no further than dst's
- * high watermark: the rest waits in src's receive queue, which closes
- * src's window. Passes the FIN on once src's data is all through.
+ * room (sl_tcp_sndq_room: bytes, and the mbufs they take): the rest waits
+ * in src's receive queue, which closes src's window. Passes the FIN on
+ * once src's data is all through.
  */
 static void
 pump(struct sl_proxy *px, struct sl_l4_session *ss, struct sl_tcp_conn *src,
@@ -146,9 +147,12 @@ pump(struct sl_proxy *px, struct sl_l4_session *ss, struct sl_tcp_conn *src,
 	}
 	if (!sl_tcp_can_send(dst))
 		return;
-	while (src->rcvq.n > 0 && (force || sl_tcp_sndq_bytes(dst) < dst->snd_buf)) {
-		sl_tcp_recv(s, src, force ? UINT32_MAX :
-			    dst->snd_buf - sl_tcp_sndq_bytes(dst), &q);
+	while (src->rcvq.n > 0) {
+		uint32_t room = force ? UINT32_MAX : sl_tcp_sndq_room(s, dst);
+
+		if (room == 0)
+			break;
+		sl_tcp_recv(s, src, room, &q);
 		*counter += q.bytes;
 		if (src == ss->client)
 			ss->bytes_c2s += q.bytes;
@@ -373,6 +377,9 @@ l4_accept(struct sl_tcp_conn *c, void *arg)
 		session_free(px, ss);
 		return -1;
 	}
+	/* What waits for the backend is held for this client: it counts
+	 * against the client's address (tcp.max_addr_mbufs). */
+	sl_tcp_bill_to(px->tcp, ss->server, c);
 	sl_timer_init(&ss->idle_timer, idle_fire);
 	sl_timer_arm(&px->tcp->wheel, &ss->idle_timer,
 		     (uint64_t)l->idle_timeout_s * 1000);

@@ -131,6 +131,40 @@ sl_tcp_sndq_bytes(const struct sl_tcp_conn *c)
 	return c->sndq.bytes;
 }
 
+/*
+ * Bytes the app may still queue on c with sl_tcp_send(): snd_buf less what
+ * is queued, bounded also by the mbufs the send queue holds (a queue of
+ * 1-byte mbufs is full long before snd_buf bytes) and by
+ * tcp.max_conn_mbufs. A splice should move no more than this; at 0, set
+ * SL_TCPF_NOTIFY_W and wait for writable().
+ */
+uint32_t
+sl_tcp_sndq_room(const struct sl_tcp_stack *s, const struct sl_tcp_conn *c);
+
+/*
+ * Bill c's buffers to payer's remote address (tcp.max_addr_mbufs), from
+ * now on and for what c already holds: a connection opened on behalf of a
+ * client (its backend side) then counts against that client's share.
+ * payer NULL, or a payer with no address entry, bills c to nobody.
+ */
+void
+sl_tcp_bill_to(struct sl_tcp_stack *s, struct sl_tcp_conn *c,
+	       const struct sl_tcp_conn *payer);
+
+/*
+ * The app holds `n` more mbufs (negative: fewer) on behalf of c, outside
+ * c's queues (e.g. received bytes it has taken but not yet consumed).
+ * They count in c's receive window, its cap and its address's, as queued
+ * ones do. The count is forgotten when c is freed; the app frees its
+ * mbufs itself.
+ */
+void
+sl_tcp_hold(struct sl_tcp_stack *s, struct sl_tcp_conn *c, int32_t n);
+
+/* Mbufs held for remote address `addr` on this lcore (0 if none). */
+uint32_t
+sl_tcp_addr_mbufs(const struct sl_tcp_stack *s, uint32_t addr);
+
 /* The peer sent FIN and every byte before it has been taken. */
 static inline bool
 sl_tcp_eof(const struct sl_tcp_conn *c)

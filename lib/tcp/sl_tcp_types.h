@@ -84,6 +84,14 @@ struct sl_tcp_listener {
 #define SL_TCPF_TW          0x2000   /* TIME_WAIT timer running */
 #define SL_TCPF_APP_ACK     0x4000   /* the app acks what it still awaits */
 
+/* Queue packing modes (c->qflags): set while a queue holds small
+ * segments, so each new one is copied into the tail (tcp_mem.c). */
+#define SL_TCPQ_RX_PACK     0x01
+#define SL_TCPQ_TX_PACK     0x02
+
+/* No address entry (connections we opened, unless billed to a client). */
+#define SL_TCP_NO_ADDR      UINT32_MAX
+
 /*
  * One connection, preallocated in the lcore's table. Sequence variables
  * follow RFC 9293 names. Payload bytes live in mbufs in sndq/rcvq/ooo.
@@ -101,6 +109,7 @@ struct sl_tcp_conn {
 	uint8_t delack_segs;             /* segments received since our last ACK */
 	uint8_t backoff;                 /* RTO doublings so far */
 	uint8_t retries;                 /* retransmissions of snd_una */
+	uint8_t qflags;                  /* SL_TCPQ_*: queue packing */
 	uint16_t mss;                    /* send MSS: payload bytes per segment */
 	uint32_t idx;                    /* slot in the table */
 	uint32_t gen;                    /* bumped on every reuse of the slot */
@@ -135,7 +144,25 @@ struct sl_tcp_conn {
 	void *app;
 	uint32_t connect_timeout_ms;
 	uint32_t free_next;              /* free-list link */
+	/* buffer accounting (tcp_mem.c): mbufs, not bytes */
+	uint32_t addr_slot;              /* entry in s->addrs, or SL_TCP_NO_ADDR */
+	uint32_t mbufs_billed;           /* what this connection added to its
+	                                    entry and to s->mbufs_held */
+	uint32_t app_held;               /* mbufs the app holds for it (sl_tcp_hold) */
 };
+
+/*
+ * Mbufs held on behalf of one remote address on one lcore: its client
+ * connections and the connections billed to them. Free when conns is 0.
+ */
+struct sl_tcp_addr {
+	uint32_t addr;
+	uint32_t conns;
+	uint32_t mbufs;
+};
+
+/* Entries per bucket of the address table; two buckets per address. */
+#define SL_TCP_ADDR_BUCKET 8
 
 struct sl_tcp_stats {
 #define SL_TCP_STAT(name, desc) uint64_t name;
@@ -165,6 +192,16 @@ struct sl_tcp_stack {
 	uint64_t tsc_per_ms;
 	uint64_t tsc_per_us;
 	const struct sl_tcp_cc_ops *cc;
+	/* buffer accounting (tcp_mem.c) */
+	uint32_t mbuf_unit;              /* bytes charged per mbuf held: its buffer */
+	uint32_t rcv_slack;              /* overhead allowed before packing */
+	uint32_t snd_slack;
+	uint32_t max_conn_mbufs;         /* UINT32_MAX: no cap */
+	uint32_t max_addr_mbufs;
+	uint64_t mbufs_held;             /* by every connection of this lcore */
+	struct sl_tcp_addr *addrs;       /* buckets, then one overflow entry */
+	uint32_t addr_bmask;             /* buckets - 1 */
+	uint32_t addr_seed[2];           /* secret: keys the two buckets */
 	struct sl_syncookie cookies;
 	unsigned int n_listeners;
 	struct sl_tcp_listener listeners[SL_TCP_MAX_LISTENERS];

@@ -154,7 +154,6 @@ sl_tcp_ack_now(struct sl_tcp_stack *s, struct sl_tcp_conn *c)
 int
 sl_tcp_send(struct sl_tcp_stack *s, struct sl_tcp_conn *c, struct rte_mbuf *m)
 {
-	(void)s;
 	if (!sl_tcp_can_send(c) || m->nb_segs > 1) {
 		rte_pktmbuf_free(m);
 		return -1;
@@ -164,7 +163,8 @@ sl_tcp_send(struct sl_tcp_stack *s, struct sl_tcp_conn *c, struct rte_mbuf *m)
 		return 0;
 	}
 	m->ol_flags = 0;
-	sl_mq_push(&c->sndq, m);
+	tcp_sndq_add(s, c, m);
+	tcp_mem_sync(s, c);
 	if (c->sndq.bytes >= c->snd_buf)
 		c->flags |= SL_TCPF_NOTIFY_W;
 	return 0;
@@ -180,13 +180,15 @@ sl_tcp_recv(struct sl_tcp_stack *s, struct sl_tcp_conn *c, uint32_t max_bytes,
 	while (c->rcvq.head != NULL &&
 	       (out->n == 0 || out->bytes + rte_pktmbuf_data_len(c->rcvq.head) <= max_bytes))
 		sl_mq_push(out, sl_mq_pop(&c->rcvq));
+	if (c->rcvq.n == 0)
+		c->qflags &= (uint8_t)~SL_TCPQ_RX_PACK;
+	tcp_mem_sync(s, c);
 	/* Window update when the window grew by a useful amount (RFC 1122). */
 	if (out->n > 0 && (c->state == SL_TCP_ESTABLISHED ||
 			   c->state == SL_TCP_FIN_WAIT_1 ||
 			   c->state == SL_TCP_FIN_WAIT_2) &&
-	    tcp_rcv_space(c) >= before + RTE_MIN(c->rcv_buf / 2, 2u * c->mss))
+	    tcp_rcv_space(s, c) >= before + RTE_MIN(c->rcv_buf / 2, 2u * c->mss))
 		c->flags |= SL_TCPF_ACK_NOW;
-	(void)s;
 }
 
 void

@@ -109,6 +109,7 @@ new_passive(struct sl_tcp_stack *s, unsigned int port, struct rte_ipv4_hdr *ip,
 		return NULL;
 	}
 	tcp_conn_setup(s, c);
+	tcp_addr_attach(s, c);   /* a client: its buffers count per address */
 	c->flags |= SL_TCPF_PASSIVE;
 	c->app = (void *)(uintptr_t)l;
 	return c;
@@ -246,6 +247,8 @@ ooo_insert(struct sl_tcp_stack *s, struct sl_tcp_conn *c, unsigned int port,
 		drop(s, port, SL_DROP_TCP_OOO_FULL, m);
 		return;
 	}
+	if (!tcp_rcv_admit(s, c, port, m, true))
+		return;
 	sl_mq_meta(m)->seq = seq;
 	sl_mq_meta(m)->fin = fin;
 	sl_mq_meta(m)->qnext = cur;
@@ -263,7 +266,7 @@ ooo_insert(struct sl_tcp_stack *s, struct sl_tcp_conn *c, unsigned int port,
 
 /* Move what became in order from ooo to rcvq. Returns true on FIN. */
 static bool
-ooo_drain(struct sl_tcp_conn *c)
+ooo_drain(struct sl_tcp_stack *s, struct sl_tcp_conn *c)
 {
 	bool fin = false;
 
@@ -279,7 +282,7 @@ ooo_drain(struct sl_tcp_conn *c)
 			continue;
 		}
 		rte_pktmbuf_adj(m, (uint16_t)(c->rcv_nxt - seq));
-		sl_mq_push(&c->rcvq, m);
+		tcp_rcvq_add(s, c, m);
 		c->rcv_nxt = end;
 		if (f) {
 			fin = true;
@@ -300,6 +303,8 @@ sndq_ack(struct sl_tcp_conn *c, uint32_t bytes)
 		if (len <= bytes) {
 			rte_pktmbuf_free(sl_mq_pop(&c->sndq));
 			bytes -= len;
+			if (c->sndq.n == 0)
+				c->qflags &= (uint8_t)~SL_TCPQ_TX_PACK;
 		} else {
 			rte_pktmbuf_adj(m, (uint16_t)bytes);
 			c->sndq.bytes -= bytes;
@@ -496,14 +501,19 @@ process_data(struct sl_tcp_stack *s, struct sl_tcp_conn *c, unsigned int port,
 		c->flags |= SL_TCPF_ACK_NOW;   /* dup ACK with SACK blocks */
 		return false;
 	}
-	sl_mq_push(&c->rcvq, m);
+	if (!tcp_rcv_admit(s, c, port, m, false)) {
+		/* Out of buffer: the peer learns rcv_nxt and resends later. */
+		c->flags |= SL_TCPF_ACK_NOW;
+		return false;
+	}
+	tcp_rcvq_add(s, c, m);
 	c->rcv_nxt += g->plen;
 	s->stats.bytes_in += g->plen;
 	*readable = true;
 	if (c->ooo.n > 0) {
 		/* A hole filled: acknowledge at once (RFC 5681 4.2). */
 		c->flags |= SL_TCPF_ACK_NOW;
-		fin = ooo_drain(c) || fin;
+		fin = ooo_drain(s, c) || fin;
 	} else if (++c->delack_segs >= 2 || s->conf->delack_ms == 0 ||
 		   ((g->flags & RTE_TCP_PSH_FLAG) &&
 		    !(c->flags & (SL_TCPF_PASSIVE | SL_TCPF_APP_ACK)))) {
@@ -755,6 +765,7 @@ conn_input(struct sl_tcp_stack *s, struct sl_tcp_conn *c, unsigned int port,
 		readable = true;
 	}
 out:
+	tcp_mem_sync(s, c);
 	sl_tcp_output(s, c);
 	/* A callback may free this slot, and even reuse it: check the gen. */
 	gen = c->gen;

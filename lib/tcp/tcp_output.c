@@ -85,10 +85,10 @@ frame_send(struct sl_tcp_stack *s, struct frame *f, int port, uint32_t next_hop)
 }
 
 uint16_t
-tcp_adv_window(struct sl_tcp_conn *c)
+tcp_adv_window(const struct sl_tcp_stack *s, struct sl_tcp_conn *c)
 {
 	uint32_t edge = sl_seq_max(c->rcv_adv, c->rcv_nxt);
-	uint32_t right = c->rcv_nxt + tcp_rcv_space(c);
+	uint32_t right = c->rcv_nxt + tcp_rcv_space(s, c);
 	uint8_t shift = (c->flags & SL_TCPF_WS) ? c->rcv_wscale : 0;
 	uint32_t wnd, units;
 
@@ -209,7 +209,7 @@ tcp_send_ack(struct sl_tcp_stack *s, struct sl_tcp_conn *c)
 	uint32_t seq = sl_seq_gt(c->snd_max, wnd_end) ? wnd_end : c->snd_max;
 
 	if (frame_alloc(s, c->port, &f, c->laddr, c->raddr, c->lport, c->rport,
-			seq, c->rcv_nxt, RTE_TCP_ACK_FLAG, tcp_adv_window(c),
+			seq, c->rcv_nxt, RTE_TCP_ACK_FLAG, tcp_adv_window(s, c),
 			opts, olen, 0) != 0)
 		return;
 	ack_sent(s, c);
@@ -265,7 +265,7 @@ tcp_send_data(struct sl_tcp_stack *s, struct sl_tcp_conn *c, uint32_t seq,
 	if (fin)
 		flags |= RTE_TCP_FIN_FLAG;
 	if (frame_alloc(s, c->port, &f, c->laddr, c->raddr, c->lport, c->rport,
-			seq, c->rcv_nxt, flags, tcp_adv_window(c), opts, olen,
+			seq, c->rcv_nxt, flags, tcp_adv_window(s, c), opts, olen,
 			len) != 0)
 		return;
 	if (len > 0)

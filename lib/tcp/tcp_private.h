@@ -28,13 +28,65 @@ tcp_ms_to_ticks(uint32_t ms)
 	return ms;   /* the wheel ticks once per millisecond */
 }
 
-/* Free space in the receive buffer: what we may advertise. */
+/* Mbufs a connection holds: its three queues and what its app holds. */
 static inline uint32_t
-tcp_rcv_space(const struct sl_tcp_conn *c)
+tcp_held(const struct sl_tcp_conn *c)
 {
-	uint32_t used = c->rcvq.bytes + c->ooo.bytes;
+	return c->rcvq.n + c->ooo.n + c->sndq.n + c->app_held;
+}
 
-	return used >= c->rcv_buf ? 0 : c->rcv_buf - used;
+/* Payload bytes `mbufs` more mbufs are taken to carry when sizing a window:
+ * half a buffer (an MSS segment fills about two thirds of one). */
+static inline uint64_t
+tcp_mbufs_to_bytes(const struct sl_tcp_stack *s, uint64_t mbufs)
+{
+	return mbufs * s->mbuf_unit / 2;
+}
+
+/*
+ * Free space in the receive buffer: what we may advertise. Bytes alone
+ * would let a peer sending 1-byte segments pin one mbuf per byte, so the
+ * space is also bounded by buffer memory (as Linux's truesize): twice
+ * rcv_buf of mbufs for the receive and out-of-order queues, and what the
+ * connection's and its address's caps leave.
+ */
+static inline uint32_t
+tcp_rcv_space(const struct sl_tcp_stack *s, const struct sl_tcp_conn *c)
+{
+	uint32_t used = c->rcvq.bytes + c->ooo.bytes, held = tcp_held(c);
+	uint64_t mem = (uint64_t)(c->rcvq.n + c->ooo.n) * s->mbuf_unit;
+	uint64_t mem_max = 2ull * c->rcv_buf;
+	uint64_t space = used >= c->rcv_buf ? 0 : c->rcv_buf - used;
+
+	space = RTE_MIN(space, mem >= mem_max ? 0 : (mem_max - mem) / 2);
+	space = RTE_MIN(space, held >= s->max_conn_mbufs ? 0 :
+			tcp_mbufs_to_bytes(s, s->max_conn_mbufs - held));
+	if (c->addr_slot != SL_TCP_NO_ADDR) {
+		uint32_t a = s->addrs[c->addr_slot].mbufs - c->mbufs_billed + held;
+
+		space = RTE_MIN(space, a >= s->max_addr_mbufs ? 0 :
+				tcp_mbufs_to_bytes(s, s->max_addr_mbufs - a));
+	}
+	return (uint32_t)space;
+}
+
+/*
+ * Bring the lcore's and the address's tallies up to what c holds now.
+ * Cheap; called once at the end of each input segment and API call that
+ * changes c's queues (in between, checks use tcp_held() directly).
+ */
+static inline void
+tcp_mem_sync(struct sl_tcp_stack *s, struct sl_tcp_conn *c)
+{
+	uint32_t held = tcp_held(c), d = held - c->mbufs_billed;
+
+	if (d == 0)
+		return;
+	s->mbufs_held += (uint64_t)(int64_t)(int32_t)d;
+	s->stats.mbufs_held = s->mbufs_held;   /* survives a counter reset */
+	if (c->addr_slot != SL_TCP_NO_ADDR)
+		s->addrs[c->addr_slot].mbufs += d;
+	c->mbufs_billed = held;
 }
 
 /* Verify a TCP checksum (pseudo-header included) in software. */
@@ -75,7 +127,21 @@ void tcp_reply_rst(struct sl_tcp_stack *s, unsigned int port, struct rte_mbuf *m
 void tcp_send_syncookie(struct sl_tcp_stack *s, unsigned int port,
 			struct rte_mbuf *m, struct rte_ipv4_hdr *ip,
 			struct rte_tcp_hdr *th, const struct sl_tcp_opts *o);
-uint16_t tcp_adv_window(struct sl_tcp_conn *c);
+uint16_t tcp_adv_window(const struct sl_tcp_stack *s, struct sl_tcp_conn *c);
+
+/* tcp_mem.c */
+int tcp_mem_create(struct sl_tcp_stack *s, int socket);
+void tcp_mem_free(struct sl_tcp_stack *s);
+void tcp_addr_attach(struct sl_tcp_stack *s, struct sl_tcp_conn *c);
+void tcp_addr_detach(struct sl_tcp_stack *s, struct sl_tcp_conn *c);
+bool tcp_rcv_admit(struct sl_tcp_stack *s, struct sl_tcp_conn *c,
+		   unsigned int port, struct rte_mbuf *m, bool ooo);
+void tcp_rcvq_add(struct sl_tcp_stack *s, struct sl_tcp_conn *c,
+		  struct rte_mbuf *m);
+void tcp_sndq_add(struct sl_tcp_stack *s, struct sl_tcp_conn *c,
+		  struct rte_mbuf *m);
+uint32_t tcp_mq_pack(struct sl_mq *q);
+uint64_t tcp_secret(void);
 
 /* tcp_timer.c */
 void tcp_timers_init(struct sl_tcp_conn *c);

@@ -7,7 +7,6 @@
 
 #include <rte_errno.h>
 #include <rte_hash.h>
-#include <rte_hash_crc.h>
 #include <rte_jhash.h>
 #include <rte_malloc.h>
 #include <rte_mbuf_dyn.h>
@@ -33,6 +32,23 @@ struct tcp_key {
 	uint16_t lport;
 };
 
+/*
+ * The table's hash, keyed with a per-stack secret: CRC32C is linear in its
+ * input whatever its seed, so with it colliding 4-tuples could be crafted
+ * and every lookup made to walk one long bucket chain. Only this lcore's
+ * table uses it; ownership between lcores is decided by the steering
+ * hash (lib/steer), which must stay the same on every lcore.
+ */
+static uint32_t
+tcp_key_hash(const void *key, uint32_t len, uint32_t seed)
+{
+	const struct tcp_key *k = key;
+
+	(void)len;
+	return rte_jhash_3words(k->raddr, k->laddr,
+				((uint32_t)k->rport << 16) | k->lport, seed);
+}
+
 int
 sl_tcp_global_init(void)
 {
@@ -57,7 +73,8 @@ sl_tcp_stack_create(struct sl_lcore *lc, const struct sl_conf_tcp *conf,
 		.name = name,
 		.entries = conf->max_conns,
 		.key_len = sizeof(struct tcp_key),
-		.hash_func = rte_hash_crc,
+		.hash_func = tcp_key_hash,
+		.hash_func_init_val = (uint32_t)tcp_secret(),
 		.socket_id = socket,
 		/* Cuckoo buckets alone may refuse an insert before the table
 		 * is full (DPDK's hash guide); extendable buckets make
@@ -85,9 +102,9 @@ sl_tcp_stack_create(struct sl_lcore *lc, const struct sl_conf_tcp *conf,
 	s->cc = sl_tcp_cc_find(conf->cc);
 	if (s->cc == NULL)
 		s->cc = &sl_tcp_newreno;
-	s->isn_secret = (uint32_t)rte_rand();
+	s->isn_secret = (uint32_t)tcp_secret();
 	s->ip_id = (uint16_t)rte_rand();
-	sl_syncookie_init(&s->cookies, rte_rand(), rte_rdtsc() / rte_get_tsc_hz());
+	sl_syncookie_init(&s->cookies, tcp_secret(), rte_rdtsc() / rte_get_tsc_hz());
 	sl_timer_wheel_init(&s->wheel, s->tsc_per_ms, rte_rdtsc(), s);
 
 	/* Contiguous blocks: the owner of a reply is (dport - lo) / span. */
@@ -101,7 +118,7 @@ sl_tcp_stack_create(struct sl_lcore *lc, const struct sl_conf_tcp *conf,
 	s->conns = rte_zmalloc_socket("sl_tcp_conns",
 				      (size_t)s->max_conns * sizeof(*s->conns),
 				      RTE_CACHE_LINE_SIZE, socket);
-	if (s->table == NULL || s->conns == NULL) {
+	if (s->table == NULL || s->conns == NULL || tcp_mem_create(s, socket) != 0) {
 		sl_tcp_stack_free(s);
 		rte_errno = ENOMEM;
 		return NULL;
@@ -133,6 +150,7 @@ sl_tcp_stack_free(struct sl_tcp_stack *s)
 		}
 	rte_hash_free(s->table);
 	rte_free(s->conns);
+	tcp_mem_free(s);
 	rte_free(s);
 }
 
@@ -190,6 +208,7 @@ tcp_conn_alloc(struct sl_tcp_stack *s)
 	c->idx = idx;
 	c->gen = gen + 1;
 	c->state = SL_TCP_CLOSED;
+	c->addr_slot = SL_TCP_NO_ADDR;
 	s->stats.state[SL_TCP_CLOSED]++;
 	s->stats.active++;
 	sl_mq_init(&c->sndq);
@@ -242,6 +261,7 @@ tcp_conn_free(struct sl_tcp_stack *s, struct sl_tcp_conn *c)
 	rte_hash_del_key(s->table, &k);
 	sl_timer_cancel(&s->wheel, &c->rtx_timer);
 	sl_timer_cancel(&s->wheel, &c->delack_timer);
+	tcp_addr_detach(s, c);
 	sl_mq_free(&c->sndq);
 	sl_mq_free(&c->rcvq);
 	sl_mq_free(&c->ooo);
@@ -319,6 +339,8 @@ tcp_enter_time_wait(struct sl_tcp_stack *s, struct sl_tcp_conn *c)
 	sl_mq_free(&c->sndq);
 	sl_mq_free(&c->rcvq);
 	sl_mq_free(&c->ooo);
+	c->app_held = 0;
+	tcp_mem_sync(s, c);
 }
 
 const char *
