@@ -179,6 +179,41 @@ sl_http_request_verdict(const struct sl_http_head *h)
 	return 0;
 }
 
+/*
+ * A request head, scanned before a parser or any buffer is committed to
+ * it: the bytes are fed as they arrive (buf may be NULL when len is 0), and
+ * the scan stops at the first byte that decides. INVALID comes at the first
+ * byte of the request line that no valid request line has there (a TLS
+ * ClientHello's first byte, say); COMPLETE when the empty line ending the
+ * head is seen, or a bare LF the parser will refuse, so that the parser
+ * gives the exact verdict. LINE_TOO_LONG and TOO_LARGE apply `lim` as the
+ * parser does (the field bound with 2 bytes of slack: the parser is exact).
+ */
+void
+sl_http_head_scan_init(struct sl_http_head_scan *s);
+
+enum sl_http_scan
+sl_http_head_scan(struct sl_http_head_scan *s, const char *buf, size_t len,
+		  const struct sl_http_limits *lim);
+
+/*
+ * An absolute-form target "http://authority/rest" (or https): its
+ * authority (never with userinfo) and the rest ("/path?query", "?query" or
+ * empty). 0, or -1 when the target names no http(s) origin.
+ */
+int
+sl_http_target_split(struct sl_http_slice target, struct sl_http_slice *authority,
+		     struct sl_http_slice *rest);
+
+/*
+ * Remove dot-segments (RFC 3986 5.2.4) from an origin-form target's path
+ * into out[0..cap), the query copied unchanged. Percent-encoded octets are
+ * not decoded: "%2e%2e" and "%2f" are not separators. The length written,
+ * or -1 when `in` does not start with '/' or out is too small.
+ */
+long
+sl_http_path_normalize(const char *in, size_t n, char *out, size_t cap);
+
 /* "bare_cr", for counters; NULL when out of range. */
 const char *
 sl_http_error_name(enum sl_http_error e);

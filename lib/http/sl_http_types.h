@@ -193,6 +193,29 @@ struct sl_http_event {
 	};
 };
 
+/*
+ * Where a request head ends, found before anything is committed to it
+ * (sl_http_head_scan). Fields are private.
+ */
+struct sl_http_head_scan {
+	uint32_t bytes;            /* scanned so far */
+	uint32_t line_start;       /* offset of the current line */
+	uint32_t fields_start;     /* offset of the first field line */
+	uint32_t lines;            /* field lines ended so far */
+	uint8_t state;
+	uint8_t vpos;              /* position in "HTTP/d.d" */
+	uint8_t empty_lines;
+	char prev;                 /* the byte before bytes */
+};
+
+enum sl_http_scan {
+	SL_HTTP_SCAN_MORE,          /* no verdict yet: wait for more bytes */
+	SL_HTTP_SCAN_COMPLETE,      /* the head ends at .bytes: parse it */
+	SL_HTTP_SCAN_INVALID,       /* cannot start a valid request: 400 */
+	SL_HTTP_SCAN_LINE_TOO_LONG, /* request line over the limit: 414 */
+	SL_HTTP_SCAN_TOO_LARGE,     /* field section over the limits: 431 */
+};
+
 /* Parser states; internal, exposed only so the parser can be embedded. */
 enum sl_http_state {
 	SL_HTTP_S_START,        /* expecting the request or status line */

@@ -5,7 +5,9 @@
 
 #include <rte_cycles.h>
 #include <rte_errno.h>
+#include <rte_hash_crc.h>
 #include <rte_malloc.h>
+#include <rte_random.h>
 
 #include "sl_alog.h"
 #include "sl_conf.h"
@@ -111,11 +113,19 @@ h1_send_bytes(struct sl_h1_proxy *hp, struct sl_tcp_conn *c, const char *data,
 	send_bytes(hp, c, data, len);
 }
 
+/*
+ * Append to the rewritten head. What the proxy adds can push a head that
+ * was within the limits past the buffer: then the head is marked and never
+ * sent (431 or 502), because a clipped head would let the bytes after it
+ * (a chunked body, say) be read as a request of their own.
+ */
 static void
 head_add(struct sl_h1_xchg *x, const char *data, size_t len)
 {
-	if (x->head_len + len > sizeof(x->head))
-		len = sizeof(x->head) - x->head_len;   /* bounded by the limits */
+	if (unlikely(x->head_len + len > sizeof(x->head))) {
+		x->flags |= XF_HEAD_OVER;
+		return;
+	}
 	memcpy(x->head + x->head_len, data, len);
 	x->head_len += (uint32_t)len;
 }
@@ -333,12 +343,85 @@ xchg_free(struct sl_h1_proxy *hp, struct sl_h1_xchg *x, uint8_t term,
 static void
 client_timer_fire(struct sl_timer *t, void *ctx);
 
+/* ---- unfinished request heads ----------------------------------------- */
+
+#define SLOW_NONE UINT32_MAX
+#define SLOW_ADDR_PROBES 16
+
+static inline uint32_t
+cl_index(const struct sl_h1_client *cl)
+{
+	return (uint32_t)(cl - cl->hp->clients);
+}
+
+/* The slot counting ip's unfinished heads; claim a free one if `claim`. */
+static struct sl_h1_addr_count *
+slow_addr_slot(struct sl_h1_proxy *hp, uint32_t ip, bool claim)
+{
+	uint32_t h = rte_hash_crc_4byte(ip, hp->slow_addr_seed);
+	struct sl_h1_addr_count *free_slot = NULL;
+
+	for (uint32_t i = 0; i < SLOW_ADDR_PROBES; i++) {
+		struct sl_h1_addr_count *a = &hp->slow_addrs[(h + i) & hp->slow_addr_mask];
+
+		if (a->n > 0 && a->ip == ip)
+			return a;
+		if (a->n == 0 && free_slot == NULL)
+			free_slot = a;
+	}
+	if (claim && free_slot != NULL)
+		free_slot->ip = ip;
+	return claim ? free_slot : NULL;
+}
+
+static void
+slow_leave(struct sl_h1_client *cl)
+{
+	struct sl_h1_proxy *hp = cl->hp;
+
+	if (!(cl->flags & CL_SLOW))
+		return;
+	if (cl->slow_prev != SLOW_NONE)
+		hp->clients[cl->slow_prev].slow_next = cl->slow_next;
+	else
+		hp->slow_first = cl->slow_next;
+	if (cl->slow_next != SLOW_NONE)
+		hp->clients[cl->slow_next].slow_prev = cl->slow_prev;
+	else
+		hp->slow_last = cl->slow_prev;
+	hp->n_slow--;
+	hp->slow_mbufs -= cl->slow_mbufs;
+	cl->slow_mbufs = 0;
+	if (cl->flags & CL_ADDR) {
+		struct sl_h1_addr_count *a = slow_addr_slot(hp, cl->client_ip, false);
+
+		if (a != NULL)
+			a->n--;
+	}
+	cl->flags &= (uint8_t)~(CL_SLOW | CL_ADDR);
+}
+
+/* Drop what the client sent and we will never read: it holds buffers. */
+static void
+client_discard_input(struct sl_h1_client *cl)
+{
+	struct sl_mq q;
+
+	sl_mq_free(&cl->pending);
+	cl->pending_off = 0;
+	if (cl->conn != NULL && cl->conn->rcvq.n > 0) {
+		sl_tcp_recv(cl->hp->tcp, cl->conn, UINT32_MAX, &q);
+		sl_mq_free(&q);
+	}
+}
+
 static void
 client_free(struct sl_h1_client *cl)
 {
 	struct sl_h1_proxy *hp = cl->hp;
 
 	sl_timer_cancel(&hp->tcp->wheel, &cl->timer);
+	slow_leave(cl);
 	sl_mq_free(&cl->pending);
 	cl->conn = NULL;
 	cl->free_next = hp->free_clients;
@@ -374,7 +457,9 @@ client_error_ex(struct sl_h1_client *cl, unsigned int status, const char *extra)
 			  SL_ALOG_TERM_REJECTED, false);
 	}
 	cl->flags |= CL_CLOSING;
+	slow_leave(cl);
 	if (cl->conn != NULL) {
+		client_discard_input(cl);
 		send_bytes(hp, cl->conn, buf, (size_t)n);
 		sl_tcp_shutdown(hp->tcp, cl->conn);
 	}
@@ -392,7 +477,9 @@ client_timer_fire(struct sl_timer *t, void *ctx)
 	struct sl_h1_client *cl = container_of(t, struct sl_h1_client, timer);
 
 	(void)ctx;
-	if (cl->x != NULL && cl->x->state == X_REQ_HEAD) {
+	if ((cl->x != NULL && cl->x->state == X_REQ_HEAD) ||
+	    (cl->x == NULL && cl->conn != NULL && !(cl->flags & CL_CLOSING) &&
+	     (cl->scan.bytes > 0 || cl->pending.n > 0 || cl->conn->rcvq.n > 0))) {
 		client_error(cl, 408);   /* slowloris: the head never completed */
 		return;
 	}
@@ -435,6 +522,31 @@ static bool
 hop_by_hop(struct sl_http_slice name)
 {
 	return sl_http_hop_by_hop(name);
+}
+
+/*
+ * Does the Connection field name a field the proxy cannot drop? Removing
+ * Content-Length or Transfer-Encoding while relaying the body turns the
+ * body into requests no route saw; Host decides the route; the fields the
+ * proxy adds would lose the proxy's own values. RFC 9110 7.6.1 lets a
+ * proxy refuse such a message.
+ */
+static bool
+connection_names_forbidden(const struct sl_h1_xchg *x)
+{
+	struct sl_http_slice list = { x->conn_fields, x->conn_len }, e;
+	size_t pos = 0;
+
+	while (sl_http_list_next(list, &pos, &e))
+		if (sl_http_token_eq(e, "content-length") ||
+		    sl_http_token_eq(e, "transfer-encoding") ||
+		    sl_http_token_eq(e, "host") ||
+		    sl_http_token_eq(e, "x-forwarded-for") ||
+		    sl_http_token_eq(e, "x-forwarded-proto") ||
+		    sl_http_token_eq(e, "via") ||
+		    sl_http_token_eq(e, "x-request-id"))
+			return true;
+	return false;
 }
 
 /* Remove field lines whose names the Connection field listed. */
@@ -547,7 +659,10 @@ xchg_retry(struct sl_h1_xchg *x, enum sl_up_kind kind)
 	bool probe;
 	int b = -1;
 
-	if ((x->flags & XF_NO_BODY) && !(x->flags & XF_RESP_STARTED) &&
+	/* x->head holds the request only until a response head is built. */
+	if ((x->flags & XF_NO_BODY) &&
+	    !(x->flags & (XF_RESP_STARTED | XF_RESP_1XX | XF_HEAD_HELD)) &&
+	    x->state != X_RESP &&
 	    x->tries <= cp->retry.attempts && x->cl->conn != NULL &&
 	    (kind != SL_UP_FAIL_STATUS || (x->flags & XF_IDEMPOTENT)))
 		b = h1_lb_retry_pick(hp, x, &probe);
@@ -572,6 +687,49 @@ xchg_retry(struct sl_h1_xchg *x, enum sl_up_kind kind)
 	if (x->state >= X_WAIT_RESP)
 		sl_timer_arm(&hp->tcp->wheel, &x->timer,
 			     ms_ticks(hp->conf->http.response_timeout_ms));
+	return true;
+}
+
+/*
+ * Write the target the backend will get, which is also the one routed:
+ * origin-form with dot-segments removed. An absolute-form target gives up
+ * its authority as the Host. false: a target that names no http origin.
+ */
+static bool
+request_target(struct sl_h1_xchg *x, const struct sl_http_request_line *rl)
+{
+	struct sl_http_slice t = rl->target, auth;
+	long n;
+
+	x->target_off = x->head_len;
+	if (rl->form == SL_HTTP_T_ABSOLUTE) {
+		if (sl_http_target_split(t, &auth, &t) != 0 ||
+		    auth.len > sizeof(x->host))
+			return false;
+		memcpy(x->host, auth.ptr, auth.len);
+		x->host_len = (uint16_t)auth.len;
+		x->flags |= XF_ABS_FORM;
+		if (t.len == 0 || t.ptr[0] == '?')
+			head_add(x, "/", 1);   /* "http://h" and "http://h?q" */
+	}
+	if ((rl->form == SL_HTTP_T_ORIGIN || rl->form == SL_HTTP_T_ABSOLUTE) &&
+	    t.len > 0 && t.ptr[0] == '/') {
+		n = sl_http_path_normalize(t.ptr, t.len, x->head + x->head_len,
+					   sizeof(x->head) - x->head_len);
+		if (n < 0)
+			x->flags |= XF_HEAD_OVER;
+		else
+			x->head_len += (uint32_t)n;
+	} else {
+		head_add(x, t.ptr, t.len);
+	}
+	x->target_len = x->head_len - x->target_off;
+	{
+		size_t len = RTE_MIN((size_t)x->target_len, sizeof(x->path) - 1);
+
+		memcpy(x->path, x->head + x->target_off, len);
+		x->path[len] = '\0';
+	}
 	return true;
 }
 
@@ -602,8 +760,14 @@ request_headers_done(struct sl_h1_client *cl, struct sl_h1_xchg *x,
 		x->flags |= XF_IDEMPOTENT;
 	if (h->version_minor == 0)
 		x->flags |= XF_CLIENT_10;
-	if (h->flags & SL_HTTP_F_CONN_OTHER)
+	if (h->flags & SL_HTTP_F_CONN_OTHER) {
+		if (connection_names_forbidden(x)) {
+			hp->stats.conn_forbidden++;
+			client_error(cl, 400);
+			return;
+		}
 		strip_connection_named(x, fields_from);
+	}
 	if (!(x->flags & XF_HAS_XFF)) {
 		/* "X-Forwarded-For: %u.%u.%u.%u\r\n" */
 		e = SL_FMT_LIT(line, "X-Forwarded-For: ");
@@ -628,6 +792,12 @@ request_headers_done(struct sl_h1_client *cl, struct sl_h1_xchg *x,
 		head_str(x, "Transfer-Encoding: chunked\r\n");
 	}
 	head_str(x, "\r\n");
+	if (x->flags & XF_HEAD_OVER) {
+		/* Within the limits as sent, over the buffer as rewritten. */
+		hp->stats.head_overflow++;
+		client_error(cl, 431);
+		return;
+	}
 
 	for (unsigned int i = 0; i < hp->n_listeners; i++)
 		if (hp->listeners[i].listener == cl->listener) {
@@ -682,32 +852,48 @@ request_event(struct sl_h1_client *cl, struct sl_h1_xchg *x,
 		x->method = (uint8_t)ev->req.method;
 		head_add(x, ev->req.method_str.ptr, ev->req.method_str.len);
 		head_add(x, " ", 1);
-		x->target_off = x->head_len;
-		x->target_len = (uint32_t)ev->req.target.len;
-		head_add(x, ev->req.target.ptr, ev->req.target.len);
-		{
-			size_t n = RTE_MIN(ev->req.target.len, sizeof(x->path) - 1);
-
-			memcpy(x->path, ev->req.target.ptr, n);
-			x->path[n] = '\0';
+		if (!request_target(x, &ev->req)) {
+			client_error(cl, 400);
+			return false;
 		}
 		head_str(x, " HTTP/1.1\r\n");
+		if (x->flags & XF_ABS_FORM) {
+			/* RFC 9112 3.2.2: the target's authority is the Host. */
+			head_str(x, "Host: ");
+			head_add(x, x->host, x->host_len);
+			head_str(x, "\r\n");
+		}
 		*fields_from = x->head_len;
 		return true;
 	case SL_HTTP_EV_HEADER:
 		if (header_is(ev->field.name, "connection")) {
-			size_t n = RTE_MIN(ev->field.value.len,
-					   sizeof(x->conn_fields) - x->conn_len);
+			/* Several Connection fields make one list (RFC 9110
+			 * 5.3); one too long to keep whole is refused, since a
+			 * clipped name could be the wrong one. */
+			size_t sep = x->conn_len > 0, n = ev->field.value.len;
 
-			memcpy(x->conn_fields + x->conn_len, ev->field.value.ptr, n);
-			x->conn_len = (uint16_t)(x->conn_len + n);
+			if (x->conn_len + sep + n > sizeof(x->conn_fields)) {
+				client_error(cl, 400);
+				return false;
+			}
+			if (sep)
+				x->conn_fields[x->conn_len] = ',';
+			memcpy(x->conn_fields + x->conn_len + sep,
+			       ev->field.value.ptr, n);
+			x->conn_len = (uint16_t)(x->conn_len + sep + n);
 			return true;
 		}
 		if (hop_by_hop(ev->field.name))
 			return true;
 		if (header_is(ev->field.name, "host")) {
-			x->host_len = (uint16_t)RTE_MIN(ev->field.value.len,
-							sizeof(x->host));
+			/* An absolute-form target's authority replaced it. */
+			if (x->flags & XF_ABS_FORM)
+				return true;
+			if (ev->field.value.len > sizeof(x->host)) {
+				client_error(cl, 400);
+				return false;
+			}
+			x->host_len = (uint16_t)ev->field.value.len;
 			memcpy(x->host, ev->field.value.ptr, x->host_len);
 		} else if (header_is(ev->field.name, "x-forwarded-for")) {
 			char ip[24], *e;
@@ -758,6 +944,165 @@ request_event(struct sl_h1_client *cl, struct sl_h1_xchg *x,
 	}
 }
 
+/* ---- the request head before the exchange ------------------------------ */
+
+static uint32_t
+slow_head_budget(const struct sl_h1_proxy *hp)
+{
+	return hp->conf->http.slow_head_mbufs ? hp->conf->http.slow_head_mbufs :
+	       hp->conf->memory.mbufs / 4;
+}
+
+/*
+ * cl's head is still unfinished after a scan: put it on the slow list (or
+ * update what it holds), then enforce the bounds. Returns false when cl
+ * itself was closed.
+ */
+static bool
+slow_track(struct sl_h1_client *cl)
+{
+	struct sl_h1_proxy *hp = cl->hp;
+	const struct sl_tcp_conn *c = cl->conn;
+	uint32_t held = cl->pending.n + c->rcvq.n + c->ooo.n;
+	uint32_t cap = hp->conf->http.max_slow_heads_per_client;
+
+	if (!(cl->flags & CL_SLOW)) {
+		uint32_t i = cl_index(cl);
+
+		cl->flags |= CL_SLOW;
+		cl->slow_next = SLOW_NONE;
+		cl->slow_prev = hp->slow_last;
+		if (hp->slow_last != SLOW_NONE)
+			hp->clients[hp->slow_last].slow_next = i;
+		else
+			hp->slow_first = i;
+		hp->slow_last = i;
+		hp->n_slow++;
+		if (cap > 0) {
+			struct sl_h1_addr_count *a =
+				slow_addr_slot(hp, cl->client_ip, true);
+
+			if (a == NULL) {
+				hp->stats.slow_addr_untracked++;
+			} else if (a->n >= cap) {
+				/* This address already has its share of
+				 * unfinished heads: the newest one goes. */
+				hp->stats.slow_heads_per_client++;
+				client_error(cl, 408);
+				return false;
+			} else {
+				a->n++;
+				cl->flags |= CL_ADDR;
+			}
+		}
+	}
+	held = RTE_MIN(held, (uint32_t)UINT16_MAX);
+	hp->slow_mbufs += held - cl->slow_mbufs;
+	cl->slow_mbufs = (uint16_t)held;
+	/* Short of header buffers: the oldest unfinished heads go first. */
+	while (hp->slow_mbufs > slow_head_budget(hp) && hp->slow_first != SLOW_NONE) {
+		struct sl_h1_client *old = &hp->clients[hp->slow_first];
+
+		hp->stats.slow_heads_evicted++;
+		client_error(old, 408);
+		if (old == cl)
+			return false;
+	}
+	return true;
+}
+
+/* Scan what arrived of cl's head since the last scan: pending, then TCP's queue. */
+static enum sl_http_scan
+client_scan(struct sl_h1_client *cl)
+{
+	const struct sl_http_limits *lim = &cl->hp->limits;
+	uint32_t skip = cl->scan.bytes;
+	struct rte_mbuf *m = cl->pending.head;
+	uint32_t off = cl->pending_off;
+	bool in_pending = true;
+
+	for (;;) {
+		enum sl_http_scan v;
+		uint32_t len;
+
+		if (m == NULL) {
+			if (!in_pending)
+				return SL_HTTP_SCAN_MORE;
+			in_pending = false;
+			m = cl->conn->rcvq.head;
+			off = 0;
+			continue;
+		}
+		len = rte_pktmbuf_data_len(m) - off;
+		if (skip >= len) {
+			skip -= len;
+		} else {
+			v = sl_http_head_scan(&cl->scan, rte_pktmbuf_mtod_offset(m,
+					const char *, off + skip), len - skip, lim);
+			skip = 0;
+			if (v != SL_HTTP_SCAN_MORE)
+				return v;
+		}
+		m = sl_mq_meta(m)->qnext;
+		off = 0;
+	}
+}
+
+/*
+ * Is a whole request head in hand? Until it is, nothing is committed to
+ * it: no exchange, no parser, no backend. Answers what the scan already
+ * decides (400 at the first byte no request can start with, 414, 431).
+ */
+static bool
+client_head_ready(struct sl_h1_client *cl)
+{
+	struct sl_h1_proxy *hp = cl->hp;
+	struct sl_tcp_conn *c = cl->conn;
+	enum sl_http_scan v;
+
+	if (cl->pending.n == 0 && c->rcvq.n == 0) {
+		if (sl_tcp_eof(c)) {
+			/* The client finished sending: a partial head is dropped. */
+			slow_leave(cl);
+			cl->flags |= CL_CLOSING;
+			sl_tcp_shutdown(hp->tcp, c);
+		}
+		return false;
+	}
+	if (cl->flags & CL_IDLE) {
+		/* The next request's first bytes: its head timeout starts
+		 * (re-arming cancels the keep-alive idle timer). */
+		cl->flags &= (uint8_t)~CL_IDLE;
+		sl_timer_arm(&hp->tcp->wheel, &cl->timer,
+			     ms_ticks(hp->conf->http.header_timeout_ms));
+	}
+	v = client_scan(cl);
+	switch (v) {
+	case SL_HTTP_SCAN_COMPLETE:
+		slow_leave(cl);
+		sl_http_head_scan_init(&cl->scan);
+		return true;
+	case SL_HTTP_SCAN_MORE:
+		if (sl_tcp_eof(c)) {
+			slow_leave(cl);
+			cl->flags |= CL_CLOSING;
+			sl_tcp_shutdown(hp->tcp, c);
+			return false;
+		}
+		slow_track(cl);
+		return false;
+	case SL_HTTP_SCAN_INVALID:
+		client_error(cl, 400);
+		return false;
+	case SL_HTTP_SCAN_LINE_TOO_LONG:
+		client_error(cl, 414);
+		return false;
+	default:
+		client_error(cl, 431);
+		return false;
+	}
+}
+
 static void
 client_drive(struct sl_h1_client *cl)
 {
@@ -767,9 +1112,22 @@ client_drive(struct sl_h1_client *cl)
 	while (cl->conn != NULL && !(cl->flags & CL_CLOSING)) {
 		struct sl_h1_xchg *x = cl->x;
 		struct sl_http_event ev;
-		struct rte_mbuf *m;
+		struct rte_mbuf *m, *done_m = NULL;
 		size_t n, avail;
+		bool go_on;
 
+		if (x == NULL) {
+			if (!client_head_ready(cl))
+				break;
+			x = cl->x = xchg_new(cl);
+			if (x == NULL) {
+				hp->stats.no_exchange++;
+				client_error(cl, 503);
+				return;
+			}
+		}
+		if (x->state >= X_WAIT_RESP)
+			return;
 		if (cl->pending.n == 0) {
 			struct sl_mq q;
 
@@ -779,40 +1137,21 @@ client_drive(struct sl_h1_client *cl)
 		}
 		if (cl->pending.n == 0) {
 			/* Events may still be due with no new byte (MESSAGE_DONE). */
-			if (x != NULL && x->state <= X_REQ_BODY &&
-			    sl_http_parse(&x->req, "", 0, &ev) == 0 &&
+			if (x->state <= X_REQ_BODY &&
+			    sl_http_parse(&x->req, NULL, 0, &ev) == 0 &&
 			    ev.type != SL_HTTP_EV_NEED_MORE) {
 				if (!request_event(cl, x, &ev, &fields_from))
 					return;
 				continue;
 			}
-			if (sl_tcp_eof(cl->conn)) {
-				/* The client finished sending: a partial request is
-				 * dropped; otherwise close once answered. */
-				if (x != NULL && x->state <= X_REQ_BODY) {
-					xchg_free(hp, x, SL_ALOG_TERM_CLIENT_CLOSED, false);
-					cl->flags |= CL_CLOSING;
-					sl_tcp_shutdown(hp->tcp, cl->conn);
-				} else if (x == NULL) {
-					cl->flags |= CL_CLOSING;
-					sl_tcp_shutdown(hp->tcp, cl->conn);
-				}
+			if (sl_tcp_eof(cl->conn) && x->state <= X_REQ_BODY) {
+				/* The client stopped inside its request body. */
+				xchg_free(hp, x, SL_ALOG_TERM_CLIENT_CLOSED, false);
+				cl->flags |= CL_CLOSING;
+				sl_tcp_shutdown(hp->tcp, cl->conn);
 			}
 			return;
 		}
-		if (x == NULL) {
-			x = cl->x = xchg_new(cl);
-			if (x == NULL) {
-				hp->stats.no_exchange++;
-				client_error(cl, 503);
-				return;
-			}
-			/* Re-arming cancels the keep-alive idle timer. */
-			sl_timer_arm(&hp->tcp->wheel, &cl->timer,
-				     ms_ticks(hp->conf->http.header_timeout_ms));
-		}
-		if (x->state >= X_WAIT_RESP)
-			return;
 		if (x->up != NULL && sl_tcp_sndq_bytes(x->up) >= x->up->snd_buf) {
 			x->up->flags |= SL_TCPF_NOTIFY_W;   /* backpressure */
 			return;
@@ -823,13 +1162,19 @@ client_drive(struct sl_h1_client *cl)
 						cl->pending_off), avail, &ev);
 		cl->pending_off += (uint32_t)n;
 		if (cl->pending_off == rte_pktmbuf_data_len(m)) {
-			rte_pktmbuf_free(sl_mq_pop(&cl->pending));
+			/* Freed only after the event: its slices point into m. */
+			done_m = sl_mq_pop(&cl->pending);
 			cl->pending_off = 0;
 		}
-		if (ev.type != SL_HTTP_EV_NEED_MORE &&
-		    !request_event(cl, x, &ev, &fields_from))
+		go_on = ev.type == SL_HTTP_EV_NEED_MORE ||
+			request_event(cl, x, &ev, &fields_from);
+		rte_pktmbuf_free(done_m);
+		if (!go_on)
 			return;
 	}
+	/* Closing: what the client still sends is never read. */
+	if (cl->conn != NULL && (cl->flags & CL_CLOSING) && cl->x == NULL)
+		client_discard_input(cl);
 }
 
 /* ---- responses ---------------------------------------------------------- */
@@ -871,9 +1216,53 @@ response_done(struct sl_h1_xchg *x, bool up_reusable)
 		sl_tcp_shutdown(hp->tcp, cl->conn);
 		return;
 	}
+	cl->flags |= CL_IDLE;
 	sl_timer_arm(&hp->tcp->wheel, &cl->timer,
 		     ms_ticks((uint64_t)hp->conf->http.client_idle_s * 1000));
 	client_drive(cl);
+}
+
+/*
+ * The response head goes to the client with its first body bytes, at its
+ * end, or when nothing more came with it: until then the backend can
+ * still fail it, and the client gets a clean 502 instead of a reset.
+ */
+static void
+response_head_flush(struct sl_h1_proxy *hp, struct sl_h1_xchg *x)
+{
+	if (!(x->flags & XF_HEAD_HELD))
+		return;
+	x->flags = (x->flags & ~XF_HEAD_HELD) | XF_RESP_STARTED;
+	x->bytes_out += x->head_len;
+	queue_bytes(hp, x->cl->conn, x->head, x->head_len);
+}
+
+/* The backend's response is unusable: 502 if the client got nothing yet. */
+static void
+response_fail(struct sl_h1_xchg *x)
+{
+	struct sl_h1_client *cl = x->cl;
+	struct sl_h1_proxy *hp = cl->hp;
+
+	if (x->flags & (XF_RESP_STARTED | XF_RESP_1XX)) {
+		hp->stats.aborted_midway++;
+		x->status = 502;
+		sl_tcp_abort(hp->tcp, cl->conn);
+		cl->conn = NULL;
+		xchg_free(hp, x, SL_ALOG_TERM_BACKEND_RESET, false);
+		client_free(cl);
+		return;
+	}
+	x->flags &= ~XF_HEAD_HELD;
+	if (x->up != NULL) {
+		x->up->ops = NULL;
+		sl_tcp_abort(hp->tcp, x->up);
+		h1_lb_conn_g(hp, hp->pool_base[x->pool] + x->backend, -1);
+		x->up = NULL;
+	}
+	x->status = 502;
+	h1_lb_finish(hp, x, SL_UP_RESET);
+	client_error(cl, 502);
 }
 
 /* Returns false to stop reading the backend. */
@@ -918,6 +1307,12 @@ response_event(struct sl_h1_xchg *x, struct sl_http_event *ev)
 		if (ev->head.status < 200) {
 			/* 100 Continue and friends pass straight through. */
 			head_str(x, "\r\n");
+			if (x->flags & XF_HEAD_OVER) {
+				hp->stats.head_overflow++;
+				response_fail(x);
+				return false;
+			}
+			x->flags |= XF_RESP_1XX;
 			send_bytes(hp, cl->conn, x->head, x->head_len);
 			return true;
 		}
@@ -938,43 +1333,29 @@ response_event(struct sl_h1_xchg *x, struct sl_http_event *ev)
 		else if (x->flags & XF_CLIENT_10)
 			head_str(x, "Connection: keep-alive\r\n");
 		head_str(x, "\r\n");
-		x->flags |= XF_RESP_STARTED;
+		if (x->flags & XF_HEAD_OVER) {
+			hp->stats.head_overflow++;
+			response_fail(x);
+			return false;
+		}
+		x->flags |= XF_HEAD_HELD;
 		x->state = X_RESP;
-		x->bytes_out += x->head_len;
-		/* Sent with the first body bytes when they came with it (one
-		 * segment), or as upstream_drive returns. */
-		queue_bytes(hp, cl->conn, x->head, x->head_len);
 		return true;
 	case SL_HTTP_EV_BODY:
+		response_head_flush(hp, x);
 		x->bytes_out += ev->body.len;
 		send_body(hp, cl->conn, NULL, x->flags & XF_RESP_CHUNKED, ev->body);
 		return true;
 	case SL_HTTP_EV_MESSAGE_DONE:
 		if (x->state != X_RESP)
 			return true;   /* the end of a 1xx: the real one follows */
+		response_head_flush(hp, x);
 		if (x->flags & XF_RESP_CHUNKED)
 			send_bytes(hp, cl->conn, "0\r\n\r\n", 5);
 		response_done(x, x->flags & XF_UP_KEEPALIVE);
 		return false;
 	case SL_HTTP_EV_ERROR:
-		if (x->flags & XF_RESP_STARTED) {
-			hp->stats.aborted_midway++;
-			x->status = 502;
-			sl_tcp_abort(hp->tcp, cl->conn);
-			cl->conn = NULL;
-			xchg_free(hp, x, SL_ALOG_TERM_BACKEND_RESET, false);
-			client_free(cl);
-		} else {
-			if (x->up != NULL) {
-				x->up->ops = NULL;
-				sl_tcp_abort(hp->tcp, x->up);
-				h1_lb_conn_g(hp, hp->pool_base[x->pool] + x->backend, -1);
-				x->up = NULL;
-			}
-			x->status = 502;
-			h1_lb_finish(hp, x, SL_UP_RESET);
-			client_error(cl, 502);
-		}
+		response_fail(x);
 		return false;
 	default:
 		return true;
@@ -990,6 +1371,8 @@ upstream_drive_events(struct sl_h1_xchg *x)
 	while (up != NULL && x->up == up && x->state >= X_REQ_BODY) {
 		struct sl_http_event ev;
 		struct rte_mbuf *m = up->rcvq.head;
+		struct sl_mq done;
+		bool go_on;
 		size_t n;
 
 		if (x->cl->conn == NULL)
@@ -1000,7 +1383,7 @@ upstream_drive_events(struct sl_h1_xchg *x)
 		}
 		if (m == NULL) {
 			/* Events may still be due with no new byte (MESSAGE_DONE). */
-			if (sl_http_parse(&x->resp, "", 0, &ev) == 0 &&
+			if (sl_http_parse(&x->resp, NULL, 0, &ev) == 0 &&
 			    ev.type != SL_HTTP_EV_NEED_MORE) {
 				if (!response_event(x, &ev))
 					return;
@@ -1010,22 +1393,26 @@ upstream_drive_events(struct sl_h1_xchg *x)
 				/* End of a close-delimited body, or a cut. */
 				sl_http_parse_eof(&x->resp, &ev);
 				response_event(x, &ev);
+				return;
 			}
+			/* Nothing more for now: a held head goes out alone. */
+			response_head_flush(hp, x);
 			return;
 		}
 		n = sl_http_parse(&x->resp, rte_pktmbuf_mtod(m, const char *),
 				  rte_pktmbuf_data_len(m), &ev);
+		sl_mq_init(&done);
 		if (n == rte_pktmbuf_data_len(m)) {
-			struct sl_mq q;
-
-			sl_tcp_recv(hp->tcp, up, rte_pktmbuf_data_len(m), &q);
-			sl_mq_free(&q);
+			/* Freed only after the event: its slices point into m. */
+			sl_tcp_recv(hp->tcp, up, rte_pktmbuf_data_len(m), &done);
 			sl_tcp_output(hp->tcp, up);
 		} else {
 			rte_pktmbuf_adj(m, (uint16_t)n);
 			up->rcvq.bytes -= (uint32_t)n;
 		}
-		if (ev.type != SL_HTTP_EV_NEED_MORE && !response_event(x, &ev))
+		go_on = ev.type == SL_HTTP_EV_NEED_MORE || response_event(x, &ev);
+		sl_mq_free(&done);
+		if (!go_on)
 			return;
 	}
 }
@@ -1133,7 +1520,7 @@ up_closed(struct sl_tcp_conn *c, enum sl_tcp_close_reason why)
 	enum sl_up_kind kind;
 	unsigned int status;
 
-	if (why == SL_TCP_CLOSE_NORMAL && (x->flags & XF_RESP_STARTED)) {
+	if (why == SL_TCP_CLOSE_NORMAL && x->state == X_RESP) {
 		/* Last bytes of a close-delimited response: drain, then end. */
 		upstream_drive(x);
 		if (cl->x != x)
@@ -1141,7 +1528,7 @@ up_closed(struct sl_tcp_conn *c, enum sl_tcp_close_reason why)
 	}
 	x->up = NULL;
 	h1_lb_conn_g(hp, hp->pool_base[x->pool] + x->backend, -1);
-	if (x->flags & XF_RESP_STARTED) {
+	if (x->flags & (XF_RESP_STARTED | XF_RESP_1XX)) {
 		hp->stats.aborted_midway++;
 		h1_lb_finish(hp, x, SL_UP_RESET);
 		if (cl->conn != NULL) {
@@ -1300,6 +1687,9 @@ h1_accept(struct sl_tcp_conn *c, void *arg)
 	cl->client_port = c->rport;
 	cl->listener = listener;
 	cl->flags = 0;
+	cl->slow_mbufs = 0;
+	cl->slow_prev = cl->slow_next = SLOW_NONE;
+	sl_http_head_scan_init(&cl->scan);
 	sl_timer_init(&cl->timer, client_timer_fire);
 	sl_timer_arm(&hp->tcp->wheel, &cl->timer,
 		     ms_ticks(hp->conf->http.header_timeout_ms));
@@ -1351,8 +1741,14 @@ sl_h1_create(struct sl_tcp_stack *tcp, const struct sl_gen *gen, int socket)
 	/* Sized to the layout's capacities so that a reload never reallocates. */
 	hp->pool_base = rte_zmalloc_socket("sl_h1", (conf->pool_cap + 1) * sizeof(uint32_t),
 					   0, socket);
+	/* Twice the clients, so that a probe window is rarely full. */
+	hp->slow_addr_mask = (uint32_t)rte_align32pow2(2 * hp->max_clients) - 1;
+	hp->slow_addrs = rte_zmalloc_socket("sl_h1_slow",
+		((size_t)hp->slow_addr_mask + 1) * sizeof(*hp->slow_addrs), 0, socket);
+	hp->slow_addr_seed = (uint32_t)rte_rand();
+	hp->slow_first = hp->slow_last = SLOW_NONE;
 	if (hp->clients == NULL || hp->xchgs == NULL ||
-	    hp->pool_base == NULL)
+	    hp->pool_base == NULL || hp->slow_addrs == NULL)
 		goto nomem;
 	n_backends = conf->slot_cap;
 	hp->idle = rte_zmalloc_socket("sl_h1_idle", (n_backends + 1) * sizeof(*hp->idle),
@@ -1454,6 +1850,7 @@ sl_h1_free(struct sl_h1_proxy *hp)
 	rte_free(hp->backend_upstream);
 	rte_free(hp->pool_base);
 	rte_free(hp->xchgs);
+	rte_free(hp->slow_addrs);
 	rte_free(hp->clients);
 	rte_free(hp);
 }

@@ -8,6 +8,9 @@
 
 /* client flags */
 #define CL_CLOSING   0x01   /* no more requests: closing after the response */
+#define CL_SLOW      0x02   /* on the slow-head list */
+#define CL_ADDR      0x04   /* counted in slow_addrs */
+#define CL_IDLE      0x08   /* keep-alive: waiting for the next request */
 /* exchange states */
 enum { X_REQ_HEAD, X_REQ_BODY, X_WAIT_RESP, X_RESP };
 /* exchange flags */
@@ -26,6 +29,10 @@ enum { X_REQ_HEAD, X_REQ_BODY, X_WAIT_RESP, X_RESP };
 #define XF_IDEMPOTENT   0x1000   /* RFC 9110 9.2.2 */
 #define XF_RETRY        0x2000   /* counted as a retry in progress */
 #define XF_UP_CONNECTED 0x4000   /* the backend connection was established */
+#define XF_ABS_FORM     0x8000   /* absolute-form target: Host came from it */
+#define XF_HEAD_OVER    0x10000  /* x->head overflowed: never send it */
+#define XF_HEAD_HELD    0x20000  /* response head built, not yet queued */
+#define XF_RESP_1XX     0x40000  /* an interim response went to the client */
 
 int
 h1_lb_init(struct sl_h1_proxy *hp, int socket);

@@ -71,7 +71,12 @@ struct sl_h1_client_bucket {
 	X(overloaded,        "503 sent with x-sluice-overloaded: a pool or backend limit") \
 	X(shed,              "503 sent or connection refused: this lcore over overload.busy_pct") \
 	X(retries,           "requests retried on another backend") \
-	X(retries_refused,   "retries the budget or max_retries did not allow")
+	X(retries_refused,   "retries the budget or max_retries did not allow") \
+	X(conn_forbidden,    "400 sent: Connection named a framing field or one the proxy adds") \
+	X(head_overflow,     "431 (request) or 502 (response): a head that no longer fits after rewriting") \
+	X(slow_heads_evicted, "408 sent: oldest unfinished head closed, http.slow_head_mbufs reached") \
+	X(slow_heads_per_client, "408 sent: unfinished heads of one address over http.max_slow_heads_per_client") \
+	X(slow_addr_untracked, "unfinished heads not counted per address: its table window was full")
 
 struct sl_h1_stats {
 #define SL_H1_STAT_FIELD(name, desc) uint64_t name;
@@ -83,6 +88,13 @@ struct sl_h1_stats {
 
 struct sl_h1_xchg;
 
+/*
+ * A client connection. Until its request head is complete, it holds no
+ * exchange: the head's bytes stay in the TCP receive queue (charged to the
+ * connection's window) and are only scanned, and the client is on the
+ * lcore's slow-head list, oldest first, so that buffer shortage closes the
+ * oldest unfinished heads rather than refusing new clients.
+ */
 struct sl_h1_client {
 	struct sl_h1_proxy *hp;
 	struct sl_tcp_conn *conn;
@@ -94,7 +106,16 @@ struct sl_h1_client {
 	uint16_t client_port;
 	uint16_t listener;
 	uint8_t flags;
+	uint16_t slow_mbufs;         /* mbufs counted in hp->slow_mbufs */
+	uint32_t slow_prev, slow_next; /* slow-head list, by index */
+	struct sl_http_head_scan scan; /* the head before the exchange */
 	uint32_t free_next;
+};
+
+/* Unfinished heads per client address (open addressing, keyed hash). */
+struct sl_h1_addr_count {
+	uint32_t ip;
+	uint32_t n;                  /* 0: the slot is free */
 };
 
 struct sl_h1_xchg {
@@ -148,6 +169,13 @@ struct sl_h1_proxy {
 	uint32_t max_clients, free_clients;
 	struct sl_h1_xchg *xchgs;
 	uint32_t max_xchgs, free_xchgs;
+	/* unfinished request heads (slowloris defence) */
+	uint32_t slow_first, slow_last; /* oldest, newest; UINT32_MAX: none */
+	uint32_t n_slow;
+	uint32_t slow_mbufs;         /* mbufs they hold */
+	struct sl_h1_addr_count *slow_addrs;
+	uint32_t slow_addr_mask;
+	uint32_t slow_addr_seed;     /* random: slots cannot be aimed at */
 	uint32_t request_seq;        /* for generated X-Request-Id */
 	unsigned int n_listeners;
 	struct sl_h1_listener listeners[SL_PROXY_MAX_LISTENERS];
