@@ -397,10 +397,24 @@ def differential(testbed, tmp_path_factory):
                 segs = split_by_markers(peer.records(), len(CASES))
                 out[peer.name] = list(zip(results[peer.name], segs))
             out["gateway_alive"] = g.proc.poll() is None
+        write_summary(tmp / "summary.txt", out)
         yield out
     finally:
         for peer in peers:
             peer.stop()
+
+
+def write_summary(path, out):
+    """One line per backend and case (what the gateway answered, what the
+    backend read), for reading a run at a glance."""
+    lines = []
+    for kind in KINDS:
+        for client, records in out[kind]:
+            seen = " ".join(f"{r['kind']}:{r['method']}:{(r['target'] or '')[:40]}"
+                            for r in records or [])
+            lines.append(f"{kind:8} {client['name']:40} "
+                         f"{[r['status'] for r in client['responses']]} {seen}")
+    Path(path).write_text("\n".join(lines) + "\n")
 
 
 # ---- judging ------------------------------------------------------------
