@@ -59,10 +59,16 @@ class Req:
 @dataclass(frozen=True)
 class Case:
     """outcomes: the acceptable ones, each a list of (status, Req) per
-    response on the client connection, Req None for the gateway's own."""
+    response on the client connection, Req None for the gateway's own.
+    split: offsets where data is cut into separately sent parts."""
     name: str
     data: bytes
     outcomes: tuple
+    split: tuple = ()
+
+    def parts(self):
+        cuts = (0, *self.split, len(self.data))
+        return [self.data[a:b] for a, b in zip(cuts, cuts[1:])]
 
 
 def http(*lines, body=b"", eol=b"\r\n"):
@@ -290,6 +296,53 @@ def framing_cases():
     ]
 
 
+def more_cases():
+    """Edges of framing and routing that a lax or a strict parser may each
+    take its own way."""
+    return [
+        Case("cl_leading_zeros",
+             http("POST /a HTTP/1.1", "Host: x", "Content-Length: 005", "Connection: close",
+                  body=b"hello"), ([(200, Req("POST", "/a", b"hello"))], refused())),
+        Case("trailer_named_content_length",
+             http("POST /a HTTP/1.1", "Host: x", "Transfer-Encoding: chunked",
+                  body=b"5\r\nhello\r\n0\r\nContent-Length: 40\r\n\r\n") + GET_B,
+             ([(200, Req("POST", "/a", b"hello")), (200, R_B)], refused())),
+        Case("host_upper_case",
+             http("GET /h HTTP/1.1", "Host: A.EXAMPLE", "Connection: close"),
+             ([(200, Req("GET", "/h", pool="a", host="a.example"))],)),
+        Case("host_with_port",
+             http("GET /h HTTP/1.1", "Host: a.example:80", "Connection: close"),
+             ([(200, Req("GET", "/h", pool="a", host="a.example:80"))],)),
+        Case("absolute_form_userinfo",
+             http("GET http://u@a.example/x HTTP/1.1", "Host: b.example", "Connection: close"),
+             (refused(), [(200, Req("GET", ("/x", "http://u@a.example/x", "http://a.example/x"),
+                                    pool="a", host="a.example"))])),
+    ]
+
+
+def split_cases(cases):
+    """Some cases again, cut into parts sent apart: where a part ends must
+    not change what the gateway accepts. A cut is an offset, or the
+    position of a byte string (before it)."""
+    by_name = {c.name: c for c in cases}
+    cuts = {
+        "conn_content_length": [b"\r\n\r\n", b"GET /smuggled"],
+        "head_truncation_85_xff": [4000, 12000, b"\r\n\r\n", b"23\r\n"],
+        "cl_body_holds_a_request": [b"GET /smuggled", b"GET /b"],
+        "chunked_body_holds_a_request": [b"\r\nGET /smuggled", b"smuggled", b"\r\n0\r\n\r\n"],
+        "chunk_extensions": [b"=value", b"x y", b"0;last"],
+        "pipelined_three": [b"\r\n\r\nPOST", b"abc"],
+        "obs_fold_hides_content_length": [b" Content-Length"],
+        "chunked_trailers": [b"X-Trailer", b"\r\n\r\nGET /b"],
+    }
+    out = []
+    for name, marks in cuts.items():
+        c = by_name[name]
+        offs = sorted(m if isinstance(m, int) else c.data.index(m) for m in marks)
+        out.append(Case(name + "_split", c.data, c.outcomes, tuple(offs)))
+    return out
+
+
 def corpus_cases():
     return [Case(p.stem, p.read_bytes(),
                  (refused(int(p.with_suffix(".status").read_text())),))
@@ -297,7 +350,8 @@ def corpus_cases():
 
 
 CASES = (corpus_cases() + connection_cases() + truncation_cases()
-         + absolute_form_cases() + path_cases() + framing_cases())
+         + absolute_form_cases() + path_cases() + framing_cases() + more_cases())
+CASES += split_cases(CASES)
 
 
 # ---- running it ---------------------------------------------------------
@@ -327,7 +381,7 @@ def gateway_config(path, log):
 def run_client(kind):
     job = {"gw": GW, "port": KINDS[kind][1], "grace": 0.05, "idle": 2.0,
            "linger": 0.15,
-           "cases": [{"name": c.name, "data": c.data.hex(),
+           "cases": [{"name": c.name, "parts": [p.hex() for p in c.parts()],
                       "responses": max(len(o) for o in c.outcomes)} for c in CASES]}
     r = subprocess.run(["ip", "netns", "exec", CLIENT_NS, PY,
                         str(HERE / "peers" / "raw_client.py")],
@@ -524,7 +578,8 @@ def test_backend_read_what_the_gateway_accepted(differential, kind, case):
     problems = []
     desync = desynced(client)
     if desync:
-        problems.append(f"{len(desync)} later request(s) got another request's answer")
+        problems.append(f"{len(desync)} marker request(s) after the case, on fresh "
+                        "connections, did not get their own answer from the backend")
     verdicts = [check_outcome(kind, o, client, records) for o in case.outcomes]
     if not desync and any(not v for v in verdicts):
         return

@@ -4,9 +4,10 @@
 usage: ip netns exec sl-client python3 raw_client.py < cases.json
 
 stdin: {"gw": ADDR, "port": P, "grace": S, "idle": S, "linger": S,
-        "cases": [{"name": ..., "data": hex, "responses": N}]}
+        "cases": [{"name": ..., "parts": [hex, ...], "responses": N}]}
 
-Each case's bytes go on a fresh connection in one send. The responses are
+Each case's bytes go on a fresh connection, each part in one send, 50 ms
+apart (so that they arrive as separate segments). The responses are
 read and parsed (Content-Length, chunked, or to the close) until the
 gateway closes, N have come and nothing more follows within `linger`, or
 nothing at all comes for `idle` seconds. Then, after `grace`, a marker
@@ -81,7 +82,7 @@ def parse_one(buf):
     return None
 
 
-def exchange(gw, port, data, want, idle, linger):
+def exchange(gw, port, parts, want, idle, linger):
     res = {"responses": [], "end": None, "extra": ""}
     s = socket.socket()
     s.settimeout(5)
@@ -92,7 +93,10 @@ def exchange(gw, port, data, want, idle, linger):
         return res
     res["client"] = list(s.getsockname())
     try:
-        s.sendall(data)
+        for n, part in enumerate(parts):
+            if n:
+                time.sleep(0.05)
+            s.sendall(part)
     except OSError as e:
         # 414/431: the gateway may close while we send; read what it said.
         res["send_error"] = str(e)
@@ -146,7 +150,7 @@ def exchange(gw, port, data, want, idle, linger):
 def marker(gw, port, path):
     req = (f"GET {path} HTTP/1.1\r\nHost: marker.test\r\n"
            "Connection: close\r\n\r\n").encode()
-    r = exchange(gw, port, req, 1, 5.0, 0.0)
+    r = exchange(gw, port, [req], 1, 5.0, 0.0)
     first = r["responses"][0] if r["responses"] else {}
     return {"path": path, "status": first.get("status"),
             "peer_target": first.get("peer_target"), "end": r["end"]}
@@ -157,7 +161,7 @@ def main():
     gw, port = job["gw"], job["port"]
     out = []
     for i, case in enumerate(job["cases"]):
-        r = exchange(gw, port, bytes.fromhex(case["data"]), case["responses"],
+        r = exchange(gw, port, [bytes.fromhex(p) for p in case["parts"]], case["responses"],
                      job["idle"], job["linger"])
         r["name"] = case["name"]
         time.sleep(job["grace"])
