@@ -25,6 +25,7 @@
 #include "sl_ctl.h"
 #include "sl_log.h"
 #include "sl_port.h"
+#include "sl_port_watch.h"
 #include "sl_event.h"
 #include "sl_steer.h"
 #include "sl_telemetry.h"
@@ -312,6 +313,7 @@ main(int argc, char **argv)
 		rte_eal_cleanup();
 		return 1;
 	}
+	sl_port_watch_init(&dp);
 	if (sl_telemetry_register(&dp) != 0)
 		SL_LOG(WARNING, "some telemetry commands could not be registered");
 	if (rte_pdump_init() != 0)
@@ -331,6 +333,7 @@ main(int argc, char **argv)
 
 	while (!dp.stop) {
 		usleep(20 * 1000);
+		sl_port_watch_run(&dp);   /* a port that stopped receiving */
 		if (reload_pending) {
 			struct sl_ctl_result res;
 

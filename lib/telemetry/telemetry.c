@@ -23,6 +23,7 @@
 #include "sl_log.h"
 #include "sl_net.h"
 #include "sl_port.h"
+#include "sl_port_watch.h"
 #include "sl_proxy.h"
 #include "sl_proxy_http.h"
 #include "sl_steer.h"
@@ -37,7 +38,7 @@
 /*
  * Rows a page. Each is sized so that a page of worst-case rows (64-byte
  * names, 20-digit counters) stays under telemetry's 16 KB: a port is
- * about 70 fields (2.6 KB at worst), an lcore 25 (0.9 KB), a TCP dict 60
+ * about 76 fields (2.8 KB at worst), an lcore 25 (0.9 KB), a TCP dict 60
  * (2.2 KB, plus the "total" dict on every page), a neighbour 6 (0.2 KB), a
  * connection 21 (0.6 KB).
  */
@@ -303,6 +304,7 @@ port_dict(unsigned int i)
 	struct rte_tel_data *d = rte_tel_data_alloc();
 	struct sl_port_stats s;
 	struct rte_eth_stats hw;
+	struct sl_port_watch_stats wst;
 	char buf[64], ip[16];
 	uint64_t drops = 0;
 	uint32_t speed = 0;
@@ -347,6 +349,14 @@ port_dict(unsigned int i)
 	rte_tel_data_add_dict_u64(d, "hw_rx_errors", hw.ierrors);
 	rte_tel_data_add_dict_u64(d, "hw_rx_nombuf", hw.rx_nombuf);
 	rte_tel_data_add_dict_u64(d, "hw_tx_errors", hw.oerrors);
+	/* The RX watchdog (lib/port/sl_port_watch.h). */
+	sl_port_watch_get(i, &wst);
+	rte_tel_data_add_dict_u64(d, "rx_stalls", wst.rx_stalls);
+	rte_tel_data_add_dict_u64(d, "rx_stalls_pool_empty", wst.rx_stalls_pool_empty);
+	rte_tel_data_add_dict_u64(d, "rx_stall_restarts", wst.rx_stall_restarts);
+	rte_tel_data_add_dict_u64(d, "rx_stall_recoveries", wst.rx_stall_recoveries);
+	rte_tel_data_add_dict_u64(d, "rx_stalled", wst.rx_stalled);
+	rte_tel_data_add_dict_u64(d, "rx_stall_ms", wst.rx_stall_ms);
 	for (unsigned int r = 0; r < SL_DROP_MAX; r++) {
 		snprintf(buf, sizeof(buf), "drop_%s", sl_drop_name(r));
 		rte_tel_data_add_dict_u64(d, buf, s.drops[r]);
@@ -704,6 +714,52 @@ cmd_conns(const char *cmd __rte_unused, const char *params,
 	return 0;
 }
 
+/* ---- test hooks (SLUICE_TEST_HOOKS=1 only) ----------------------------- */
+
+/*
+ * An empty mbuf pool on demand, for the RX watchdog's test: hold every mbuf
+ * but `leave` (default 0) until release. Never registered in production:
+ * only when the environment asks for it at start.
+ */
+static int
+cmd_test_mbuf_hold(const char *cmd __rte_unused, const char *params,
+		   struct rte_tel_data *d)
+{
+	unsigned long leave = params && *params ? strtoul(params, NULL, 10) : 0;
+
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_u64(d, "held",
+				  sl_port_test_hold(tel_dp, (unsigned int)leave));
+	return 0;
+}
+
+static int
+cmd_test_mbuf_release(const char *cmd __rte_unused, const char *params,
+		      struct rte_tel_data *d)
+{
+	if (tel_no_params(params, d) != 0)
+		return 0;
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_u64(d, "released", sl_port_test_release());
+	return 0;
+}
+
+static int
+tel_test_register(void)
+{
+	const char *on = getenv("SLUICE_TEST_HOOKS");
+	int rc = 0;
+
+	if (on == NULL || strcmp(on, "1") != 0)
+		return 0;
+	SL_LOG(WARNING, "SLUICE_TEST_HOOKS=1: test-only telemetry commands are on");
+	rc |= tel_reg("/sluice/test_mbuf_hold", cmd_test_mbuf_hold,
+		"TEST ONLY: take every mbuf but N out of the pools and hold them. Param: N (default 0)");
+	rc |= tel_reg("/sluice/test_mbuf_release", cmd_test_mbuf_release,
+		"TEST ONLY: give back the mbufs test_mbuf_hold took. No parameters");
+	return rc;
+}
+
 /* ---- registration ----------------------------------------------------- */
 
 int
@@ -731,5 +787,6 @@ sl_telemetry_register(struct sl_dp *dp)
 	rc |= tel_lb_register(dp);
 	rc |= tel_capture_register(dp);
 	rc |= tel_ctl_register(dp);
+	rc |= tel_test_register();
 	return rc;
 }

@@ -15,6 +15,7 @@
 #include "sl_log.h"
 #include "sl_net.h"
 #include "sl_port.h"
+#include "sl_port_watch.h"
 #include "sl_proxy.h"
 #include "sl_proxy_http.h"
 #include "sl_steer.h"
@@ -188,6 +189,7 @@ sl_worker_main(void *arg)
 	const uint16_t burst = (uint16_t)rt->burst;
 	struct rte_mbuf *pkts[256];
 	uint32_t empty = 0, sleep_us = 1;
+	unsigned int hold_seen = 0;
 	uint64_t t0, t1;
 
 	SL_LOG(INFO, "worker %u on lcore %u (socket %u): queue %u, idle policy %s",
@@ -209,12 +211,20 @@ sl_worker_main(void *arg)
 		uint32_t got = 0, kept = 0, fired;
 
 		worker_control(lc, dp);
+		/* Only a test asks (SLUICE_TEST_HOOKS=1): once per request. */
+		if (unlikely(__atomic_load_n(&sl_port_test_hold_gen, __ATOMIC_ACQUIRE) !=
+			     hold_seen)) {
+			hold_seen = __atomic_load_n(&sl_port_test_hold_gen, __ATOMIC_ACQUIRE);
+			sl_port_test_hold_lcore(lc);
+		}
 		lc->now = t0;
 		for (unsigned int p = 0; p < dp->n_ports; p++) {
 			uint16_t n;
 
-			/* A port with fewer queues than workers: ours comes by steering. */
-			if (unlikely(lc->queue >= dp->ports[p].n_queues))
+			/* A port with fewer queues than workers: ours comes by steering.
+			 * A paused one is being restarted by the RX watchdog. */
+			if (unlikely(lc->queue >= dp->ports[p].n_queues ||
+				     sl_port_rx_paused(p)))
 				continue;
 			n = rte_eth_rx_burst(dp->ports[p].port_id, lc->queue, pkts, burst);
 			if (n == 0)
