@@ -13,6 +13,8 @@ PKGS=(
 	# build
 	build-essential pkg-config meson ninja-build
 	libdpdk-dev libnuma-dev libipsec-mb-dev libjansson-dev
+	# the ASan+UBSan unit tests and the libFuzzer harnesses (docs/fuzzing.md)
+	clang libclang-rt-14-dev
 	# run: the PMDs, dpdk-telemetry.py, dpdk-dumpcap, dpdk-proc-info
 	dpdk dpdk-dev
 	# testbed and tests

@@ -43,6 +43,54 @@ PY
 passed=$((passed + up))
 failed=$((failed + uf))
 
+echo "== unit tests under ASan+UBSan"
+# clang, with UB fatal (-fno-sanitize-recover): a test that trips ASan,
+# LeakSanitizer or UBSan fails. docs/fuzzing.md.
+asan_ok=1
+if [ ! -f build-asan/build.ninja ]; then
+	CC=clang meson setup build-asan -Db_sanitize=address,undefined \
+		-Dc_args=-fno-sanitize-recover=undefined -Db_lundef=false >/dev/null ||
+		asan_ok=0
+fi
+if [ "$asan_ok" -eq 1 ] && ninja -C build-asan >/tmp/sluice-build-asan.log 2>&1; then
+	rm -f build-asan/meson-logs/testlog.json
+	UBSAN_OPTIONS=print_stacktrace=1 meson test -C build-asan --suite unit \
+		--print-errorlogs --num-processes 1
+	read -r ap af < <(/usr/bin/python3 - <<'PY'
+import json
+p = f = 0
+try:
+    for line in open("build-asan/meson-logs/testlog.json"):
+        r = json.loads(line)["result"]
+        if r == "OK":
+            p += 1
+        elif r not in ("SKIP",):
+            f += 1
+except OSError:
+    f = 1
+print(p, f)
+PY
+)
+	passed=$((passed + ap))
+	failed=$((failed + af))
+else
+	echo "ASan+UBSan build failed"
+	tail -30 /tmp/sluice-build-asan.log
+	failed=$((failed + 1))
+fi
+
+echo "== fuzz (60 s per target)"
+# One pass or fail per libFuzzer target (tests/fuzz, scripts/fuzz.sh).
+fuzz_line=$(scripts/fuzz.sh 60 | tee /dev/stderr | grep -E '^fuzz: [0-9]+ passed, [0-9]+ failed$' | tail -1)
+if [ -n "$fuzz_line" ]; then
+	read -r fp ff < <(sed -E 's/^fuzz: ([0-9]+) passed, ([0-9]+) failed$/\1 \2/' <<<"$fuzz_line")
+	passed=$((passed + fp))
+	failed=$((failed + ff))
+else
+	echo "fuzz.sh gave no summary"
+	failed=$((failed + 1))
+fi
+
 echo "== integration tests (pytest)"
 rm -f build/pytest.xml
 /usr/bin/python3 -m pytest tests/integration -v -p no:cacheprovider \
