@@ -1083,9 +1083,12 @@ client_head_ready(struct sl_h1_client *cl)
 		sl_http_head_scan_init(&cl->scan);
 		return true;
 	case SL_HTTP_SCAN_MORE:
-		if (sl_tcp_eof(c)) {
+		/* The client's FIN is in: this head can never end. (sl_tcp_eof
+		 * waits for the queue to drain, and nothing reads it.) */
+		if (c->flags & SL_TCPF_FIN_RCVD) {
 			slow_leave(cl);
 			cl->flags |= CL_CLOSING;
+			client_discard_input(cl);
 			sl_tcp_shutdown(hp->tcp, c);
 			return false;
 		}

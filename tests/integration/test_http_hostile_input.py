@@ -356,3 +356,14 @@ def test_head_timeout_still_408(gw):
     assert statuses(out) == [408]
     assert 1.0 < first < 4.0, first
     reload_with(gw)
+
+
+def test_slow_head_the_client_gives_up_is_released_at_once(gw):
+    reload_with(gw)
+    p = slow(200, "198.18.0.9", hold=1)
+    res = slow_result(p)
+    assert res["opened"] == 200 and res["closed"] == 0, res
+    # Their FINs came with the head unfinished: nothing waits for the 8 s
+    # head timeout.
+    assert wait_until(lambda: http_stats(gw)["clients"] == 0, 3), http_stats(gw)
+    assert back_to_baseline(gw)
