@@ -14,6 +14,7 @@
 #include "sl_log.h"
 #include "sl_port.h"
 #include "sl_port_rss.h"
+#include "sl_port_watch.h"
 
 static int
 socket_of_lcore(unsigned int lcore)
@@ -160,6 +161,8 @@ port_start(struct sl_dp *dp, unsigned int idx, const struct sl_conf_port *cp,
 			return -1;
 		}
 	}
+	if (strcmp(info.driver_name, "net_af_xdp") == 0)
+		sl_port_watch_claim_xsk(idx);   /* its sockets: XDP_STATISTICS */
 	rc = rte_eth_dev_start(p->port_id);
 	if (rc != 0) {
 		snprintf(err, errlen, "port \"%s\": start failed: %s", cp->name,

@@ -1,9 +1,13 @@
 /* The RX watchdog (sl_port_watch.h): main lcore only, off the fast path. */
+#include <dirent.h>
 #include <fcntl.h>
+#include <linux/if_xdp.h>
 #include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <rte_cycles.h>
@@ -24,8 +28,15 @@ uint8_t sl_port_rx_pause[SL_MAX_PORTS];
  * sysfs counter. */
 #define WATCH_PERIOD_MS 50
 
+#ifndef SOL_XDP
+#define SOL_XDP 283
+#endif
+#define WATCH_MAX_XSK 8
+
 struct port_watch {
 	char kern_stats[96];       /* sysfs rx_packets of the kernel netdev, or "" */
+	int xsk[WATCH_MAX_XSK];    /* the PMD's AF_XDP sockets, for XDP_STATISTICS */
+	unsigned int n_xsk;
 	bool restartable;
 	uint64_t ipackets;         /* PMD's count at the last check */
 	uint64_t evidence;         /* drops + kernel rx at the last check */
@@ -63,10 +74,13 @@ watch_kern_path(uint16_t port_id, char *out, size_t len)
 }
 
 /*
- * net_tap's start brings the tap's kernel end up by name in our namespace:
- * when that end was moved into another one (the testbed does), start fails
- * and leaves the port stopped. Its RX needs no restart anyway: a tap read
- * that found no mbuf is retried at the next burst.
+ * Restarted: net_af_xdp only, whose stop/start keeps its queues (so a TX
+ * burst from a worker meanwhile is harmless; TX is not paused) but resets
+ * its state. A PMD whose stop releases its TX queues would need TX paused
+ * as well, which lib/net does not do. net_tap's start brings the tap's
+ * kernel end up by name in our namespace: when that end lives in another
+ * one (the testbed moves it), start fails and leaves the port stopped; and
+ * a tap read that found no mbuf is retried at the next burst anyway.
  */
 static bool
 watch_restartable(uint16_t port_id)
@@ -74,7 +88,7 @@ watch_restartable(uint16_t port_id)
 	struct rte_eth_dev_info info;
 
 	return rte_eth_dev_info_get(port_id, &info) == 0 &&
-	       strcmp(info.driver_name, "net_tap") != 0;
+	       strcmp(info.driver_name, "net_af_xdp") == 0;
 }
 
 static uint64_t
@@ -97,10 +111,82 @@ watch_kern_rx(const char *path)
 	return strtoull(buf, NULL, 10);
 }
 
+/* ---- the PMD's AF_XDP sockets ----------------------------------------- */
+
+/*
+ * net_af_xdp reports only the kernel's rx_dropped (as imissed). The socket
+ * knows why frames were dropped: RX ring full (we did not take them) or
+ * fill ring empty (no buffer to put them in), which tells a port we stopped
+ * polling from one the PMD cannot refill. The PMD does not expose its
+ * sockets, so port setup claims the XSKs that appeared while it set up a
+ * port's queues (sl_port_watch_claim_xsk).
+ */
+static bool
+fd_is_xsk(int fd, struct xdp_statistics *st)
+{
+	struct xdp_statistics tmp;
+	socklen_t len = sizeof(tmp);
+	struct stat sb;
+
+	if (fstat(fd, &sb) != 0 || !S_ISSOCK(sb.st_mode))
+		return false;
+	return getsockopt(fd, SOL_XDP, XDP_STATISTICS, st ? st : &tmp, &len) == 0;
+}
+
+static bool
+xsk_claimed(int fd)
+{
+	for (unsigned int p = 0; p < SL_MAX_PORTS; p++)
+		for (unsigned int i = 0; i < watch[p].n_xsk; i++)
+			if (watch[p].xsk[i] == fd)
+				return true;
+	return false;
+}
+
+void
+sl_port_watch_claim_xsk(unsigned int port)
+{
+	struct port_watch *w = &watch[port];
+	DIR *dir = opendir("/proc/self/fd");
+	struct dirent *e;
+
+	if (dir == NULL)
+		return;
+	while ((e = readdir(dir)) != NULL && w->n_xsk < WATCH_MAX_XSK) {
+		int fd = atoi(e->d_name);
+
+		if (e->d_name[0] >= '0' && e->d_name[0] <= '9' && fd != dirfd(dir) &&
+		    !xsk_claimed(fd) && fd_is_xsk(fd, NULL))
+			w->xsk[w->n_xsk++] = fd;
+	}
+	closedir(dir);
+}
+
+static void
+xsk_stats(const struct port_watch *w, struct xdp_statistics *sum)
+{
+	memset(sum, 0, sizeof(*sum));
+	for (unsigned int i = 0; i < w->n_xsk; i++) {
+		struct xdp_statistics st;
+
+		if (!fd_is_xsk(w->xsk[i], &st))
+			continue;
+		sum->rx_dropped += st.rx_dropped;
+		sum->rx_ring_full += st.rx_ring_full;
+		sum->rx_fill_ring_empty_descs += st.rx_fill_ring_empty_descs;
+		sum->rx_invalid_descs += st.rx_invalid_descs;
+	}
+}
+
 static uint64_t
 watch_evidence(const struct port_watch *w, const struct rte_eth_stats *st)
 {
-	return st->imissed + st->ierrors + st->rx_nombuf + watch_kern_rx(w->kern_stats);
+	struct xdp_statistics x;
+
+	xsk_stats(w, &x);
+	/* imissed is rx_dropped already. */
+	return st->imissed + st->ierrors + st->rx_nombuf + x.rx_ring_full +
+	       x.rx_fill_ring_empty_descs + watch_kern_rx(w->kern_stats);
 }
 
 static unsigned int
@@ -121,7 +207,6 @@ sl_port_watch_init(struct sl_dp *dp)
 		struct port_watch *w = &watch[p];
 		struct rte_eth_stats st;
 
-		memset(w, 0, sizeof(*w));
 		watch_kern_path(dp->ports[p].port_id, w->kern_stats, sizeof(w->kern_stats));
 		w->restartable = watch_restartable(dp->ports[p].port_id);
 		memset(&st, 0, sizeof(st));
@@ -131,6 +216,9 @@ sl_port_watch_init(struct sl_dp *dp)
 		SL_LOG(INFO, "port %s: RX watchdog on (%u ms without a packet while "
 		       "%s grow)", dp->ports[p].name, SL_PORT_STALL_MS,
 		       w->kern_stats[0] ? "drops or kernel rx_packets" : "drops");
+		if (w->n_xsk > 0)
+			SL_LOG(INFO, "port %s: %u AF_XDP socket(s) watched for "
+			       "XDP_STATISTICS", dp->ports[p].name, w->n_xsk);
 	}
 	last_run_tsc = rte_rdtsc();
 }
@@ -199,7 +287,9 @@ watch_port(struct sl_dp *dp, unsigned int p, uint64_t now, uint64_t stall_tsc)
 		return;
 	if (w->stall_start_tsc == 0) {
 		unsigned int avail = pools_avail(dp);
+		struct xdp_statistics x;
 
+		xsk_stats(w, &x);
 		__atomic_store_n(&w->stall_start_tsc, w->still_tsc, __ATOMIC_RELAXED);
 		__atomic_store_n(&w->stalls, w->stalls + 1, __ATOMIC_RELAXED);
 		if (avail < 2 * RTE_MAX(1u, dp->n_workers) * 32)
@@ -207,9 +297,12 @@ watch_port(struct sl_dp *dp, unsigned int p, uint64_t now, uint64_t stall_tsc)
 					 __ATOMIC_RELAXED);
 		SL_LOG(WARNING, "port %s: RX stalled: no packet for %u ms while %lu "
 		       "arrived or were dropped (imissed %lu, ierrors %lu, rx_nombuf "
-		       "%lu; %u mbufs available)%s",
+		       "%lu; %u mbufs available; AF_XDP rx_ring_full %llu, "
+		       "rx_fill_ring_empty %llu)%s",
 		       dp->ports[p].name, SL_PORT_STALL_MS, w->evidence_n,
 		       st.imissed, st.ierrors, st.rx_nombuf, avail,
+		       (unsigned long long)x.rx_ring_full,
+		       (unsigned long long)x.rx_fill_ring_empty_descs,
 		       w->restartable ? "; restarting the port" : "");
 	}
 	/* Again once per window while the stall lasts. */

@@ -13,7 +13,7 @@
  * rx_packets of the interface. A quiet port is never stalled: nothing
  * arrives, nothing is dropped.
  *
- * Recovery, once per SL_PORT_STALL_MS while the stall lasts: the workers
+ * Recovery (net_af_xdp), once per SL_PORT_STALL_MS while the stall lasts: the workers
  * stop polling the port (sl_port_rx_paused, checked in their RX loop; the
  * RCU quiescent state they report each loop turn tells when none is inside
  * rte_eth_rx_burst for it), the port is stopped and started, and polling
@@ -49,6 +49,11 @@ struct sl_port_watch_stats {
 	uint64_t rx_stall_ms;            /* time of the current stall, 0 if none */
 	bool rx_stalled;
 };
+
+/* Port setup, after a port's RX queues: the AF_XDP sockets that appeared
+ * belong to `port` (XDP_STATISTICS in the stall report and evidence). */
+void
+sl_port_watch_claim_xsk(unsigned int port);
 
 /* After sl_port_setup: take the first readings. */
 void
