@@ -17,7 +17,8 @@
  * - Every frame sent is well formed: a sane mbuf, our MAC and address,
  *   IPv4 header checksum and length equal to the frame's, TCP or ICMP
  *   checksum valid, TCP header length and options parse, payload within
- *   the MSS; ARP of the right shape.
+ *   the MSS; ARP of the right shape. No ACK covers a byte the peer never
+ *   sent (checked on flows whose segments all followed the peer's state).
  * - No mbuf leaks: once the application aborted its connections and ten
  *   virtual minutes passed (every timer, TIME_WAIT and ARP retry over),
  *   the pool is back to its baseline, and again after the stack is freed.
@@ -86,9 +87,14 @@ struct flow {
 	uint32_t peer_nxt;           /* the peer's next sequence number */
 	uint32_t gw_nxt;             /* ours, as seen in what we sent */
 	bool gw_known;
+	uint32_t peer_hi;            /* end of the highest segment sent */
+	bool hi_known;
+	bool wild;                   /* a segment with a sequence number of
+				      * the input's: peer_hi means nothing */
 };
 static struct flow flows[N_FLOWS];
 static unsigned int n_flows;
+static bool raw_seen;            /* frames of the input's making went in */
 
 static struct flow *
 flow_get(uint32_t ip, uint16_t pport, uint16_t oport)
@@ -125,15 +131,11 @@ app_readable(struct sl_tcp_conn *c)
 		return;
 	}
 	/* Echo: the received mbufs go back out as they are. */
-	while (q.head != NULL) {
-		struct rte_mbuf *m = q.head;
-
-		q.head = m->next;
-		m->next = NULL;
-		m->nb_segs = 1;
-		m->pkt_len = m->data_len;
-		if (m->data_len == 0 || sl_tcp_send(S, c, m) != 0)
-			rte_pktmbuf_free(m);   /* sl_tcp_send frees on error */
+	for (struct rte_mbuf *m; (m = sl_mq_pop(&q)) != NULL; ) {
+		if (m->data_len == 0)
+			rte_pktmbuf_free(m);
+		else
+			sl_tcp_send(S, c, m);  /* frees m when it cannot send */
 	}
 	sl_tcp_output(S, c);
 }
@@ -215,7 +217,17 @@ check_tcp_out(const uint8_t *f, const struct rte_ipv4_hdr *ip, uint32_t l4len)
 	/* Follow our sequence numbers, for the segments built later. */
 	fl = flow_get(rte_be_to_cpu_32(ip->dst_addr), rte_be_to_cpu_16(th->dst_port),
 		      rte_be_to_cpu_16(th->src_port));
-	if (fl == NULL || (th->tcp_flags & RTE_TCP_RST_FLAG))
+	if (fl == NULL)
+		return;
+	/* We never acknowledge a byte the peer did not send. */
+	if ((th->tcp_flags & RTE_TCP_ACK_FLAG) && fl->hi_known && !fl->wild &&
+	    !raw_seen &&
+	    (int32_t)(rte_be_to_cpu_32(th->recv_ack) - fl->peer_hi) > 0) {
+		fprintf(stderr, "ack %u, the peer sent up to %u\n",
+			rte_be_to_cpu_32(th->recv_ack), fl->peer_hi);
+		FUZZ_CHECK(!"acknowledged bytes never sent");
+	}
+	if (th->tcp_flags & RTE_TCP_RST_FLAG)
 		return;
 	seq = rte_be_to_cpu_32(th->sent_seq) + plen + syn +
 	      !!(th->tcp_flags & RTE_TCP_FIN_FLAG);
@@ -392,6 +404,7 @@ op_raw(struct fuzz_in *in, uint8_t op)
 	FUZZ_CHECK(m != NULL);
 	f = (uint8_t *)rte_pktmbuf_append(m, (uint16_t)len);
 	take(in, f, len);
+	raw_seen = true;
 	if ((op & 0x10) && len >= 14)
 		memcpy(f, &our_mac, 6);
 	deliver(m);
@@ -424,6 +437,7 @@ op_tcp(struct fuzz_in *in, uint8_t op)
 		return;
 	if (sel & 0x20) {
 		seq = (uint32_t)fuzz_u16(in) << 16 | fuzz_u16(in);
+		fl->wild = true;
 	} else {
 		if (flags & RTE_TCP_SYN_FLAG)
 			fl->peer_nxt = 1000u * (unsigned int)(fl - flows + 1);
@@ -484,9 +498,13 @@ op_tcp(struct fuzz_in *in, uint8_t op)
 		th->cksum = 0;
 		th->cksum = rte_ipv4_udptcp_cksum(&ph, th);
 	}
-	if (!(sel & 0x20))
+	if (!(sel & 0x20)) {
 		fl->peer_nxt = seq + plen + !!(flags & RTE_TCP_SYN_FLAG) +
 			       !!(flags & RTE_TCP_FIN_FLAG);
+		if (!fl->hi_known || (int32_t)(fl->peer_nxt - fl->peer_hi) > 0)
+			fl->peer_hi = fl->peer_nxt;
+		fl->hi_known = true;
+	}
 	maybe_corrupt(f, 14 + ihl + 20 + olen + plen, op, in);
 	deliver(m);
 }
@@ -559,6 +577,7 @@ op_ipv4(struct fuzz_in *in, uint8_t op)
 
 	if (len < 14 + 20)
 		len = 14 + 20;
+	raw_seen = true;
 	f = frame_start(&m, len, fuzz_u8(in) & 3);
 	ip = (void *)(f + 14);
 	take(in, hdr, 20);
@@ -688,6 +707,7 @@ setup(void)
 	clock_ms = 0;
 	n_conns = 0;
 	n_flows = 0;
+	raw_seen = false;
 	refuse = false;
 	echo = false;
 	last_ip = 0;
