@@ -4,7 +4,8 @@
  * 198.18.0.2-5; frames go in through sl_net_input, what the stack sends is
  * read back from the lcore's TX queue and its handoff ring).
  *
- * The input is a script of operations: raw frames, and frames the harness
+ * The input is a byte of settings (SYN cookies, congestion control,
+ * delayed ACKs, MSS: see setup()), then a script of operations: raw frames, and frames the harness
  * builds with valid checksums (TCP segments whose sequence and ack numbers
  * may follow both sides' state, so handshakes, data, FINs and resets reach
  * every state; ARP; ICMP; other IPv4), the passing of time, and the
@@ -672,8 +673,13 @@ op_connect(struct fuzz_in *in, uint8_t op)
 	drain_tx();
 }
 
+/*
+ * The stack's settings, from the input's first byte: bits 0-1 SYN cookies
+ * (auto, always, never, auto with a backlog of 2), bit 2 CUBIC rather
+ * than NewReno, bit 3 no delayed ACKs, bit 4 an MSS of 536.
+ */
 static void
-setup(void)
+setup(uint8_t cfg)
 {
 	struct sl_conf_arp ac = { .lifetime_s = 300, .retry_ms = 100, .retries = 3,
 		.pending_max = 16, .table_size = 64 };
@@ -683,6 +689,16 @@ setup(void)
 	memset(&dp, 0, sizeof(dp));
 	memset(&conf, 0, sizeof(conf));
 	sl_test_conf_stack(&conf, OURS, MAX_CONNS, 10000, 20000);
+	conf.tcp.syncookies = (cfg & 3) == 1 ? SL_SYNCOOKIES_ALWAYS :
+			      (cfg & 3) == 2 ? SL_SYNCOOKIES_NEVER : SL_SYNCOOKIES_AUTO;
+	if ((cfg & 3) == 3)
+		conf.tcp.syn_backlog = 2;
+	if (cfg & 4)
+		snprintf(conf.tcp.cc, sizeof(conf.tcp.cc), "cubic");
+	if (cfg & 8)
+		conf.tcp.delack_ms = 0;
+	if (cfg & 16)
+		conf.tcp.mss = 536;
 	dp.conf = &conf;
 	dp.tsc_hz = rte_get_tsc_hz();
 	dp.n_ports = 1;
@@ -745,7 +761,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int ops = 0;
 
 	FUZZ_CHECK(rte_mempool_in_use_count(mp) == 0);
-	setup();
+	setup(fuzz_u8(&in));
 	while (in.n > 0 && ops++ < 64) {
 		uint8_t op = fuzz_u8(&in);
 
