@@ -227,8 +227,8 @@ sl_port_watch_init(struct sl_dp *dp)
  * Stop and start the port with no worker inside its RX burst: they skip a
  * paused port, and once every worker has reported a quiescent state after
  * the flag was set, none is still in rte_eth_rx_burst for it. TX is not
- * paused: af_xdp and tap keep their TX rings across stop/start (the only
- * PMDs this restart is exercised on).
+ * paused: net_af_xdp, the only PMD restarted (watch_restartable), keeps
+ * its rings across stop/start.
  */
 static void
 watch_restart(struct sl_dp *dp, unsigned int p)

@@ -126,8 +126,8 @@ HAMMERED = ("/sluice/info", "/sluice/ports", "/sluice/lcores", "/sluice/tcp",
             "/mempool/info,sl_mbuf_s0")
 
 
-def hammer_telemetry(path, stop, answered):
-    """Query every HAMMERED command in turn on one connection until `stop`
+def hammer_telemetry(path, stop, answered, cmds=HAMMERED):
+    """Query every command of cmds in turn on one connection until `stop`
     is set or the socket goes away; count the answers in answered[0]."""
     import socket as so
     while not stop.is_set():
@@ -136,7 +136,7 @@ def hammer_telemetry(path, stop, answered):
         try:
             s.connect(path)
             s.recv(16384)
-            for cmd in HAMMERED * 50:
+            for cmd in cmds * 50:
                 if stop.is_set():
                     break
                 s.send(cmd.encode())
@@ -184,3 +184,55 @@ def test_stop_while_telemetry_is_queried(testbed, tmp_path):
         assert seconds < 2.0, f"round {i}: {seconds:.2f} s to stop"
         assert "stopped;" in gw.log()
     assert len(results) == STOP_ROUNDS
+
+
+CONF_READERS = ("/sluice/backends", "/sluice/pools", "/sluice/routes",
+                "/sluice/http", "/sluice/info", "/sluice/latency",
+                "/sluice/breakers", "/sluice/health")
+
+
+def test_reload_while_telemetry_reads_the_config(testbed, tmp_path):
+    """40 reloads, each a new config generation, while two clients read
+    config-backed commands without pause: every reload applies, the readers
+    get answers throughout, and the gateway stops cleanly. A reload frees a
+    generation only after the readers that may hold it have returned;
+    MALLOC_PERTURB_ fills freed memory so that a read of a freed config
+    would not go unnoticed."""
+    conf = json.loads((REPO / "conf" / "sluice.json").read_text())
+    cfg = tmp_path / "live.json"
+    cfg.write_text(json.dumps(conf))
+    gw = Gateway(cfg, tmp_path)
+    stop = threading.Event()
+    answered = [0]
+    old = os.environ.get("MALLOC_PERTURB_")
+    os.environ["MALLOC_PERTURB_"] = "165"
+    try:
+        gw.start()
+        threads = [threading.Thread(target=hammer_telemetry,
+                                    args=(gw.tel.path, stop, answered,
+                                          CONF_READERS))
+                   for _ in range(2)]
+        for t in threads:
+            t.start()
+        results = []
+        for i in range(40):
+            conf["pools"][0]["backends"][0]["weight"] = 1 + i % 2
+            conf["pools"][0]["comment"] = f"generation {i}"
+            cfg.write_text(json.dumps(conf))
+            results.append(gw.tel.query("/sluice/reload")["result"])
+        reads = answered[0]
+        stop.set()
+        for t in threads:
+            t.join(timeout=5)
+        assert results == ["applied"] * 40, results
+        assert reads >= 100, reads
+        assert gw.proc.poll() is None, gw.log()[-3000:]
+        rc, seconds = gw.stop(signal.SIGTERM, timeout=2.0)
+        assert rc == 0 and seconds < 2.0, (rc, seconds, gw.log()[-3000:])
+    finally:
+        stop.set()
+        if old is None:
+            os.environ.pop("MALLOC_PERTURB_", None)
+        else:
+            os.environ["MALLOC_PERTURB_"] = old
+        gw.cleanup()

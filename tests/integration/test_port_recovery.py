@@ -11,12 +11,20 @@ kernel counts what arrives. Releasing them is what ends that stall; what
 the test checks is that the watchdog sees and reports it, and that the
 port receives again afterwards, without a restart."""
 
+import os
 import time
 
 import pytest
 
-from sluice_env import (CLIENT_NS, GW_CLIENT_IP, in_ns, ns_popen,
-                        running_gateway, stop_proc, wait_until, write_config)
+from sluice_env import (BACKEND_NS, CLIENT_NS, GW_CLIENT_IP, HERE, PY,
+                        NftTable, in_ns, ns_popen, read_line, running_gateway,
+                        stop_proc, wait_until, write_config)
+import test_tcp_proxy as tp
+
+LOSS_BODY = ("  chain in  { type filter hook input priority 0; "
+             "numgen random mod 100 < 3 drop; }\n"
+             "  chain out { type filter hook output priority 0; "
+             "numgen random mod 100 < 3 drop; }")
 
 
 @pytest.fixture(params=["af_xdp", "tap"])
@@ -81,3 +89,58 @@ def test_quiet_port_is_not_a_stall(hook_gw):
     for name, p in gw.tel.query("/sluice/ports").items():
         if isinstance(p, dict):
             assert p["rx_stalls"] == 0 and p["rx_stall_restarts"] == 0, (name, p)
+
+
+# --- The issue's load shape: a threaded echo server, 3% loss ---------------
+
+LOSS_BYTES = int(os.environ.get("SLUICE_RECOVERY_LOSS_MB", "100")) * 1000 * 1000
+STREAM_SRC, RR_SRC = "198.18.0.2", "198.18.0.3"
+
+
+@pytest.fixture(params=["af_xdp", "tap"])
+def threaded_gw(request, testbed, tmp_path):
+    echo = ns_popen(BACKEND_NS, PY, str(HERE / "threaded_echo.py"),
+                    *sum((["--addr", a] for a in tp.ECHO_ADDRS), []),
+                    "--port", str(tp.BACKEND_PORT), "--lifetime", "900")
+    try:
+        assert (read_line(echo, 15) or "").strip() == "ready"
+        with running_gateway(tp.tcp_config(tmp_path / "tcp.json"), tmp_path,
+                             settle=2, pmd=request.param) as gw:
+            gw.client_port = "net_tap0" if request.param == "tap" else "net_af_xdp0"
+            yield gw
+    finally:
+        stop_proc(echo)
+
+
+def test_threaded_echo_under_loss_then_short_exchanges(threaded_gw):
+    """A bulk echo under 3% loss each way through a tcp-mode listener to a
+    thread-per-connection echo server (the shape that wedged a port), then
+    2,000 x 10 short exchanges from another client, every one answered; the
+    ports never stalled with an empty pool, and the tables and the mbuf pool
+    are back at their baseline afterwards."""
+    gw = threaded_gw
+    with NftTable(CLIENT_NS, "loss", LOSS_BODY):
+        res = tp.client("stream", "--addr", GW_CLIENT_IP, "--port", tp.PORT_ECHO,
+                        "--src", STREAM_SRC, "--bytes", LOSS_BYTES, "--seed", 5,
+                        "--timeout", 400, "--stall", 60, timeout=430)
+    tp.check_stream(res, LOSS_BYTES)
+    rr = tp.client("rr", "--addr", GW_CLIENT_IP, "--port", tp.PORT_ECHO,
+                   "--src", RR_SRC, "--conns", 2000, "--exchanges", 10,
+                   "--timeout", 120, timeout=150)
+    assert rr["connected"] == 2000 and rr["ok"] == 2000, rr
+    assert rr["bad_payload"] == 0 and not rr["errors"], rr
+    ports = {k: v for k, v in gw.tel.query("/sluice/ports").items()
+             if isinstance(v, dict)}
+    for name, p in ports.items():
+        assert p["rx_stalls_pool_empty"] == 0 and p["rx_stalled"] == 0, (name, p)
+    tcp = wait_until(lambda: (t := tp.tcp_total(gw))["conns_active"] == 0
+                     and t["l4_active"] == 0 and t, timeout=60, step=0.5)
+    assert tcp, tp.tcp_total(gw)
+    info = wait_until(lambda: (i := gw.tel.query("/sluice/info"))["mbufs_in_use"]
+                      <= gw.mbuf_baseline + tp.MBUF_SLACK and i,
+                      timeout=30, step=0.5)
+    assert info, (gw.tel.query("/sluice/info")["mbufs_in_use"], gw.mbuf_baseline)
+    print(f"threaded echo on {gw.pmd}: {LOSS_BYTES} bytes under loss in "
+          f"{res['seconds']} s; rr ok {rr['ok']}/2000 in {rr['exchange_seconds']} s; "
+          f"rx_stalls {[p['rx_stalls'] for p in ports.values()]}; "
+          f"mbufs {info['mbufs_in_use']} (baseline {gw.mbuf_baseline})")
