@@ -749,6 +749,12 @@ request_headers_done(struct sl_h1_client *cl, struct sl_h1_xchg *x,
 		client_error(cl, verdict ? verdict : 417);
 		return;
 	}
+	/* A reverse proxy opens no tunnels: the response parser would read a
+	 * 2xx to CONNECT as a close-delimited body (RFC 9110 9.3.6). */
+	if (h->method == SL_HTTP_M_CONNECT) {
+		client_error(cl, 501);
+		return;
+	}
 	if (!(h->flags & SL_HTTP_F_KEEP_ALIVE))
 		x->flags |= XF_CLOSE_AFTER;
 	if (h->body == SL_HTTP_BODY_NONE ||

@@ -244,6 +244,13 @@ def test_dot_segments_are_removed_before_routing(gw):
     assert out.partition(b"\r\n\r\n")[2] != b"198.18.1.4"
 
 
+def test_connect_is_refused_not_tunnelled(gw):
+    before = forwarded(gw)
+    out, _ = raw(b"CONNECT 198.18.1.2:8080 HTTP/1.1\r\nHost: 198.18.1.2:8080\r\n\r\n")
+    assert statuses(out) == [501], out[:200]
+    assert forwarded(gw) == before
+
+
 def test_tls_client_hello_is_400_at_once(gw):
     hello = bytes.fromhex("16030100c4010000c00303") + bytes(range(14, 46)) * 4
     out, first = raw(hello, read_timeout=12)
