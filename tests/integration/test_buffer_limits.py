@@ -15,18 +15,13 @@ pin an mbuf of its own. The test checks that:
 """
 
 import json
-import time
 
 import pytest
 
-from sluice_env import (BACKEND_NS, CLIENT_NS, GW_CLIENT_IP, HERE, PY, in_ns,
-                        ns_popen, read_line, running_gateway, stop_proc,
-                        wait_until, write_config)
+from buffer_attack import (HTTP_HANG, PORT_HTTP, PORT_TCP, attack,
+                           buffer_config, running_peers, tcp_total)
+from sluice_env import running_gateway, wait_until
 
-HOSTILE_SRC, NORMAL_SRC = "198.18.0.2", "198.18.0.3"
-HTTP_BACKEND, SILENT_BACKEND = "198.18.1.2", "198.18.1.7"
-PORT_HTTP, PORT_TCP, SILENT_PORT = 8000, 9100, 9100
-MAX_ADDR_MBUFS, MAX_CONN_MBUFS = 512, 64
 HOSTILE_CONNS = 64
 ATTACK_S, HOLD_S = 8, 2
 # What else may sit in the pool: a burst in an AF_XDP fill ring or a cache
@@ -38,96 +33,16 @@ SLACK = 32 + 64 + HOSTILE_CONNS
 
 @pytest.fixture(scope="module")
 def peers(testbed):
-    web = ns_popen(BACKEND_NS, PY, str(HERE / "http_backend.py"),
-                   "--addr", HTTP_BACKEND, "--port", "8080", "--lifetime", "600")
-    silent = ns_popen(BACKEND_NS, PY, str(HERE / "silent_backend.py"),
-                      "--addr", SILENT_BACKEND, "--port", str(SILENT_PORT),
-                      "--lifetime", "600")
-    try:
-        assert (read_line(web, 15) or "").strip() == "ready"
-        assert (read_line(silent, 15) or "").strip() == "ready"
+    with running_peers():
         yield
-    finally:
-        stop_proc(web)
-        stop_proc(silent)
 
 
 @pytest.fixture(scope="module")
 def gw(peers, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("buflimits")
-    cfg = write_config(
-        tmp / "buflimits.json",
-        memory={"mbufs": 32767, "mbuf_cache": 256, "mbuf_data_size": 2048},
-        tcp={"time_wait_s": 1, "rcv_buf": 65536, "snd_buf": 65536,
-             "max_conn_mbufs": MAX_CONN_MBUFS, "max_addr_mbufs": MAX_ADDR_MBUFS},
-        # Idle pooled backend connections close soon: the final check
-        # wants the tables empty.
-        http={"response_timeout_ms": 60000, "upstream_idle_s": 1},
-        pools=[{"name": "web", "backends": [{"address": HTTP_BACKEND, "port": 8080}]},
-               {"name": "silent", "backends": [{"address": SILENT_BACKEND,
-                                                "port": SILENT_PORT}]}],
-        listeners=[{"name": "web", "address": GW_CLIENT_IP, "port": PORT_HTTP,
-                    "mode": "http", "pool": "web"},
-                   {"name": "silent", "address": GW_CLIENT_IP, "port": PORT_TCP,
-                    "mode": "tcp", "pool": "silent"}])
+    cfg = buffer_config(tmp / "buflimits.json")
     with running_gateway(cfg, tmp, settle=2) as g:
         yield g
-
-
-def tcp_total(gw):
-    return gw.tel.query("/sluice/tcp")["total"]
-
-
-def normal_request():
-    """One request from the normal client: (ok, seconds)."""
-    t0 = time.monotonic()
-    r = in_ns(CLIENT_NS, "curl", "-s", "--max-time", "5", "--interface",
-              NORMAL_SRC, "-o", "/dev/null", "-w", "%{http_code}",
-              f"http://{GW_CLIENT_IP}:{PORT_HTTP}/bytes/4096",
-              check=False, timeout=10)
-    return r.stdout.strip() == "200", time.monotonic() - t0
-
-
-def attack(gw, port, request):
-    """Run the hostile client; sample the gateway and serve the normal
-    client meanwhile. Returns the figures."""
-    workers = gw.tel.query("/sluice/info")["workers"]
-    share = workers * MAX_ADDR_MBUFS
-    before = tcp_total(gw)
-    hostile = ns_popen(CLIENT_NS, PY, str(HERE / "hostile_client.py"),
-                       "--src", HOSTILE_SRC, "--dst", GW_CLIENT_IP,
-                       "--port", str(port), "--conns", str(HOSTILE_CONNS),
-                       "--seconds", str(ATTACK_S), "--hold", str(HOLD_S),
-                       "--request", request)
-    peak_pool = peak_held = 0
-    served = []
-    try:
-        deadline = time.monotonic() + ATTACK_S + HOLD_S + 30
-        while hostile.poll() is None and time.monotonic() < deadline:
-            info = gw.tel.query("/sluice/info")
-            peak_pool = max(peak_pool, info["mbufs_in_use"] - gw.mbuf_baseline)
-            peak_held = max(peak_held, tcp_total(gw)["mbufs_held"])
-            served.append(normal_request())
-            time.sleep(0.2)
-    finally:
-        _, out, err = stop_proc(hostile, timeout=30)
-    res = json.loads(out.strip().splitlines()[-1]) if out.strip() else None
-    assert res is not None, err
-    after = tcp_total(gw)
-    fig = {
-        "share": share, "peak_pool_over_baseline": peak_pool,
-        "peak_mbufs_held": peak_held, "hostile": res,
-        "segments_in": after["segments_in"] - before["segments_in"],
-        "rcv_packed_mbufs": after["rcv_packed_mbufs"] - before["rcv_packed_mbufs"],
-        "snd_packed_mbufs": after["snd_packed_mbufs"] - before["snd_packed_mbufs"],
-        "addr_mbufs_capped": after["addr_mbufs_capped"] - before["addr_mbufs_capped"],
-        "conn_mbufs_capped": after["conn_mbufs_capped"] - before["conn_mbufs_capped"],
-        "rcv_mem_dropped": after["rcv_mem_dropped"] - before["rcv_mem_dropped"],
-        "normal_ok": sum(ok for ok, _ in served), "normal_tries": len(served),
-        "normal_slowest_s": round(max((t for _, t in served), default=0), 3),
-    }
-    print(json.dumps(fig))
-    return fig
 
 
 def check_attack(fig):
@@ -161,12 +76,14 @@ def check_baseline(gw):
 
 
 def test_http_client_sending_1_byte_segments_holds_its_share(gw):
-    fig = attack(gw, PORT_HTTP, "GET /hang HTTP/1.1\\r\\nHost: web\\r\\n\\r\\n")
+    fig = attack(gw, PORT_HTTP, HTTP_HANG, HOSTILE_CONNS, ATTACK_S, HOLD_S)
+    print(json.dumps(fig))
     check_attack(fig)
     check_baseline(gw)
 
 
 def test_tcp_mode_client_sending_1_byte_segments_holds_its_share(gw):
-    fig = attack(gw, PORT_TCP, "")
+    fig = attack(gw, PORT_TCP, "", HOSTILE_CONNS, ATTACK_S, HOLD_S)
+    print(json.dumps(fig))
     check_attack(fig)
     check_baseline(gw)
