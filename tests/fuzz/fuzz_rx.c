@@ -13,8 +13,10 @@
  * abort, connect).
  *
  * Oracles:
- * - Nothing reads or writes around a received frame: its headroom and
- *   tailroom are ASan-poisoned while the stack has it.
+ * - Nothing reads before or past a received frame: it ends at the very
+ *   end of its mbuf's buffer (but for one byte when its length is odd),
+ *   followed by poisoned memory, and its
+ *   headroom is ASan-poisoned while the stack has it.
  * - Every frame sent is well formed: a sane mbuf, our MAC and address,
  *   IPv4 header checksum and length equal to the frame's, TCP or ICMP
  *   checksum valid, TCP header length and options parse, payload within
@@ -178,6 +180,54 @@ tcp_hook(struct sl_lcore *l, unsigned int port, struct rte_mbuf *m,
 	sl_tcp_input(l->tcp, port, m, ip, hlen);
 }
 
+static void *pool_objs[2048];
+static unsigned int n_pool_objs;
+
+static void
+pool_obj_note(struct rte_mempool *pool, void *arg, void *obj, unsigned int i)
+{
+	(void)pool;
+	(void)arg;
+	(void)i;
+	if (n_pool_objs < RTE_DIM(pool_objs))
+		pool_objs[n_pool_objs++] = obj;
+}
+
+static int
+ptr_cmp(const void *a, const void *b)
+{
+	uintptr_t x = (uintptr_t)*(void *const *)a, y = (uintptr_t)*(void *const *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * Poison, for good, what lies between one mbuf's buffer and the next mbuf
+ * (padding, and the next object's mempool header, which only the
+ * mempool's slow paths read). A received frame is placed at the very end of its buffer, so a
+ * read past the frame lands there.
+ */
+static void
+pool_poison_gaps(void)
+{
+	size_t total = mp->header_size + mp->elt_size + mp->trailer_size;
+
+	rte_mempool_obj_iter(mp, pool_obj_note, NULL);
+	qsort(pool_objs, n_pool_objs, sizeof(pool_objs[0]), ptr_cmp);
+	for (unsigned int i = 0; i + 1 < n_pool_objs; i++) {
+		char *end = (char *)pool_objs[i] + mp->elt_size;
+		char *next = pool_objs[i + 1];
+
+		/* Without hugepages an object does not cross a page: the
+		 * rest of the page is the pool's padding, poisoned too. */
+		if (next >= end + mp->header_size && next - end <= 4096)
+			ASAN_POISON_MEMORY_REGION(end, (size_t)(next - end));
+	}
+	/* The byte after the first buffer must now trap. */
+	FUZZ_CHECK(n_pool_objs > 1 && total > mp->elt_size &&
+		   __asan_address_is_poisoned((char *)pool_objs[0] + mp->elt_size));
+}
+
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -192,6 +242,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 				  RING_F_SP_ENQ | RING_F_SC_DEQ);
 	if (mp == NULL || tx_ring == NULL)
 		abort();
+	pool_poison_gaps();
 	return 0;
 }
 
@@ -326,15 +377,34 @@ peer_mac(unsigned int i, struct rte_ether_addr *a)
 	*a = (struct rte_ether_addr){{ 0x02, 0, 0, 0, 1, (uint8_t)(2 + i) }};
 }
 
-/* Hand a finished frame to the stack, its surroundings poisoned. */
+/*
+ * An mbuf holding `len` bytes at the very end of its buffer: there is no
+ * tailroom (one byte for an odd length), and what follows is poisoned
+ * (pool_poison_gaps). Tailroom
+ * cannot be poisoned instead: the stack may legitimately append to a
+ * received mbuf it keeps (tcp_mq_pack packs small segments that way).
+ */
+static struct rte_mbuf *
+frame_alloc(uint32_t len)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(mp);
+
+	FUZZ_CHECK(m != NULL);
+	FUZZ_CHECK(len >= 1 && len <= FRAME_MAX);
+	/* Even: struct rte_ether_hdr is 2-byte aligned, as NICs deliver it. */
+	m->data_off = (uint16_t)((m->buf_len - len) & ~1u);
+	m->data_len = (uint16_t)len;
+	m->pkt_len = len;
+	return m;
+}
+
+/* Hand a finished frame to the stack, its headroom poisoned. */
 static void
 deliver(struct rte_mbuf *m)
 {
 	char *buf = m->buf_addr;
-	uint32_t end = m->data_off + m->data_len;
 
 	ASAN_POISON_MEMORY_REGION(buf, m->data_off);
-	ASAN_POISON_MEMORY_REGION(buf + end, m->buf_len - end);
 	sl_net_input(lc, 0, &m, 1);
 	/* m is the stack's now, or back in the pool: unpoison either way. */
 	ASAN_UNPOISON_MEMORY_REGION(buf, m->buf_len);
@@ -344,13 +414,12 @@ deliver(struct rte_mbuf *m)
 static uint8_t *
 frame_start(struct rte_mbuf **mp_out, uint32_t len, unsigned int peer)
 {
-	struct rte_mbuf *m = rte_pktmbuf_alloc(mp);
+	struct rte_mbuf *m;
 	struct rte_ether_hdr *eth;
 
-	FUZZ_CHECK(m != NULL);
-	FUZZ_CHECK(len >= 14 && len <= FRAME_MAX);
-	eth = (void *)rte_pktmbuf_append(m, (uint16_t)len);
-	FUZZ_CHECK(eth != NULL);
+	FUZZ_CHECK(len >= 14);
+	m = frame_alloc(len);
+	eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
 	memset(eth, 0, len);
 	eth->dst_addr = our_mac;
 	peer_mac(peer, &eth->src_addr);
@@ -399,11 +468,9 @@ static void
 op_raw(struct fuzz_in *in, uint8_t op)
 {
 	uint32_t len = fuzz_u8(in) + (op & 0x08 ? 256u : 0u) + 1;
-	struct rte_mbuf *m = rte_pktmbuf_alloc(mp);
-	uint8_t *f;
+	struct rte_mbuf *m = frame_alloc(len);
+	uint8_t *f = rte_pktmbuf_mtod(m, uint8_t *);
 
-	FUZZ_CHECK(m != NULL);
-	f = (uint8_t *)rte_pktmbuf_append(m, (uint16_t)len);
 	take(in, f, len);
 	raw_seen = true;
 	if ((op & 0x10) && len >= 14)
