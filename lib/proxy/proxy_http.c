@@ -167,6 +167,18 @@ send_body(struct sl_h1_proxy *hp, struct sl_tcp_conn *c, struct sl_mq *pending,
 		sl_mq_splice(pending, &q);
 }
 
+/*
+ * x->to_up waits for the backend connection to open: its mbufs are held
+ * on that connection (billed to the client's address), so they count in
+ * the caps as its send queue will. `before`: to_up.n before the change.
+ */
+static void
+to_up_held(struct sl_h1_proxy *hp, struct sl_h1_xchg *x, uint32_t before)
+{
+	if (x->up != NULL && x->to_up.n != before)
+		sl_tcp_hold(hp->tcp, x->up, (int32_t)x->to_up.n - (int32_t)before);
+}
+
 /* ---- exchanges and clients ------------------------------------------ */
 
 static const char *
@@ -312,6 +324,7 @@ upstream_release(struct sl_h1_proxy *hp, struct sl_h1_xchg *x, bool reusable)
 	    sl_tcp_can_send(up) && up->rcvq.n == 0) {
 		up->ops = &idle_ops;
 		up->app = (void *)(uintptr_t)(g + 1);
+		sl_tcp_bill_to(hp->tcp, up, NULL);
 		idle->since_tsc[idle->n] = rte_rdtsc();
 		idle->conns[idle->n++] = up;
 		return;
@@ -407,6 +420,8 @@ client_discard_input(struct sl_h1_client *cl)
 {
 	struct sl_mq q;
 
+	if (cl->conn != NULL && cl->pending.n > 0)
+		sl_tcp_hold(cl->hp->tcp, cl->conn, -(int32_t)cl->pending.n);
 	sl_mq_free(&cl->pending);
 	cl->pending_off = 0;
 	if (cl->conn != NULL && cl->conn->rcvq.n > 0) {
@@ -594,6 +609,8 @@ upstream_get(struct sl_h1_proxy *hp, struct sl_h1_xchg *x)
 		    sl_tcp_can_send(c)) {
 			c->ops = &up_ops;
 			c->app = x;
+			/* Its buffers now count against this client's share. */
+			sl_tcp_bill_to(hp->tcp, c, x->cl->conn);
 			hp->stats.upstream_reused++;
 			x->flags |= XF_UP_REUSED | XF_UP_CONNECTED;
 			return c;
@@ -611,6 +628,7 @@ upstream_get(struct sl_h1_proxy *hp, struct sl_h1_xchg *x)
 		/* We know when a response is complete: its ACK can wait for
 		 * the next request on this connection (up_readable). */
 		sl_tcp_app_ack(c);
+		sl_tcp_bill_to(hp->tcp, c, x->cl->conn);
 		h1_lb_conn_g(hp, g, 1);
 		x->flags |= XF_PENDING;
 		sl_up_pending(hp->up, (unsigned int)x->pool, x->backend, 1);
@@ -623,10 +641,14 @@ static void
 upstream_send_head(struct sl_h1_proxy *hp, struct sl_h1_xchg *x)
 {
 	x->up_start_tsc = rte_rdtsc();
-	if (x->up->state == SL_TCP_ESTABLISHED)
+	if (x->up->state == SL_TCP_ESTABLISHED) {
 		send_bytes(hp, x->up, x->head, x->head_len);
-	else
+	} else {
+		uint32_t before = x->to_up.n;
+
 		to_mq(hp, &x->to_up, x->head, x->head_len);
+		to_up_held(hp, x, before);
+	}
 }
 
 /* No backend for x: 503, saying which limit when one refused it. */
@@ -851,6 +873,7 @@ request_event(struct sl_h1_client *cl, struct sl_h1_xchg *x,
 {
 	struct sl_h1_proxy *hp = cl->hp;
 	struct sl_tcp_conn *dst;
+	uint32_t before;
 
 	switch (ev->type) {
 	case SL_HTTP_EV_REQUEST_LINE:
@@ -927,16 +950,21 @@ request_event(struct sl_h1_client *cl, struct sl_h1_xchg *x,
 	case SL_HTTP_EV_BODY:
 		x->bytes_in += ev->body.len;
 		dst = x->up != NULL && x->up->state == SL_TCP_ESTABLISHED ? x->up : NULL;
+		before = x->to_up.n;
 		send_body(hp, dst, &x->to_up, x->flags & XF_REQ_CHUNKED, ev->body);
+		to_up_held(hp, x, before);
 		return true;
 	case SL_HTTP_EV_MESSAGE_DONE:
 		if (x->flags & XF_REQ_CHUNKED) {
 			struct sl_http_slice end = { "0\r\n\r\n", 5 };
 
-			if (x->up != NULL && x->up->state == SL_TCP_ESTABLISHED)
+			if (x->up != NULL && x->up->state == SL_TCP_ESTABLISHED) {
 				send_bytes(hp, x->up, end.ptr, end.len);
-			else
+			} else {
+				before = x->to_up.n;
 				to_mq(hp, &x->to_up, end.ptr, end.len);
+				to_up_held(hp, x, before);
+			}
 		}
 		x->state = X_WAIT_RESP;
 		sl_timer_arm(&hp->tcp->wheel, &x->timer,
@@ -1141,6 +1169,8 @@ client_drive(struct sl_h1_client *cl)
 			struct sl_mq q;
 
 			sl_tcp_recv(hp->tcp, cl->conn, UINT32_MAX, &q);
+			/* Taken, not consumed: still the connection's buffers. */
+			sl_tcp_hold(hp->tcp, cl->conn, (int32_t)q.n);
 			sl_mq_splice(&cl->pending, &q);
 			sl_tcp_output(hp->tcp, cl->conn);
 		}
@@ -1161,8 +1191,13 @@ client_drive(struct sl_h1_client *cl)
 			}
 			return;
 		}
-		if (x->up != NULL && sl_tcp_sndq_bytes(x->up) >= x->up->snd_buf) {
-			x->up->flags |= SL_TCPF_NOTIFY_W;   /* backpressure */
+		/* Backpressure: the backend's send queue is full, or the
+		 * request waits for the connection to open (then up_established
+		 * drives us again). */
+		if (x->up != NULL && (x->up->state == SL_TCP_ESTABLISHED ?
+				      sl_tcp_sndq_room(hp->tcp, x->up) == 0 :
+				      x->to_up.bytes >= x->up->snd_buf)) {
+			x->up->flags |= SL_TCPF_NOTIFY_W;
 			return;
 		}
 		m = cl->pending.head;
@@ -1174,6 +1209,7 @@ client_drive(struct sl_h1_client *cl)
 			/* Freed only after the event: its slices point into m. */
 			done_m = sl_mq_pop(&cl->pending);
 			cl->pending_off = 0;
+			sl_tcp_hold(hp->tcp, cl->conn, -1);
 		}
 		go_on = ev.type == SL_HTTP_EV_NEED_MORE ||
 			request_event(cl, x, &ev, &fields_from);
@@ -1386,7 +1422,7 @@ upstream_drive_events(struct sl_h1_xchg *x)
 
 		if (x->cl->conn == NULL)
 			return;
-		if (sl_tcp_sndq_bytes(x->cl->conn) >= x->cl->conn->snd_buf) {
+		if (sl_tcp_sndq_room(hp->tcp, x->cl->conn) == 0) {
 			x->cl->conn->flags |= SL_TCPF_NOTIFY_W;
 			return;
 		}
@@ -1481,6 +1517,7 @@ up_established(struct sl_tcp_conn *c)
 	struct sl_h1_proxy *hp = x->cl->hp;
 
 	h1_lb_connected(hp, x);
+	sl_tcp_hold(hp->tcp, c, -(int32_t)x->to_up.n);   /* into its queue now */
 	send_mq(hp, c, &x->to_up);
 	client_drive(x->cl);
 }

@@ -10,9 +10,9 @@ import time
 
 import pytest
 
-from sluice_env import (BACKEND_NS, CLIENT_NS, HERE, PY, in_ns, ns_popen,
-                        read_line, running_gateway, stop_proc, wait_until,
-                        write_config)
+from sluice_env import (BACKEND_NS, CLIENT_NS, HERE, PY, NftTable, in_ns,
+                        ns_popen, read_line, running_gateway, stop_proc,
+                        wait_until, write_config)
 
 GW = "198.18.0.1"
 LIAR = "198.18.1.7"
@@ -72,12 +72,15 @@ def conf(path, **http):
         path, tcp={"time_wait_s": 1}, http=h,
         pools=[{"name": "app", "backends": [{"address": "198.18.1.2", "port": 8080}]},
                {"name": "api", "backends": [{"address": "198.18.1.4", "port": 8080}]},
-               {"name": "liar", "backends": [{"address": LIAR, "port": 8080}]}],
+               {"name": "liar", "backends": [{"address": LIAR, "port": 8080}]},
+               {"name": "blackhole", "connect_timeout_ms": 4000,
+                "backends": [{"address": "198.18.1.8", "port": 8080}]}],
         listeners=[{"name": "web", "address": GW, "port": 80, "mode": "http",
                     "pool": "app",
                     "routes": [{"path_prefix": "/api/", "pool": "api"},
                                {"host": "a.example", "pool": "api"},
-                               {"host": "liar.example", "pool": "liar"}]}])
+                               {"host": "liar.example", "pool": "liar"},
+                               {"host": "blackhole.example", "pool": "blackhole"}]}])
 
 
 @pytest.fixture(scope="module")
@@ -373,4 +376,36 @@ def test_slow_head_the_client_gives_up_is_released_at_once(gw):
     # Their FINs came with the head unfinished: nothing waits for the 8 s
     # head timeout.
     assert wait_until(lambda: http_stats(gw)["clients"] == 0, 3), http_stats(gw)
+    assert back_to_baseline(gw)
+
+
+def test_body_for_a_backend_still_connecting_is_bounded(gw):
+    # The backend never answers SYN: before, the whole body the client sent
+    # meanwhile was copied into the exchange's queue (up to max_body).
+    reload_with(gw)
+    prog = ("import socket, time\n"
+            f"s = socket.create_connection(('{GW}', 80))\n"
+            "s.sendall(b'POST /hash HTTP/1.1\\r\\nHost: blackhole.example\\r\\n'\n"
+            "          b'Content-Length: 8000000\\r\\n\\r\\n')\n"
+            "s.settimeout(0.2)\n"
+            "end = time.monotonic() + 2.5\n"
+            "sent = 0\n"
+            "while time.monotonic() < end:\n"
+            "    try:\n"
+            "        sent += s.send(b'x' * 65536)\n"
+            "    except socket.timeout:\n"
+            "        pass\n"
+            "print(sent, flush=True)\n"
+            "time.sleep(2)\n")
+    with NftTable(BACKEND_NS, "sl_blackhole",
+                  "chain in { type filter hook input priority 0; "
+                  "ip daddr 198.18.1.8 tcp dport 8080 drop; }"):
+        p = ns_popen(CLIENT_NS, PY, "-c", prog)
+        sent = int((read_line(p, 20) or "0").strip())
+        held = gw.tel.query("/sluice/info")["mbufs_in_use"] - gw.mbuf_baseline
+        stop_proc(p)
+    # The client's window plus one send buffer, not the megabytes it sent
+    # (its kernel buffered the rest).
+    assert sent > 500_000, sent
+    assert held < 400, (held, sent)
     assert back_to_baseline(gw)
