@@ -326,11 +326,74 @@ rcv_room(const struct sl_tcp_stack *s, const struct sl_tcp_conn *c,
 	return true;
 }
 
+/* Mbufs c must give up before its receive side may take one more. */
+static uint32_t
+rcv_excess(const struct sl_tcp_stack *s, const struct sl_tcp_conn *c)
+{
+	uint64_t held = tcp_held(c) + 1, need = 0;
+	uint64_t mem_n = c->rcvq.n + c->ooo.n + 1, mem_max = 2ull * c->rcv_buf / s->mbuf_unit;
+
+	if (held > s->max_conn_mbufs)
+		need = held - s->max_conn_mbufs;
+	if (c->addr_slot != SL_TCP_NO_ADDR) {
+		uint64_t a = (uint64_t)s->addrs[c->addr_slot].mbufs - c->mbufs_billed + held;
+
+		if (a > s->max_addr_mbufs)
+			need = RTE_MAX(need, a - s->max_addr_mbufs);
+	}
+	if (mem_n > mem_max)
+		need = RTE_MAX(need, mem_n - mem_max);
+	return (uint32_t)RTE_MIN(need, (uint64_t)UINT32_MAX);
+}
+
+/*
+ * Out-of-order data gives way to the in-order segment (as Linux's
+ * tcp_prune_ofo_queue): drop from the top of the out-of-order queue,
+ * highest sequence first, until the segment at rcv_nxt fits. Without
+ * this, an out-of-order queue holding the whole budget (the connection's
+ * or its address's cap, or the receive memory) refused the one segment
+ * that would drain it, every time the peer resent it: a wedge for good.
+ * The peer sees the SACKed data reneged and sends it again (RFC 2018 8).
+ * Each mbuf dropped counts under the bound that forced it.
+ */
+static void
+ooo_prune(struct sl_tcp_stack *s, struct sl_tcp_conn *c, unsigned int port,
+	  enum sl_drop_reason why)
+{
+	uint32_t need = rcv_excess(s, c), keep;
+	struct rte_mbuf *m, *last = NULL;
+
+	if (need == 0 || c->ooo.n == 0)
+		return;
+	keep = need >= c->ooo.n ? 0 : c->ooo.n - need;
+	m = c->ooo.head;
+	for (uint32_t i = 0; i < keep; i++) {
+		last = m;
+		m = sl_mq_next(m);
+	}
+	if (last != NULL) {
+		sl_mq_meta(last)->qnext = NULL;
+		c->ooo.tail = last;
+	} else {
+		c->ooo.head = c->ooo.tail = NULL;
+	}
+	while (m != NULL) {
+		struct rte_mbuf *next = sl_mq_next(m);
+
+		c->ooo.bytes -= rte_pktmbuf_data_len(m);
+		c->ooo.n--;
+		s->stats.ooo_pruned++;
+		sl_drop(s->lc, port, why, m);
+		m = next;
+	}
+}
+
 /*
  * Whether segment m (payload only, in the window) may be queued on c, in
  * order or not. Past a bound, the receive queue is packed first; an
- * in-order segment that fits in its tail needs no mbuf of its own. When
- * refused, m is dropped and counted.
+ * in-order segment that fits in its tail needs no mbuf of its own, and
+ * one that does not is made room for by pruning the out-of-order queue.
+ * When refused, m is dropped and counted.
  */
 bool
 tcp_rcv_admit(struct sl_tcp_stack *s, struct sl_tcp_conn *c, unsigned int port,
@@ -351,6 +414,11 @@ tcp_rcv_admit(struct sl_tcp_stack *s, struct sl_tcp_conn *c, unsigned int port,
 	if (mq_bloated(&c->rcvq, s->mbuf_unit, 0)) {
 		s->stats.rcv_packed_mbufs += tcp_mq_pack(&c->rcvq);
 		c->qflags |= SL_TCPQ_RX_PACK;
+		if (rcv_room(s, c, &why))
+			return true;
+	}
+	if (!ooo && c->ooo.n > 0) {
+		ooo_prune(s, c, port, why);
 		if (rcv_room(s, c, &why))
 			return true;
 	}

@@ -288,6 +288,74 @@ test_caps_bite_and_count(void)
 }
 
 /*
+ * An out-of-order queue that holds the whole budget must not refuse the
+ * segment filling its hole: that segment is the only thing that can drain
+ * it, so refusing it wedged the connection for good (each resend refused
+ * again). The first segment is lost; the peer's next ones fill the
+ * out-of-order queue up to the connection's cap, and then to the
+ * address's cap with a second connection holding the rest. The resent
+ * first segment is taken each time, by dropping out-of-order data from
+ * the top, and the stream completes.
+ */
+static void
+test_hole_filler_admitted_at_cap(void)
+{
+	unsigned int before = rte_mempool_avail_count(mp);
+	struct sl_tcp_conn *a, *b;
+	uint32_t iss_a, iss_b, off;
+
+	setup_tweak = tweak_caps;
+	setup();
+	a = open_from(PEER, PPORT, 1000, &iss_a);
+	/* Segment 0 lost; 1..20 arrive and fill the queue to the cap (16). */
+	for (uint32_t i = 1; i <= 20; i++)
+		send_stream(PEER, PPORT, 1001, iss_a, i * 1400, 1400);
+	CHECK_EQ(a->ooo.n, 16);
+	CHECK_EQ(tcp_held(a), 16);
+	/* The resend of segment 0 is taken: one out-of-order mbuf, the top
+	 * one, gives way, and what it joins is in order now. */
+	send_stream(PEER, PPORT, 1001, iss_a, 0, 1400);
+	CHECK_EQ(a->rcv_nxt, 1001 + 16 * 1400);
+	CHECK_EQ(a->ooo.n, 0);
+	CHECK_EQ(tcp_held(a), 16);
+	CHECK_EQ(S->stats.ooo_pruned, 1);
+	CHECK_EQ(read_check(a, 0, UINT32_MAX), 16 * 1400);
+	/* The peer resends the rest; all of it arrives in order. */
+	for (off = 16 * 1400; off < 21 * 1400; off += 1400)
+		send_stream(PEER, PPORT, 1001, iss_a, off, 1400);
+	CHECK_EQ(a->rcv_nxt, 1001 + 21 * 1400);
+	CHECK_EQ(read_check(a, 16 * 1400, UINT32_MAX), 5 * 1400);
+
+	/* The address's cap (24): b holds 10 in order, a's queue the rest. */
+	b = open_from(PEER, PPORT + 1, 7000, &iss_b);
+	for (uint32_t i = 0; i < 10; i++)
+		send_stream(PEER, PPORT + 1, 7001, iss_b, i * 1400, 1400);
+	CHECK_EQ(tcp_held(b), 10);
+	off = 21 * 1400;
+	for (uint32_t i = 1; i <= 16; i++)
+		send_stream(PEER, PPORT, 1001, iss_a, off + i * 1400, 1400);
+	CHECK_EQ(a->ooo.n, 14);
+	CHECK_EQ(sl_tcp_addr_mbufs(S, PEER), 24);
+	send_stream(PEER, PPORT, 1001, iss_a, off, 1400);
+	CHECK_EQ(a->rcv_nxt, 1001 + off + 14 * 1400);
+	CHECK_EQ(S->stats.ooo_pruned, 2);
+	CHECK_EQ(sl_tcp_addr_mbufs(S, PEER), 24);
+	/* Every mbuf pruned was counted as a drop under the cap's reason. */
+	CHECK_EQ(drops(SL_DROP_TCP_ADDR_MBUFS) + drops(SL_DROP_TCP_CONN_MBUFS),
+		 S->stats.addr_mbufs_capped + S->stats.conn_mbufs_capped +
+		 S->stats.ooo_pruned);
+	CHECK_EQ(read_check(a, off, UINT32_MAX), 14 * 1400);
+	sl_tcp_abort(S, a);
+	sl_tcp_abort(S, b);
+	drain_out();
+	CHECK_EQ(S->mbufs_held, 0);
+	CHECK_EQ(sl_tcp_addr_mbufs(S, PEER), 0);
+	CHECK_EQ(rte_mempool_avail_count(mp), before);
+	setup_tweak = NULL;
+	teardown();
+}
+
+/*
  * The send side: 1-byte writes are packed into the queue's tail; writes
  * that cannot be packed (their buffers shared) use up the room
  * sl_tcp_sndq_room() gives by mbufs, long before snd_buf bytes.
@@ -403,6 +471,7 @@ main(int argc, char **argv)
 	test_packing_preserves_the_stream();
 	test_window_closes_by_buffers();
 	test_caps_bite_and_count();
+	test_hole_filler_admitted_at_cap();
 	test_send_queue_counts_mbufs();
 	test_table_hash_is_keyed();
 	/* No path leaks an mbuf. */
