@@ -356,6 +356,43 @@ test_hole_filler_admitted_at_cap(void)
 }
 
 /*
+ * Received data does not shut the send room: it may be waiting for that
+ * room (a proxy's other leg), and two legs each holding their cap in
+ * received data would wait on each other for good. The send side alone
+ * is held to the cap.
+ */
+static void
+test_received_data_leaves_send_room(void)
+{
+	struct sl_tcp_conn *a;
+	uint32_t iss, sent = 0;
+
+	setup_tweak = tweak_caps;
+	setup();
+	a = open_from(PEER, PPORT, 1000, &iss);
+	for (uint32_t i = 0; i < 16; i++)
+		send_stream(PEER, PPORT, 1001, iss, i * 1400, 1400);
+	CHECK_EQ(a->rcvq.n, 16);
+	CHECK_EQ(tcp_held(a), 16);
+	CHECK(sl_tcp_sndq_room(S, a) >= 1400);
+	/* Full segments until the room says stop: the send side's share. */
+	while (sl_tcp_sndq_room(S, a) >= 1400 && sent < 64) {
+		struct rte_mbuf *m = rte_pktmbuf_alloc(mp);
+
+		memset(rte_pktmbuf_append(m, 1400), 'y', 1400);
+		CHECK_EQ(sl_tcp_send(S, a, m), 0);
+		sent++;
+	}
+	CHECK(sent >= 1 && a->sndq.n <= 16);
+	CHECK_EQ(read_check(a, 0, UINT32_MAX), 16 * 1400);
+	sl_tcp_abort(S, a);
+	drain_out();
+	CHECK_EQ(S->mbufs_held, 0);
+	setup_tweak = NULL;
+	teardown();
+}
+
+/*
  * The send side: 1-byte writes are packed into the queue's tail; writes
  * that cannot be packed (their buffers shared) use up the room
  * sl_tcp_sndq_room() gives by mbufs, long before snd_buf bytes.
@@ -472,6 +509,7 @@ main(int argc, char **argv)
 	test_window_closes_by_buffers();
 	test_caps_bite_and_count();
 	test_hole_filler_admitted_at_cap();
+	test_received_data_leaves_send_room();
 	test_send_queue_counts_mbufs();
 	test_table_hash_is_keyed();
 	/* No path leaks an mbuf. */
