@@ -460,11 +460,15 @@ client_error_ex(struct sl_h1_client *cl, unsigned int status, const char *extra)
 	if ((status == 503 || status == 429) && hp->conf->overload.retry_after_s > 0)
 		snprintf(retry, sizeof(retry), "Retry-After: %u\r\n",
 			 hp->conf->overload.retry_after_s);
+	/* A response to HEAD has no body (RFC 9110 9.3.2): the client would
+	 * read it as the start of the next response. */
 	n = snprintf(buf, sizeof(buf),
 		     "HTTP/1.1 %u %s\r\nContent-Type: text/plain\r\n"
 		     "Content-Length: %zu\r\nConnection: close\r\n"
-		     "%s%s\r\n%s\n", status, reason(status), strlen(reason(status)) + 1,
-		     retry, extra ? extra : "", reason(status));
+		     "%s%s\r\n%s%s", status, reason(status), strlen(reason(status)) + 1,
+		     retry, extra ? extra : "",
+		     x != NULL && x->method == SL_HTTP_M_HEAD ? "" : reason(status),
+		     x != NULL && x->method == SL_HTTP_M_HEAD ? "" : "\n");
 	if (x != NULL) {
 		x->status = (uint16_t)status;
 		x->bytes_out += (uint64_t)n;
@@ -1349,6 +1353,12 @@ response_event(struct sl_h1_xchg *x, struct sl_http_event *ev)
 			head_field(x, ev->field.raw);
 		return true;
 	case SL_HTTP_EV_HEADERS_DONE:
+		/* No Upgrade was forwarded (it is hop-by-hop): a 101 is a
+		 * backend switching to a protocol nobody asked for. */
+		if (ev->head.status == 101) {
+			response_fail(x);
+			return false;
+		}
 		if (ev->head.status < 200) {
 			/* 100 Continue and friends pass straight through. */
 			head_str(x, "\r\n");
