@@ -23,6 +23,7 @@ import socket, sys, threading
 ANSWERS = {
     b"/badchunk": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n",
     b"/extra": b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nevil!",
+    b"/switch": b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: evil\r\nConnection: upgrade\r\n\r\nraw bytes",
 }
 def serve(c):
     data = b""
@@ -271,6 +272,20 @@ def test_invalid_first_byte_is_400_at_once(gw):
 def test_malformed_chunk_from_backend_is_502(gw):
     out, _ = raw(b"GET /badchunk HTTP/1.1\r\nHost: liar.example\r\n\r\n")
     assert statuses(out) == [502], out[:300]
+
+
+def test_unasked_101_from_backend_is_502(gw):
+    out, _ = raw(b"GET /switch HTTP/1.1\r\nHost: liar.example\r\n\r\n")
+    assert statuses(out) == [502], out[:300]
+    assert b"raw bytes" not in out
+
+
+def test_gateway_error_to_head_has_no_body(gw):
+    # No Host in HTTP/1.1: the gateway's own 400, to a HEAD.
+    out, _ = raw(b"HEAD / HTTP/1.1\r\n\r\n")
+    head, _, body = out.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400 "), out
+    assert body == b"", out
 
 
 def test_bytes_after_a_backend_response_never_reach_the_client(gw):
