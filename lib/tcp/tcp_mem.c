@@ -422,6 +422,19 @@ tcp_rcv_admit(struct sl_tcp_stack *s, struct sl_tcp_conn *c, unsigned int port,
 		if (rcv_room(s, c, &why))
 			return true;
 	}
+	/*
+	 * Nothing received is waiting on c (as Linux forces the memory of an
+	 * in-order skb onto an empty receive queue): the budget is held by
+	 * its send queue or by the address's other connections, and those
+	 * may be waiting for this very segment (an echo backend blocked on
+	 * its writes reads no more; the data it waits on was billed to the
+	 * same address). One mbuf past the bound keeps the connection moving,
+	 * and no further: the next waits until the app has taken this one.
+	 */
+	if (!ooo && c->rcvq.n == 0 && c->app_held == 0) {
+		s->stats.rcv_forced++;
+		return true;
+	}
 	if (why == SL_DROP_TCP_CONN_MBUFS)
 		s->stats.conn_mbufs_capped++;
 	else if (why == SL_DROP_TCP_ADDR_MBUFS)

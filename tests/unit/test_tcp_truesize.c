@@ -356,6 +356,46 @@ test_hole_filler_admitted_at_cap(void)
 }
 
 /*
+ * A connection whose address's budget is held elsewhere (its other
+ * connections, or the proxy for them) still takes one in-order segment
+ * onto an empty receive queue: what holds the budget may be waiting for
+ * that segment. No more than one until the app has read it.
+ */
+static void
+test_empty_queue_takes_one_segment(void)
+{
+	struct sl_tcp_conn *a, *b;
+	uint32_t iss_a, iss_b;
+
+	setup_tweak = tweak_caps;
+	setup();
+	a = open_from(PEER, PPORT, 1000, &iss_a);
+	b = open_from(PEER, PPORT + 1, 7000, &iss_b);
+	sl_tcp_hold(S, b, 24);
+	CHECK_EQ(sl_tcp_addr_mbufs(S, PEER), 24);
+	CHECK_EQ(tcp_rcv_space(S, a), 0);
+	send_stream(PEER, PPORT, 1001, iss_a, 0, 1400);
+	CHECK_EQ(a->rcv_nxt, 1001 + 1400);
+	CHECK_EQ(S->stats.rcv_forced, 1);
+	send_stream(PEER, PPORT, 1001, iss_a, 1400, 1400);
+	CHECK_EQ(a->rcv_nxt, 1001 + 1400);
+	CHECK_EQ(S->stats.addr_mbufs_capped, 1);
+	CHECK_EQ(read_check(a, 0, UINT32_MAX), 1400);
+	send_stream(PEER, PPORT, 1001, iss_a, 1400, 1400);
+	CHECK_EQ(a->rcv_nxt, 1001 + 2800);
+	CHECK_EQ(S->stats.rcv_forced, 2);
+	CHECK_EQ(read_check(a, 1400, UINT32_MAX), 1400);
+	sl_tcp_hold(S, b, -24);
+	sl_tcp_abort(S, a);
+	sl_tcp_abort(S, b);
+	drain_out();
+	CHECK_EQ(S->mbufs_held, 0);
+	CHECK_EQ(sl_tcp_addr_mbufs(S, PEER), 0);
+	setup_tweak = NULL;
+	teardown();
+}
+
+/*
  * Received data does not shut the send room: it may be waiting for that
  * room (a proxy's other leg), and two legs each holding their cap in
  * received data would wait on each other for good. The send side alone
@@ -510,6 +550,7 @@ main(int argc, char **argv)
 	test_caps_bite_and_count();
 	test_hole_filler_admitted_at_cap();
 	test_received_data_leaves_send_room();
+	test_empty_queue_takes_one_segment();
 	test_send_queue_counts_mbufs();
 	test_table_hash_is_keyed();
 	/* No path leaks an mbuf. */
