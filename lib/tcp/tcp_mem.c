@@ -422,19 +422,6 @@ tcp_rcv_admit(struct sl_tcp_stack *s, struct sl_tcp_conn *c, unsigned int port,
 		if (rcv_room(s, c, &why))
 			return true;
 	}
-	/*
-	 * Nothing received is waiting on c (as Linux forces the memory of an
-	 * in-order skb onto an empty receive queue): the budget is held by
-	 * its send queue or by the address's other connections, and those
-	 * may be waiting for this very segment (an echo backend blocked on
-	 * its writes reads no more; the data it waits on was billed to the
-	 * same address). One mbuf past the bound keeps the connection moving,
-	 * and no further: the next waits until the app has taken this one.
-	 */
-	if (!ooo && c->rcvq.n == 0 && c->app_held == 0) {
-		s->stats.rcv_forced++;
-		return true;
-	}
 	if (why == SL_DROP_TCP_CONN_MBUFS)
 		s->stats.conn_mbufs_capped++;
 	else if (why == SL_DROP_TCP_ADDR_MBUFS)
@@ -445,20 +432,12 @@ tcp_rcv_admit(struct sl_tcp_stack *s, struct sl_tcp_conn *c, unsigned int port,
 	return false;
 }
 
-/*
- * Only the send queue counts against the connection's cap here, not what
- * c has received (its queues, or what the app holds of it, sl_tcp_hold):
- * that may be waiting for exactly this room. A tcp-mode session whose two
- * legs each held their cap in received data waited on each other for
- * good, each leg's send room shut by its own receive queue. What a peer
- * can push in is still capped: admission counts the send queue too.
- */
 uint32_t
 sl_tcp_sndq_room(const struct sl_tcp_stack *s, const struct sl_tcp_conn *c)
 {
 	uint64_t mem = (uint64_t)c->sndq.n * s->mbuf_unit, mem_max = 2ull * c->snd_buf;
 	uint64_t room = c->sndq.bytes >= c->snd_buf ? 0 : c->snd_buf - c->sndq.bytes;
-	uint32_t held = c->sndq.n;
+	uint32_t held = tcp_held(c);
 
 	room = RTE_MIN(room, mem >= mem_max ? 0 : (mem_max - mem) / 2);
 	room = RTE_MIN(room, held >= s->max_conn_mbufs ? 0 :

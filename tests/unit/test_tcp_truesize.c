@@ -356,83 +356,6 @@ test_hole_filler_admitted_at_cap(void)
 }
 
 /*
- * A connection whose address's budget is held elsewhere (its other
- * connections, or the proxy for them) still takes one in-order segment
- * onto an empty receive queue: what holds the budget may be waiting for
- * that segment. No more than one until the app has read it.
- */
-static void
-test_empty_queue_takes_one_segment(void)
-{
-	struct sl_tcp_conn *a, *b;
-	uint32_t iss_a, iss_b;
-
-	setup_tweak = tweak_caps;
-	setup();
-	a = open_from(PEER, PPORT, 1000, &iss_a);
-	b = open_from(PEER, PPORT + 1, 7000, &iss_b);
-	sl_tcp_hold(S, b, 24);
-	CHECK_EQ(sl_tcp_addr_mbufs(S, PEER), 24);
-	CHECK_EQ(tcp_rcv_space(S, a), 0);
-	send_stream(PEER, PPORT, 1001, iss_a, 0, 1400);
-	CHECK_EQ(a->rcv_nxt, 1001 + 1400);
-	CHECK_EQ(S->stats.rcv_forced, 1);
-	send_stream(PEER, PPORT, 1001, iss_a, 1400, 1400);
-	CHECK_EQ(a->rcv_nxt, 1001 + 1400);
-	CHECK_EQ(S->stats.addr_mbufs_capped, 1);
-	CHECK_EQ(read_check(a, 0, UINT32_MAX), 1400);
-	send_stream(PEER, PPORT, 1001, iss_a, 1400, 1400);
-	CHECK_EQ(a->rcv_nxt, 1001 + 2800);
-	CHECK_EQ(S->stats.rcv_forced, 2);
-	CHECK_EQ(read_check(a, 1400, UINT32_MAX), 1400);
-	sl_tcp_hold(S, b, -24);
-	sl_tcp_abort(S, a);
-	sl_tcp_abort(S, b);
-	drain_out();
-	CHECK_EQ(S->mbufs_held, 0);
-	CHECK_EQ(sl_tcp_addr_mbufs(S, PEER), 0);
-	setup_tweak = NULL;
-	teardown();
-}
-
-/*
- * Received data does not shut the send room: it may be waiting for that
- * room (a proxy's other leg), and two legs each holding their cap in
- * received data would wait on each other for good. The send side alone
- * is held to the cap.
- */
-static void
-test_received_data_leaves_send_room(void)
-{
-	struct sl_tcp_conn *a;
-	uint32_t iss, sent = 0;
-
-	setup_tweak = tweak_caps;
-	setup();
-	a = open_from(PEER, PPORT, 1000, &iss);
-	for (uint32_t i = 0; i < 16; i++)
-		send_stream(PEER, PPORT, 1001, iss, i * 1400, 1400);
-	CHECK_EQ(a->rcvq.n, 16);
-	CHECK_EQ(tcp_held(a), 16);
-	CHECK(sl_tcp_sndq_room(S, a) >= 1400);
-	/* Full segments until the room says stop: the send side's share. */
-	while (sl_tcp_sndq_room(S, a) >= 1400 && sent < 64) {
-		struct rte_mbuf *m = rte_pktmbuf_alloc(mp);
-
-		memset(rte_pktmbuf_append(m, 1400), 'y', 1400);
-		CHECK_EQ(sl_tcp_send(S, a, m), 0);
-		sent++;
-	}
-	CHECK(sent >= 1 && a->sndq.n <= 16);
-	CHECK_EQ(read_check(a, 0, UINT32_MAX), 16 * 1400);
-	sl_tcp_abort(S, a);
-	drain_out();
-	CHECK_EQ(S->mbufs_held, 0);
-	setup_tweak = NULL;
-	teardown();
-}
-
-/*
  * The send side: 1-byte writes are packed into the queue's tail; writes
  * that cannot be packed (their buffers shared) use up the room
  * sl_tcp_sndq_room() gives by mbufs, long before snd_buf bytes.
@@ -549,8 +472,6 @@ main(int argc, char **argv)
 	test_window_closes_by_buffers();
 	test_caps_bite_and_count();
 	test_hole_filler_admitted_at_cap();
-	test_received_data_leaves_send_room();
-	test_empty_queue_takes_one_segment();
 	test_send_queue_counts_mbufs();
 	test_table_hash_is_keyed();
 	/* No path leaks an mbuf. */
