@@ -509,16 +509,26 @@ parse_listeners(json_t *root, struct sl_conf *c, struct sl_conf_diag *d)
 				     parse_listener, c, p, d);
 }
 
+/* One intel-ipsec-mb manager per thread that loads configs, set up on its
+ * first load and kept: setting one up (alloc_mb_mgr + init_mb_mgr_auto)
+ * costs far more than hashing a config, and loads come again on every
+ * reload, --check-config and in the fuzzer. Thread-local because a manager
+ * is not safe to share; config loads run on the main and control threads
+ * only, so there are at most a few. */
+static __thread IMB_MGR *hash_mgr;
+
 static void
 hash_buf(struct sl_conf *c, const char *buf, size_t len)
 {
-	IMB_MGR *mgr = alloc_mb_mgr(0);
-
-	if (mgr != NULL) {
-		init_mb_mgr_auto(mgr, NULL);
-		IMB_SHA256(mgr, buf, len, c->sha256);
-		free_mb_mgr(mgr);
+	if (hash_mgr == NULL) {
+		hash_mgr = alloc_mb_mgr(0);
+		if (hash_mgr != NULL)
+			init_mb_mgr_auto(hash_mgr, NULL);
 	}
+	if (hash_mgr != NULL)
+		IMB_SHA256(hash_mgr, buf, len, c->sha256);
+	else
+		memset(c->sha256, 0, sizeof(c->sha256));
 	for (int i = 0; i < 32; i++)
 		snprintf(c->sha256_hex + 2 * i, 3, "%02x", c->sha256[i]);
 }
