@@ -15,6 +15,7 @@
 #include "sl_lcore.h"
 #include "sl_net.h"
 #include "sl_test.h"
+#include "sl_test_poison_pool.h"
 
 #define HZ 1000000ull
 #define OURS   0xc6120001u   /* 198.18.0.1 */
@@ -546,8 +547,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "EAL init failed\n");
 		return 1;
 	}
-	mp = rte_pktmbuf_pool_create("t_mbuf", 1023, 0, 0,
-				     RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
+	mp = sl_test_poison_pool_create("t_mbuf", 1023);
 	CHECK(mp != NULL);
 	before = (int)rte_mempool_avail_count(mp);
 	test_answer_and_learn();

@@ -20,6 +20,7 @@
 #include "sl_test.h"
 #include "sl_test_stack.h"
 #include "../../lib/tcp/tcp_private.h"
+#include "sl_test_poison_pool.h"
 
 #define OURS   0xc6120001u   /* 198.18.0.1 */
 #define PEER   0xc6120002u   /* 198.18.0.2 */
@@ -372,8 +373,7 @@ main(int argc, char **argv)
 	if (sl_test_eal_init(argv[0], "128") != 0)
 		return 1;
 	CHECK_EQ(sl_tcp_global_init(), 0);
-	mp = rte_pktmbuf_pool_create("t_mbuf", 8191, 0, 0,
-				     RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
+	mp = sl_test_poison_pool_create("t_mbuf", 8191);
 	sl_test_conf_stack(&conf, OURS, 16, 10000, 20000);
 	test_eph_blocks_match_stacks();
 	test_flow_owner();

@@ -7,6 +7,7 @@
 #include <rte_eal.h>
 
 #include "sl_test_tcp.h"
+#include "sl_test_poison_pool.h"
 
 static void
 test_handshake_and_options(void)
@@ -952,8 +953,7 @@ main(int argc, char **argv)
 	if (sl_test_eal_init(argv[0], "128") != 0)
 		return 1;
 	CHECK_EQ(sl_tcp_global_init(), 0);
-	mp = rte_pktmbuf_pool_create("t_mbuf", 4095, 0, 0,
-				     RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
+	mp = sl_test_poison_pool_create("t_mbuf", 4095);
 	before = (int)rte_mempool_avail_count(mp);
 	test_handshake_and_options();
 	test_refused_and_no_listener();

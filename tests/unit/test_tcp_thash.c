@@ -26,6 +26,7 @@
 #include "sl_tcp_thash.h"
 #include "sl_test.h"
 #include "sl_test_stack.h"
+#include "sl_test_poison_pool.h"
 
 #define OURS 0xc6120101u   /* 198.18.1.1: the gateway's backend-side port */
 
@@ -353,8 +354,7 @@ test_connect_uses_thash(void)
 
 	if (t == NULL)
 		return;
-	mp = rte_pktmbuf_pool_create("t_thash_mbuf", 1023, 0, 0,
-				     RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
+	mp = sl_test_poison_pool_create("t_thash_mbuf", 1023);
 	sl_test_conf_stack(&conf, OURS, 600, 10000, 10999);
 	dp.conf = &conf;
 	dp.tsc_hz = rte_get_tsc_hz();

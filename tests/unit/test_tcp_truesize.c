@@ -9,6 +9,7 @@
 #include <rte_hash.h>
 
 #include "sl_test_tcp.h"
+#include "sl_test_poison_pool.h"
 
 #define PEER2  0xc6120003u   /* 198.18.0.3 */
 
@@ -464,8 +465,7 @@ main(int argc, char **argv)
 	if (sl_test_eal_init(argv[0], "256") != 0)
 		return 1;
 	CHECK_EQ(sl_tcp_global_init(), 0);
-	mp = rte_pktmbuf_pool_create("t_mbuf", 8191, 0, 0,
-				     RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
+	mp = sl_test_poison_pool_create("t_mbuf", 8191);
 	before = (int)rte_mempool_avail_count(mp);
 	test_small_segments_do_not_pin_mbufs();
 	test_packing_preserves_the_stream();
