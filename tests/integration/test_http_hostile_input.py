@@ -280,12 +280,20 @@ def test_unasked_101_from_backend_is_502(gw):
     assert b"raw bytes" not in out
 
 
-def test_gateway_error_to_head_has_no_body(gw):
-    # No Host in HTTP/1.1: the gateway's own 400, to a HEAD.
-    out, _ = raw(b"HEAD / HTTP/1.1\r\n\r\n")
+@pytest.mark.parametrize("request_bytes,status", [
+    # No Host in HTTP/1.1: refused once the head is parsed.
+    (b"HEAD / HTTP/1.1\r\n\r\n", 400),
+    # A target the parser refuses on the request line, before it has the
+    # method (found by fuzz_proxy): the HEAD is known from the bytes.
+    (b"HEAD x HTTP/1.1\r\nHost: a\r\n\r\n", 400),
+    # Refused by the head scan, before any exchange exists.
+    (b"\r\nHEAD /" + b"a" * 9000 + b" HTTP/1.1\r\nHost: a\r\n\r\n", 414),
+], ids=["no_host", "bad_target", "line_too_long"])
+def test_gateway_error_to_head_has_no_body(gw, request_bytes, status):
+    out, _ = raw(request_bytes)
     head, _, body = out.partition(b"\r\n\r\n")
-    assert head.startswith(b"HTTP/1.1 400 "), out
-    assert body == b"", out
+    assert head.startswith(b"HTTP/1.1 %d " % status), out[:200]
+    assert body == b"", out[:200]
 
 
 def test_bytes_after_a_backend_response_never_reach_the_client(gw):
