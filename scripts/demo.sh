@@ -27,6 +27,8 @@ for line in sys.stdin:
 
 ECHO_PID=
 NGINX_PID=
+TESTBED_WAS_UP=no
+ip netns list 2>/dev/null | grep -qE '^sl-(client|backend)( |$)' && TESTBED_WAS_UP=yes
 NGX_DIR=$(mktemp -d /tmp/sluice-demo-nginx.XXXXXX)
 cleanup() {
 	[ -n "$ECHO_PID" ] && kill "$ECHO_PID" 2>/dev/null || true
@@ -38,7 +40,9 @@ cleanup() {
 	fi
 	rm -rf "/var/run/dpdk/$PREFIX"
 	rm -f /dev/hugepages/${PREFIX}map_* 2>/dev/null || true
-	"$ROOT/scripts/testbed.sh" down >/dev/null 2>&1 || true
+	rm -f "$LOG"
+	# A testbed that was up before the demo is left up.
+	[ "$TESTBED_WAS_UP" = yes ] || "$ROOT/scripts/testbed.sh" down >/dev/null 2>&1 || true
 }
 trap cleanup EXIT INT TERM
 

@@ -44,19 +44,38 @@ if [ "${#missing[@]}" -gt 0 ]; then
 	apt-get update -q
 	# tshark asks whether non-root users may capture; answer no up front.
 	echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
+	# Debian starts a service when its package is installed (nginx, haproxy,
+	# prometheus here). The tests run their own instances in namespaces, so
+	# none is started: a policy-rc.d answering 101 ("action forbidden") holds
+	# every service start for the length of this install only. A policy-rc.d
+	# the machine already has is kept and put back.
+	policy=/usr/sbin/policy-rc.d
+	saved=
+	if [ -e "$policy" ]; then
+		saved=$(mktemp /usr/sbin/policy-rc.d.sluice.XXXXXX)
+		cp -p "$policy" "$saved"
+	fi
+	restore_policy() {
+		if [ -n "$saved" ]; then mv -f "$saved" "$policy"; else rm -f "$policy"; fi
+	}
+	trap restore_policy EXIT
+	printf '#!/bin/sh\nexit 101\n' > "$policy"
+	chmod 755 "$policy"
 	apt-get install -y -q --no-install-recommends "${missing[@]}"
-	# Debian starts the nginx, haproxy and prometheus services on install; the tests run
-	# their own instances, so the system ones must not hold ports or CPU.
+	restore_policy
+	trap - EXIT
 	for svc in nginx haproxy prometheus; do
-		systemctl disable --now "$svc" >/dev/null 2>&1 || service "$svc" stop >/dev/null 2>&1 || true
+		case " ${missing[*]} " in
+		*" $svc "*|*" $svc-light "*)
+			echo "deps.sh: installed $svc without starting its service" \
+				"(Debian enables it for the next boot: systemctl disable $svc to stop that)" ;;
+		esac
 	done
 else
 	echo "deps.sh: all packages present"
 fi
-# A service started by a previous install may still be running (no systemd in
-# containers): stop it every time so its workers do not compete for the 2 cores.
-pkill -x nginx >/dev/null 2>&1 || true
-pkill -x haproxy >/dev/null 2>&1 || true
+# Nothing already running is touched: an nginx or HAProxy of the machine's
+# own keeps running (the tests' instances live in their own namespaces).
 
 # Hugepages: 512 x 2 MiB. Not fatal when the kernel or the container refuses.
 huge=no
@@ -65,10 +84,14 @@ if [ -w /proc/sys/vm/nr_hugepages ]; then
 	cur=$(cat /proc/sys/vm/nr_hugepages)
 	if [ "$cur" -lt "$want" ]; then
 		echo "$want" > /proc/sys/vm/nr_hugepages 2>/dev/null || true
+		now=$(cat /proc/sys/vm/nr_hugepages)
+		[ "$now" -ne "$cur" ] && echo "deps.sh: vm.nr_hugepages $cur -> $now" \
+			"(until reboot; undo: echo $cur > /proc/sys/vm/nr_hugepages)"
 	fi
 	mkdir -p /dev/hugepages
 	if ! mountpoint -q /dev/hugepages; then
-		mount -t hugetlbfs nodev /dev/hugepages 2>/dev/null || true
+		mount -t hugetlbfs nodev /dev/hugepages 2>/dev/null &&
+			echo "deps.sh: mounted hugetlbfs at /dev/hugepages (undo: umount /dev/hugepages)" || true
 	fi
 	got=$(cat /proc/sys/vm/nr_hugepages)
 	if [ "$got" -ge 64 ] && mountpoint -q /dev/hugepages; then

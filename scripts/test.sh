@@ -6,8 +6,33 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 
+# Every process this run starts inherits SLUICE_TEST_RUN. At exit, what is
+# still alive with it (a gateway or peer a failed test left behind) is this
+# run's by construction and is stopped; nothing else on the machine is.
+export SLUICE_TEST_RUN="$$.$(date +%s%N)"
+own_pids() {
+	local e pid
+	for e in /proc/[0-9]*/environ; do
+		pid=${e#/proc/}
+		pid=${pid%/environ}
+		{ [ "$pid" = "$$" ] || [ "$pid" = "$BASHPID" ]; } && continue
+		grep -qzx "SLUICE_TEST_RUN=$SLUICE_TEST_RUN" "$e" 2>/dev/null && echo "$pid"
+	done
+}
+stop_own_leftovers() {
+	local pids
+	pids=$(own_pids)
+	[ -z "$pids" ] && return 0
+	echo "test.sh: stopping what this run left running: $pids"
+	# shellcheck disable=SC2086
+	kill -TERM $pids 2>/dev/null || true
+	sleep 2
+	pids=$(own_pids)
+	# shellcheck disable=SC2086
+	[ -n "$pids" ] && kill -KILL $pids 2>/dev/null || true
+}
 cleanup() {
-	pkill -f "$ROOT/build/app/sluice" 2>/dev/null || true
+	stop_own_leftovers
 	"$ROOT/scripts/testbed.sh" down >/dev/null 2>&1 || true
 }
 trap cleanup EXIT INT TERM

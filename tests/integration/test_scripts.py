@@ -1,10 +1,16 @@
-"""The set-up scripts: deps.sh is idempotent and reports hugepages;
-testbed.sh up is idempotent and applies the offload settings the AF_XDP
-path needs."""
+"""The set-up scripts: deps.sh is idempotent, reports hugepages and stops
+nothing it did not start; testbed.sh up is idempotent and applies the
+offload settings the AF_XDP path needs; testbed.sh down leaves processes
+alone."""
 
+import os
 import re
+import shutil
+import subprocess
+import time
 
-from sluice_env import BACKEND_NS, CLIENT_NS, REPO, TESTBED, in_ns, run
+from sluice_env import (BACKEND_NS, CLIENT_NS, REPO, TESTBED, in_ns, ns_popen,
+                        run)
 
 
 def test_deps_is_idempotent():
@@ -36,3 +42,46 @@ def test_testbed_up_is_idempotent(testbed):
         assert "state UP" in link or "LOWER_UP" in link
         # The gateway's side carries no kernel address.
         assert run(["ip", "-4", "-o", "addr", "show", "dev", root_if]).stdout == ""
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_deps_leaves_a_running_nginx_and_haproxy_alone(tmp_path):
+    # Processes whose names are nginx and haproxy (copies of sleep, so
+    # that `pkill -x nginx` would match them) stand for the machine's own.
+    procs = []
+    try:
+        for name in ("nginx", "haproxy"):
+            exe = tmp_path / name
+            shutil.copy("/bin/sleep", exe)
+            procs.append(subprocess.Popen([str(exe), "120"]))
+        run([str(REPO / "scripts" / "deps.sh")], timeout=600)
+        for p in procs:
+            assert p.poll() is None, "deps.sh stopped a process it did not start"
+    finally:
+        for p in procs:
+            p.kill()
+            p.wait()
+
+
+def test_testbed_down_leaves_processes_in_its_namespaces_alone(testbed):
+    p = ns_popen(CLIENT_NS, "sleep", "120")
+    try:
+        time.sleep(0.2)
+        out = run([str(TESTBED), "down"])
+        assert _alive(p.pid) and p.poll() is None, "testbed down killed a process"
+        assert f"processes still run in {CLIENT_NS}" in out.stderr, out.stderr
+        # The testbed is gone from the machine all the same, and comes back.
+        assert CLIENT_NS not in run(["ip", "netns", "list"]).stdout
+        assert run(["ip", "link", "show", "slc0"], check=False).returncode != 0
+        run([str(TESTBED), "up"])
+        assert CLIENT_NS in run(["ip", "netns", "list"]).stdout
+    finally:
+        p.kill()
+        p.wait()
