@@ -121,18 +121,78 @@ sl_lb_imbalance_add(struct sl_lb_imbalance *im, unsigned int backend,
 		    uint32_t requests, uint64_t now_ms);
 
 /*
- * Judge the window against the effective weights (0 = not eligible):
- * fills ratio, share, expected, deviation, worst_deviation and
- * window_requests. "Over" when window_requests >= min_requests and
- * (ratio > ratio_threshold or worst_deviation > deviation_threshold); a
- * threshold <= 0 is off. The alarm rises once over has held for hold_ms
- * and clears as soon as it is not. Returns +1 when this call raised the
- * alarm, -1 when it cleared it, else 0.
+ * Record the effective weights (0 = not eligible) in force since the last
+ * call, into the current bucket: the expected shares then follow what the
+ * balancer was told over the window, not only what it is told now. Call it
+ * often (the control thread does every 10 ms); a gap counts as at most one
+ * bucket.
+ */
+void
+sl_lb_imbalance_weigh(struct sl_lb_imbalance *im, const uint32_t *weight,
+		      uint64_t now_ms);
+
+/* Declared capacities for the ratio (NULL or 0 = as its peers). */
+void
+sl_lb_imbalance_set_capacity(struct sl_lb_imbalance *im,
+			     const uint32_t *capacity, unsigned int n);
+
+/*
+ * Judge the window: fills ratio, share, expected, deviation,
+ * worst_deviation, named and window_requests. Expected shares come from the
+ * weights recorded by sl_lb_imbalance_weigh over the window (from `weight`
+ * when nothing was recorded). ratio is the largest observed share over
+ * the backend's capacity share while in service. "Over" when
+ * window_requests >= min_requests and (ratio > ratio_threshold or
+ * worst_deviation > deviation_threshold); a threshold <= 0 is off. The
+ * alarm rises once over has held for hold_ms and clears as soon as it is
+ * not. Returns +1 when this call raised the alarm, -1 when it cleared it,
+ * else 0.
  */
 int
 sl_lb_imbalance_eval(struct sl_lb_imbalance *im, const uint32_t *weight,
 		     uint64_t now_ms, uint64_t min_requests,
 		     double ratio_threshold, double deviation_threshold,
 		     uint32_t hold_ms);
+
+/*
+ * Capacity skew of a weight vector: for each backend with weight > 0,
+ * share[i] = weight / sum of weights, cap_share[i] = capacity / sum of
+ * capacities and ratio[i] = share / cap_share (0 for weight 0). Capacity
+ * NULL or 0 counts as the mean of the declared ones (equal capacities when
+ * none is). Any output may be NULL. Returns the index of the largest
+ * ratio, or -1 when no weight is > 0.
+ */
+int
+sl_lb_skew(const uint32_t *weight, const uint32_t *capacity, unsigned int n,
+	   double *share, double *cap_share, double *ratio);
+
+/* Root-cause alarm: start clean for n backends. */
+void
+sl_lb_rc_init(struct sl_lb_rc *rc, unsigned int n);
+
+/* Fold one sample of in-flight counts into the moving averages; alpha is
+ * the weight of the new sample (0.01 every 10 ms: about a second). */
+void
+sl_lb_rc_sample(struct sl_lb_rc *rc, const uint32_t *inflight, unsigned int n,
+		double alpha);
+
+/*
+ * Judge: a backend is a cause when its configured share is over
+ * skew_ratio x its capacity share (at once: the config says so), or when,
+ * serving with a share above its capacity share, its average in flight
+ * per unit of capacity has been over sat_ratio x its serving peers' mean
+ * (and at least SL_LB_RC_SAT_MIN_INFLIGHT) for SL_LB_RC_SAT_HOLD_MS. A
+ * saturated backend stays a cause while it is not serving (ejected, down,
+ * breaker open, slow start), until it has served unsaturated for
+ * SL_LB_RC_SAT_HOLD_MS or its share drops to fair. skew_ratio or
+ * sat_ratio <= 0: that cause is off. Names the skew cause with the largest
+ * ratio, else the saturated one with the most in flight. Returns +1 when
+ * this call raised the alarm, -1 when it cleared it, 2 when it stays
+ * raised but names another backend or cause, else 0.
+ */
+int
+sl_lb_rc_eval(struct sl_lb_rc *rc, const struct sl_lb_rc_in *in,
+	      unsigned int n, uint64_t now_ms, double skew_ratio,
+	      double sat_ratio);
 
 #endif

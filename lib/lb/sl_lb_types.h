@@ -58,6 +58,19 @@ struct sl_lb_imbalance {
 	uint64_t bucket_start_ms;        /* start of the current bucket */
 	uint32_t cur;                    /* current bucket index */
 	uint32_t counts[SL_LB_IMB_BUCKETS][SL_LB_MAX_BACKENDS];
+	/*
+	 * What the window promised, per bucket: effective weight x ms, and ms
+	 * in service (effective weight > 0), from sl_lb_imbalance_weigh. A
+	 * backend out for part of the window is expected to have had only
+	 * that part's share, so a return from maintenance is no deviation.
+	 */
+	uint32_t wtime[SL_LB_IMB_BUCKETS][SL_LB_MAX_BACKENDS];
+	uint32_t stime[SL_LB_IMB_BUCKETS][SL_LB_MAX_BACKENDS];
+	uint64_t weighed_ms;             /* last sl_lb_imbalance_weigh; 0 = never */
+	uint32_t capacity[SL_LB_MAX_BACKENDS]; /* declared; 0 = as its peers */
+	int32_t named;                   /* the backend that breaks a rule most
+	                                    (the one an event names); -1 none */
+	int32_t ratio_top;               /* the backend with the largest ratio */
 	uint64_t over_since_ms;          /* 0 = not over threshold */
 	bool alarm;
 	bool over;                       /* over_since_ms is valid (it may be 0
@@ -69,19 +82,63 @@ struct sl_lb_imbalance {
 	 * that requests still finishing on a backend just taken out do not
 	 * make the others look starved.
 	 */
-	double ratio;                    /* max observed share / mean of the
-	                                    others' observed shares (the config
-	                                    skew check's measure); 1.0 when
-	                                    even or fewer than two */
+	double ratio;                    /* max over backends of observed
+	                                    share / capacity share in service
+	                                    (the config skew check's measure,
+	                                    on what happened); 1.0 when none */
 	double worst_deviation;          /* max over weighted backends of
 	                                    |observed/expected - 1| */
 	double share[SL_LB_MAX_BACKENDS];     /* share of all requests in the
 	                                         window, 0..1 */
-	double expected[SL_LB_MAX_BACKENDS];  /* weight-predicted share */
+	double expected[SL_LB_MAX_BACKENDS];  /* share the effective weights
+	                                         predicted over the window */
 	double deviation[SL_LB_MAX_BACKENDS]; /* observed/expected - 1; for
 	                                         expected 0: share (0 when
 	                                         nothing came) */
 	uint64_t window_requests;
+};
+
+/*
+ * Root-cause alarm (lb_alarm.c): judged on the configured weights and the
+ * declared capacities, not on what the balancer does now, so it stays up
+ * while the backend it names is ejected, broken or in slow start.
+ */
+enum sl_lb_rc_cause {
+	SL_LB_RC_NONE = 0,
+	SL_LB_RC_SKEW,         /* configured share > skew_warn_ratio x capacity share */
+	SL_LB_RC_SATURATED,    /* in flight far above its peers', share above fair */
+};
+
+/* Below this many requests in flight (averaged), nothing is saturated. */
+#define SL_LB_RC_SAT_MIN_INFLIGHT 4.0
+/* Saturation must last this long before it is a cause. */
+#define SL_LB_RC_SAT_HOLD_MS 2000
+
+/* One backend, as the control thread sees it at an evaluation. */
+struct sl_lb_rc_in {
+	uint32_t weight;       /* configured (file or operator); 0 = out of the spread */
+	uint32_t capacity;     /* declared; 0 = as its peers */
+	bool serving;          /* takes traffic at its full weight now */
+};
+
+struct sl_lb_rc {
+	uint32_t n;
+	bool alarm;
+	int32_t backend;                 /* named; -1 when not raised */
+	uint8_t cause;                   /* enum sl_lb_rc_cause of the named one */
+	uint8_t cause_of[SL_LB_MAX_BACKENDS];   /* per backend */
+	bool latched[SL_LB_MAX_BACKENDS];       /* saturated; held while it is
+	                                           out of service */
+	uint64_t sat_since_ms[SL_LB_MAX_BACKENDS];  /* saturated from; 0 = not */
+	uint64_t calm_since_ms[SL_LB_MAX_BACKENDS]; /* serving unsaturated from */
+	double inflight[SL_LB_MAX_BACKENDS];    /* moving average of in flight */
+	/* results of the last evaluation */
+	double share[SL_LB_MAX_BACKENDS];       /* configured share, 0..1 */
+	double cap_share[SL_LB_MAX_BACKENDS];   /* capacity share, 0..1 */
+	double ratio[SL_LB_MAX_BACKENDS];       /* share / cap_share */
+	double peer_ratio;               /* named: its weight per unit of capacity
+	                                    over its peers' mean */
+	double peer_inflight;            /* named: its peers' mean in flight */
 };
 
 #endif

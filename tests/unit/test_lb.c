@@ -482,11 +482,13 @@ test_imbalance(void)
 	CHECK(fabs(im.expected[2] - 1.0 / 3) < 1e-9);
 	CHECK(!im.alarm);
 
-	/* 1:1:10 with equal weights: over at once, alarm only after hold. */
+	/* 1:1:10 with equal weights: over at once, alarm only after hold.
+	 * ratio: b2's 10/12 of the requests over its capacity share 1/3. */
 	sl_lb_imbalance_init(&im, 3, 10000, t);
 	add3(&im, 10, 10, 100, t);
 	CHECK_EQ(sl_lb_imbalance_eval(&im, eq, t, 30, 2.0, 0, 3000), 0);
-	CHECK(fabs(im.ratio - 10.0) < 1e-9);
+	CHECK(fabs(im.ratio - 2.5) < 1e-9);
+	CHECK_EQ(im.ratio_top, 2);
 	CHECK(!im.alarm);
 	CHECK_EQ(im.over_since_ms, t);
 	add3(&im, 10, 10, 100, t + 1000);
@@ -549,7 +551,7 @@ test_imbalance(void)
 	add3(&im, 100, 100, 200, 0);
 	CHECK_EQ(sl_lb_imbalance_eval(&im, w112, 0, 10, 0, 0.5, 0), 0);
 	CHECK(im.worst_deviation < 1e-9);
-	CHECK(fabs(im.ratio - 2.0) < 1e-9);
+	CHECK(fabs(im.ratio - 1.5) < 1e-9);   /* 1/2 over 1/3 */
 	sl_lb_imbalance_init(&im, 3, 10000, 0);
 	add3(&im, 100, 100, 100, 0);
 	CHECK_EQ(sl_lb_imbalance_eval(&im, w112, 0, 10, 0, 0.5, 0), 0);
@@ -571,7 +573,8 @@ test_imbalance(void)
 	CHECK_EQ(im.expected[2], 0);
 	CHECK(fabs(im.deviation[2] - 500.0 / 600) < 1e-9);
 
-	/* One eligible backend: ratio 1. Others got nothing: capped ratio. */
+	/* One eligible backend: ratio 1. Others got nothing: all of it
+	 * against a capacity share of 1/3. */
 	{
 		const uint32_t w100[] = { 1, 0, 0 };
 
@@ -582,7 +585,7 @@ test_imbalance(void)
 		sl_lb_imbalance_init(&im, 3, 10000, 0);
 		add3(&im, 0, 100, 0, 0);
 		CHECK_EQ(sl_lb_imbalance_eval(&im, eq, 0, 0, 2.0, 0, 0), 1);
-		CHECK(im.ratio == SL_LB_IMB_RATIO_MAX);
+		CHECK(fabs(im.ratio - 3.0) < 1e-9);
 	}
 	/* Out-of-range backend is ignored. */
 	sl_lb_imbalance_init(&im, 3, 10000, 0);
