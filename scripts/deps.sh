@@ -7,7 +7,30 @@
 #
 # Prints a final line `hugepages: yes|no` and writes the same verdict to
 # /run/sluice/hugepages so the other scripts can choose `--no-huge`.
+#
+# What it changes is recorded under /run/sluice; `deps.sh --release-hugepages`
+# puts the hugepage count back and unmounts the hugetlbfs it mounted.
 set -euo pipefail
+
+if [ "${1:-}" = --release-hugepages ]; then
+	if [ -f /run/sluice/hugepages.before ]; then
+		before=$(cat /run/sluice/hugepages.before)
+		echo "$before" > /proc/sys/vm/nr_hugepages
+		echo "deps.sh: vm.nr_hugepages -> $(cat /proc/sys/vm/nr_hugepages) (was $before before deps.sh)"
+		rm -f /run/sluice/hugepages.before
+	else
+		echo "deps.sh: vm.nr_hugepages was not changed by deps.sh; left at $(cat /proc/sys/vm/nr_hugepages)"
+	fi
+	if [ -f /run/sluice/hugetlbfs.mounted ]; then
+		umount /dev/hugepages && echo "deps.sh: unmounted /dev/hugepages"
+		rm -f /run/sluice/hugetlbfs.mounted
+	fi
+	rm -f /run/sluice/hugepages
+	exit 0
+elif [ $# -gt 0 ]; then
+	echo "usage: deps.sh [--release-hugepages]" >&2
+	exit 2
+fi
 
 PKGS=(
 	# build
@@ -85,13 +108,22 @@ if [ -w /proc/sys/vm/nr_hugepages ]; then
 	if [ "$cur" -lt "$want" ]; then
 		echo "$want" > /proc/sys/vm/nr_hugepages 2>/dev/null || true
 		now=$(cat /proc/sys/vm/nr_hugepages)
-		[ "$now" -ne "$cur" ] && echo "deps.sh: vm.nr_hugepages $cur -> $now" \
-			"(until reboot; undo: echo $cur > /proc/sys/vm/nr_hugepages)"
+		if [ "$now" -ne "$cur" ]; then
+			mkdir -p /run/sluice
+			# The first value seen is the machine's own: keep it.
+			[ -f /run/sluice/hugepages.before ] || echo "$cur" > /run/sluice/hugepages.before
+			echo "deps.sh: vm.nr_hugepages $cur -> $now, until reboot" \
+				"(undo: scripts/deps.sh --release-hugepages)"
+		fi
 	fi
 	mkdir -p /dev/hugepages
 	if ! mountpoint -q /dev/hugepages; then
-		mount -t hugetlbfs nodev /dev/hugepages 2>/dev/null &&
-			echo "deps.sh: mounted hugetlbfs at /dev/hugepages (undo: umount /dev/hugepages)" || true
+		if mount -t hugetlbfs nodev /dev/hugepages 2>/dev/null; then
+			mkdir -p /run/sluice
+			touch /run/sluice/hugetlbfs.mounted
+			echo "deps.sh: mounted hugetlbfs at /dev/hugepages" \
+				"(undo: scripts/deps.sh --release-hugepages)"
+		fi
 	fi
 	got=$(cat /proc/sys/vm/nr_hugepages)
 	if [ "$got" -ge 64 ] && mountpoint -q /dev/hugepages; then

@@ -52,6 +52,32 @@ def _alive(pid):
     return True
 
 
+def test_deps_release_hugepages_changes_only_what_deps_changed():
+    # With nothing recorded as changed by deps.sh, nothing is changed back.
+    # What deps.sh recorded on this machine (a fresh one: the count it
+    # raised and the hugetlbfs it mounted) is set aside for the test, so
+    # the gateway's hugepages stay as they are.
+    before = open("/proc/sys/vm/nr_hugepages").read().strip()
+    mounted = run(["mountpoint", "-q", "/dev/hugepages"], check=False).returncode
+    markers = ["/run/sluice/hugepages.before", "/run/sluice/hugetlbfs.mounted"]
+    aside = [m for m in markers if os.path.exists(m)]
+    for m in aside:
+        os.rename(m, m + ".test")
+    try:
+        out = run([str(REPO / "scripts" / "deps.sh"), "--release-hugepages"]).stdout
+        assert "was not changed by deps.sh" in out, out
+        assert "unmounted" not in out, out
+        assert open("/proc/sys/vm/nr_hugepages").read().strip() == before
+        assert run(["mountpoint", "-q", "/dev/hugepages"], check=False).returncode == mounted
+        bad = run([str(REPO / "scripts" / "deps.sh"), "--bogus"], check=False)
+        assert bad.returncode == 2 and "usage" in bad.stderr
+    finally:
+        for m in aside:
+            os.rename(m + ".test", m)
+        # Put the verdict file back for the scripts that read it.
+        run([str(REPO / "scripts" / "deps.sh")], timeout=600)
+
+
 def test_deps_leaves_a_running_nginx_and_haproxy_alone(tmp_path):
     # Processes whose names are nginx and haproxy (copies of sleep, so
     # that `pkill -x nginx` would match them) stand for the machine's own.
