@@ -1,12 +1,13 @@
 /*
  * Semantic checks over a parsed config: references, reachability, duplicates,
- * weights. Elements whose fields failed to parse are skipped so that one
- * mistake is not reported twice.
+ * weights against capacities. Elements whose fields failed to parse are
+ * skipped so that one mistake is not reported twice.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "sl_conf.h"
+#include "sl_lb.h"
 #include "conf_private.h"
 
 static inline uint32_t
@@ -145,43 +146,69 @@ check_routes(const struct sl_conf *c, struct sl_conf_diag *d)
 	}
 }
 
-/* The seed's root cause: weights that pile traffic onto one backend. */
+/*
+ * The seed's root cause: weights that give a backend more than it can take.
+ * For every backend, its configured share (weight / sum of weights) over
+ * its capacity share (capacity / sum of capacities; equal when none is
+ * declared, the mean of the declared ones for a backend without): over
+ * skew_warn_ratio, that backend fills up while the pool still has room.
+ * Weight-0 backends are out of the spread. One warning per backend over.
+ */
 static void
 check_skew(const struct sl_conf_pool *pool, unsigned int pi,
 	   struct sl_conf_diag *d)
 {
-	uint64_t sum = 0;
-	unsigned int top = 0, n = 0;
-	double others, ratio;
-	char p[256];
+	uint32_t w[SL_CONF_MAX_BACKENDS], cap[SL_CONF_MAX_BACKENDS];
+	double share[SL_CONF_MAX_BACKENDS], cs[SL_CONF_MAX_BACKENDS];
+	double ratio[SL_CONF_MAX_BACKENDS];
+	unsigned int n = pool->n_backends, in = 0, ndecl = 0, only = 0;
+	uint64_t csum = 0;
+	char p[256], how[96];
 
-	for (unsigned int i = 0; i < pool->n_backends; i++) {
+	if (n < 2 || n > SL_CONF_MAX_BACKENDS)
+		return;
+	for (unsigned int i = 0; i < n; i++) {
 		if (!pool->backends[i].valid)
 			return;
-		sum += pool->backends[i].weight;
-		if (pool->backends[i].weight > pool->backends[top].weight)
-			top = i;
-		n++;
+		w[i] = pool->backends[i].weight;
+		cap[i] = pool->backends[i].capacity;
+		if (w[i] > 0) {
+			in++;
+			only = i;
+			if (cap[i] > 0) {
+				ndecl++;
+				csum += cap[i];
+			}
+		}
 	}
-	if (n < 2 || sum == 0)
+	if (in == 0)
 		return;
-	others = (double)(sum - pool->backends[top].weight) / (n - 1);
-	ratio = others > 0 ? pool->backends[top].weight / others : 1e300;
-	if (ratio <= pool->skew_warn_ratio)
-		return;
-	snprintf(p, sizeof(p), "/pools/%u/backends/%u/weight", pi, top);
-	if (others > 0)
-		conf_warn(d, p, "uneven spread: backend \"%s\" would get %.1f%% of "
-			  "the pool's requests (weight %u is %.1fx the mean %.2f of "
-			  "the other %u); skew_warn_ratio is %.1f",
-			  pool->backends[top].name,
-			  100.0 * pool->backends[top].weight / (double)sum,
-			  pool->backends[top].weight, ratio, others, n - 1,
-			  pool->skew_warn_ratio);
-	else
+	if (in == 1) {
+		snprintf(p, sizeof(p), "/pools/%u/backends/%u/weight", pi, only);
 		conf_warn(d, p, "uneven spread: backend \"%s\" would get 100%% of "
 			  "the pool's requests (the other %u have weight 0)",
-			  pool->backends[top].name, n - 1);
+			  pool->backends[only].name, n - 1);
+		return;
+	}
+	sl_lb_skew(w, cap, n, share, cs, ratio);
+	for (unsigned int i = 0; i < n; i++) {
+		if (w[i] == 0 || ratio[i] <= pool->skew_warn_ratio)
+			continue;
+		if (ndecl == 0)
+			snprintf(how, sizeof(how), "no capacity declared: equal");
+		else if (cap[i] == 0)
+			snprintf(how, sizeof(how), "capacity not declared: taken as "
+				 "the mean %.0f", (double)csum / ndecl);
+		else
+			snprintf(how, sizeof(how), "capacity %u of %llu declared",
+				 cap[i], (unsigned long long)csum);
+		snprintf(p, sizeof(p), "/pools/%u/backends/%u/weight", pi, i);
+		conf_warn(d, p, "uneven spread: backend \"%s\" would get %.1f%% of "
+			  "the pool's requests, %.2fx its capacity share of %.1f%% "
+			  "(%s); skew_warn_ratio is %.2f",
+			  pool->backends[i].name, 100.0 * share[i], ratio[i],
+			  100.0 * cs[i], how, pool->skew_warn_ratio);
+	}
 }
 
 static void

@@ -138,6 +138,13 @@ struct sl_conf_backend {
 	uint32_t addr;
 	uint16_t port;
 	uint32_t weight;
+	/*
+	 * Declared capacity in concurrent requests; 0 = not declared (the
+	 * skew check and the root-cause alarm then take it as equal to its
+	 * peers'). A learned capacity, when there is one, belongs next to the
+	 * runtime state (sl_up_backend), not here: this is what the file says.
+	 */
+	uint32_t capacity;
 	struct sl_conf_limits limits;
 	bool valid;
 	bool removed;            /* gone from the file at a reload: draining */
@@ -204,12 +211,15 @@ struct sl_conf_imbalance {
 	double ratio;                   /* 0 = the pool's skew_warn_ratio */
 	double deviation;               /* |observed/expected - 1| alarm level */
 	uint32_t hold_ms;               /* over threshold this long: event */
+	double saturation_ratio;        /* root-cause alarm: in flight per unit
+	                                   of capacity this many times the
+	                                   peers' mean; 0 = off */
 };
 
 struct sl_conf_pool {
 	char name[SL_NAME_MAX];
-	double skew_warn_ratio;  /* warn when one backend's weight exceeds this
-	                            multiple of the mean of the others */
+	double skew_warn_ratio;  /* warn when a backend's configured share
+	                            exceeds this multiple of its capacity share */
 	uint32_t connect_timeout_ms;
 	enum sl_conf_policy policy;
 	enum sl_conf_hash_source hash_source;

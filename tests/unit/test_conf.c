@@ -1,4 +1,5 @@
 /* Config validator: syntax helpers, structural and semantic checks. */
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "sl_conf.h"
@@ -149,7 +150,8 @@ test_weights(void)
 	CHECK(c == NULL);
 	sl_conf_diag_free(&d);
 
-	/* 3:1 over two backends is within the default ratio of 4. */
+	/* 3:1 over two backends: 1.5x its capacity share, within the
+	 * default skew_warn_ratio of 1.75. */
 	c = load("{\"version\": 1," BASE_PORTS
 		 "\"pools\": [{\"name\": \"web\", \"backends\": ["
 		 " {\"address\": \"198.18.1.2\", \"port\": 80, \"weight\": 3},"
@@ -159,6 +161,141 @@ test_weights(void)
 	CHECK_EQ(d.n_warnings, 0);
 	sl_conf_free(c);
 	sl_conf_diag_free(&d);
+}
+
+/* One pool of these weights (and capacities, 0 = not declared). */
+static struct sl_conf *
+load_pool(const uint32_t *w, const uint32_t *cap, unsigned int n,
+	  const char *pool_extra, bool strict, struct sl_conf_diag *d)
+{
+	char json[4096], *o = json;
+	const char *end = json + sizeof(json);
+
+	o += snprintf(o, end - o, "{\"version\": 1," BASE_PORTS
+		      "\"pools\": [{\"name\": \"web\", %s \"backends\": [",
+		      pool_extra);
+	for (unsigned int i = 0; i < n; i++) {
+		o += snprintf(o, end - o, "%s{\"name\": \"b%u\", \"address\": "
+			      "\"198.18.1.%u\", \"port\": 80, \"weight\": %u",
+			      i ? "," : "", i + 1, i + 2, w[i]);
+		if (cap != NULL && cap[i] > 0)
+			o += snprintf(o, end - o, ", \"capacity\": %u", cap[i]);
+		o += snprintf(o, end - o, "}");
+	}
+	snprintf(o, end - o, "]}]," BASE_LISTENERS "}");
+	return load(json, strict, d);
+}
+
+/*
+ * The skew check over a table of weight/capacity vectors, at the default
+ * skew_warn_ratio: which backends it names, and that each warning says
+ * the backend's share and its capacity share.
+ */
+static void
+test_skew_check(void)
+{
+	static const struct {
+		unsigned int n;
+		uint32_t w[6], cap[6];
+		unsigned int warned;     /* bitmask of backends warned about */
+		const char *text;        /* in the first warning */
+	} cases[] = {
+		{ 6, { 10, 10, 1, 1, 1, 1 }, { 0 }, 0x3,
+		  "would get 41.7% of the pool's requests, 2.50x its capacity share of 16.7%" },
+		{ 6, { 4, 1, 1, 1, 1, 1 }, { 0 }, 0x1,
+		  "would get 44.4% of the pool's requests, 2.67x its capacity share of 16.7%" },
+		{ 3, { 4, 2, 1 }, { 40, 20, 10 }, 0, NULL },
+		{ 3, { 4, 2, 1 }, { 10, 20, 40 }, 0x1, "capacity 10 of 70 declared" },
+		{ 3, { 1, 1, 2 }, { 0 }, 0, NULL },
+		{ 3, { 1, 2, 3 }, { 0 }, 0, NULL },
+		{ 2, { 10, 1 }, { 0 }, 0x1, "90.9%" },
+		{ 3, { 4, 1, 1 }, { 0, 10, 10 }, 0x1, "capacity not declared: taken as the mean 10" },
+		{ 3, { 1, 1, 40 }, { 0 }, 0x4, "no capacity declared: equal" },
+		{ 3, { 1, 1, 1 }, { 0 }, 0, NULL },
+	};
+	struct sl_conf_diag d;
+	struct sl_conf *c;
+
+	for (unsigned int k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		unsigned int warned = 0;
+		char ptr[64];
+
+		c = load_pool(cases[k].w, cases[k].cap, cases[k].n, "", false, &d);
+		CHECK(c != NULL);
+		CHECK_EQ(d.n_errors, 0);
+		for (unsigned int i = 0; i < cases[k].n; i++) {
+			snprintf(ptr, sizeof(ptr), "/pools/0/backends/%u/weight", i);
+			if (has(&d, ptr, "uneven spread", true)) {
+				char name[32];
+
+				warned |= 1u << i;
+				snprintf(name, sizeof(name), "backend \"b%u\"", i + 1);
+				CHECK(has(&d, ptr, name, true));
+				CHECK(has(&d, ptr, "its capacity share of", true));
+			}
+		}
+		if (warned != cases[k].warned)
+			fprintf(stderr, "skew case %u: warned 0x%x\n", k, warned);
+		CHECK_EQ(warned, cases[k].warned);
+		CHECK_EQ(d.n_warnings, (unsigned int)__builtin_popcount(cases[k].warned));
+		if (cases[k].text != NULL)
+			CHECK(strstr(d.msgs[0].text, cases[k].text) != NULL);
+		sl_conf_free(c);
+		sl_conf_diag_free(&d);
+		/* A warning is fatal with strict; no warning, no refusal. */
+		c = load_pool(cases[k].w, cases[k].cap, cases[k].n, "", true, &d);
+		CHECK_EQ(c == NULL, cases[k].warned != 0);
+		sl_conf_free(c);
+		sl_conf_diag_free(&d);
+	}
+	/* A pool may raise its own threshold: 10,10,1,1,1,1 passes at 3. */
+	{
+		const uint32_t w[] = { 10, 10, 1, 1, 1, 1 };
+
+		c = load_pool(w, NULL, 6, "\"skew_warn_ratio\": 3,", true, &d);
+		CHECK(c != NULL);
+		CHECK_EQ(d.n_warnings, 0);
+		sl_conf_free(c);
+		sl_conf_diag_free(&d);
+	}
+	/* capacity: 1..1000000, optional, defaults to 0 (not declared). */
+	{
+		const uint32_t w[] = { 1, 1 }, bad[] = { 0, 1 };
+
+		c = load_pool(w, NULL, 2, "", false, &d);
+		CHECK(c != NULL && c->pools[0].backends[0].capacity == 0);
+		sl_conf_free(c);
+		sl_conf_diag_free(&d);
+		c = load_pool(w, bad, 2, "", false, &d);
+		CHECK(c != NULL && c->pools[0].backends[1].capacity == 1);
+		sl_conf_free(c);
+		sl_conf_diag_free(&d);
+	}
+	c = load("{\"version\": 1," BASE_PORTS
+		 "\"pools\": [{\"name\": \"web\", \"backends\": ["
+		 " {\"address\": \"198.18.1.2\", \"port\": 80, \"capacity\": 0},"
+		 " {\"address\": \"198.18.1.3\", \"port\": 80, \"capacity\": 2000000}]}],"
+		 BASE_LISTENERS "}", false, &d);
+	CHECK(c == NULL);
+	CHECK(has(&d, "/pools/0/backends/0/capacity", "between 1 and 1000000", false));
+	CHECK(has(&d, "/pools/0/backends/1/capacity", "between 1 and 1000000", false));
+	sl_conf_diag_free(&d);
+	/* imbalance.saturation_ratio: 0 (off) or at least 1. */
+	{
+		const uint32_t w[] = { 1, 1 };
+
+		c = load_pool(w, NULL, 2, "\"imbalance\": {\"saturation_ratio\": 0.5},",
+			      false, &d);
+		CHECK(c == NULL);
+		CHECK(has(&d, "/pools/0/imbalance/saturation_ratio", "0 (off) or at least 1",
+			  false));
+		sl_conf_diag_free(&d);
+		c = load_pool(w, NULL, 2, "", false, &d);
+		CHECK(c != NULL && c->pools[0].imbalance.saturation_ratio == 4.0);
+		CHECK(c != NULL && c->pools[0].skew_warn_ratio == 1.75);
+		sl_conf_free(c);
+		sl_conf_diag_free(&d);
+	}
 }
 
 static void
@@ -371,6 +508,7 @@ main(void)
 	test_minimal_defaults();
 	test_all_errors_reported();
 	test_weights();
+	test_skew_check();
 	test_reachability();
 	test_listeners();
 	test_json_errors();
