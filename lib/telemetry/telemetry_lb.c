@@ -162,13 +162,29 @@ tel_walk_backends(const struct sl_conf *c, int only, tel_pool_filter keep,
 	return n;
 }
 
+static const char *
+rc_cause_name(unsigned int cause)
+{
+	return cause == SL_LB_RC_SKEW ? "skew" :
+	       cause == SL_LB_RC_SATURATED ? "saturated" : "none";
+}
+
+static uint64_t
+permille(const double *v)
+{
+	double x = tel_load_double(v);
+
+	return x > 0 ? (uint64_t)(x * 1000 + 0.5) : 0;
+}
+
 void
-tel_lb_backend_state(struct rte_tel_data *e, const struct sl_conf *c __rte_unused,
+tel_lb_backend_state(struct rte_tel_data *e, const struct sl_conf *c,
 		     unsigned int pool, unsigned int i)
 {
 	const struct sl_up_pool *p = &ldp->up->pools[pool];
 	const struct sl_up_backend *b = &p->b[i];
 	const struct sl_lb_imbalance *im = p->imb;
+	const struct sl_lb_rc *rc = p->rc;
 	double dev;
 	char text[64];
 
@@ -211,6 +227,18 @@ tel_lb_backend_state(struct rte_tel_data *e, const struct sl_conf *c __rte_unuse
 	dev = tel_load_double(&p->load->deviation[i]);
 	rte_tel_data_add_dict_int(e, "inflight_deviation_pct",
 				  (int)(dev * 100 + (dev < 0 ? -0.5 : 0.5)));
+	/* Declared capacity (0 = none: as its peers) and what the root-cause
+	 * alarm makes of the configured weights against it. */
+	rte_tel_data_add_dict_u64(e, "capacity", c->pools[pool].backends[i].capacity);
+	rte_tel_data_add_dict_u64(e, "configured_share_permille", permille(&rc->share[i]));
+	rte_tel_data_add_dict_u64(e, "capacity_share_permille", permille(&rc->cap_share[i]));
+	rte_tel_data_add_dict_u64(e, "capacity_skew_permille", permille(&rc->ratio[i]));
+	snprintf(text, sizeof(text), "%.1f", tel_load_double(&rc->inflight[i]));
+	rte_tel_data_add_dict_string(e, "inflight_avg", text);
+	rte_tel_data_add_dict_u64(e, "rootcause_alarm",
+				  TEL_LOAD(rc->cause_of[i]) != SL_LB_RC_NONE);
+	rte_tel_data_add_dict_string(e, "rootcause",
+				     rc_cause_name(TEL_LOAD(rc->cause_of[i])));
 }
 
 /* ---- /sluice/pools ---------------------------------------------------- */
@@ -278,6 +306,16 @@ pool_row(const struct sl_conf *c, unsigned int i, uint16_t *idx)
 	add_ratio(e, "load_imbalance_worst_deviation", &p->load_worst_deviation);
 	rte_tel_data_add_dict_u64(e, "load_imbalance_alarm", TEL_LOAD(p->load_alarm));
 	rte_tel_data_add_dict_u64(e, "load_imbalance_alarms", TEL_LOAD(p->load_alarms));
+	{
+		int32_t rb = TEL_LOAD(p->rc_backend);
+
+		rte_tel_data_add_dict_u64(e, "rootcause_alarm", TEL_LOAD(p->rc_alarm));
+		rte_tel_data_add_dict_u64(e, "rootcause_alarms", TEL_LOAD(p->rc_alarms));
+		tel_add_str(e, "rootcause_backend", rb >= 0 && (unsigned int)rb <
+			    cp->n_backends ? cp->backends[rb].name : "");
+		rte_tel_data_add_dict_string(e, "rootcause",
+					     rc_cause_name(TEL_LOAD(p->rc_cause)));
+	}
 	return e;
 }
 

@@ -155,6 +155,13 @@ struct sl_up_pool {
 	double load_worst_deviation;
 	uint8_t load_alarm;
 	uint64_t load_alarms;
+	/* Root-cause alarm: configured weights against capacity, and
+	 * saturation (lb_alarm.c); judged with the imbalance detector. */
+	struct sl_lb_rc *rc;
+	uint8_t rc_alarm;            /* published copies for telemetry */
+	int32_t rc_backend;          /* named backend; -1 = none */
+	uint8_t rc_cause;            /* enum sl_lb_rc_cause */
+	uint64_t rc_alarms;
 };
 
 struct sl_upstream {

@@ -150,8 +150,10 @@ up_pool_init(struct sl_up_pool *p, const struct sl_conf_pool *cp, uint64_t now)
 	p->outlier = rte_zmalloc("sl_up_outlier", sizeof(*p->outlier), 0);
 	p->imb = rte_zmalloc("sl_up_imb", sizeof(*p->imb), 0);
 	p->load = rte_zmalloc("sl_up_load", sizeof(*p->load), 0);
+	p->rc = rte_zmalloc("sl_up_rc", sizeof(*p->rc), 0);
 	if (p->b == NULL || p->ids == NULL || p->brk == NULL ||
-	    p->outlier == NULL || p->imb == NULL || p->load == NULL)
+	    p->outlier == NULL || p->imb == NULL || p->load == NULL ||
+	    p->rc == NULL)
 		return -ENOMEM;
 	up_pool_settings(p, cp);
 	for (unsigned int i = 0; i < cp->n_backends; i++)
@@ -161,6 +163,8 @@ up_pool_init(struct sl_up_pool *p, const struct sl_conf_pool *cp, uint64_t now)
 	sl_outlier_init(p->outlier, p->n, now);
 	sl_lb_imbalance_init(p->imb, p->n, cp->imbalance.window_ms, now);
 	sl_lb_imbalance_init(p->load, p->n, cp->imbalance.window_ms, now);
+	sl_lb_rc_init(p->rc, cap);
+	p->rc_backend = -1;
 	if (cp->policy == SL_POLICY_MAGLEV) {
 		p->maglev = up_maglev_build(p, cp);
 		if (p->maglev == NULL)
@@ -231,6 +235,7 @@ sl_upstream_free(struct sl_upstream *u)
 		rte_free(p->outlier);
 		rte_free(p->imb);
 		rte_free(p->load);
+		rte_free(p->rc);
 		up_maglev_free(p->maglev);
 	}
 	sl_upstream_reclaim(u);

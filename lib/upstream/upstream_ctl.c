@@ -320,21 +320,23 @@ imbalance_event(struct sl_upstream *u, unsigned int pool,
 	struct sl_up_pool *p = &u->pools[pool];
 
 	if (ev > 0) {
-		unsigned int top = 0;
+		/* The backend that breaks the rule, not the busiest one: after a
+		 * return from maintenance that is the one still short. */
+		unsigned int top = im->named >= 0 && (unsigned int)im->named < p->n ?
+				   (unsigned int)im->named : 0;
 
-		for (unsigned int i = 1; i < p->n; i++)
-			if (im->share[i] > im->share[top])
-				top = i;
 		sl_event_add(u->events, "imbalance", cp->name, bname(u, pool, top),
-			     "alarm on %s: spread ratio %.2f (limit %.2f), worst "
-			     "deviation %.0f%% (limit %.0f%%); %s takes %.1f%% of %llu",
+			     "alarm on %s: ratio to capacity share %.2f (limit %.2f), "
+			     "worst deviation %.0f%% (limit %.0f%%); %s takes %.1f%% "
+			     "of %llu, expected %.1f%%",
 			     what, im->ratio, ratio, im->worst_deviation * 100,
 			     cp->imbalance.deviation * 100, bname(u, pool, top),
 			     im->share[top] * 100,
-			     (unsigned long long)im->window_requests);
+			     (unsigned long long)im->window_requests,
+			     im->expected[top] * 100);
 	} else if (ev < 0) {
 		sl_event_add(u->events, "imbalance", cp->name, NULL,
-			     "cleared on %s: spread ratio %.2f, worst deviation %.0f%%",
+			     "cleared on %s: ratio %.2f, worst deviation %.0f%%",
 			     what, im->ratio, im->worst_deviation * 100);
 	}
 }
@@ -349,21 +351,31 @@ imbalance_pool(struct sl_upstream *u, unsigned int pool, uint64_t now)
 {
 	const struct sl_conf_pool *cp = &u->conf->pools[pool];
 	struct sl_up_pool *p = &u->pools[pool];
-	uint32_t w[SL_CONF_MAX_BACKENDS];
+	uint32_t w[SL_CONF_MAX_BACKENDS], cap[SL_CONF_MAX_BACKENDS];
 	double ratio = cp->imbalance.ratio != 0 ? cp->imbalance.ratio :
 		       cp->skew_warn_ratio;
 	int ev;
 
+	for (unsigned int i = 0; i < p->n; i++)
+		w[i] = SL_UP_LOAD(p->b[i].eff_weight);
 	if (now >= p->load_next_ms) {
 		p->load_next_ms = now + LOAD_SAMPLE_EVERY;
 		for (unsigned int i = 0; i < p->n; i++)
 			sl_lb_imbalance_add(p->load, i, SL_UP_LOAD(p->b[i].inflight), now);
+		/* What each backend was promised meanwhile: time out of
+		 * service then expects nothing of it. */
+		sl_lb_imbalance_weigh(p->imb, w, now);
+		sl_lb_imbalance_weigh(p->load, w, now);
+		up_rootcause_sample(p);
 	}
 	if (now < p->imb_next_ms)
 		return;
 	p->imb_next_ms = now + IMBALANCE_EVERY;
 	for (unsigned int i = 0; i < p->n; i++)
-		w[i] = SL_UP_LOAD(p->b[i].eff_weight);
+		cap[i] = i < cp->n_backends ? cp->backends[i].capacity : 0;
+	sl_lb_imbalance_set_capacity(p->imb, cap, p->n);
+	sl_lb_imbalance_set_capacity(p->load, cap, p->n);
+	up_rootcause_eval(u, pool, now);
 	ev = sl_lb_imbalance_eval(p->imb, w, now, cp->imbalance.min_requests,
 				  ratio, cp->imbalance.deviation,
 				  cp->imbalance.hold_ms);
@@ -533,6 +545,7 @@ reset_counters(struct sl_upstream *u)
 			SL_UP_STORE(p->refused[r], 0);
 		SL_UP_STORE(p->retries_total, 0);
 		p->panic_entries = p->imb_alarms = p->load_alarms = 0;
+		p->rc_alarms = 0;
 		p->outlier->suppressed = 0;
 	}
 	u->outcomes_processed = 0;

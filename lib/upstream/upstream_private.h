@@ -22,4 +22,13 @@ up_maglev_build(const struct sl_up_pool *p, const struct sl_conf_pool *cp);
 void
 up_maglev_free(struct sl_lb_maglev *m);
 
+/* Root-cause alarm (upstream_rootcause.c): an in-flight sample, and a
+ * verdict with its events. Control thread only. */
+void
+up_rootcause_sample(struct sl_up_pool *p);
+
+struct sl_upstream;
+void
+up_rootcause_eval(struct sl_upstream *u, unsigned int pool, uint64_t now);
+
 #endif

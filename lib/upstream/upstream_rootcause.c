@@ -1,0 +1,101 @@
+/*
+ * The root-cause alarm, on the control thread: every 10 ms an in-flight
+ * sample, every 500 ms (with the imbalance detector) a verdict on the
+ * configured weights against the declared capacities and on saturation
+ * (lb_alarm.c). Its event names the backend and says why in numbers an
+ * operator can act on. Nothing here runs per request.
+ */
+#include <stdio.h>
+
+#include "sl_conf.h"
+#include "sl_event.h"
+#include "sl_lb.h"
+#include "sl_upstream.h"
+#include "upstream_private.h"
+
+/* Weight of a new 10 ms sample in the in-flight average: about 1 s. */
+#define RC_ALPHA 0.01
+
+void
+up_rootcause_sample(struct sl_up_pool *p)
+{
+	uint32_t inflight[SL_CONF_MAX_BACKENDS];
+
+	for (unsigned int i = 0; i < p->n; i++)
+		inflight[i] = SL_UP_LOAD(p->b[i].inflight);
+	sl_lb_rc_sample(p->rc, inflight, p->n, RC_ALPHA);
+}
+
+static const char *
+cause_text(uint8_t cause)
+{
+	return cause == SL_LB_RC_SKEW ? "weight over capacity" :
+	       cause == SL_LB_RC_SATURATED ? "saturated" : "none";
+}
+
+/*
+ * Configured weights, not effective ones: a backend ejected, broken or in
+ * slow start still has the share the config gives it, and will get it
+ * back. Only what left the config (removed) is out of the spread.
+ */
+static void
+rc_inputs(const struct sl_conf_pool *cp, const struct sl_up_pool *p,
+	  struct sl_lb_rc_in *in)
+{
+	for (unsigned int i = 0; i < p->n; i++) {
+		const struct sl_up_backend *b = &p->b[i];
+		bool removed = i >= cp->n_backends || cp->backends[i].removed ||
+			       b->admin == SL_UP_ADMIN_REMOVED;
+
+		in[i].weight = removed ? 0 : b->weight;
+		in[i].capacity = i < cp->n_backends ? cp->backends[i].capacity : 0;
+		in[i].serving = !removed && b->admin == SL_UP_ADMIN_ENABLED &&
+				b->weight > 0 && b->health == SL_UP_HEALTH_UP &&
+				!b->ejected && b->breaker == SL_BREAKER_CLOSED &&
+				b->ready_since_ms == 0;
+	}
+}
+
+void
+up_rootcause_eval(struct sl_upstream *u, unsigned int pool, uint64_t now)
+{
+	const struct sl_conf_pool *cp = &u->conf->pools[pool];
+	struct sl_up_pool *p = &u->pools[pool];
+	struct sl_lb_rc_in in[SL_CONF_MAX_BACKENDS];
+	const struct sl_lb_rc *rc = p->rc;
+	const char *bn;
+	uint32_t wsum = 0;
+	int ev, k;
+
+	rc_inputs(cp, p, in);
+	ev = sl_lb_rc_eval(p->rc, in, p->n, now, cp->skew_warn_ratio,
+			   cp->imbalance.saturation_ratio);
+	SL_UP_STORE(p->rc_backend, rc->backend);
+	SL_UP_STORE(p->rc_cause, rc->cause);
+	SL_UP_STORE(p->rc_alarm, rc->alarm);
+	if (ev == 0)
+		return;
+	if (ev < 0) {
+		sl_event_add(u->events, "rootcause", cp->name, NULL,
+			     "cleared: every backend's configured share is within "
+			     "skew_warn_ratio %.2f of its capacity share, and none "
+			     "is saturated", cp->skew_warn_ratio);
+		return;
+	}
+	if (ev == 1)
+		p->rc_alarms++;
+	k = rc->backend;
+	bn = cp->backends[k].name;
+	for (unsigned int i = 0; i < p->n; i++)
+		wsum += in[i].weight;
+	/* The text fits SL_EVENT_TEXT for names up to about 40 characters;
+	 * the event's backend field carries the name whole. */
+	sl_event_add(u->events, "rootcause", cp->name, bn,
+		     "%s%s: %s weight %u of %u, %.1f%% of requests vs capacity "
+		     "share %.1f%% (%.2fx, limit %.2f), %.1fx its peers; in flight "
+		     "%.1f vs %.1f on peers",
+		     ev == 2 ? "now " : "", cause_text(rc->cause), bn,
+		     in[k].weight, wsum, rc->share[k] * 100, rc->cap_share[k] * 100,
+		     rc->ratio[k], cp->skew_warn_ratio, rc->peer_ratio,
+		     rc->inflight[k], rc->peer_inflight);
+}
