@@ -46,6 +46,8 @@ PKGS=(
 	tshark
 	# promtool, to check the exporter's output and conf/alerts (its server is not run)
 	prometheus
+	# systemd-analyze and man, to check the installed units and man pages
+	systemd man-db
 )
 
 if [ "$(id -u)" -ne 0 ]; then
