@@ -320,9 +320,15 @@ def test_backend_killed_under_wrk_load(make_gw, backends):
 
 
 def test_imbalance_alarm_on_skewed_weights(make_gw):
+    # b4 takes 80% where its capacity share is 1/3: 2.4x, over a ratio of 2.
     g = make_gw([pool("sk", ADDRS[:3], [1, 1, 8],
                       imbalance={"window_ms": 4000, "min_requests": 50,
-                                 "ratio": 3.0, "hold_ms": 500})])
+                                 "ratio": 2.0, "hold_ms": 500})])
+    # The root cause is in the config: raised before any traffic, naming b4.
+    assert wait_until(lambda: g.tel.query("/sluice/pools")["sk"]["rootcause_alarm"] == 1, 3)
+    rc = events(g, "rootcause")
+    assert rc and rc[0]["backend"] == "b4", rc
+    assert "b4 weight 8 of 10, 80.0% of requests vs capacity share 33.3% (2.40x" in rc[0]["text"], rc
     t0 = time.monotonic()
     load(n=400, c=4)
     assert wait_until(lambda: g.tel.query("/sluice/pools")["sk"]["imbalance_alarm"] == 1,
@@ -332,16 +338,20 @@ def test_imbalance_alarm_on_skewed_weights(make_gw):
     assert ev and "alarm" in ev[0]["text"] and ev[0]["backend"] == "b4", ev
     b = backends_of(g, "sk")["b4"]
     assert b["share_permille"] > 700, b
+    assert b["rootcause"] == "skew" and b["rootcause_alarm"] == 1, b
+    assert b["capacity_skew_permille"] == 2400 and b["capacity_share_permille"] == 333, b
+    assert backends_of(g, "sk")["b2"]["rootcause"] == "none"
 
 
 def test_wrong_weight_pushed_at_run_time_raises_imbalance(make_gw):
     g = make_gw([pool("rt", ADDRS[:3],
                       imbalance={"window_ms": 2000, "min_requests": 50,
-                                 "ratio": 3.0, "hold_ms": 1000})])
+                                 "ratio": 2.0, "hold_ms": 1000})])
     load(n=300, c=4)
     time.sleep(1.2)
     assert g.tel.query("/sluice/pools")["rt"]["imbalance_alarm"] == 0
-    assert events(g, "imbalance") == []
+    assert g.tel.query("/sluice/pools")["rt"]["rootcause_alarm"] == 0
+    assert events(g, "imbalance") == [] and events(g, "rootcause") == []
     r = g.tel.query("/sluice/set_weight,rt,b3,10")
     assert r["weight"] == 10, r
     assert "error" in g.tel.query("/sluice/set_weight,rt,nosuch,1")
@@ -356,6 +366,9 @@ def test_wrong_weight_pushed_at_run_time_raises_imbalance(make_gw):
     kinds = [e["kind"] for e in events(g)]
     assert kinds.index("weight") < kinds.index("imbalance"), kinds
     assert any(e["backend"] == "b3" for e in events(g, "imbalance"))
+    # The root-cause alarm came first: it judges the weight itself.
+    assert kinds.index("weight") < kinds.index("rootcause") < kinds.index("imbalance"), kinds
+    assert events(g, "rootcause")[0]["backend"] == "b3"
 
 
 def test_busy_lcore_sheds_and_says_so(make_gw):

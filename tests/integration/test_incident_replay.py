@@ -28,7 +28,7 @@ def incident_config(path):
                                   "interval_ms": 300, "timeout_ms": 200,
                                   "rise": 2, "fall": 2},
                     imbalance={"window_ms": 3000, "min_requests": 50,
-                               "ratio": 3.0, "hold_ms": 500})],
+                               "ratio": 2.0, "hold_ms": 500})],
         listeners=[{"name": "web", "address": GW, "port": 80, "mode": "http",
                     "pool": "api"}])
 
