@@ -48,9 +48,15 @@ usage(FILE *out)
 		"                       Runs without EAL. Every finding is printed as\n"
 		"                       FILE: /json/pointer: message\n"
 		"  -c, --config FILE    run the gateway with FILE\n"
-		"  --strict             treat warnings (such as uneven weights) as errors\n"
+		"  --strict             treat warnings (such as uneven weights) as errors:\n"
+		"                       at start-up, and for every run-time change (a\n"
+		"                       reload then cannot be forced past them)\n"
 		"  -h, --help           this text\n"
 		"  -V, --version        print the version\n"
+		"\n"
+		"A reload (SIGHUP, /sluice/reload, sluicectl reload) refuses a config\n"
+		"with warnings unless forced (/sluice/reload,force or sluicectl reload\n"
+		"--force); a SIGHUP is never forced.\n"
 		"\n"
 		"The main lcore runs control (telemetry, signals); every other lcore\n"
 		"given to EAL is a worker with one RX and one TX queue per port.\n");
@@ -338,8 +344,10 @@ main(int argc, char **argv)
 			struct sl_ctl_result res;
 
 			reload_pending = 0;
-			sl_ctl_reload(&dp, "SIGHUP", &res);
-			if (res.outcome == SL_CTL_REJECTED)
+			/* Never forced: a signal cannot say it means the warnings. */
+			sl_ctl_reload(&dp, "SIGHUP", false, &res);
+			if (res.outcome == SL_CTL_REJECTED ||
+			    res.outcome == SL_CTL_REJECTED_WARNINGS)
 				sl_conf_diag_print(&res.diag, path, stderr);
 			sl_ctl_result_free(&res);
 		}

@@ -59,7 +59,7 @@ apply_json(struct sl_dp *dp, json_t *root, const char *source, const char *who,
 		conf_diag_oom(&res->diag);
 		return;
 	}
-	ctl_apply_text(dp, text, strlen(text), source, who, res);
+	ctl_apply_text(dp, text, strlen(text), source, who, false, false, res);
 	free(text);
 }
 

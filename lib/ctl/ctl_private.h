@@ -25,14 +25,19 @@ struct ctl_state {
 	size_t prev_len;
 	char prev_sha[65];
 	uint64_t prev_loaded_unix;
+	struct sl_ctl_reload_status st; /* reload counters, last outcome, warnings */
 };
 
 extern struct ctl_state ctl;
 
-/* Validate, merge and publish `text` as the running config. Lock held. */
+/*
+ * Validate, merge and publish `text` as the running config. Lock held.
+ * A config with warnings is refused under --strict, and when `gate` (a
+ * file reload) unless `force`. Every outcome is logged and is an event.
+ */
 void
 ctl_apply_text(struct sl_dp *dp, const char *text, size_t len, const char *source,
-	       const char *who, struct sl_ctl_result *res);
+	       const char *who, bool gate, bool force, struct sl_ctl_result *res);
 
 static inline void
 conf_diag_msg(struct sl_conf_diag *d, const char *pointer, const char *text)

@@ -1,7 +1,9 @@
 /*
  * Hot reload: validate, merge, build a generation, hand it to the upstream
  * control thread, publish it to the workers through RCU, and keep the
- * previous config for a one-command rollback.
+ * previous config for a one-command rollback. A file reload with warnings
+ * is refused unless forced; every outcome is logged, is an event, and is
+ * counted for /sluice/reload_status.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -123,6 +125,18 @@ sl_ctl_init(struct sl_dp *dp, struct sl_conf *conf, bool strict, char *err,
 		return -1;
 	snprintf(ctl.source, sizeof(ctl.source), "start-up");
 	ctl.loaded_unix = wall_unix();
+	ctl.st.strict = strict;
+	ctl.st.last_successful = true;
+	ctl.st.last_success_unix = ctl.loaded_unix;
+	{
+		/* main's load printed the findings; count the warnings of the
+		 * bytes kept here for sluice_config_warnings. */
+		struct sl_conf_diag d = { 0 };
+
+		sl_conf_free(sl_conf_load_buf(ctl.path, ctl.text, ctl.len, false, &d));
+		ctl.st.running_warnings = d.n_warnings;
+		sl_conf_diag_free(&d);
+	}
 	dp->qsbr = rte_zmalloc("sl_qsbr", sz, RTE_CACHE_LINE_SIZE);
 	if (dp->qsbr == NULL || rte_rcu_qsbr_init(dp->qsbr, n) != 0) {
 		snprintf(err, len, "cannot create the RCU state: %s",
@@ -158,9 +172,26 @@ const char *
 sl_ctl_outcome_name(enum sl_ctl_outcome o)
 {
 	switch (o) {
-	case SL_CTL_APPLIED: return "applied";
+	case SL_CTL_APPLIED:
+	case SL_CTL_APPLIED_WARNINGS: return "applied";
 	case SL_CTL_UNCHANGED: return "unchanged";
-	case SL_CTL_REJECTED: return "rejected";
+	case SL_CTL_REJECTED:
+	case SL_CTL_REJECTED_WARNINGS: return "rejected";
+	case SL_CTL_N_OUTCOMES: break;
+	}
+	return "?";
+}
+
+const char *
+sl_ctl_outcome_detail(enum sl_ctl_outcome o)
+{
+	switch (o) {
+	case SL_CTL_APPLIED: return "applied";
+	case SL_CTL_APPLIED_WARNINGS: return "applied_with_warnings";
+	case SL_CTL_UNCHANGED: return "unchanged";
+	case SL_CTL_REJECTED: return "rejected_errors";
+	case SL_CTL_REJECTED_WARNINGS: return "rejected_warnings";
+	case SL_CTL_N_OUTCOMES: break;
 	}
 	return "?";
 }
@@ -227,22 +258,139 @@ describe(const struct sl_conf *a, const struct sl_conf *b, char *out, size_t len
 		 be_del, weights, listeners);
 }
 
+/*
+ * Errors first, then warnings: "pointer: text; ...", cut to fit `len`.
+ * `tag` marks warnings "warning: " (not needed where the text around says
+ * that every finding is a warning).
+ */
 static void
-reject_event(struct sl_dp *dp, const char *who, struct sl_ctl_result *res)
+findings_text(const struct sl_conf_diag *d, bool tag, char *out, size_t len)
 {
-	const struct sl_conf_msg *first = NULL;
+	size_t n = 0;
 
-	for (unsigned int i = 0; i < res->diag.n_msgs && first == NULL; i++)
-		if (!res->diag.msgs[i].warning)
-			first = &res->diag.msgs[i];
-	if (first == NULL && res->diag.n_msgs > 0)
-		first = &res->diag.msgs[0];
-	sl_event_add(dp->events, "config", NULL, NULL,
-		     "%s rejected: %u error(s)%s%s%s%s; generation %llu keeps running",
-		     who, res->diag.n_errors + (ctl.strict ? res->diag.n_warnings : 0),
-		     first ? ", first at " : "", first ? first->pointer : "",
-		     first ? ": " : "", first ? first->text : "",
-		     (unsigned long long)ctl.cur->conf->generation);
+	out[0] = '\0';
+	for (int pass = 0; pass < 2; pass++)
+		for (unsigned int i = 0; i < d->n_msgs && n < len; i++) {
+			const struct sl_conf_msg *m = &d->msgs[i];
+			int w;
+
+			if (m->warning != (pass == 1))
+				continue;
+			w = snprintf(out + n, len - n, "%s%s: %s%s", n ? "; " : "",
+				     m->pointer[0] ? m->pointer : "/",
+				     m->warning && tag ? "warning: " : "", m->text);
+			n += w > 0 ? (size_t)w : 0;
+		}
+	if (n >= len && len > 4)
+		memcpy(out + len - 4, "...", 4);
+}
+
+/*
+ * Every outcome of a change, in the log and the event log, naming the
+ * findings: an operator reading either learns what was refused and why,
+ * or what was applied despite warnings. Events lead with the findings:
+ * /sluice/events shows 127 bytes of each.
+ */
+static void
+report(struct sl_dp *dp, const char *who, const struct sl_ctl_result *res)
+{
+	unsigned long long gen = (unsigned long long)res->generation;
+	unsigned int ne = res->diag.n_errors, nw = res->diag.n_warnings;
+	char f[1024], fe[200];
+
+	findings_text(&res->diag, true, f, sizeof(f));
+	findings_text(&res->diag, ne > 0, fe, sizeof(fe));
+	switch (res->outcome) {
+	case SL_CTL_APPLIED:
+		sl_event_add(dp->events, "config", NULL, NULL,
+			     "%s applied: generation %llu, sha256 %.12s; %s", who,
+			     gen, res->sha256_hex, res->summary);
+		SL_LOG(NOTICE, "%s applied: generation %llu, sha256 %.12s; %s",
+		       who, gen, res->sha256_hex, res->summary);
+		break;
+	case SL_CTL_APPLIED_WARNINGS:
+		sl_event_add(dp->events, "config", NULL, NULL,
+			     "%s applied%s with %u warning(s), generation %llu: %s; %s",
+			     who, res->forced ? " by force" : "", nw, gen, fe,
+			     res->summary);
+		SL_LOG(WARNING, "%s applied%s with %u warning(s): generation %llu, "
+		       "sha256 %.12s; %s; findings: %s", who,
+		       res->forced ? " by force" : "", nw, gen, res->sha256_hex,
+		       res->summary, f);
+		break;
+	case SL_CTL_UNCHANGED:
+		sl_event_add(dp->events, "config", NULL, NULL,
+			     "%s unchanged: the same bytes as generation %llu", who, gen);
+		SL_LOG(INFO, "%s unchanged: the same bytes as generation %llu", who, gen);
+		break;
+	case SL_CTL_REJECTED:
+		sl_event_add(dp->events, "config", NULL, NULL,
+			     "%s rejected: %u error(s), %u warning(s): %s", who, ne, nw, fe);
+		SL_LOG(WARNING, "%s rejected: %u error(s), %u warning(s); generation "
+		       "%llu keeps running; findings: %s", who, ne, nw, gen, f);
+		break;
+	case SL_CTL_REJECTED_WARNINGS: {
+		bool strict = ctl.strict;
+
+		sl_event_add(dp->events, "config", NULL, NULL,
+			     "%s rejected for %u warning(s)%s: %s", who, nw,
+			     strict ? " (--strict)" : ", not forced", fe);
+		SL_LOG(WARNING, "%s rejected for %u warning(s), %s; generation %llu "
+		       "keeps running; findings: %s", who, nw,
+		       strict ? "warnings are errors with --strict" :
+		       "not forced (sluicectl reload --force; a SIGHUP never forces)",
+		       gen, f);
+		break;
+	}
+	case SL_CTL_N_OUTCOMES:
+		break;
+	}
+}
+
+/*
+ * Weights an operator set at run time (the upstream's weight differs from
+ * the running config's) that applying `next` puts back to the file's value:
+ * the upstream sets every backend's weight from the config it is given.
+ * Counted and named so that a reload does not revert them in silence.
+ */
+static void
+count_overrides(const struct sl_dp *dp, const struct sl_conf *run,
+		const struct sl_conf *next, struct sl_ctl_result *res)
+{
+	const struct sl_upstream *u = dp->up;
+	unsigned int np, n = 0;
+	size_t off = 0;
+
+	if (u == NULL)
+		return;
+	np = RTE_MIN(__atomic_load_n(&u->n_pools, __ATOMIC_ACQUIRE),
+		     RTE_MIN(run->n_pools, next->n_pools));
+	for (unsigned int p = 0; p < np; p++) {
+		const struct sl_conf_pool *rp = &run->pools[p], *xp = &next->pools[p];
+		unsigned int nb = RTE_MIN(SL_UP_LOAD(u->pools[p].n),
+					  RTE_MIN(rp->n_backends, xp->n_backends));
+
+		if (rp->removed || xp->removed)
+			continue;
+		for (unsigned int i = 0; i < nb; i++) {
+			const struct sl_conf_backend *rb = &rp->backends[i];
+			const struct sl_conf_backend *xb = &xp->backends[i];
+			uint32_t w = SL_UP_LOAD(u->pools[p].b[i].weight);
+			int k;
+
+			if (rb->removed || xb->removed || w == rb->weight ||
+			    w == xb->weight)
+				continue;
+			n++;
+			if (off >= sizeof(res->overrides_text))
+				continue;
+			k = snprintf(res->overrides_text + off,
+				     sizeof(res->overrides_text) - off, "%s%s/%s %u->%u",
+				     off ? ", " : "", xp->name, xb->name, w, xb->weight);
+			off += k > 0 ? (size_t)k : 0;
+		}
+	}
+	res->weight_overrides = n;
 }
 
 /* The upstream control thread takes the new config before any worker does. */
@@ -261,27 +409,43 @@ upstream_handover(struct sl_dp *dp, const struct sl_conf *merged)
 
 void
 ctl_apply_text(struct sl_dp *dp, const char *text, size_t len, const char *source,
-	       const char *who, struct sl_ctl_result *res)
+	       const char *who, bool gate, bool force, struct sl_ctl_result *res)
 {
 	struct sl_conf *next, *merged;
 	struct sl_gen *g;
 	char *copy;
 
 	memset(res, 0, sizeof(*res));
-	next = sl_conf_load_buf(ctl.path, text, len, ctl.strict, &res->diag);
+	res->forced = force;
+	/* Loaded leniently: the warnings gate below decides, with its reason. */
+	next = sl_conf_load_buf(ctl.path, text, len, false, &res->diag);
 	if (next == NULL) {
 		result_running(res, SL_CTL_REJECTED);
-		reject_event(dp, who, res);
+		report(dp, who, res);
 		return;
 	}
+	/* The same bytes change nothing, warnings or not (they already run). */
 	if (memcmp(next->sha256, ctl.cur->conf->sha256, sizeof(next->sha256)) == 0) {
 		sl_conf_free(next);
 		result_running(res, SL_CTL_UNCHANGED);
 		snprintf(res->summary, sizeof(res->summary), "the same bytes as the "
 			 "running config: nothing to do");
+		report(dp, who, res);
 		return;
 	}
+	/* Merged first, so that a restart-only change is said with the warnings. */
 	merged = sl_conf_merge(ctl.cur->conf, next, &res->diag);
+	if (merged != NULL && res->diag.n_warnings > 0 &&
+	    (ctl.strict || (gate && !force))) {
+		char would[sizeof(res->summary) - 16];
+
+		describe(ctl.cur->conf, merged, would, sizeof(would));
+		snprintf(res->summary, sizeof(res->summary), "would change %s", would);
+		sl_conf_free(merged);
+		result_running(res, SL_CTL_REJECTED_WARNINGS);
+		report(dp, who, res);
+		return;
+	}
 	copy = merged ? malloc(len + 1) : NULL;
 	g = copy ? gen_build(merged) : NULL;
 	if (g == NULL) {
@@ -290,12 +454,23 @@ ctl_apply_text(struct sl_dp *dp, const char *text, size_t len, const char *sourc
 		sl_conf_free(merged);
 		free(copy);
 		result_running(res, SL_CTL_REJECTED);
-		reject_event(dp, who, res);
+		report(dp, who, res);
 		return;
 	}
 	memcpy(copy, text, len);
 	copy[len] = '\0';
-	describe(ctl.cur->conf, merged, res->summary, sizeof(res->summary));
+	count_overrides(dp, ctl.cur->conf, merged, res);
+	{
+		/* Reverted run-time weights first: telemetry shows 127 bytes. */
+		size_t n = 0;
+
+		if (res->weight_overrides > 0)
+			n = (size_t)snprintf(res->summary, sizeof(res->summary),
+					     "%u run-time weight(s) reverted: %.100s; ",
+					     res->weight_overrides, res->overrides_text);
+		describe(ctl.cur->conf, merged, res->summary + n,
+			 sizeof(res->summary) - n);
+	}
 
 	upstream_handover(dp, merged);
 	__atomic_store_n(&dp->conf, merged, __ATOMIC_RELEASE);
@@ -325,17 +500,47 @@ ctl_apply_text(struct sl_dp *dp, const char *text, size_t len, const char *sourc
 	ctl.loaded_unix = wall_unix();
 	snprintf(ctl.source, sizeof(ctl.source), "%s", source);
 
-	result_running(res, SL_CTL_APPLIED);
-	sl_event_add(dp->events, "config", NULL, NULL,
-		     "%s applied: generation %llu, sha256 %.12s; %s", who,
-		     (unsigned long long)merged->generation, merged->sha256_hex,
-		     res->summary);
-	SL_LOG(NOTICE, "%s applied: generation %llu, sha256 %.12s; %s", who,
-	       (unsigned long long)merged->generation, merged->sha256_hex, res->summary);
+	ctl.st.running_warnings = res->diag.n_warnings;
+	result_running(res, res->diag.n_warnings > 0 ? SL_CTL_APPLIED_WARNINGS :
+			    SL_CTL_APPLIED);
+	report(dp, who, res);
+}
+
+/* A file reload's outcome, for /sluice/reload_status and the exporter. */
+static void
+record_reload(const char *trigger, const struct sl_ctl_result *res)
+{
+	struct sl_ctl_reload_status *st = &ctl.st;
+	bool ok = res->outcome == SL_CTL_APPLIED ||
+		  res->outcome == SL_CTL_APPLIED_WARNINGS ||
+		  res->outcome == SL_CTL_UNCHANGED;
+
+	st->reloads[res->outcome]++;
+	st->has_last = true;
+	st->last_outcome = res->outcome;
+	st->last_forced = res->forced;
+	st->last_unix = wall_unix();
+	if (ok)
+		st->last_success_unix = st->last_unix;
+	st->last_successful = ok;
+	snprintf(st->last_trigger, sizeof(st->last_trigger), "%s", trigger);
+	st->last_errors = res->diag.n_errors;
+	st->last_warnings = res->diag.n_warnings;
+	st->last_weight_overrides = res->weight_overrides;
+	findings_text(&res->diag, true, st->last_findings, sizeof(st->last_findings));
 }
 
 void
-sl_ctl_reload(struct sl_dp *dp, const char *who, struct sl_ctl_result *res)
+sl_ctl_reload_status(struct sl_ctl_reload_status *st)
+{
+	pthread_mutex_lock(&ctl.lock);
+	*st = ctl.st;
+	pthread_mutex_unlock(&ctl.lock);
+}
+
+void
+sl_ctl_reload(struct sl_dp *dp, const char *who, bool force,
+	      struct sl_ctl_result *res)
 {
 	char err[512], label[96];
 	size_t len = 0;
@@ -346,12 +551,14 @@ sl_ctl_reload(struct sl_dp *dp, const char *who, struct sl_ctl_result *res)
 	text = read_file(ctl.path, &len, err, sizeof(err));
 	if (text == NULL) {
 		memset(res, 0, sizeof(*res));
+		res->forced = force;
 		conf_diag_msg(&res->diag, "", err);
 		result_running(res, SL_CTL_REJECTED);
-		reject_event(dp, label, res);
+		report(dp, label, res);
 	} else {
-		ctl_apply_text(dp, text, len, "reload", label, res);
+		ctl_apply_text(dp, text, len, "reload", label, true, force, res);
 	}
+	record_reload(who, res);
 	free(text);
 	pthread_mutex_unlock(&ctl.lock);
 }
@@ -380,7 +587,7 @@ sl_ctl_rollback(struct sl_dp *dp, struct sl_ctl_result *res)
 		result_running(res, SL_CTL_REJECTED);
 	} else {
 		memcpy(text, ctl.prev_text, len);
-		ctl_apply_text(dp, text, len, "rollback", "rollback", res);
+		ctl_apply_text(dp, text, len, "rollback", "rollback", false, false, res);
 		free(text);
 	}
 	pthread_mutex_unlock(&ctl.lock);

@@ -77,15 +77,41 @@ add_msgs(struct rte_tel_data *d, const char *key, const struct sl_conf_diag *dia
 	rte_tel_data_add_dict_container(d, key, a, 0);
 }
 
+/* src into a telemetry string (127 bytes at most), "..." where cut. */
+static void
+tel_cut(char dst[RTE_TEL_MAX_STRING_LEN], const char *src)
+{
+	size_t n = strlen(src);
+
+	if (n < RTE_TEL_MAX_STRING_LEN) {
+		memcpy(dst, src, n + 1);
+		return;
+	}
+	memcpy(dst, src, RTE_TEL_MAX_STRING_LEN - 4);
+	memcpy(dst + RTE_TEL_MAX_STRING_LEN - 4, "...", 4);
+}
+
 static int
 result_reply(struct rte_tel_data *d, struct sl_ctl_result *res)
 {
 	rte_tel_data_start_dict(d);
+	/* result: applied / unchanged / rejected, as clients have always read;
+	 * outcome says which kind (rejected_warnings, applied_with_warnings). */
 	rte_tel_data_add_dict_string(d, "result", sl_ctl_outcome_name(res->outcome));
+	rte_tel_data_add_dict_string(d, "outcome", sl_ctl_outcome_detail(res->outcome));
+	rte_tel_data_add_dict_u64(d, "forced", res->forced);
 	rte_tel_data_add_dict_u64(d, "generation", res->generation);
 	rte_tel_data_add_dict_string(d, "sha256", res->sha256_hex);
 	rte_tel_data_add_dict_string(d, "summary", res->summary);
 	rte_tel_data_add_dict_u64(d, "error_count", res->diag.n_errors);
+	rte_tel_data_add_dict_u64(d, "warning_count", res->diag.n_warnings);
+	rte_tel_data_add_dict_u64(d, "weight_overrides_replaced", res->weight_overrides);
+	{
+		char o[RTE_TEL_MAX_STRING_LEN];
+
+		tel_cut(o, res->overrides_text);
+		rte_tel_data_add_dict_string(d, "weight_overrides", o);
+	}
 	add_msgs(d, "errors", &res->diag, false);
 	add_msgs(d, "warnings", &res->diag, true);
 	sl_ctl_result_free(res);
@@ -97,12 +123,56 @@ cmd_reload(const char *cmd __rte_unused, const char *params,
 	   struct rte_tel_data *d)
 {
 	struct sl_ctl_result res;
+	bool force = false;
+
+	/* No parameter (as ever), or "force": apply despite warnings. */
+	if (params != NULL && params[0] != '\0') {
+		if (strcmp(params, "force") != 0)
+			return ctl_error(d, "/sluice/reload takes no parameter, or "
+					 "\"force\" to apply a config with warnings "
+					 "(got \"%.40s\")", params);
+		force = true;
+	}
+	sl_ctl_reload(cdp, "telemetry", force, &res);
+	return result_reply(d, &res);
+}
+
+static int
+cmd_reload_status(const char *cmd __rte_unused, const char *params,
+		  struct rte_tel_data *d)
+{
+	struct sl_ctl_reload_status st;
+	struct rte_tel_data *by;
+	char f[RTE_TEL_MAX_STRING_LEN];
 
 	if (params != NULL && params[0] != '\0')
-		return ctl_error(d, "/sluice/reload takes no parameter: it re-reads "
-				 "the file Sluice was started with");
-	sl_ctl_reload(cdp, "telemetry", &res);
-	return result_reply(d, &res);
+		return ctl_error(d, "/sluice/reload_status takes no parameter");
+	sl_ctl_reload_status(&st);
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_u64(d, "last_reload_successful", st.last_successful);
+	rte_tel_data_add_dict_string(d, "last_outcome", st.has_last ?
+				     sl_ctl_outcome_detail(st.last_outcome) : "none");
+	rte_tel_data_add_dict_string(d, "last_trigger", st.last_trigger);
+	rte_tel_data_add_dict_u64(d, "last_forced", st.last_forced);
+	rte_tel_data_add_dict_u64(d, "last_reload_at_unix", st.last_unix);
+	rte_tel_data_add_dict_u64(d, "last_success_at_unix", st.last_success_unix);
+	rte_tel_data_add_dict_u64(d, "last_errors", st.last_errors);
+	rte_tel_data_add_dict_u64(d, "last_warnings", st.last_warnings);
+	rte_tel_data_add_dict_u64(d, "last_weight_overrides_replaced",
+				  st.last_weight_overrides);
+	tel_cut(f, st.last_findings);
+	rte_tel_data_add_dict_string(d, "last_findings", f);
+	rte_tel_data_add_dict_u64(d, "running_warnings", st.running_warnings);
+	rte_tel_data_add_dict_u64(d, "strict", st.strict);
+	by = rte_tel_data_alloc();
+	if (by != NULL) {
+		rte_tel_data_start_dict(by);
+		for (unsigned int o = 0; o < SL_CTL_N_OUTCOMES; o++)
+			rte_tel_data_add_dict_u64(by, sl_ctl_outcome_detail(o),
+						  st.reloads[o]);
+		rte_tel_data_add_dict_container(d, "reloads", by, 0);
+	}
+	return 0;
 }
 
 static int
@@ -328,7 +398,9 @@ tel_ctl_register(struct sl_dp *dp)
 	rc |= reg("/sluice/config", cmd_config,
 		"Running config: path, sha256, source, loaded_at, generation, previous; text in pieces. Param: page");
 	rc |= reg("/sluice/reload", cmd_reload,
-		"Re-read and validate the config file; apply it or keep the old. Returns result, generation, errors");
+		"Re-read, validate, apply the config file; one with warnings only with param force. Returns result, outcome, errors, warnings");
+	rc |= reg("/sluice/reload_status", cmd_reload_status,
+		"Reloads by outcome; the last one's outcome and findings; the running config's warnings. No parameters");
 	rc |= reg("/sluice/rollback", cmd_rollback,
 		"Apply the previous config again. Returns result, generation, sha256, errors");
 	rc |= reg("/sluice/drain", cmd_drain,
