@@ -71,8 +71,11 @@ parse_limits(json_t *parent, const char *ptr, struct sl_conf_limits *l,
 	char p[PTR_MAX];
 	json_t *o = conf_get_object(parent, "limits", ptr, p, d);
 
-	/* 0 = no cap; a pool caps concurrent retries at 3 unless told. */
-	*l = (struct sl_conf_limits){ .max_retries = pool ? 3 : 0 };
+	/* 0 = no cap. Retries are bounded by the retry budget, not by a
+	 * concurrency cap: a cap of 3 (Envoy's default) refused the burst of
+	 * retries a backend's death sets off (docs/configuration.md). */
+	*l = (struct sl_conf_limits){ .max_retries = 0 };
+	(void)pool;   /* pool and backend limits have the same defaults now */
 	if (o == NULL)
 		return;
 	conf_check_keys(o, p, keys, d);
@@ -212,12 +215,14 @@ parse_retry(json_t *parent, const char *ptr, struct sl_conf_retry *r,
 	    struct sl_conf_diag *d)
 {
 	static const char *const keys[] = { "attempts", "on_statuses",
-		"budget_pct", "min_concurrency", NULL };
+		"budget_pct", "min_per_s", "window_s", "min_concurrency", NULL };
 	char p[PTR_MAX];
 	json_t *o = conf_get_object(parent, "retry", ptr, p, d);
 
+	/* Linkerd's and Finagle's budget defaults: 20% of requests plus 10
+	 * a second, over 10 s (docs/configuration.md says why). */
 	*r = (struct sl_conf_retry){ .attempts = 1, .budget_pct = 20,
-		.min_concurrency = 3 };
+		.min_per_s = 10, .window_s = 10, .min_concurrency = 3 };
 	status_set_add(&r->on_statuses, 502);
 	status_set_add(&r->on_statuses, 503);
 	status_set_add(&r->on_statuses, 504);
@@ -227,6 +232,8 @@ parse_retry(json_t *parent, const char *ptr, struct sl_conf_retry *r,
 	conf_get_u32(o, "attempts", p, 0, 5, 1, &r->attempts, d);
 	get_status_set(o, "on_statuses", p, &r->on_statuses, d);
 	conf_get_u32(o, "budget_pct", p, 0, 100, 20, &r->budget_pct, d);
+	conf_get_u32(o, "min_per_s", p, 0, 100000, 10, &r->min_per_s, d);
+	conf_get_u32(o, "window_s", p, 1, 300, 10, &r->window_s, d);
 	conf_get_u32(o, "min_concurrency", p, 0, 100000, 3, &r->min_concurrency, d);
 }
 

@@ -201,8 +201,10 @@ struct sl_conf_health {
 struct sl_conf_retry {
 	uint32_t attempts;              /* extra tries on another backend */
 	struct sl_status_set on_statuses;/* retried for idempotent methods */
-	uint32_t budget_pct;            /* retries <= this share of active requests */
-	uint32_t min_concurrency;       /* ...but always allow this many */
+	uint32_t budget_pct;            /* retries <= this share of requests... */
+	uint32_t min_per_s;             /* ...plus this many a second... */
+	uint32_t window_s;              /* ...saved up over this long */
+	uint32_t min_concurrency;       /* in progress always allowed, budget or not */
 };
 
 struct sl_conf_imbalance {

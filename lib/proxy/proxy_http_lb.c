@@ -283,21 +283,31 @@ h1_lb_choose(struct sl_h1_proxy *hp, struct sl_h1_xchg *x, int exclude,
 int
 h1_lb_retry_pick(struct sl_h1_proxy *hp, struct sl_h1_xchg *x, bool *probe)
 {
-	enum sl_up_refusal why;
+	/* The failed attempt still counts until it is reported: it must not
+	 * stand in its own retry's way at a pool cap. */
+	struct sl_up_held held = {
+		.inflight = (x->flags & XF_LB_ACTIVE) ? 1 : 0,
+		.pending = (x->flags & XF_PENDING) ? 1 : 0,
+		.conns = x->up != NULL ? 1 : 0,
+	};
+	enum sl_up_retry_refusal why;
 	int b;
 
 	*probe = false;
-	b = sl_up_pick(hp->up, hp->conf, (unsigned int)x->pool, &hp->cursors[x->pool],
-		       request_hash(hp, x), &hp->rng, x->backend, &why, probe);
+	b = sl_up_retry_pick(hp->up, hp->conf, (unsigned int)x->pool,
+			     &hp->cursors[x->pool], request_hash(hp, x), &hp->rng,
+			     x->backend, &held, &why, probe);
 	if (b < 0)
-		return -1;
-	if (!sl_up_retry_begin(hp->up, hp->conf, (unsigned int)x->pool, (unsigned int)b)) {
-		if (*probe)   /* the permit goes back unused */
-			SL_UP_ADD(hp->up->pools[x->pool].b[b].probes, 1);
 		hp->stats.retries_refused++;
-		return -1;
-	}
 	return b;
+}
+
+void
+h1_lb_retry_refuse(struct sl_h1_proxy *hp, struct sl_h1_xchg *x,
+		   enum sl_up_retry_refusal why)
+{
+	sl_up_retry_refused(hp->up, (unsigned int)x->pool, why);
+	hp->stats.retries_refused++;
 }
 
 void
@@ -330,6 +340,7 @@ h1_lb_finish(struct sl_h1_proxy *hp, struct sl_h1_xchg *x, enum sl_up_kind kind)
 	x->flags &= ~(XF_LB_ACTIVE | XF_UP_CONNECTED);
 	if (x->flags & XF_RETRY) {
 		x->flags &= ~XF_RETRY;
+		x->lb_flags |= SL_UP_OUT_RETRY;
 		sl_up_retry_end(hp->up, (unsigned int)x->pool, x->backend);
 	}
 	sl_up_inflight(hp->up, (unsigned int)x->pool, x->backend, -1);

@@ -33,6 +33,7 @@ enum { X_REQ_HEAD, X_REQ_BODY, X_WAIT_RESP, X_RESP };
 #define XF_HEAD_OVER    0x10000  /* x->head overflowed: never send it */
 #define XF_HEAD_HELD    0x20000  /* response head built, not yet queued */
 #define XF_RESP_1XX     0x40000  /* an interim response went to the client */
+#define XF_RESP_LINE    0x80000  /* x->head holds a response head now, not the request */
 
 int
 h1_lb_init(struct sl_h1_proxy *hp, int socket);
@@ -80,6 +81,11 @@ h1_lb_retry_pick(struct sl_h1_proxy *hp, struct sl_h1_xchg *x, bool *probe);
 
 void
 h1_lb_retry_commit(struct sl_h1_proxy *hp, struct sl_h1_xchg *x, int b, bool probe);
+
+/* A retry the proxy itself ruled out (why: body, method, attempts...). */
+void
+h1_lb_retry_refuse(struct sl_h1_proxy *hp, struct sl_h1_xchg *x,
+		   enum sl_up_retry_refusal why);
 
 /* x's backend connection is established: it no longer waits. */
 void

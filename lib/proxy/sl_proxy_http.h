@@ -71,7 +71,7 @@ struct sl_h1_client_bucket {
 	X(overloaded,        "503 sent with x-sluice-overloaded: a pool or backend limit") \
 	X(shed,              "503 sent or connection refused: this lcore over overload.busy_pct") \
 	X(retries,           "requests retried on another backend") \
-	X(retries_refused,   "retries the budget or max_retries did not allow") \
+	X(retries_refused,   "failed attempts not retried, any reason (by reason: the pool's retry_refused_*)") \
 	X(conn_forbidden,    "400 sent: Connection named a framing field or one the proxy adds") \
 	X(head_overflow,     "431 (request) or 502 (response): a head that no longer fits after rewriting") \
 	X(slow_heads_evicted, "408 sent: oldest unfinished head closed, http.slow_head_mbufs reached") \

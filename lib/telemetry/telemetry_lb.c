@@ -293,6 +293,15 @@ pool_row(const struct sl_conf *c, unsigned int i, uint16_t *idx)
 		snprintf(buf, sizeof(buf), "refused_%s", sl_up_refusal_names[r]);
 		rte_tel_data_add_dict_u64(e, buf, TEL_LOAD(p->refused[r]));
 	}
+	/* Failed attempts not retried, by why: each asks for its own remedy. */
+	for (unsigned int r = 0; r < SL_UP_RETRY_REFUSE_MAX; r++) {
+		snprintf(buf, sizeof(buf), "retry_refused_%s",
+			 sl_up_retry_refusal_names[r]);
+		rte_tel_data_add_dict_u64(e, buf, TEL_LOAD(p->retry_refused[r]));
+	}
+	rte_tel_data_add_dict_u64(e, "retry_budget",
+				  (uint64_t)RTE_MAX(TEL_LOAD(p->retry_tokens), 0) /
+				  SL_UP_RETRY_TOKEN);
 	/* Ejections that max_ejection_pct refused: the pool ran out of spares. */
 	rte_tel_data_add_dict_u64(e, "ejections_suppressed",
 				  TEL_LOAD(p->outlier->suppressed));

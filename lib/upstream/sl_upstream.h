@@ -8,6 +8,7 @@
 #include "sl_upstream_types.h"
 
 extern const char *const sl_up_refusal_names[SL_UP_REFUSE_MAX];
+extern const char *const sl_up_retry_refusal_names[SL_UP_RETRY_REFUSE_MAX];
 
 /* Create the shared state for every pool of conf. NULL with rte_errno set. */
 struct sl_upstream *
@@ -149,10 +150,28 @@ sl_up_conns(struct sl_upstream *u, unsigned int pool, unsigned int b, int d)
 	SL_UP_ADD(u->pools[pool].b[b].conns, (uint32_t)d);
 }
 
-/* May this request be retried now? Counts it as a retry if so. */
-bool
-sl_up_retry_begin(struct sl_upstream *u, const struct sl_conf *conf,
-		  unsigned int pool, unsigned int b);
+/* What a request whose attempt failed still counts in the pool's gauges. */
+struct sl_up_held {
+	uint32_t inflight, pending, conns;
+};
+
+/*
+ * Choose a backend for a retry of a request whose attempt at `failed` went
+ * wrong, within the pool's limits (less what the request itself `held`),
+ * limits.max_retries and the retry budget. Never `failed`. Returns the
+ * backend, counted as a retry in progress (sl_up_retry_end ends it), or -1
+ * with *why counted in the pool's retry_refused.
+ */
+int
+sl_up_retry_pick(struct sl_upstream *u, const struct sl_conf *conf,
+		 unsigned int pool, struct sl_up_cursor *cur, uint64_t hash,
+		 uint64_t *rng, unsigned int failed, const struct sl_up_held *held,
+		 enum sl_up_retry_refusal *why, bool *probe);
+
+/* Count a retry the proxy refused by itself (a body, the method...). */
+void
+sl_up_retry_refused(struct sl_upstream *u, unsigned int pool,
+		    enum sl_up_retry_refusal why);
 
 void
 sl_up_retry_end(struct sl_upstream *u, unsigned int pool, unsigned int b);

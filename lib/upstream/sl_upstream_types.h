@@ -58,6 +58,7 @@ struct sl_up_outcome {
 };
 
 #define SL_UP_OUT_PROBE 0x1      /* the request held a half-open permit */
+#define SL_UP_OUT_RETRY 0x2      /* the attempt was a retry: it earns no budget */
 
 /* Why a request got no backend: each has its own counter. */
 #define SL_UP_REFUSALS(X) \
@@ -65,8 +66,7 @@ struct sl_up_outcome {
 	X(pool_max_connections, "pool limits.max_connections reached") \
 	X(pool_max_pending,     "pool limits.max_pending reached") \
 	X(pool_max_inflight,    "pool limits.max_inflight reached") \
-	X(backend_limits,       "every eligible backend at one of its own limits") \
-	X(retry_budget,         "retry refused: budget or max_retries spent")
+	X(backend_limits,       "every eligible backend at one of its own limits")
 
 enum sl_up_refusal {
 #define SL_UP_REFUSAL_ENUM(name, desc) SL_UP_REFUSE_##name,
@@ -74,6 +74,33 @@ enum sl_up_refusal {
 #undef SL_UP_REFUSAL_ENUM
 	SL_UP_REFUSE_MAX
 };
+
+/*
+ * Why a failed attempt was not retried: each has its own counter, since
+ * each asks for a different remedy. The client got the failed answer.
+ */
+#define SL_UP_RETRY_REFUSALS(X) \
+	X(budget,           "retry budget spent (retry.budget_pct, min_per_s, min_concurrency)") \
+	X(max_retries,      "limits.max_retries retries in progress, in the pool or on the backend") \
+	X(pool_cap,         "a pool limit (max_inflight, max_pending, max_connections) reached") \
+	X(backend_limits,   "every other eligible backend at one of its own limits") \
+	X(no_other_backend, "no backend eligible but the one that failed") \
+	X(has_body,         "the request had a body, which is not kept to replay") \
+	X(not_idempotent,   "reset or status on a method that is not idempotent") \
+	X(attempts,         "retry.attempts already spent on this request") \
+	X(response_begun,   "the backend's response had begun")
+
+enum sl_up_retry_refusal {
+#define SL_UP_RETRY_REFUSAL_ENUM(name, desc) SL_UP_RETRY_REFUSE_##name,
+	SL_UP_RETRY_REFUSALS(SL_UP_RETRY_REFUSAL_ENUM)
+#undef SL_UP_RETRY_REFUSAL_ENUM
+	SL_UP_RETRY_REFUSE_MAX
+};
+
+/* Retry budget: the window over which deposits count, in slots. */
+#define SL_UP_RETRY_SLOTS 10
+/* Budget tokens are thousandths of a retry: a retry takes this many. */
+#define SL_UP_RETRY_TOKEN 1000
 
 /* What an operator (or a reload) made of a backend. */
 enum sl_up_admin {
@@ -131,7 +158,22 @@ struct sl_up_pool {
 	uint32_t conns, pending, inflight, retries, requests_active;
 	/* counters, workers (relaxed atomic adds) */
 	uint64_t refused[SL_UP_REFUSE_MAX];
+	uint64_t retry_refused[SL_UP_RETRY_REFUSE_MAX];
 	uint64_t retries_total;
+	/*
+	 * Retry budget, in SL_UP_RETRY_TOKEN units: workers take a token per
+	 * retry; the control thread deposits budget_pct of a token for each
+	 * request and min_per_s tokens a second, and caps the balance at what
+	 * one window earns. A death's burst of retries draws on what the
+	 * window saved instead of on what is in flight at that instant.
+	 */
+	int64_t retry_tokens;
+	/* control thread only */
+	uint64_t retry_last_ms;          /* last floor deposit */
+	uint64_t retry_slot_start_ms;
+	uint32_t retry_slot;             /* current slot of retry_req */
+	uint32_t retry_req[SL_UP_RETRY_SLOTS];   /* first attempts, per slot */
+	uint64_t retry_window_req;       /* their sum */
 	uint64_t panic_entries;      /* control thread */
 	/* Read-only once published; a reload publishes a new one (RCU). */
 	struct sl_lb_maglev *maglev;

@@ -25,6 +25,12 @@ const char *const sl_up_refusal_names[SL_UP_REFUSE_MAX] = {
 #undef SL_UP_REFUSAL_NAME
 };
 
+const char *const sl_up_retry_refusal_names[SL_UP_RETRY_REFUSE_MAX] = {
+#define SL_UP_RETRY_REFUSAL_NAME(name, desc) #name,
+	SL_UP_RETRY_REFUSALS(SL_UP_RETRY_REFUSAL_NAME)
+#undef SL_UP_RETRY_REFUSAL_NAME
+};
+
 #define OUTCOME_RING 16384
 
 uint64_t
@@ -165,6 +171,10 @@ up_pool_init(struct sl_up_pool *p, const struct sl_conf_pool *cp, uint64_t now)
 	sl_lb_imbalance_init(p->load, p->n, cp->imbalance.window_ms, now);
 	sl_lb_rc_init(p->rc, cap);
 	p->rc_backend = -1;
+	/* A new pool may retry at once: it starts with the floor's window. */
+	p->retry_tokens = (int64_t)cp->retry.min_per_s * cp->retry.window_s *
+			  SL_UP_RETRY_TOKEN;
+	p->retry_last_ms = p->retry_slot_start_ms = now;
 	if (cp->policy == SL_POLICY_MAGLEV) {
 		p->maglev = up_maglev_build(p, cp);
 		if (p->maglev == NULL)

@@ -5,6 +5,7 @@
  * imbalance detector, and logs every transition as an event.
  */
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include <rte_lcore.h>
@@ -188,6 +189,48 @@ request_result(struct sl_upstream *u, const struct sl_up_outcome *o,
 		      sl_outlier_record(p->outlier, &p->oconf, o->backend, oc, now),
 		      now);
 	sl_lb_imbalance_add(p->imb, o->backend, 1, now);
+	/* A first attempt earns budget_pct of a retry; a retry earns none. */
+	if (!(o->reserved & SL_UP_OUT_RETRY)) {
+		p->retry_req[p->retry_slot]++;
+		p->retry_window_req++;
+		SL_UP_ADD(p->retry_tokens, (int64_t)u->conf->pools[o->pool].retry.budget_pct *
+			  SL_UP_RETRY_TOKEN / 100);
+	}
+}
+
+/*
+ * The retry budget's floor and its cap: min_per_s tokens a second, and no
+ * more than one window earns (budget_pct of its requests plus the floor's
+ * window_s seconds), so that a quiet spell cannot bank a retry storm.
+ */
+static void
+retry_budget(struct sl_up_pool *p, const struct sl_conf_retry *rc, uint64_t now)
+{
+	uint64_t slot_ms = (uint64_t)rc->window_s * 1000 / SL_UP_RETRY_SLOTS;
+	int64_t cap, v;
+
+	if (now > p->retry_last_ms) {
+		SL_UP_ADD(p->retry_tokens, (int64_t)((now - p->retry_last_ms) *
+			  rc->min_per_s * SL_UP_RETRY_TOKEN / 1000));
+		p->retry_last_ms = now;
+	}
+	if (now >= p->retry_slot_start_ms + slot_ms * SL_UP_RETRY_SLOTS) {
+		/* The whole window went by (or window_s changed): start over. */
+		memset(p->retry_req, 0, sizeof(p->retry_req));
+		p->retry_window_req = 0;
+		p->retry_slot_start_ms = now;
+	}
+	while (now >= p->retry_slot_start_ms + slot_ms) {
+		p->retry_slot = (p->retry_slot + 1) % SL_UP_RETRY_SLOTS;
+		p->retry_window_req -= p->retry_req[p->retry_slot];
+		p->retry_req[p->retry_slot] = 0;
+		p->retry_slot_start_ms += slot_ms;
+	}
+	cap = (int64_t)(p->retry_window_req * rc->budget_pct * SL_UP_RETRY_TOKEN / 100) +
+	      (int64_t)rc->min_per_s * rc->window_s * SL_UP_RETRY_TOKEN;
+	v = SL_UP_LOAD(p->retry_tokens);
+	if (v > cap)   /* relative: a worker's take in between is kept */
+		SL_UP_SUB(p->retry_tokens, v - cap);
 }
 
 /*
@@ -543,6 +586,8 @@ reset_counters(struct sl_upstream *u)
 		 * add racing with it, which a reset can afford. */
 		for (unsigned int r = 0; r < SL_UP_REFUSE_MAX; r++)
 			SL_UP_STORE(p->refused[r], 0);
+		for (unsigned int r = 0; r < SL_UP_RETRY_REFUSE_MAX; r++)
+			SL_UP_STORE(p->retry_refused[r], 0);
 		SL_UP_STORE(p->retries_total, 0);
 		p->panic_entries = p->imb_alarms = p->load_alarms = 0;
 		p->rc_alarms = 0;
@@ -669,6 +714,7 @@ sl_upstream_step(struct sl_upstream *u, uint64_t now)
 		publish_pool(u, pool, now);
 		drained_check(u, pool);
 		imbalance_pool(u, pool, now);
+		retry_budget(p, &u->conf->pools[pool].retry, now);
 	}
 }
 

@@ -17,6 +17,13 @@ over(uint32_t cap, uint32_t now)
 	return cap != 0 && now >= cap;
 }
 
+/* A gauge without what the caller itself holds in it (never below 0). */
+static inline uint32_t
+less(uint32_t gauge, uint32_t held)
+{
+	return gauge > held ? gauge - held : 0;
+}
+
 /* Take one half-open permit; false when none is left. */
 static bool
 take_probe(struct sl_up_backend *b)
@@ -64,10 +71,15 @@ policy_pick(const struct sl_conf_pool *cp, struct sl_up_pool *p, unsigned int n,
 	}
 }
 
-int
-sl_up_pick(struct sl_upstream *u, const struct sl_conf *conf, unsigned int pool,
-	   struct sl_up_cursor *cur, uint64_t hash, uint64_t *rng, int exclude,
-	   enum sl_up_refusal *why, bool *probe)
+/*
+ * `held` is what the request itself already counts in the pool's gauges
+ * (a retry's failed attempt, not yet finished): its own slot never stands
+ * in its way. Counts nothing: the callers count refusals as theirs.
+ */
+static int
+pick(struct sl_upstream *u, const struct sl_conf *conf, unsigned int pool,
+     struct sl_up_cursor *cur, uint64_t hash, uint64_t *rng, int exclude,
+     const struct sl_up_held *held, enum sl_up_refusal *why, bool *probe)
 {
 	const struct sl_conf_pool *cp = &conf->pools[pool];
 	struct sl_up_pool *p = &u->pools[pool];
@@ -77,18 +89,18 @@ sl_up_pick(struct sl_upstream *u, const struct sl_conf *conf, unsigned int pool,
 	 * how many of them it knows. */
 	unsigned int n = cp->n_backends;
 
-	if (over(cp->limits.max_inflight, SL_UP_LOAD(p->inflight))) {
+	if (over(cp->limits.max_inflight, less(SL_UP_LOAD(p->inflight), held->inflight))) {
 		*why = SL_UP_REFUSE_pool_max_inflight;
-		goto refuse;
+		return -1;
 	}
 	/* Open connections, pooled idle ones included: the backends' view. */
-	if (over(cp->limits.max_connections, SL_UP_LOAD(p->conns))) {
+	if (over(cp->limits.max_connections, less(SL_UP_LOAD(p->conns), held->conns))) {
 		*why = SL_UP_REFUSE_pool_max_connections;
-		goto refuse;
+		return -1;
 	}
-	if (over(cp->limits.max_pending, SL_UP_LOAD(p->pending))) {
+	if (over(cp->limits.max_pending, less(SL_UP_LOAD(p->pending), held->pending))) {
 		*why = SL_UP_REFUSE_pool_max_pending;
-		goto refuse;
+		return -1;
 	}
 	for (unsigned int i = 0; i < n; i++) {
 		struct sl_up_backend *b = &p->b[i];
@@ -125,31 +137,84 @@ sl_up_pick(struct sl_upstream *u, const struct sl_conf *conf, unsigned int pool,
 	}
 	*why = eligible > 0 && capped == eligible ? SL_UP_REFUSE_backend_limits :
 	       SL_UP_REFUSE_none_available;
-refuse:
-	SL_UP_ADD(p->refused[*why], 1);
 	return -1;
 }
 
-bool
-sl_up_retry_begin(struct sl_upstream *u, const struct sl_conf *conf,
-		  unsigned int pool, unsigned int b)
+int
+sl_up_pick(struct sl_upstream *u, const struct sl_conf *conf, unsigned int pool,
+	   struct sl_up_cursor *cur, uint64_t hash, uint64_t *rng, int exclude,
+	   enum sl_up_refusal *why, bool *probe)
+{
+	static const struct sl_up_held none;
+	int k = pick(u, conf, pool, cur, hash, rng, exclude, &none, why, probe);
+
+	if (k < 0)
+		SL_UP_ADD(u->pools[pool].refused[*why], 1);
+	return k;
+}
+
+/*
+ * Take one retry from the budget: a token when there is one, else one of
+ * the min_concurrency retries always allowed in progress. A token taken by
+ * a racing worker is given back, so the balance never stays below zero.
+ */
+static bool
+budget_take(struct sl_up_pool *p, const struct sl_conf_retry *rc)
+{
+	if (__atomic_fetch_sub(&p->retry_tokens, SL_UP_RETRY_TOKEN,
+			       __ATOMIC_RELAXED) >= SL_UP_RETRY_TOKEN)
+		return true;
+	SL_UP_ADD(p->retry_tokens, SL_UP_RETRY_TOKEN);
+	return SL_UP_LOAD(p->retries) < rc->min_concurrency;
+}
+
+int
+sl_up_retry_pick(struct sl_upstream *u, const struct sl_conf *conf,
+		 unsigned int pool, struct sl_up_cursor *cur, uint64_t hash,
+		 uint64_t *rng, unsigned int failed, const struct sl_up_held *held,
+		 enum sl_up_retry_refusal *why, bool *probe)
 {
 	const struct sl_conf_pool *cp = &conf->pools[pool];
 	struct sl_up_pool *p = &u->pools[pool];
-	struct sl_lb_budget_conf bc = { .budget_pct = cp->retry.budget_pct,
-		.min_concurrency = cp->retry.min_concurrency };
+	enum sl_up_refusal r;
+	int b;
 
+	b = pick(u, conf, pool, cur, hash, rng, (int)failed, held, &r, probe);
+	if (b < 0) {
+		*why = r == SL_UP_REFUSE_none_available ?
+		       SL_UP_RETRY_REFUSE_no_other_backend :
+		       r == SL_UP_REFUSE_backend_limits ?
+		       SL_UP_RETRY_REFUSE_backend_limits :
+		       SL_UP_RETRY_REFUSE_pool_cap;
+		goto refuse;
+	}
 	if (over(cp->limits.max_retries, SL_UP_LOAD(p->retries)) ||
-	    over(cp->backends[b].limits.max_retries, SL_UP_LOAD(p->b[b].retries)) ||
-	    !sl_lb_budget_allows(&bc, SL_UP_LOAD(p->inflight) + SL_UP_LOAD(p->pending),
-				 SL_UP_LOAD(p->retries))) {
-		SL_UP_ADD(p->refused[SL_UP_REFUSE_retry_budget], 1);
-		return false;
+	    over(cp->backends[b].limits.max_retries, SL_UP_LOAD(p->b[b].retries))) {
+		*why = SL_UP_RETRY_REFUSE_max_retries;
+		goto refuse_probe;
+	}
+	if (!budget_take(p, &cp->retry)) {
+		*why = SL_UP_RETRY_REFUSE_budget;
+		goto refuse_probe;
 	}
 	SL_UP_ADD(p->retries, 1);
 	SL_UP_ADD(p->b[b].retries, 1);
 	SL_UP_ADD(p->retries_total, 1);
-	return true;
+	return b;
+refuse_probe:
+	if (*probe)   /* the permit goes back unused */
+		SL_UP_ADD(p->b[b].probes, 1);
+	*probe = false;
+refuse:
+	SL_UP_ADD(p->retry_refused[*why], 1);
+	return -1;
+}
+
+void
+sl_up_retry_refused(struct sl_upstream *u, unsigned int pool,
+		    enum sl_up_retry_refusal why)
+{
+	SL_UP_ADD(u->pools[pool].retry_refused[why], 1);
 }
 
 void

@@ -23,8 +23,9 @@ static const char *conf_json =
 	"  {\"name\": \"a\", \"slow_start_ms\": 1000, \"panic_threshold_pct\": 50,"
 	"   \"imbalance\": {\"window_ms\": 1000, \"min_requests\": 10,"
 	"                   \"ratio\": 3.0, \"hold_ms\": 100},"
-	"   \"limits\": {\"max_inflight\": 3, \"max_retries\": 1},"
-	"   \"retry\": {\"budget_pct\": 10, \"min_concurrency\": 1},"
+	"   \"limits\": {\"max_inflight\": 3, \"max_retries\": 2},"
+	"   \"retry\": {\"budget_pct\": 10, \"min_per_s\": 2, \"window_s\": 1,"
+	"             \"min_concurrency\": 1},"
 	"   \"breaker\": {\"consecutive_failures\": 3, \"cooldown_ms\": 100,"
 	"                 \"cooldown_max_ms\": 400, \"half_open_probes\": 1},"
 	"   \"outlier\": {\"consecutive_5xx\": 6, \"consecutive_gateway\": 0,"
@@ -46,6 +47,18 @@ static int
 pick(int exclude, enum sl_up_refusal *why, bool *probe)
 {
 	return sl_up_pick(u, u->conf, 0, &cur, 0, &rng, exclude, why, probe);
+}
+
+static const struct sl_up_held held0, held1 = { .inflight = 1 };
+
+static int
+retry(unsigned int failed, const struct sl_up_held *held,
+      enum sl_up_retry_refusal *why)
+{
+	bool probe;
+
+	return sl_up_retry_pick(u, u->conf, 0, &cur, 0, &rng, failed, held, why,
+				&probe);
 }
 
 static void
@@ -179,6 +192,7 @@ static void
 test_limits_and_budget(void)
 {
 	struct sl_up_pool *p = &u->pools[0];
+	enum sl_up_retry_refusal rwhy;
 	enum sl_up_refusal why;
 	bool probe;
 
@@ -192,13 +206,34 @@ test_limits_and_budget(void)
 	CHECK_EQ(pick(-1, &why, &probe), -1);
 	CHECK_EQ(why, SL_UP_REFUSE_pool_max_inflight);
 	CHECK_EQ(p->refused[SL_UP_REFUSE_pool_max_inflight], 1);
-	/* Retry budget: max(1, 10% of 3) = 1 retry at a time, and max_retries 1. */
-	CHECK(sl_up_retry_begin(u, u->conf, 0, 0));
-	CHECK(!sl_up_retry_begin(u, u->conf, 0, 1));
-	CHECK_EQ(p->refused[SL_UP_REFUSE_retry_budget], 1);
-	sl_up_retry_end(u, 0, 0);
-	CHECK(sl_up_retry_begin(u, u->conf, 0, 1));
+	/* A retry of b0's request is not refused by the slot it holds itself:
+	 * it goes to b1 (b2 is at its own cap); without that slot, the pool
+	 * cap refuses it, counted as a retry refusal, not a request's. */
+	SL_UP_STORE(p->retry_tokens, 10 * SL_UP_RETRY_TOKEN);
+	CHECK_EQ(retry(0, &held1, &rwhy), 1);
+	CHECK_EQ(p->retries, 1);
+	CHECK_EQ(p->b[1].retries, 1);
+	CHECK_EQ(retry(0, &held0, &rwhy), -1);
+	CHECK_EQ(rwhy, SL_UP_RETRY_REFUSE_pool_cap);
+	CHECK_EQ(p->retry_refused[SL_UP_RETRY_REFUSE_pool_cap], 1);
+	CHECK_EQ(p->refused[SL_UP_REFUSE_pool_max_inflight], 1);
+	/* max_retries 2 in progress: the third waits for one to end. */
+	CHECK_EQ(retry(0, &held1, &rwhy), 1);
+	CHECK_EQ(retry(0, &held1, &rwhy), -1);
+	CHECK_EQ(rwhy, SL_UP_RETRY_REFUSE_max_retries);
 	sl_up_retry_end(u, 0, 1);
+	sl_up_retry_end(u, 0, 1);
+	CHECK_EQ(p->retries, 0);
+	CHECK_EQ(p->retry_tokens, 8 * SL_UP_RETRY_TOKEN);
+	/* Never the backend that failed: b1 failed, b0 is out, b2 at its cap. */
+	SL_UP_STORE(p->b[0].eff_weight, 0);
+	CHECK_EQ(retry(1, &held1, &rwhy), -1);
+	CHECK_EQ(rwhy, SL_UP_RETRY_REFUSE_backend_limits);
+	SL_UP_STORE(p->b[2].eff_weight, 0);
+	CHECK_EQ(retry(1, &held1, &rwhy), -1);
+	CHECK_EQ(rwhy, SL_UP_RETRY_REFUSE_no_other_backend);
+	CHECK_EQ(p->retry_refused[SL_UP_RETRY_REFUSE_no_other_backend], 1);
+	sl_upstream_step(u, now);   /* republishes b0's and b2's weights */
 	sl_up_inflight(u, 0, 0, -1);
 	sl_up_inflight(u, 0, 1, -1);
 	sl_up_inflight(u, 0, 2, -1);
@@ -264,6 +299,67 @@ test_inflight_imbalance(void)
 	CHECK_EQ(p->inflight, 0);
 }
 
+/*
+ * The retry budget: budget_pct (10%) of a token per first attempt, plus
+ * min_per_s (2) tokens a second, capped at what one window_s (1 s) earns;
+ * min_concurrency (1) retry in progress is allowed with no token left.
+ */
+static void
+test_retry_budget(void)
+{
+	struct sl_up_pool *p = &u->pools[0];
+	enum sl_up_retry_refusal why;
+	char err[160];
+	int b;
+
+	/* Earlier tests left the breakers half-open: close them. */
+	for (unsigned int i = 1; i < 3; i++) {
+		CHECK_EQ(sl_upstream_request(u, "a", i == 1 ? "b1" : "b2",
+					     SL_UP_OP_BREAKER_RESET, err,
+					     sizeof(err)), 0);
+		sl_upstream_step(u, now);
+		CHECK_EQ(p->b[i].breaker, SL_BREAKER_CLOSED);
+	}
+	/* A quiet window: the cap is the floor's 2 tokens. */
+	now += 2000;
+	sl_upstream_step(u, now);
+	CHECK_EQ(p->retry_window_req, 0);
+	CHECK_EQ(p->retry_tokens, 2 * SL_UP_RETRY_TOKEN);
+	/* Two retries on tokens, a third on min_concurrency, the fourth is
+	 * over budget (one in progress, none left). */
+	for (int i = 0; i < 2; i++) {
+		b = retry(0, &held1, &why);
+		CHECK(b > 0);
+		sl_up_retry_end(u, 0, (unsigned int)RTE_MAX(b, 1));
+	}
+	CHECK_EQ(p->retry_tokens, 0);
+	CHECK_EQ(p->retries, 0);
+	b = retry(0, &held1, &why);
+	CHECK(b > 0);
+	CHECK_EQ(retry(0, &held1, &why), -1);
+	CHECK_EQ(why, SL_UP_RETRY_REFUSE_budget);
+	CHECK_EQ(p->retry_refused[SL_UP_RETRY_REFUSE_budget], 1);
+	CHECK_EQ(p->retry_tokens, 0);   /* a failed take gives the token back */
+	sl_up_retry_end(u, 0, (unsigned int)RTE_MAX(b, 1));
+	/* Ten first attempts earn one token; retries earn nothing. */
+	report(1, SL_UP_OK, 10);
+	CHECK_EQ(p->retry_tokens, SL_UP_RETRY_TOKEN);
+	for (int i = 0; i < 10; i++)
+		sl_up_report(u, 0, 0, 1, SL_UP_OK, 200, 100, SL_UP_OUT_RETRY);
+	sl_upstream_step(u, now);
+	CHECK_EQ(p->retry_tokens, SL_UP_RETRY_TOKEN);
+	CHECK_EQ(p->retry_window_req, 10);
+	/* Half a second of floor: one more (under the cap, 10% of 10 + 2). */
+	now += 500;
+	sl_upstream_step(u, now);
+	CHECK_EQ(p->retry_tokens, 2 * SL_UP_RETRY_TOKEN);
+	/* Once those requests leave the window, the cap is the floor's. */
+	now += 1000;
+	sl_upstream_step(u, now);
+	CHECK_EQ(p->retry_window_req, 0);
+	CHECK_EQ(p->retry_tokens, 2 * SL_UP_RETRY_TOKEN);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -290,6 +386,7 @@ main(int argc, char **argv)
 		test_ejection_and_panic();
 		test_operator_weight();
 		test_inflight_imbalance();
+		test_retry_budget();
 		sl_upstream_free(u);
 	}
 	sl_event_log_free(ev);
