@@ -722,25 +722,46 @@ refuse(struct sl_h1_client *cl, enum sl_up_refusal why)
 
 /*
  * Try x again on another backend after `kind` went wrong at this one.
- * Only a request with no body can be replayed (its head is still in
- * x->head); status retries also need an idempotent method. Returns true
- * when the retry is under way.
+ * Only a request with no body can be replayed: its head is still in
+ * x->head until a response head is built there, its body is not kept. A
+ * connect failure is retried whatever the method, since nothing reached
+ * the backend; after a reset or a retriable status the backend may have
+ * acted on the request, so then only an idempotent method is (RFC 9110
+ * 9.2.2). Each refusal is counted by its reason. Returns true when the
+ * retry is under way.
  */
+static int
+retry_bar(const struct sl_h1_xchg *x, const struct sl_conf_pool *cp,
+	  enum sl_up_kind kind)
+{
+	if ((x->flags & (XF_RESP_STARTED | XF_RESP_1XX | XF_RESP_LINE |
+			 XF_HEAD_HELD)) || x->state == X_RESP)
+		return SL_UP_RETRY_REFUSE_response_begun;
+	if (!(x->flags & XF_NO_BODY))
+		return SL_UP_RETRY_REFUSE_has_body;
+	if (kind != SL_UP_CONNECT_FAIL && !(x->flags & XF_IDEMPOTENT))
+		return SL_UP_RETRY_REFUSE_not_idempotent;
+	if (x->tries > cp->retry.attempts)
+		return SL_UP_RETRY_REFUSE_attempts;
+	return -1;
+}
+
 static bool
 xchg_retry(struct sl_h1_xchg *x, enum sl_up_kind kind)
 {
 	struct sl_h1_proxy *hp = x->cl->hp;
 	const struct sl_conf_pool *cp = &hp->conf->pools[x->pool];
 	bool probe;
-	int b = -1;
+	int b, why;
 
-	/* x->head holds the request only until a response head is built. */
-	if ((x->flags & XF_NO_BODY) &&
-	    !(x->flags & (XF_RESP_STARTED | XF_RESP_1XX | XF_HEAD_HELD)) &&
-	    x->state != X_RESP &&
-	    x->tries <= cp->retry.attempts && x->cl->conn != NULL &&
-	    (kind != SL_UP_FAIL_STATUS || (x->flags & XF_IDEMPOTENT)))
-		b = h1_lb_retry_pick(hp, x, &probe);
+	if (cp->retry.attempts == 0 || x->cl->conn == NULL)
+		return false;   /* retries off by choice, or nobody to answer */
+	why = retry_bar(x, cp, kind);
+	if (why >= 0) {
+		h1_lb_retry_refuse(hp, x, (enum sl_up_retry_refusal)why);
+		return false;
+	}
+	b = h1_lb_retry_pick(hp, x, &probe);
 	if (b < 0)
 		return false;
 	if (x->up != NULL) {
@@ -1378,11 +1399,10 @@ response_event(struct sl_h1_xchg *x, struct sl_http_event *ev)
 
 	switch (ev->type) {
 	case SL_HTTP_EV_STATUS_LINE:
+		/* xchg_retry says whether this request may be retried. */
 		if (ev->resp.status >= 200 &&
 		    sl_status_set_has(&hp->conf->pools[x->pool].retry.on_statuses,
-				      ev->resp.status) &&
-		    (x->flags & XF_IDEMPOTENT) && (x->flags & XF_NO_BODY) &&
-		    x->tries <= hp->conf->pools[x->pool].retry.attempts) {
+				      ev->resp.status)) {
 			uint16_t st = x->status;
 
 			x->status = ev->resp.status;
@@ -1393,6 +1413,7 @@ response_event(struct sl_h1_xchg *x, struct sl_http_event *ev)
 		}
 		x->head_len = 0;
 		x->target_off = x->target_len = 0;
+		x->flags |= XF_RESP_LINE;
 		x->status = ev->resp.status;
 		/* "HTTP/1.1 %u " */
 		e = SL_FMT_LIT(line, "HTTP/1.1 ");
@@ -1462,6 +1483,17 @@ response_event(struct sl_h1_xchg *x, struct sl_http_event *ev)
 		if (x->flags & XF_RESP_CHUNKED)
 			send_bytes(hp, cl->conn, "0\r\n\r\n", 5);
 		response_done(x, x->flags & XF_UP_KEEPALIVE);
+		return false;
+	case SL_HTTP_EV_EOF:
+		/*
+		 * The backend closed before a byte of a response: no answer,
+		 * as good as a reset (a death, or an idle connection it shut
+		 * as we reused it). Waiting on would only end in a 504.
+		 */
+		x->status = 502;
+		if (xchg_retry(x, SL_UP_RESET))
+			return false;
+		response_fail(x);
 		return false;
 	case SL_HTTP_EV_ERROR:
 		response_fail(x);
@@ -1640,6 +1672,9 @@ up_closed(struct sl_tcp_conn *c, enum sl_tcp_close_reason why)
 	h1_lb_conn_g(hp, hp->pool_base[x->pool] + x->backend, -1);
 	if (x->flags & (XF_RESP_STARTED | XF_RESP_1XX)) {
 		hp->stats.aborted_midway++;
+		/* The client has part of an answer: a retry would garble it. */
+		if (hp->conf->pools[x->pool].retry.attempts > 0 && cl->conn != NULL)
+			h1_lb_retry_refuse(hp, x, SL_UP_RETRY_REFUSE_response_begun);
 		h1_lb_finish(hp, x, SL_UP_RESET);
 		if (cl->conn != NULL) {
 			sl_tcp_abort(hp->tcp, cl->conn);
@@ -1666,6 +1701,9 @@ up_closed(struct sl_tcp_conn *c, enum sl_tcp_close_reason why)
 	x->status = (uint16_t)status;
 	if (xchg_retry(x, kind))
 		return;
+	/* The verdict before the error: xchg_free would report no verdict,
+	 * and breakers and ejection would never hear of this failure. */
+	h1_lb_finish(hp, x, kind);
 	client_error(cl, status);
 }
 
