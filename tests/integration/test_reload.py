@@ -1,9 +1,13 @@
 """Live change through telemetry (issue 6): hot reload (telemetry and SIGHUP),
 rollback, the running config, drain / maintenance / enable, breaker open and
 reset, adding and removing backends, counter resets. Each change is checked
-by what a real client sees, against Python backends in sl-backend."""
+by what a real client sees, against Python backends in sl-backend. A reload
+refuses a config with warnings unless forced (never by SIGHUP), and every
+outcome is an answer, a log line, an event and a counter."""
 
 import hashlib
+import importlib.machinery
+import importlib.util
 import json
 import re
 import signal
@@ -11,7 +15,7 @@ import time
 
 import pytest
 
-from sluice_env import (BACKEND_NS, CLIENT_NS, HERE, PY, Gateway, in_ns,
+from sluice_env import (BACKEND_NS, CLIENT_NS, HERE, PY, REPO, Gateway, in_ns,
                         ns_popen, read_line, stop_proc, wait_until,
                         write_config)
 
@@ -43,8 +47,14 @@ def pool(name, addrs, weights=None, **kw):
 
 
 def config(path, pools, routes=None, listener_port=80):
+    """The listener takes pools[0]. Without `routes`, every other pool gets
+    a route of its own, so that no pool is unused (a warning, which a
+    reload refuses)."""
     listener = {"name": "web", "address": GW, "port": listener_port,
                 "mode": "http", "pool": pools[0]["name"]}
+    if routes is None:
+        routes = [{"path_prefix": f"/{p['name']}/", "pool": p["name"]}
+                  for p in pools[1:]]
     if routes:
         listener["routes"] = routes
     return write_config(path, pools=pools, listeners=[listener],
@@ -139,6 +149,14 @@ def test_invalid_and_restart_only_reloads_change_nothing(gw):
     assert gw.tel.query("/sluice/config")["generation"] == 1
     ev = events(gw, "config")
     assert sum("rejected" in e["text"] for e in ev) == 2, ev
+    # Counted as rejections for errors, logged with the finding.
+    st = reload_status(gw)
+    assert st["reloads"]["rejected_errors"] == 2, st
+    assert st["last_reload_successful"] == 0 and st["last_errors"] >= 1, st
+    assert "restart" in st["last_findings"], st
+    assert re.search(r"reload \(telemetry\) rejected: \d+ error\(s\)", gw.log()), \
+        gw.log()[-2000:]
+    assert "/pools/0/backends/0/port" in gw.log()
 
 
 def wrk_failures(out):
@@ -330,3 +348,206 @@ def test_backends_alike_after_sanitising_keep_both_rows(gw):
     r = wait_until(rows, timeout=10, step=0.2)
     assert r, gw.tel.query("/sluice/backends,a")
     assert sorted(v["name"] for v in r.values()) == ["web.1", "web_1"], r
+
+
+# ---- warnings: refused unless forced ----------------------------------------
+
+UNUSED_POOL = 'pool "spare" is not used by any listener'
+
+
+def warned_config(path):
+    """Valid, with one warning that is not about weights: a pool that no
+    listener uses. Its route sends /whoami to pool b, so an applied reload
+    shows in the traffic."""
+    return config(path, [pool("a", ADDRS[:2]), pool("b", ADDRS[2:3]),
+                         pool("spare", ADDRS[4:5])],
+                  routes=[{"path_prefix": "/whoami", "pool": "b"}])
+
+
+def reload_status(g):
+    st = g.tel.query("/sluice/reload_status")
+    assert isinstance(st, dict) and "error" not in st, st
+    return st
+
+
+def config_events(g):
+    return [e["text"] for e in events(g, "config")]
+
+
+def test_reload_refuses_warnings_unless_forced(gw):
+    warned_config(gw.path)
+    r = gw.tel.query("/sluice/reload")
+    assert r["result"] == "rejected" and r["outcome"] == "rejected_warnings", r
+    assert r["generation"] == 1 and r["error_count"] == 0 and r["errors"] == [], r
+    assert r["forced"] == 0 and r["warning_count"] == 1, r
+    assert any(UNUSED_POOL in w for w in r["warnings"]), r
+    # Nothing changed: /whoami still takes the listener's pool.
+    assert set(load("/whoami", n=20)["bodies"]) <= set(ADDRS[:2])
+    st = reload_status(gw)
+    assert st["last_reload_successful"] == 0 and st["strict"] == 0, st
+    assert st["reloads"]["applied"] == 0 and st["reloads"]["unchanged"] == 0, st
+    assert st["last_outcome"] == "rejected_warnings" and st["last_trigger"] == "telemetry", st
+    assert st["last_warnings"] == 1 and st["last_errors"] == 0, st
+    assert UNUSED_POOL in st["last_findings"], st
+    assert st["reloads"]["rejected_warnings"] == 1, st
+    assert st["reloads"]["applied_with_warnings"] == 0 and st["running_warnings"] == 0, st
+    assert any("rejected for 1 warning(s)" in t and UNUSED_POOL in t
+               for t in config_events(gw)), config_events(gw)
+    assert wait_until(lambda: "rejected for 1 warning(s)" in gw.log(), 3)
+    assert UNUSED_POOL in gw.log()
+    # Only "force" is a parameter: anything else is an error, not a reload.
+    assert "error" in gw.tel.query("/sluice/reload,forse")
+    assert reload_status(gw)["reloads"]["rejected_warnings"] == 1
+
+    r = gw.tel.query("/sluice/reload,force")
+    assert r["result"] == "applied" and r["outcome"] == "applied_with_warnings", r
+    assert r["forced"] == 1 and r["generation"] == 2, r
+    assert any(UNUSED_POOL in w for w in r["warnings"]), r
+    assert load("/whoami", n=10)["bodies"] == {ADDRS[2]: 10}
+    st = reload_status(gw)
+    assert st["last_reload_successful"] == 1 and st["last_forced"] == 1, st
+    assert st["last_outcome"] == "applied_with_warnings" and st["running_warnings"] == 1, st
+    assert st["reloads"]["rejected_warnings"] == 1, st
+    assert st["reloads"]["applied_with_warnings"] == 1, st
+    assert any("applied by force with 1 warning(s)" in t and UNUSED_POOL in t
+               for t in config_events(gw)), config_events(gw)
+    assert wait_until(lambda: "applied by force with 1 warning(s)" in gw.log(), 3)
+    # The same bytes again, not forced: they already run, nothing to do.
+    r = gw.tel.query("/sluice/reload")
+    assert r["result"] == "unchanged" and r["outcome"] == "unchanged", r
+    st = reload_status(gw)
+    assert st["reloads"]["unchanged"] == 1 and st["last_reload_successful"] == 1, st
+    assert st["running_warnings"] == 1, st
+    # A clean config clears the running warnings.
+    config(gw.path, [pool("a", ADDRS[:2]), pool("b", ADDRS[2:3])])
+    r = gw.tel.query("/sluice/reload")
+    assert r["outcome"] == "applied" and r["warnings"] == [], r
+    assert reload_status(gw)["running_warnings"] == 0
+
+
+def test_sighup_never_forces(gw):
+    warned_config(gw.path)
+    gw.proc.send_signal(signal.SIGHUP)
+    assert wait_until(
+        lambda: any("SIGHUP" in t for t in config_events(gw)), 5), config_events(gw)
+    assert gw.tel.query("/sluice/config")["generation"] == 1
+    st = reload_status(gw)
+    assert st["reloads"]["rejected_warnings"] == 1, st
+    assert st["last_trigger"] == "SIGHUP" and st["last_reload_successful"] == 0, st
+    assert st["last_forced"] == 0, st
+    assert set(load("/whoami", n=20)["bodies"]) <= set(ADDRS[:2])
+    assert any("reload (SIGHUP) rejected for 1 warning(s)" in t
+               for t in config_events(gw)), config_events(gw)
+    # The signal's findings also go to stderr, as --check-config prints them.
+    assert wait_until(lambda: f"/pools/2: warning: {UNUSED_POOL}" in gw.log(), 3), \
+        gw.log()[-2000:]
+    assert gw.proc.poll() is None
+
+
+def test_sluicectl_reload_refuses_warnings_unless_forced(gw):
+    from ctl_env import ctl
+    warned_config(gw.path)
+    r = ctl("reload", prefix=gw.prefix)
+    assert r.returncode == 1, (r.stdout, r.stderr)
+    assert "reload: rejected for 1 warning(s)" in r.stderr, r.stderr
+    assert UNUSED_POOL in r.stderr and "sluicectl reload --force" in r.stderr, r.stderr
+    assert gw.tel.query("/sluice/config")["generation"] == 1
+    r = ctl("reload", "--force", prefix=gw.prefix)
+    assert r.returncode == 0, (r.stdout, r.stderr)
+    assert r.stdout.startswith("reload: applied by force with 1 warning(s) "
+                               "(generation 2"), r.stdout
+    assert UNUSED_POOL in r.stdout
+    assert load("/whoami", n=10)["bodies"] == {ADDRS[2]: 10}
+    # rollback has no --force: it is the way back, never gated by warnings.
+    assert ctl("rollback", "--force", prefix=gw.prefix).returncode == 2
+
+
+def test_reload_outcomes_are_metrics(gw):
+    from ctl_env import Exporter
+    from prom_text import parse
+    mod_path = REPO / "scripts" / "sluice-exporter"
+    loader = importlib.machinery.SourceFileLoader("sluice_exporter", str(mod_path))
+    mod = importlib.util.module_from_spec(
+        importlib.util.spec_from_loader("sluice_exporter", loader))
+    loader.exec_module(mod)
+    # Every field of /sluice/reload_status is exported or ignored with a reason.
+    assert mod.unmapped("reload_status", reload_status(gw)) == []
+
+    import subprocess as _sp
+    e = Exporter("--prefix", gw.prefix).start()
+    try:
+        def scrape():
+            status, _, body = e.get()
+            assert status == 200, body
+            f = parse(body)
+            assert "sluice_config_last_reload_successful" in f, body
+            return f
+
+        def reloads(f, result):
+            return f["sluice_config_reloads_total"].value(result=result)
+
+        f = scrape()
+        assert f["sluice_config_last_reload_successful"].value() == 1
+        assert f["sluice_config_warnings"].value() == 0
+        assert reloads(f, "rejected_warnings") == 0 and reloads(f, "applied") == 0
+        warned_config(gw.path)
+        gw.tel.query("/sluice/reload")
+        f = scrape()
+        assert f["sluice_config_last_reload_successful"].value() == 0
+        assert f["sluice_config_last_reload_warnings"].value() == 1
+        assert f["sluice_config_warnings"].value() == 0
+        assert reloads(f, "rejected_warnings") == 1
+        assert abs(f["sluice_config_last_reload_timestamp_seconds"].value()
+                   - time.time()) < 60
+        gw.tel.query("/sluice/reload,force")
+        f = scrape()
+        assert f["sluice_config_last_reload_successful"].value() == 1
+        assert f["sluice_config_warnings"].value() == 1
+        assert reloads(f, "applied_with_warnings") == 1
+        gw.path.write_text("{ not json")
+        gw.tel.query("/sluice/reload")
+        f = scrape()
+        assert f["sluice_config_last_reload_successful"].value() == 0
+        assert f["sluice_config_last_reload_errors"].value() == 1
+        assert reloads(f, "rejected_errors") == 1
+        assert f["sluice_config_warnings"].value() == 1   # still what runs
+    finally:
+        e.stop()
+
+
+def test_reload_reports_replaced_runtime_weights(gw):
+    r = gw.tel.query("/sluice/set_weight,a,b3,7")
+    assert "error" not in r, r
+    assert wait_until(
+        lambda: gw.tel.query("/sluice/backends,a")["b3"]["weight"] == 7, 3)
+    # A new file that leaves b3 at weight 1: the reload puts 1 back, and says so.
+    config(gw.path, [pool("a", ADDRS[:2]), pool("b", ADDRS[2:3])],
+           routes=[{"path_prefix": "/whoami", "pool": "b"}])
+    r = gw.tel.query("/sluice/reload")
+    assert r["outcome"] == "applied", r
+    assert r["weight_overrides_replaced"] == 1, r
+    assert r["weight_overrides"] == "a/b3 7->1", r
+    assert "1 run-time weight(s) reverted" in r["summary"], r
+    assert reload_status(gw)["last_weight_overrides_replaced"] == 1
+    assert any("reverted: a/b3 7->1" in t for t in config_events(gw)), config_events(gw)
+    assert wait_until(
+        lambda: gw.tel.query("/sluice/backends,a")["b3"]["weight"] == 1, 3)
+
+
+def test_strict_refuses_even_a_forced_reload(testbed, backends, tmp_path):
+    path = tmp_path / "strict.json"
+    config(path, [pool("a", ADDRS[:2]), pool("b", ADDRS[2:3])])
+    g = Gateway(path, tmp_path)
+    g.cmd.append("--strict")
+    try:
+        g.start()
+        assert reload_status(g)["strict"] == 1
+        warned_config(path)
+        r = g.tel.query("/sluice/reload,force")
+        assert r["result"] == "rejected" and r["outcome"] == "rejected_warnings", r
+        assert r["generation"] == 1, r
+        assert any("rejected for 1 warning(s) (--strict)" in t
+                   for t in config_events(g)), config_events(g)
+    finally:
+        g.stop()
+        g.cleanup()

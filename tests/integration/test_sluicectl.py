@@ -529,6 +529,42 @@ def test_reload_applied_rejected_and_rollback(fake):
     assert r.stdout.strip() == f"rollback: applied (generation 3, sha256 {'ef' * 6}): backends +1 -0"
 
 
+def test_reload_force_and_warning_outcomes(fake):
+    """A reload refused for warnings says so and how to force it; --force
+    sends /sluice/reload,force and reports what was applied despite them,
+    and any run-time weights the file put back."""
+    warn = '/pools/2: pool "spare" is not used by any listener'
+    answers = {
+        "": {"result": "rejected", "outcome": "rejected_warnings", "forced": 0,
+             "sha256": "ab" * 32, "generation": 1, "summary": "would change pools +1 -0",
+             "error_count": 0, "warning_count": 1, "errors": [], "warnings": [warn]},
+        "force": {"result": "applied", "outcome": "applied_with_warnings", "forced": 1,
+                  "sha256": "cd" * 32, "generation": 2, "summary": "pools +1 -0",
+                  "error_count": 0, "warning_count": 1, "errors": [], "warnings": [warn],
+                  "weight_overrides_replaced": 1, "weight_overrides": "web/web1 5->1"},
+    }
+    f = fake({"/sluice/reload": lambda p: answers[p]})
+    r = fctl(f, "reload")
+    assert r.returncode == 1 and r.stdout == ""
+    assert r.stderr.splitlines() == [
+        "reload: rejected for 1 warning(s); the running config is unchanged",
+        f"  warning: {warn}",
+        "  to apply it with its warnings: sluicectl reload --force"]
+    assert f.received[-1] == "/sluice/reload"
+    r = fctl(f, "reload", "--force")
+    assert r.returncode == 0, r.stderr
+    assert f.received[-1] == "/sluice/reload,force"
+    assert r.stdout.splitlines() == [
+        f"reload: applied by force with 1 warning(s) (generation 2, sha256 {'cd' * 6}): "
+        "pools +1 -0",
+        f"  warning: {warn}",
+        "  note: 1 weight(s) set at run time were put back to the file's: web/web1 5->1"]
+    r = fctl(f, "--json", "reload", "--force")
+    assert r.returncode == 0 and json.loads(r.stdout)["outcome"] == "applied_with_warnings"
+    # rollback is the way back: it takes no --force.
+    assert fctl(f, "rollback", "--force").returncode == 2
+
+
 def test_config_pages_are_joined(fake):
     """Pages of 127-byte pieces (telemetry's string limit) join to the text."""
     text = json.dumps({"version": 1, "pools": [{"name": f"p{i}"} for i in range(1000)]},
