@@ -344,6 +344,40 @@ def test_imbalance_alarm_on_skewed_weights(make_gw):
     assert backends_of(g, "sk")["b2"]["rootcause"] == "none"
 
 
+def test_no_false_alarm_after_maintenance_and_return(make_gw):
+    """Even weights, one backend in maintenance for most of the window and
+    back: no imbalance alarm (it was promised nothing while out) and no
+    root-cause alarm (the weights are even). Judged on the weights of the
+    moment (before), b4 looked 60% short and the event named b2."""
+    g = make_gw([pool("mt", ADDRS[:3],
+                      imbalance={"window_ms": 6000, "min_requests": 50,
+                                 "hold_ms": 500})])
+    res = load(n=150, c=4, rate=150)
+    assert res["status"] == {"200": 150}, res
+    assert "error" not in g.tel.query("/sluice/maintenance,mt,b4")
+    res = load(n=600, c=4, rate=150)
+    assert res["status"] == {"200": 600} and ADDRS[2] not in res["bodies"], res
+    assert "error" not in g.tel.query("/sluice/enable,mt,b4")
+    res = load(n=300, c=4, rate=150)
+    assert res["status"] == {"200": 300} and res["bodies"].get(ADDRS[2], 0) > 60, res
+    # The window (6 s) still holds most of the 4 s b4 was out.
+    seen = []
+    for _ in range(6):
+        p = g.tel.query("/sluice/pools")["mt"]
+        seen.append((p["imbalance_alarm"], p["rootcause_alarm"],
+                     p["imbalance_worst_deviation"]))
+        time.sleep(0.25)
+    b4 = backends_of(g, "mt")["b4"]
+    assert b4["share_permille"] < 250 and b4["expected_share_permille"] < 250, b4
+    assert all(s[:2] == (0, 0) for s in seen), seen
+    assert all(float(s[2]) < 0.25 for s in seen), seen
+    p = g.tel.query("/sluice/pools")["mt"]
+    assert p["imbalance_alarms"] == 0 and p["rootcause_alarms"] == 0, p
+    assert [(e["backend"], e["text"]) for e in events(g, "imbalance")
+            if "alarm on requests" in e["text"]] == []
+    assert events(g, "rootcause") == []
+
+
 def test_wrong_weight_pushed_at_run_time_raises_imbalance(make_gw):
     g = make_gw([pool("rt", ADDRS[:3],
                       imbalance={"window_ms": 2000, "min_requests": 50,
