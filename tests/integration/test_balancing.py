@@ -378,6 +378,33 @@ def test_no_false_alarm_after_maintenance_and_return(make_gw):
     assert events(g, "rootcause") == []
 
 
+def test_rootcause_alarm_names_a_saturated_backend_above_fair(make_gw, backends):
+    """Weights 2,1,1 (b2 at 1.5x its capacity share: within skew_warn_ratio,
+    no skew) and b2 slow: the requests pile up on it. The root-cause alarm
+    names it as saturated, with its in-flight against its peers', and holds
+    while it is ejected by a forced breaker."""
+    g = make_gw([pool("sat", ADDRS[:3], [2, 1, 1])])
+    assert g.tel.query("/sluice/pools")["sat"]["rootcause_alarm"] == 0
+    backends.set_faults({ADDRS[0]: "slow:300"})
+    try:
+        res = load(n=700, c=16)
+        assert res["status"] == {"200": 700}, res
+    finally:
+        backends.set_faults({})
+    p = g.tel.query("/sluice/pools")["sat"]
+    assert p["rootcause_alarm"] == 1 and p["rootcause_backend"] == "b2", p
+    assert p["rootcause"] == "saturated", p
+    rc = events(g, "rootcause")
+    assert rc and rc[0]["backend"] == "b2" and rc[0]["text"].startswith("saturated: b2 weight 2 of 4"), rc
+    assert "(1.50x, limit 1.75)" in rc[0]["text"], rc
+    # Out of service (breaker forced open): nothing in flight, still raised.
+    assert "error" not in g.tel.query("/sluice/breaker_open,sat,b2")
+    time.sleep(3)
+    p = g.tel.query("/sluice/pools")["sat"]
+    assert p["rootcause_alarm"] == 1 and p["rootcause_backend"] == "b2", p
+    assert backends_of(g, "sat")["b2"]["rootcause"] == "saturated"
+
+
 def test_wrong_weight_pushed_at_run_time_raises_imbalance(make_gw):
     g = make_gw([pool("rt", ADDRS[:3],
                       imbalance={"window_ms": 2000, "min_requests": 50,
