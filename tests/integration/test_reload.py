@@ -452,12 +452,18 @@ def test_sluicectl_reload_refuses_warnings_unless_forced(gw):
     assert "reload: rejected for 1 warning(s)" in r.stderr, r.stderr
     assert UNUSED_POOL in r.stderr and "sluicectl reload --force" in r.stderr, r.stderr
     assert gw.tel.query("/sluice/config")["generation"] == 1
+    r = ctl("status", prefix=gw.prefix)
+    assert r.returncode == 0 and "last reload rejected warnings (telemetry, " in r.stdout, \
+        (r.stdout, r.stderr)
     r = ctl("reload", "--force", prefix=gw.prefix)
     assert r.returncode == 0, (r.stdout, r.stderr)
     assert r.stdout.startswith("reload: applied by force with 1 warning(s) "
                                "(generation 2"), r.stdout
     assert UNUSED_POOL in r.stdout
     assert load("/whoami", n=10)["bodies"] == {ADDRS[2]: 10}
+    r = ctl("status", prefix=gw.prefix)
+    assert "last reload applied with warnings" in r.stdout, r.stdout
+    assert "the running config has 1 warning(s)" in r.stdout, r.stdout
     # rollback has no --force: it is the way back, never gated by warnings.
     assert ctl("rollback", "--force", prefix=gw.prefix).returncode == 2
 
