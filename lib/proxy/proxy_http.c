@@ -775,8 +775,12 @@ xchg_retry(struct sl_h1_xchg *x, enum sl_up_kind kind)
 	sl_mq_free(&x->to_up);
 	x->status = 0;
 	x->up = upstream_get(hp, x);
-	if (x->up == NULL)
+	if (x->up == NULL) {
+		/* No connection to try (none free here): the new backend did
+		 * nothing wrong, and must not get the caller's verdict. */
+		h1_lb_finish(hp, x, SL_UP_ABANDONED);
 		return false;
+	}
 	sl_http_parser_init_response(&x->resp, &hp->limits,
 				     x->method == SL_HTTP_M_HEAD);
 	upstream_send_head(hp, x);
