@@ -23,7 +23,7 @@ EXPECTED = [
     "bin/sluice", "bin/sluice-loadgen", "bin/sluicectl", "bin/sluice-exporter",
     "share/sluice/sluice.schema.json", "share/sluice/sluice.json",
     "share/sluice/sluice.env.example",
-    "share/sluice/alerts/sluice.rules.yml",
+    "share/sluice/alerts/sluice.rules.yml", "share/sluice/grafana/sluice.json",
     "lib/systemd/system/sluice@.service",
     "lib/systemd/system/sluice-exporter.service",
     "share/man/man8/sluice.8", "share/man/man8/sluicectl.8",
