@@ -517,6 +517,10 @@ def test_reload_outcomes_are_metrics(gw):
         assert f["sluice_config_last_reload_errors"].value() == 1
         assert reloads(f, "rejected_errors") == 1
         assert f["sluice_config_warnings"].value() == 1   # still what runs
+        # Force never applies errors.
+        r = gw.tel.query("/sluice/reload,force")
+        assert r["outcome"] == "rejected_errors" and r["forced"] == 1, r
+        assert reloads(scrape(), "rejected_errors") == 2
     finally:
         e.stop()
 
