@@ -20,7 +20,8 @@
 /*
  * Rows a page, for the worst case to stay under 16 KB: a route is about
  * 20 fields with two 64-byte names and a 127-byte match (0.8 KB at worst),
- * a backend about 60 fields (1.6 KB at worst).
+ * a backend about 67 fields (1.8 KB at worst, with the capacity and
+ * root-cause fields).
  */
 #define ROUTES_PAGE 16
 #define BACKENDS_PAGE 8

@@ -19,7 +19,8 @@
 
 /*
  * Rows a page (or a call, for events), for the worst case to stay under
- * 16 KB: a pool is about 45 fields (1.4 KB at worst), a breaker row 22
+ * 16 KB: a pool is about 50 fields with two 63-byte names (1.8 KB at
+ * worst, counters at 20 digits), a breaker row 22
  * (0.7 KB), a health row 17 with a 127-byte path (0.6 KB), an event 8
  * with 200 bytes of text (0.45 KB, 0.65 KB if every character of the text
  * needs an escape).
