@@ -170,8 +170,8 @@ def pools_conf():
     web = {"name": "web", "backends": [
         {"name": "b2", "address": "198.18.1.2", "port": 8080},
         {"name": "b3", "address": "198.18.1.3", "port": 8080}],
-        "health_check": {"type": "http", "path": "/health", "interval_ms": 300,
-                         "timeout_ms": 200, "rise": 1, "fall": 2}}
+        "health_check": {"type": "http", "path": "/health", "interval_ms": 1500,
+                         "timeout_ms": 1000, "rise": 1, "fall": 2}}
     api = {"name": "api", "backends": [
         {"name": "a4", "address": "198.18.1.4", "port": 8080}],
         "health_check": {"type": "tcp", "interval_ms": 300, "timeout_ms": 200}}
@@ -624,7 +624,7 @@ def test_health(env, traffic):
     by = {(r["pool"], r["backend"]): r for r in checked.values()}
     b2 = by[("web", "b2")]
     assert b2["kind"] == "http" and b2["path"] == "/health"
-    assert (b2["interval_ms"], b2["timeout_ms"], b2["rise"], b2["fall"]) == (300, 200, 1, 2)
+    assert (b2["interval_ms"], b2["timeout_ms"], b2["rise"], b2["fall"]) == (1500, 1000, 1, 2)
     assert b2["state"] == "up" and b2["fails_in_row"] == 0 and b2["passes_in_row"] >= 1
     assert b2["checks"] >= 1 and b2["failures"] == 0
     assert b2["last_result"] == "pass: status 200" and b2["last_check_age_ms"] < 2000
