@@ -539,7 +539,7 @@ sl_conf_load_buf(const char *name, const char *buf, size_t len, bool strict,
 {
 	static const char *const keys[] = { "$schema", "version", "runtime",
 		"memory", "arp", "tcp", "http", "access_log", "ports", "routes",
-		"pools", "listeners", "overload", NULL };
+		"pools", "listeners", "overload", "incidents", NULL };
 	unsigned int errors_before = d->n_errors;
 	json_error_t jerr;
 	struct sl_conf *c;
@@ -581,6 +581,7 @@ sl_conf_load_buf(const char *name, const char *buf, size_t len, bool strict,
 	parse_routes(root, c, d);
 	conf_parse_pools(root, c, d);
 	conf_parse_overload(root, c, d);
+	conf_parse_incidents(root, c, d);
 	parse_listeners(root, c, d);
 	json_decref(root);
 

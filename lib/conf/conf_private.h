@@ -85,6 +85,10 @@ conf_parse_pools(json_t *root, struct sl_conf *c, struct sl_conf_diag *d);
 void
 conf_parse_overload(json_t *root, struct sl_conf *c, struct sl_conf_diag *d);
 
+/* conf_incident.c */
+void
+conf_parse_incidents(json_t *root, struct sl_conf *c, struct sl_conf_diag *d);
+
 void
 conf_parse_rate(json_t *parent, const char *key, const char *ptr,
 		struct sl_conf_rate *r, struct sl_conf_diag *d);

@@ -77,6 +77,7 @@ check_fixed(const struct sl_conf *run, const struct sl_conf *next,
 	FIXED(http.max_inflight, "/http/max_inflight");
 	FIXED(http.upstream_pool_max, "/http/upstream_pool_max");
 	FIXED(events_max, "/overload/events_max");
+	FIXED(incidents, "/incidents");
 #undef FIXED
 	if (run->n_ports != next->n_ports)
 		conf_err(d, "/ports", "the number of ports cannot change while running: "

@@ -93,6 +93,15 @@ struct sl_conf_alog {
 	uint32_t ring_size;      /* records queued per worker */
 };
 
+/* The incident flight recorder (lib/incident): read at start-up only. */
+struct sl_conf_incidents {
+	char dir[1024];          /* bundles go here; created if missing */
+	uint32_t before_s;       /* seconds of snapshots kept before a trigger */
+	uint32_t after_s;        /* seconds recorded after it, then frozen */
+	uint32_t max_bundles;    /* kept on disk; the oldest are deleted */
+	uint64_t max_bundle_bytes;
+};
+
 struct sl_conf_port {
 	char name[SL_NAME_MAX];  /* ethdev name: net_af_xdp0, net_tap0, 0000:03:00.0 */
 	uint32_t addr;           /* our address on this port */
@@ -307,6 +316,7 @@ struct sl_conf {
 	struct sl_conf_http http;
 	struct sl_conf_overload overload;
 	uint32_t events_max;     /* event log entries kept */
+	struct sl_conf_incidents incidents;
 
 	unsigned int n_ports;
 	struct sl_conf_port ports[SL_MAX_PORTS];
