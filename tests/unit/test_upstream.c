@@ -360,6 +360,49 @@ test_retry_budget(void)
 	CHECK_EQ(p->retry_tokens, 2 * SL_UP_RETRY_TOKEN);
 }
 
+/*
+ * The root-cause alarm on the control thread: an operator's weight that
+ * gives b1 more than skew_warn_ratio x its capacity share raises it at the
+ * next evaluation, with an event that says why; it holds while b1's
+ * breaker is open (configured weights, not effective ones); a fair weight
+ * clears it. b0 has weight 0 here (test_operator_weight).
+ */
+static void
+test_rootcause(void)
+{
+	struct sl_up_pool *p = &u->pools[0];
+	char err[160];
+
+	now += 600;
+	sl_upstream_step(u, now);
+	CHECK_EQ(p->rc_alarm, 0);
+	CHECK_EQ(sl_upstream_set_weight(u, "a", "b1", 10, err, sizeof(err)), 0);
+	now += 600;
+	sl_upstream_step(u, now);
+	CHECK_EQ(p->rc_alarm, 1);
+	CHECK_EQ(p->rc_backend, 1);
+	CHECK_EQ(p->rc_cause, SL_LB_RC_SKEW);
+	CHECK_EQ(p->rc_alarms, 1);
+	CHECK(has_event("rootcause", "b1", "weight over capacity: b1 weight 10 of 11, "
+			"90.9% of requests vs capacity share 50.0% (1.82x, limit 1.75)"));
+	CHECK_EQ(sl_upstream_request(u, "a", "b1", SL_UP_OP_BREAKER_OPEN, err,
+				     sizeof(err)), 0);
+	for (int i = 0; i < 4; i++) {
+		now += 600;
+		sl_upstream_step(u, now);
+		CHECK_EQ(p->rc_alarm, 1);
+	}
+	CHECK_EQ(p->rc_alarms, 1);
+	CHECK_EQ(sl_upstream_request(u, "a", "b1", SL_UP_OP_BREAKER_RESET, err,
+				     sizeof(err)), 0);
+	CHECK_EQ(sl_upstream_set_weight(u, "a", "b1", 1, err, sizeof(err)), 0);
+	now += 600;
+	sl_upstream_step(u, now);
+	CHECK_EQ(p->rc_alarm, 0);
+	CHECK_EQ(p->rc_backend, -1);
+	CHECK(has_event("rootcause", NULL, "cleared: every backend's configured share"));
+}
+
 int
 main(int argc, char **argv)
 {
@@ -387,6 +430,7 @@ main(int argc, char **argv)
 		test_operator_weight();
 		test_inflight_imbalance();
 		test_retry_budget();
+		test_rootcause();
 		sl_upstream_free(u);
 	}
 	sl_event_log_free(ev);
