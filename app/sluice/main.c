@@ -27,6 +27,7 @@
 #include "sl_port.h"
 #include "sl_port_watch.h"
 #include "sl_event.h"
+#include "sl_incident.h"
 #include "sl_steer.h"
 #include "sl_telemetry.h"
 #include "sl_upstream.h"
@@ -209,6 +210,8 @@ shutdown_all(struct sl_conf *conf)
 	 * ports, pools and configs: no /sluice/ command may run past here.
 	 */
 	sl_telemetry_quiesce();
+	/* An open incident is frozen with what it has, while events still exist. */
+	sl_incident_free();
 	rte_eal_mp_wait_lcore();
 	/* Workers are out of their bursts: a running capture closes its file. */
 	sl_capture_shutdown();
@@ -322,6 +325,9 @@ main(int argc, char **argv)
 	sl_port_watch_init(&dp);
 	if (sl_telemetry_register(&dp) != 0)
 		SL_LOG(WARNING, "some telemetry commands could not be registered");
+	if (sl_incident_init(&dp, sl_telemetry_read_begin, sl_telemetry_read_end,
+			     err, sizeof(err)) != 0)
+		SL_LOG(WARNING, "%s: no incident bundles will be recorded", err);
 	if (rte_pdump_init() != 0)
 		SL_LOG(WARNING, "pdump init failed: %s (dpdk-dumpcap cannot attach)",
 		       rte_strerror(rte_errno));
@@ -340,6 +346,7 @@ main(int argc, char **argv)
 	while (!dp.stop) {
 		usleep(20 * 1000);
 		sl_port_watch_run(&dp);   /* a port that stopped receiving */
+		sl_incident_tick(&dp);    /* snapshots once a second, triggers */
 		if (reload_pending) {
 			struct sl_ctl_result res;
 

@@ -467,13 +467,17 @@ sl_incident_tick(struct sl_dp *dp)
 		if (inc.read_end != NULL)
 			inc.read_end(rd);
 		inc.counts.snapshots++;
+		inc.last_sample_ms = now;
 		/* A late tick does not make the next one early. */
 		inc.next_sample_ms += 1000;
 		if (inc.next_sample_ms <= now)
 			inc.next_sample_ms = now + 1000;
 	}
 	scan_events(dp, now);
-	if (inc.has_open && now >= inc.entries[inc.n_entries - 1].due_ms)
+	/* Frozen after the first snapshot past the window, so that the
+	 * after-window holds after_s seconds of snapshots. */
+	if (inc.has_open && now >= inc.entries[inc.n_entries - 1].due_ms &&
+	    inc.last_sample_ms >= inc.entries[inc.n_entries - 1].due_ms)
 		inc_freeze(&inc.entries[inc.n_entries - 1], now);
 }
 

@@ -28,7 +28,7 @@
 
 static const char PACKETS_NOTE[] =
 	"not recorded: a packet ring would copy every packet on the workers' "
-	"fast path; use sluicectl capture (lib/capture) during an incident";
+	"fast path; start a capture (/sluice/capture_start) while an incident lasts";
 
 struct bundle {
 	struct inc_entry *e;
@@ -121,7 +121,7 @@ frame_json(const struct bundle *b, const struct sl_incident_frame *f)
 		      "generation", (json_int_t)f->generation, "backends", rows);
 	if (o == NULL)
 		return NULL;
-	s = json_dumps(o, JSON_COMPACT);
+	s = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(6));
 	json_decref(o);
 	return s;
 }
@@ -280,7 +280,7 @@ build_timeline(struct bundle *b)
 	inc_buf_printf(&b->timeline, "incident %u: %s %s%s%s: %s\n", e->info.id,
 		       e->info.trigger, e->trigger_pool, e->trigger_backend[0] ? "/" : "",
 		       e->trigger_backend, e->info.trigger_text);
-	inc_buf_printf(&b->timeline, "opened %s (%.1f s below), %u trigger(s), backends "
+	inc_buf_printf(&b->timeline, "opened %s (at %.1f s below), %u trigger(s), backends "
 		       "named: %s\n", when, rel_s(b, e->info.start_us), e->info.n_triggers,
 		       e->info.backends[0] ? e->info.backends : "none");
 	for (unsigned int i = 0; i < b->n_ev; i++)

@@ -49,6 +49,7 @@ struct inc_state {
 	uint64_t *prev_req, *prev_5xx, *prev_fail;
 	struct sl_hist scratch[2];   /* merge and delta of one backend */
 	uint64_t next_sample_ms;
+	uint64_t last_sample_ms;
 	uint64_t last_seq;           /* events looked at */
 	struct inc_config cur, prev; /* prev.text NULL: none seen */
 	struct inc_entry *entries;   /* oldest first; at most cap */

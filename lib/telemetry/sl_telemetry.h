@@ -29,4 +29,16 @@ sl_telemetry_quiesce(void);
 void
 sl_telemetry_synchronize(void);
 
+/*
+ * Join the config's read side from a thread that is not a telemetry
+ * handler (the incident recorder's snapshots on the main thread): a reload
+ * then waits for it before freeing the config it replaces. Hold it briefly
+ * and never while taking ctl's lock. Returns the token for read_end.
+ */
+unsigned int
+sl_telemetry_read_begin(void);
+
+void
+sl_telemetry_read_end(unsigned int token);
+
 #endif

@@ -260,6 +260,18 @@ sl_telemetry_quiesce(void)
 	}
 }
 
+unsigned int
+sl_telemetry_read_begin(void)
+{
+	return gate_read_lock();
+}
+
+void
+sl_telemetry_read_end(unsigned int token)
+{
+	__atomic_fetch_sub(&readers[token & 1], 1, __ATOMIC_SEQ_CST);
+}
+
 /*
  * Callers are serialised (ctl's lock). A reader that loaded the config
  * before the caller published a new one entered before the flip, so it is

@@ -172,6 +172,10 @@ tel_walk_backends(const struct sl_conf *c, int only, tel_pool_filter keep,
 int
 tel_lb_register(struct sl_dp *dp);
 
+/* The incident recorder's list and timelines (telemetry_incident.c). */
+int
+tel_incident_register(struct sl_dp *dp);
+
 /* HTTP, routes and backends (telemetry_http.c). */
 int
 tel_http_register(struct sl_dp *dp);
