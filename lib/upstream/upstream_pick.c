@@ -37,7 +37,7 @@ take_probe(struct sl_up_backend *b)
 	return false;
 }
 
-static int
+static __rte_always_inline int
 policy_pick(const struct sl_conf_pool *cp, struct sl_up_pool *p, unsigned int n,
 	    struct sl_up_cursor *cur, const uint32_t *w, uint64_t hash,
 	    uint64_t *rng)
@@ -75,8 +75,9 @@ policy_pick(const struct sl_conf_pool *cp, struct sl_up_pool *p, unsigned int n,
  * `held` is what the request itself already counts in the pool's gauges
  * (a retry's failed attempt, not yet finished): its own slot never stands
  * in its way. Counts nothing: the callers count refusals as theirs.
+ * Inlined so that a first attempt's zero `held` folds away.
  */
-static int
+static __rte_always_inline int
 pick(struct sl_upstream *u, const struct sl_conf *conf, unsigned int pool,
      struct sl_up_cursor *cur, uint64_t hash, uint64_t *rng, int exclude,
      const struct sl_up_held *held, enum sl_up_refusal *why, bool *probe)
