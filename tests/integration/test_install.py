@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from sluice_env import SLUICE, Gateway, run, write_config
+from sluice_env import REPO, SLUICE, Gateway, run, write_config
 
 BUILD = SLUICE.parent.parent
 EXPECTED = [
@@ -70,6 +70,11 @@ def test_meson_install_installs_everything(staged):
         assert (root / "bin" / tool).stat().st_mode & 0o111
         out = run([str(root / "bin" / tool), "--help"]).stdout
         assert "usage" in out
+    # One version everywhere, the project's (meson.build).
+    project = re.search(r"version: '([^']+)'", (REPO / "meson.build").read_text()).group(1)
+    for tool in ("sluice", "sluicectl", "sluice-exporter"):
+        assert run([str(root / "bin" / tool), "--version"]).stdout.split() == \
+            [tool, project]
     out = run([str(root / "bin" / "sluice"), "--check-config",
                str(root / "share/sluice/sluice.json")], check=False)
     assert out.returncode == 0, out.stdout + out.stderr
