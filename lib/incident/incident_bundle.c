@@ -223,7 +223,7 @@ tl_frame(struct bundle *b, const struct sl_incident_frame *f,
 	for (unsigned int i = 0; i < f->n_rows; i++) {
 		const struct sl_incident_row *r = &f->rows[i], *p = row_of(before, r);
 		double peer_in = 0, peer_p99 = 0;
-		unsigned int peers = 0;
+		unsigned int peers = 0, served = 0;
 		char what[400] = "", a[24], c[24], who[2 * SL_NAME_MAX + 2];
 		size_t n;
 
@@ -231,13 +231,17 @@ tl_frame(struct bundle *b, const struct sl_incident_frame *f,
 			if (j == i || strcmp(f->rows[j].pool, r->pool) != 0)
 				continue;
 			peer_in += f->rows[j].inflight;
-			peer_p99 += f->rows[j].p99_us;
 			peers++;
+			/* Latency of peers that served requests in that second only. */
+			if (f->rows[j].rps > 0) {
+				peer_p99 += f->rows[j].p99_us;
+				served++;
+			}
 		}
-		if (peers > 0) {
+		if (peers > 0)
 			peer_in /= peers;
-			peer_p99 /= peers;
-		}
+		if (served > 0)
+			peer_p99 /= served;
 		n = 0;
 #define ADD(...) n += (size_t)snprintf(what + n, n < sizeof(what) ? sizeof(what) - n : 0, __VA_ARGS__)
 		if (p != NULL && p->state != r->state)
@@ -249,7 +253,7 @@ tl_frame(struct bundle *b, const struct sl_incident_frame *f,
 			ADD("%sroot-cause alarm names it", n ? ", " : "");
 		if (r->inflight >= 4 && r->inflight >= 3 * RTE_MAX(peer_in, 1.0))
 			ADD("%sin flight %u (peers %.0f)", n ? ", " : "", r->inflight, peer_in);
-		if (peers > 0 && r->p99_us >= 10000 && r->p99_us >= 2 * peer_p99) {
+		if (peer_p99 > 0 && r->p99_us >= 10000 && r->p99_us >= 2 * peer_p99) {
 			fmt_ms(r->p99_us, a, sizeof(a));
 			fmt_ms((uint32_t)peer_p99, c, sizeof(c));
 			ADD("%sp99 %s (peers %s)", n ? ", " : "", a, c);

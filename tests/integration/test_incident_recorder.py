@@ -30,15 +30,31 @@ FILES = {"incident.json", "timeline.txt", "events.json", "snapshots.json",
          "config.json", "config.sha256", "previous-config.json", "config.diff"}
 
 
+class Faults:
+    """http_backend.py's --faults file: which address misbehaves, and how."""
+
+    def __init__(self, path):
+        self.path = path
+        self.set({})
+
+    def set(self, m):
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(m))
+        tmp.replace(self.path)
+
+
 @pytest.fixture(scope="module")
-def backends(testbed):
+def backends(testbed, tmp_path_factory):
+    faults = Faults(tmp_path_factory.mktemp("faults") / "faults.json")
     procs = []
     for a in ADDRS:
         p = ns_popen(BACKEND_NS, PY, str(HERE / "http_backend.py"), "--addr", a,
-                     "--port", "8080", "--lifetime", "600")
+                     "--port", "8080", "--lifetime", "600",
+                     "--faults", str(faults.path))
         assert (read_line(p, 15) or "").strip() == "ready"
         procs.append(p)
-    yield
+    yield faults
+    faults.set({})
     for p in procs:
         stop_proc(p)
 
@@ -56,6 +72,7 @@ def config(path, weights, incidents):
 @pytest.fixture
 def make_gw(backends, tmp_path):
     made = []
+    backends.set({})
 
     def make(incidents, weights=(1, 1)):
         cfg = config(tmp_path / "inc.json", weights, incidents)
@@ -66,6 +83,7 @@ def make_gw(backends, tmp_path):
         return g
 
     yield make
+    backends.set({})
     for g in made:
         g.stop()
         g.cleanup()
@@ -265,3 +283,31 @@ def test_unwritable_directory_is_an_error_not_a_crash(make_gw, tmp_path):
     assert r.returncode == 0 and "no bundle: cannot create" in r.stdout, r
     assert load(20)["status"] == {"200": 20}
     assert g.proc.poll() is None
+
+
+def test_failing_backend_incident_names_it_and_its_5xx(make_gw, backends, tmp_path):
+    """A backend that answers 503 is ejected or its breaker opens on its
+    own: the incident names it, and the timeline shows its 5xx second by
+    second."""
+    inc_dir = tmp_path / "incidents"
+    g = make_gw({"dir": str(inc_dir), "before_s": 4, "after_s": 2})
+    time.sleep(1.5)
+    assert load(20)["status"] == {"200": 20}
+    backends.set({ADDRS[1]: "503"})
+    load(60)
+    d = frozen(g, 1)
+    assert d, incidents(g)
+    inc = rows(d)[0]
+    assert inc["trigger"] in ("ejection", "breaker"), inc
+    assert inc["backends"].startswith("web/b2"), inc
+    assert inc["state"] == "frozen", inc
+    tl = (inc_dir / inc["name"] / "timeline.txt").read_text().splitlines()
+    assert tl[0].startswith(f"incident 1: {inc['trigger']} web/b2: "), tl[0]
+    fives = [l for l in tl if re.search(r" s web/b2 .*\b[1-9][0-9]* 5xx", l)]
+    assert fives, tl
+    assert not [l for l in tl if re.search(r" s web/b1 .*5xx", l)], tl
+    snap = json.loads((inc_dir / inc["name"] / "snapshots.json").read_text())
+    b2 = [b for f in snap["before"] + snap["after"] for b in f["backends"]
+          if b["backend"] == "b2"]
+    assert sum(b["failures_per_s"] for b in b2) >= 1
+    assert b2[-1]["state"] in ("ejected", "breaker_open", "breaker_half_open")
