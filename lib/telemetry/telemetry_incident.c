@@ -72,10 +72,12 @@ cmd_incidents(const char *cmd __rte_unused, const char *params,
 
 	if (tel_parse_page(params, &pg.page, d) != 0)
 		return 0;
-	in = calloc(1001, sizeof(*in));
+	/* The recorder keeps at most max_bundles + 1 incidents. */
+	sl_incident_list(NULL, 0, &c);
+	in = calloc(c.max_bundles + 1, sizeof(*in));
 	if (in == NULL)
 		return tel_error(d, "out of memory");
-	n = sl_incident_list(in, 1001, &c);
+	n = sl_incident_list(in, c.max_bundles + 1, &c);
 	tel_page_set(&pg, n);
 	rte_tel_data_start_dict(d);
 	tel_page_meta(d, &pg);
