@@ -386,16 +386,23 @@ scan_events(struct sl_dp *dp, uint64_t now)
 {
 	struct sl_event ev[32];
 	uint64_t added, cap;
+	bool config = false;
 	unsigned int n;
 
 	sl_event_counts(dp->events, &added, &cap);
 	while (added > inc.last_seq &&
 	       (n = sl_event_read(dp->events, inc.last_seq, ev, RTE_DIM(ev))) > 0) {
-		for (unsigned int i = 0; i < n; i++)
+		for (unsigned int i = 0; i < n; i++) {
+			config |= strcmp(ev[i].kind, "config") == 0;
 			if (sl_incident_is_trigger(&ev[i]))
 				trigger(&ev[i], now);
+		}
 		inc.last_seq = ev[n - 1].seq;
 	}
+	/* A change was applied (or refused): copy the running config now, so
+	 * that two changes a second apart are both seen as generations. */
+	if (config)
+		track_config();
 }
 
 /* ---- lifecycle --------------------------------------------------------- */

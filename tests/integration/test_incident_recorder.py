@@ -137,12 +137,15 @@ def test_breaker_opens_an_incident_frozen_to_a_bundle(make_gw, tmp_path):
     inc_dir = tmp_path / "incidents"
     g = make_gw({"dir": str(inc_dir), "before_s": 5, "after_s": 2,
                  "max_bundles": 2})
-    # A generation before the running one: the diff the bundle shows.
+    # Two changes within a second: the bundle's previous config is the one
+    # just before the running one, and the diff is between those two.
     assert load()["status"] == {"200": 40}
-    config(g.path, (1, 3), {"dir": str(inc_dir), "before_s": 5, "after_s": 2,
-                            "max_bundles": 2})
-    r = g.tel.query("/sluice/reload")
-    assert r["result"] == "applied", r
+    for weights in ((1, 2), (1, 3)):
+        config(g.path, weights, {"dir": str(inc_dir), "before_s": 5,
+                                 "after_s": 2, "max_bundles": 2})
+        r = g.tel.query("/sluice/reload")
+        assert r["result"] == "applied", r
+        time.sleep(0.2)
     # Let the recorder see it and take a few snapshots with traffic.
     time.sleep(2.5)
     assert load()["status"] == {"200": 40}
@@ -184,12 +187,13 @@ def test_breaker_opens_an_incident_frozen_to_a_bundle(make_gw, tmp_path):
     assert (bundle / "config.sha256").read_text() == f"{sha}  config.json\n"
     assert g.tel.query("/sluice/config")["sha256"] == sha
     manifest = json.loads((bundle / "incident.json").read_text())
-    assert manifest["config"]["sha256"] == sha and manifest["config"]["generation"] == 2
+    assert manifest["config"]["sha256"] == sha and manifest["config"]["generation"] == 3
     prev = (bundle / "previous-config.json").read_bytes()
     assert manifest["previous_config"]["sha256"] == hashlib.sha256(prev).hexdigest()
-    assert json.loads(prev)["pools"][0]["backends"][1]["weight"] == 1
+    assert manifest["previous_config"]["generation"] == 2
+    assert json.loads(prev)["pools"][0]["backends"][1]["weight"] == 2
     assert (bundle / "config.diff").read_text() == \
-        "/pools/0/backends/1/weight: 1 -> 3\n"
+        "/pools/0/backends/1/weight: 2 -> 3\n"
     assert "not recorded" in manifest["packets"]
     # The events of the window: the reload, then the trigger.
     ev = json.loads((bundle / "events.json").read_text())
@@ -218,7 +222,7 @@ def test_breaker_opens_an_incident_frozen_to_a_bundle(make_gw, tmp_path):
     assert tl[0].startswith("incident 1: breaker web/b1: forced open"), tl[0]
     assert any("breaker web/b1: forced open" in l for l in tl[2:]), tl
     assert any("web/b1 healthy -> breaker_open" in l for l in tl), tl
-    assert any("changed: web/b2 weight 1 -> 3" in l for l in tl), tl
+    assert any("changed: web/b2 weight 2 -> 3" in l for l in tl), tl
     # Telemetry's timeline is the file's, line for line.
     t = g.tel.query("/sluice/incident,1")
     assert t["id"] == 1 and t["state"] == "frozen" and t["path"] == str(bundle)
