@@ -22,6 +22,13 @@ bench_parse_tc() {
 # them from the caller's cleanup trap: TERM, then KILL what is still there
 # after GRACE_S seconds (default 0.5; valgrind needs longer to write out).
 PIDS=()
+# The benchmarks' gateways keep incident bundles in a scratch directory,
+# removed with the run's processes, not in /var/lib/sluice/incidents.
+if [ -z "${SLUICE_INCIDENTS_DIR:-}" ]; then
+	SLUICE_INCIDENTS_DIR=$(mktemp -d /tmp/sluice-bench-incidents.XXXXXX)
+	BENCH_INCIDENTS_OWNED=1
+fi
+export SLUICE_INCIDENTS_DIR
 bench_kill_all() {
 	local p alive i tries
 	tries=$(awk -v g="${1:-0.5}" 'BEGIN { printf "%d", g * 10 }')
@@ -33,6 +40,8 @@ bench_kill_all() {
 		sleep 0.1
 	done
 	for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+	# After the gateways are gone: a stopping gateway freezes its open incident.
+	if [ -n "${BENCH_INCIDENTS_OWNED:-}" ]; then rm -rf "$SLUICE_INCIDENTS_DIR"; fi
 }
 
 # bench_tel FILE_PREFIX COMMAND: the JSON of the command's reply value, from

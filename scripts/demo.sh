@@ -9,6 +9,9 @@ ROOT=$(pwd)
 PREFIX=sluice-demo
 CONF=${SLUICE_CONF:-conf/sluice.json}
 LOG=$(mktemp /tmp/sluice-demo.XXXXXX.log)
+# Incident bundles of the demo gateway stay in a scratch directory.
+SLUICE_INCIDENTS_DIR=$(mktemp -d /tmp/sluice-demo-incidents.XXXXXX)
+export SLUICE_INCIDENTS_DIR
 GW_PID=
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
@@ -41,6 +44,7 @@ cleanup() {
 	rm -rf "/var/run/dpdk/$PREFIX"
 	rm -f /dev/hugepages/${PREFIX}map_* 2>/dev/null || true
 	rm -f "$LOG"
+	rm -rf "$SLUICE_INCIDENTS_DIR"
 	# A testbed that was up before the demo is left up.
 	[ "$TESTBED_WAS_UP" = yes ] || "$ROOT/scripts/testbed.sh" down >/dev/null 2>&1 || true
 }

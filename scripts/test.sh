@@ -10,6 +10,10 @@ ROOT=$(pwd)
 # still alive with it (a gateway or peer a failed test left behind) is this
 # run's by construction and is stopped; nothing else on the machine is.
 export SLUICE_TEST_RUN="$$.$(date +%s%N)"
+# The gateways this run starts keep their incident bundles here, not in
+# the machine's /var/lib/sluice/incidents (the recorder is always on).
+SLUICE_INCIDENTS_DIR=$(mktemp -d /tmp/sluice-test-incidents.XXXXXX)
+export SLUICE_INCIDENTS_DIR
 own_pids() {
 	local e pid
 	for e in /proc/[0-9]*/environ; do
@@ -33,6 +37,7 @@ stop_own_leftovers() {
 }
 cleanup() {
 	stop_own_leftovers
+	rm -rf "$SLUICE_INCIDENTS_DIR"
 	"$ROOT/scripts/testbed.sh" down >/dev/null 2>&1 || true
 }
 trap cleanup EXIT INT TERM

@@ -3,6 +3,7 @@
  * (lib/incident) keeps. Every key is optional; the recorder is always on.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "conf_private.h"
@@ -19,7 +20,15 @@ conf_parse_incidents(json_t *root, struct sl_conf *c, struct sl_conf_diag *d)
 	json_t *o = conf_get_object(root, "incidents", "", p, d);
 	uint64_t bytes = 8 * MIB;
 
-	snprintf(in->dir, sizeof(in->dir), "/var/lib/sluice/incidents");
+	const char *env_dir = getenv("SLUICE_INCIDENTS_DIR");
+
+	/* The default directory may come from the environment, so that test
+	 * and demo runs keep their bundles in their own scratch directory
+	 * (scripts/test.sh, demo.sh) and not in the machine's /var/lib. */
+	if (env_dir != NULL && env_dir[0] == '/' && strlen(env_dir) < sizeof(in->dir))
+		snprintf(in->dir, sizeof(in->dir), "%s", env_dir);
+	else
+		snprintf(in->dir, sizeof(in->dir), "/var/lib/sluice/incidents");
 	in->before_s = 30;
 	in->after_s = 10;
 	in->max_bundles = 20;

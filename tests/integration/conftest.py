@@ -1,5 +1,7 @@
 import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -11,10 +13,21 @@ from sluice_env import (Gateway, SLUICE, TESTBED, run,  # noqa: E402
 
 
 def pytest_configure(config):
+    # Incident bundles of the gateways under test go to a scratch directory
+    # (scripts/test.sh sets one for the whole run), never /var/lib/sluice.
+    if not os.environ.get("SLUICE_INCIDENTS_DIR"):
+        os.environ["SLUICE_INCIDENTS_DIR"] = tempfile.mkdtemp(prefix="sluice-incidents-")
+        config._sluice_incidents_dir = os.environ["SLUICE_INCIDENTS_DIR"]
     if os.geteuid() != 0:
         raise pytest.UsageError("the integration tests need root (namespaces, AF_XDP)")
     if not SLUICE.exists():
         raise pytest.UsageError(f"{SLUICE} is missing: build first (ninja -C build)")
+
+
+def pytest_unconfigure(config):
+    made = getattr(config, "_sluice_incidents_dir", None)
+    if made:
+        shutil.rmtree(made, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -300,6 +300,10 @@ test_conf(void)
 	struct sl_conf_diag d;
 	struct sl_conf *c;
 
+	const char *env = getenv("SLUICE_INCIDENTS_DIR");
+	char *saved_env = env != NULL ? strdup(env) : NULL;
+
+	unsetenv("SLUICE_INCIDENTS_DIR");
 	c = load_with(NULL, &d);
 	CHECK(c != NULL);
 	if (c != NULL) {
@@ -311,6 +315,27 @@ test_conf(void)
 		sl_conf_free(c);
 	}
 	sl_conf_diag_free(&d);
+	/* The default from the environment (test and demo runs); a relative
+	 * one is ignored; the config's own key wins over it. */
+	setenv("SLUICE_INCIDENTS_DIR", "/tmp/sl-env-incidents", 1);
+	c = load_with(NULL, &d);
+	CHECK(c != NULL && strcmp(c->incidents.dir, "/tmp/sl-env-incidents") == 0);
+	sl_conf_free(c);
+	sl_conf_diag_free(&d);
+	c = load_with("{\"dir\": \"/tmp/y\"}", &d);
+	CHECK(c != NULL && strcmp(c->incidents.dir, "/tmp/y") == 0);
+	sl_conf_free(c);
+	sl_conf_diag_free(&d);
+	setenv("SLUICE_INCIDENTS_DIR", "relative/dir", 1);
+	c = load_with(NULL, &d);
+	CHECK(c != NULL && strcmp(c->incidents.dir, "/var/lib/sluice/incidents") == 0);
+	sl_conf_free(c);
+	sl_conf_diag_free(&d);
+	if (saved_env != NULL)
+		setenv("SLUICE_INCIDENTS_DIR", saved_env, 1);
+	else
+		unsetenv("SLUICE_INCIDENTS_DIR");
+	free(saved_env);
 	c = load_with("{\"dir\": \"/tmp/x\", \"before_s\": 5, \"after_s\": 2, "
 		      "\"max_bundles\": 3, \"max_bundle_bytes\": 100000}", &d);
 	CHECK(c != NULL);
