@@ -264,9 +264,23 @@ ooo_insert(struct sl_tcp_stack *s, struct sl_tcp_conn *c, unsigned int port,
 	s->stats.ooo_segments++;
 }
 
+/*
+ * Nothing follows a FIN: out-of-order data queued beyond it (a peer that
+ * lies about where its stream ends) is dropped, not delivered after the
+ * end nor acknowledged (as Linux's tcp_fin purges its ofo queue).
+ */
+static void
+ooo_purge(struct sl_tcp_stack *s, struct sl_tcp_conn *c, unsigned int port)
+{
+	struct rte_mbuf *m;
+
+	while ((m = sl_mq_pop(&c->ooo)) != NULL)
+		drop(s, port, SL_DROP_TCP_STATE, m);
+}
+
 /* Move what became in order from ooo to rcvq. Returns true on FIN. */
 static bool
-ooo_drain(struct sl_tcp_stack *s, struct sl_tcp_conn *c)
+ooo_drain(struct sl_tcp_stack *s, struct sl_tcp_conn *c, unsigned int port)
 {
 	bool fin = false;
 
@@ -286,6 +300,7 @@ ooo_drain(struct sl_tcp_stack *s, struct sl_tcp_conn *c)
 		c->rcv_nxt = end;
 		if (f) {
 			fin = true;
+			ooo_purge(s, c, port);
 			break;
 		}
 	}
@@ -511,9 +526,13 @@ process_data(struct sl_tcp_stack *s, struct sl_tcp_conn *c, unsigned int port,
 	s->stats.bytes_in += g->plen;
 	*readable = true;
 	if (c->ooo.n > 0) {
-		/* A hole filled: acknowledge at once (RFC 5681 4.2). */
+		/* A hole filled: acknowledge at once (RFC 5681 4.2). What
+		 * is queued beyond a FIN in this segment is never the stream. */
 		c->flags |= SL_TCPF_ACK_NOW;
-		fin = ooo_drain(s, c) || fin;
+		if (fin)
+			ooo_purge(s, c, port);
+		else
+			fin = ooo_drain(s, c, port);
 	} else if (++c->delack_segs >= 2 || s->conf->delack_ms == 0 ||
 		   ((g->flags & RTE_TCP_PSH_FLAG) &&
 		    !(c->flags & (SL_TCPF_PASSIVE | SL_TCPF_APP_ACK)))) {
@@ -533,8 +552,9 @@ process_data(struct sl_tcp_stack *s, struct sl_tcp_conn *c, unsigned int port,
 }
 
 static void
-process_fin(struct sl_tcp_stack *s, struct sl_tcp_conn *c)
+process_fin(struct sl_tcp_stack *s, struct sl_tcp_conn *c, unsigned int port)
 {
+	ooo_purge(s, c, port);   /* a bare FIN with data queued beyond it */
 	c->rcv_nxt++;
 	c->flags |= SL_TCPF_FIN_RCVD | SL_TCPF_ACK_NOW;
 	switch (c->state) {
@@ -761,7 +781,7 @@ conn_input(struct sl_tcp_stack *s, struct sl_tcp_conn *c, unsigned int port,
 			rte_pktmbuf_free(m);
 	}
 	if (fin && !(c->flags & SL_TCPF_FIN_RCVD)) {
-		process_fin(s, c);
+		process_fin(s, c, port);
 		readable = true;
 	}
 out:

@@ -199,6 +199,41 @@ test_out_of_order_and_sack(void)
 	teardown();
 }
 
+/*
+ * A FIN inside data already queued out of order (found by fuzz_rx): the
+ * stream ends at the FIN. What was queued beyond it is dropped, neither
+ * delivered after the end nor acknowledged: the ACK is the FIN's + 1.
+ */
+static void
+test_fin_before_queued_data(void)
+{
+	struct out o;
+	uint32_t iss;
+	uint64_t dropped;
+
+	setup();
+	iss = handshake(2000, true);
+	drain_out();
+	send_in(&(struct in){ .flags = ACK, .seq = 2011, .ack = iss + 1,
+			      .data = "0123456789", .len = 10, .ts = true,
+			      .tsval = 2000 });
+	CHECK(get_out(&o));
+	CHECK_EQ(o.ack, 2001);
+	CHECK_EQ(accepted->ooo.n, 1);
+	dropped = lc->stats[0].drops[SL_DROP_TCP_STATE];
+	/* 2001-2015 and a FIN at 2016: the queued 2016-2021 is past the end. */
+	send_in(&(struct in){ .flags = ACK | FIN, .seq = 2001, .ack = iss + 1,
+			      .data = "abcdefghijklmno", .len = 15, .ts = true,
+			      .tsval = 2001 });
+	CHECK(get_out(&o));
+	CHECK_EQ(o.ack, 2017);
+	CHECK_EQ(accepted->rcvq.bytes, 15);
+	CHECK_EQ(accepted->ooo.n, 0);
+	CHECK_EQ(lc->stats[0].drops[SL_DROP_TCP_STATE], dropped + 1);
+	CHECK(accepted->flags & SL_TCPF_FIN_RCVD);
+	teardown();
+}
+
 static void
 test_rst_handling(void)
 {
@@ -959,6 +994,7 @@ main(int argc, char **argv)
 	test_refused_and_no_listener();
 	test_data_and_delayed_ack();
 	test_out_of_order_and_sack();
+	test_fin_before_queued_data();
 	test_rst_handling();
 	test_retransmit_and_recovery();
 	test_sack_recovery();
