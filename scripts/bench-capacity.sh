@@ -34,7 +34,11 @@ cleanup() {
 	bench_kill_all
 	rm -rf "/var/run/dpdk/$GWP" "/var/run/dpdk/$LGP" "$WORK"
 }
-trap cleanup EXIT INT TERM
+# INT and TERM end the run (the EXIT trap then cleans up once): a trap
+# that only cleaned up would let the script carry on afterwards.
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 bench_virtio_conf "$WORK/gw.json" 1 \
 	'{ "runtime": { "idle": "busy" }, "memory": { "mbufs": 32768 }, "tcp": { "time_wait_s": 1 } }'

@@ -37,7 +37,11 @@ cleanup() {
 	rm -rf "/var/run/dpdk/$PREFIX" /dev/hugepages/${PREFIX}map_* "$WORK"
 	"$ROOT/scripts/testbed.sh" down >/dev/null 2>&1 || true
 }
-trap cleanup EXIT INT TERM
+# INT and TERM end the run (the EXIT trap then cleans up once): a trap
+# that only cleaned up would let the script carry on afterwards.
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 scripts/build.sh >/dev/null
 scripts/testbed.sh down >/dev/null 2>&1 || true

@@ -48,7 +48,11 @@ cleanup() {
 	# A testbed that was up before the demo is left up.
 	[ "$TESTBED_WAS_UP" = yes ] || "$ROOT/scripts/testbed.sh" down >/dev/null 2>&1 || true
 }
-trap cleanup EXIT INT TERM
+# INT and TERM end the run (the EXIT trap then cleans up once): a trap
+# that only cleaned up would let the script carry on afterwards.
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 say "Installing dependencies"
 scripts/deps.sh

@@ -65,7 +65,11 @@ cleanup() {
 	fi
 	rm -rf "/var/run/dpdk/$GWP" "/var/run/dpdk/$LGP" "$WORK"
 }
-trap cleanup EXIT INT TERM
+# INT and TERM end the run (the EXIT trap then cleans up once): a trap
+# that only cleaned up would let the script carry on afterwards.
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 bench_virtio_conf "$WORK/gw.json" 1 '{ "memory": { "mbufs": 8192 },
   "runtime": { "idle": "adaptive", "idle_polls": 1, "idle_sleep_us": 20 },

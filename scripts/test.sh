@@ -40,7 +40,11 @@ cleanup() {
 	rm -rf "$SLUICE_INCIDENTS_DIR"
 	"$ROOT/scripts/testbed.sh" down >/dev/null 2>&1 || true
 }
-trap cleanup EXIT INT TERM
+# INT and TERM end the run (the EXIT trap then cleans up once): a trap
+# that only cleaned up would let the script carry on afterwards.
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 echo "== dependencies"
 scripts/deps.sh || { echo "deps.sh failed"; echo "0 passed, 1 failed"; exit 1; }
