@@ -195,4 +195,33 @@ sl_lb_rc_eval(struct sl_lb_rc *rc, const struct sl_lb_rc_in *in,
 	      unsigned int n, uint64_t now_ms, double skew_ratio,
 	      double sat_ratio);
 
+/* Learned capacity: forget everything (a new backend). */
+void
+sl_lb_cap_init(struct sl_lb_cap *c);
+
+/* One in-flight sample, and one completed request's latency. */
+void
+sl_lb_cap_sample(struct sl_lb_cap *c, uint32_t inflight);
+
+void
+sl_lb_cap_done(struct sl_lb_cap *c, uint32_t latency_us);
+
+/*
+ * Close a tick: pair the tick's mean in flight with the mean latency of the
+ * requests it completed. A tick under SL_LB_CAP_MIN_DONE completions does
+ * not count. Returns the learned capacity (sl_lb_cap_value).
+ */
+double
+sl_lb_cap_tick(struct sl_lb_cap *c, double tolerance);
+
+/*
+ * The learned capacity, in concurrent requests: the highest mean in flight
+ * seen with latency under baseline x tolerance, once SL_LB_CAP_MIN_TICKS
+ * ticks counted and latency departed above that level at least
+ * SL_LB_CAP_MIN_OVER times; else 0 (unknown: a backend never pushed past
+ * its knee has shown no limit).
+ */
+double
+sl_lb_cap_value(const struct sl_lb_cap *c);
+
 #endif

@@ -141,4 +141,29 @@ struct sl_lb_rc {
 	double peer_inflight;            /* named: its peers' mean in flight */
 };
 
+/*
+ * Learned capacity of one backend (lb_capacity.c): the in-flight level at
+ * which its latency departs from its own low-load baseline. Fed by the
+ * control thread: in-flight samples and completed requests' latency,
+ * judged once a tick.
+ */
+#define SL_LB_CAP_MIN_TICKS  20      /* ticks with completions before a value */
+#define SL_LB_CAP_MIN_OVER   3       /* ticks over tolerance above the knee */
+#define SL_LB_CAP_MIN_DONE   3       /* completions for a tick to count */
+#define SL_LB_CAP_TOLERANCE  2.0     /* latency over baseline x this departs */
+
+struct sl_lb_cap {
+	/* this tick's accumulators */
+	double inflight_sum;
+	uint32_t inflight_n;
+	uint32_t done;                   /* requests completed */
+	uint64_t latency_sum_us;
+	/* learned */
+	double baseline_us;              /* slowly-moving minimum of tick latency */
+	double knee;                     /* highest in flight with latency in tolerance */
+	uint32_t ticks;                  /* ticks that counted */
+	uint32_t over;                   /* of them, over tolerance above the knee */
+	double over_level;               /* lowest level of those */
+};
+
 #endif
