@@ -63,3 +63,9 @@ sl_conf_diag_error(struct sl_conf_diag *diag, const char *pointer, const char *t
 {
 	conf_diag_add(diag, false, pointer, "%s", text);
 }
+
+void
+sl_conf_diag_warning(struct sl_conf_diag *diag, const char *pointer, const char *text)
+{
+	conf_diag_add(diag, true, pointer, "%s", text);
+}

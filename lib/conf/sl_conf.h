@@ -54,6 +54,10 @@ sl_conf_diag_free(struct sl_conf_diag *diag);
 void
 sl_conf_diag_error(struct sl_conf_diag *diag, const char *pointer, const char *text);
 
+/* Add a warning found outside the validator (a reload's preflight). */
+void
+sl_conf_diag_warning(struct sl_conf_diag *diag, const char *pointer, const char *text);
+
 /* Helpers shared with the dataplane and the tests. */
 int
 sl_conf_parse_ipv4(const char *s, uint32_t *addr);

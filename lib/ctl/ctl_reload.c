@@ -393,6 +393,72 @@ count_overrides(const struct sl_dp *dp, const struct sl_conf *run,
 	res->weight_overrides = n;
 }
 
+/* A pool's configured shares: weight / sum, 0 for removed or weight 0. */
+static void
+conf_shares(const struct sl_conf_pool *cp, double *share)
+{
+	uint64_t sum = 0;
+
+	for (unsigned int i = 0; i < cp->n_backends; i++)
+		sum += cp->backends[i].removed ? 0 : cp->backends[i].weight;
+	for (unsigned int i = 0; i < cp->n_backends; i++)
+		share[i] = sum == 0 || cp->backends[i].removed ? 0 :
+			   (double)cp->backends[i].weight / (double)sum;
+}
+
+/*
+ * Reload preflight: what the new shares would send each backend with a
+ * learned capacity at the current load (the pool's in flight now, averaged
+ * over about a second, x the new share). A backend whose share grows to
+ * more than its learned capacity is a warning, so the gate refuses the
+ * reload unless forced. Declared capacities are the skew check's; a
+ * backend with nothing learned yet is not judged. The merged config keeps
+ * pool and backend indices, so index i is the same backend in both.
+ */
+static void
+preflight(const struct sl_dp *dp, const struct sl_conf *run,
+	  const struct sl_conf *merged, struct sl_conf_diag *diag)
+{
+	const struct sl_upstream *u = dp->up;
+	unsigned int n_pools = __atomic_load_n(&u->n_pools, __ATOMIC_ACQUIRE);
+
+	for (unsigned int pool = 0; pool < merged->n_pools && pool < run->n_pools &&
+	     pool < n_pools; pool++) {
+		const struct sl_conf_pool *cp = &merged->pools[pool];
+		const struct sl_up_pool *p = &u->pools[pool];
+		double old_share[SL_CONF_MAX_BACKENDS], new_share[SL_CONF_MAX_BACKENDS];
+		double total = 0;
+		unsigned int n = __atomic_load_n(&p->n, __ATOMIC_ACQUIRE);
+
+		n = RTE_MIN(n, RTE_MIN(cp->n_backends, run->pools[pool].n_backends));
+		conf_shares(&run->pools[pool], old_share);
+		conf_shares(cp, new_share);
+		for (unsigned int i = 0; i < n; i++) {
+			double v;
+
+			__atomic_load(&p->rc->inflight[i], &v, __ATOMIC_RELAXED);
+			total += v;
+		}
+		for (unsigned int i = 0; i < n; i++) {
+			uint32_t cap = __atomic_load_n(&p->b[i].capacity_learned,
+						       __ATOMIC_RELAXED);
+			double would = total * new_share[i];
+			char ptr[64], text[256];
+
+			if (cap == 0 || new_share[i] <= old_share[i] + 1e-9 ||
+			    would <= cap)
+				continue;
+			snprintf(ptr, sizeof(ptr), "/pools/%u/backends/%u/weight",
+				 pool, i);
+			snprintf(text, sizeof(text), "%s would get %.1f%% of %s's "
+				 "requests: about %.0f in flight at the current load, "
+				 "its learned capacity is %u", cp->backends[i].name,
+				 new_share[i] * 100, cp->name, would, cap);
+			sl_conf_diag_warning(diag, ptr, text);
+		}
+	}
+}
+
 /* The upstream control thread takes the new config before any worker does. */
 static void
 upstream_handover(struct sl_dp *dp, const struct sl_conf *merged)
@@ -435,6 +501,8 @@ ctl_apply_text(struct sl_dp *dp, const char *text, size_t len, const char *sourc
 	}
 	/* Merged first, so that a restart-only change is said with the warnings. */
 	merged = sl_conf_merge(ctl.cur->conf, next, &res->diag);
+	if (merged != NULL && gate)
+		preflight(dp, ctl.cur->conf, merged, &res->diag);
 	if (merged != NULL && res->diag.n_warnings > 0 &&
 	    (ctl.strict || (gate && !force))) {
 		char would[sizeof(res->summary) - 16];

@@ -231,6 +231,8 @@ tel_lb_backend_state(struct rte_tel_data *e, const struct sl_conf *c,
 	/* Declared capacity (0 = none: as its peers) and what the root-cause
 	 * alarm makes of the configured weights against it. */
 	rte_tel_data_add_dict_u64(e, "capacity", c->pools[pool].backends[i].capacity);
+	/* Learned on the control thread (lb_capacity.c); 0 = unknown yet. */
+	rte_tel_data_add_dict_u64(e, "capacity_learned", TEL_LOAD(b->capacity_learned));
 	rte_tel_data_add_dict_u64(e, "configured_share_permille", permille(&rc->share[i]));
 	rte_tel_data_add_dict_u64(e, "capacity_share_permille", permille(&rc->cap_share[i]));
 	rte_tel_data_add_dict_u64(e, "capacity_skew_permille", permille(&rc->ratio[i]));

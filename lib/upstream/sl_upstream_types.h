@@ -132,6 +132,7 @@ struct sl_up_backend {
 	int32_t probes;              /* half-open permits left; workers take them */
 	uint32_t weight_req;         /* operator's new weight + 1; 0 = none */
 	uint32_t op_req;             /* enum sl_up_op; SL_UP_OP_NONE = none */
+	uint32_t capacity_learned;   /* in flight where latency departs; 0 = unknown */
 	/* gauges, kept by the workers */
 	uint32_t conns;              /* open upstream connections */
 	uint32_t pending;            /* requests waiting for a connection */
@@ -204,6 +205,9 @@ struct sl_up_pool {
 	int32_t rc_backend;          /* named backend; -1 = none */
 	uint8_t rc_cause;            /* enum sl_lb_rc_cause */
 	uint64_t rc_alarms;
+	/* Learned capacity per backend (lb_capacity.c), by index: a reload
+	 * keeps a backend's index, so what it learned stays with it. */
+	struct sl_lb_cap *cap;
 };
 
 struct sl_upstream {

@@ -189,6 +189,9 @@ request_result(struct sl_upstream *u, const struct sl_up_outcome *o,
 		      sl_outlier_record(p->outlier, &p->oconf, o->backend, oc, now),
 		      now);
 	sl_lb_imbalance_add(p->imb, o->backend, 1, now);
+	/* Only answers that count as successes: a fast 503 is no latency. */
+	if (o->kind == SL_UP_OK)
+		sl_lb_cap_done(&p->cap[o->backend], o->latency_us);
 	/* A first attempt earns budget_pct of a retry; a retry earns none. */
 	if (!(o->reserved & SL_UP_OUT_RETRY)) {
 		p->retry_req[p->retry_slot]++;

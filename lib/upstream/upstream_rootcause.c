@@ -23,6 +23,8 @@ up_rootcause_sample(struct sl_up_pool *p)
 
 	for (unsigned int i = 0; i < p->n; i++)
 		inflight[i] = SL_UP_LOAD(p->b[i].inflight);
+	for (unsigned int i = 0; i < p->n; i++)
+		sl_lb_cap_sample(&p->cap[i], inflight[i]);
 	sl_lb_rc_sample(p->rc, inflight, p->n, RC_ALPHA);
 }
 
@@ -67,6 +69,10 @@ up_rootcause_eval(struct sl_upstream *u, unsigned int pool, uint64_t now)
 	uint32_t wsum = 0;
 	int ev, k;
 
+	/* The learned capacities' tick is this evaluation's (500 ms). */
+	for (unsigned int i = 0; i < p->n; i++)
+		SL_UP_STORE(p->b[i].capacity_learned, (uint32_t)(sl_lb_cap_tick(
+			    &p->cap[i], SL_LB_CAP_TOLERANCE) + 0.5));
 	rc_inputs(cp, p, in);
 	ev = sl_lb_rc_eval(p->rc, in, p->n, now, cp->skew_warn_ratio,
 			   cp->imbalance.saturation_ratio);
