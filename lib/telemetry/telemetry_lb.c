@@ -32,9 +32,15 @@
 
 static struct sl_dp *ldp;
 
+/*
+ * Health as the checks know it: "unknown" when the pool has no health
+ * check (nothing says the backend is up; only traffic can tell).
+ */
 static const char *
-health_name(unsigned int h)
+health_name(const struct sl_conf *c, unsigned int pool, unsigned int h)
 {
+	if (!c->pools[pool].health.enabled)
+		return "unknown";
 	return h == SL_UP_HEALTH_DOWN ? "down" : "up";
 }
 
@@ -66,6 +72,20 @@ state_name(const struct sl_up_pool *p, const struct sl_up_backend *b)
 	if (TEL_LOAD(b->ready_since_ms) != 0)
 		return "slow_start";
 	return "healthy";
+}
+
+/*
+ * The one definition of a healthy backend, for /sluice/pools' "healthy"
+ * (and so sluicectl status, top and the exporter): in rotation, that is
+ * STATE healthy or slow_start: enabled (not drained, maintenance or
+ * removed), weight > 0, health not down, not ejected, breaker closed.
+ */
+static bool
+in_rotation(const struct sl_up_pool *p, const struct sl_up_backend *b)
+{
+	const char *s = state_name(p, b);
+
+	return strcmp(s, "healthy") == 0 || strcmp(s, "slow_start") == 0;
 }
 
 /*
@@ -191,7 +211,8 @@ tel_lb_backend_state(struct rte_tel_data *e, const struct sl_conf *c,
 
 	rte_tel_data_add_dict_string(e, "state", state_name(p, b));
 	rte_tel_data_add_dict_string(e, "admin", admin_name(b));
-	rte_tel_data_add_dict_string(e, "health", health_name(TEL_LOAD(b->health)));
+	rte_tel_data_add_dict_string(e, "health",
+				     health_name(c, pool, TEL_LOAD(b->health)));
 	last_health(b, text, sizeof(text));
 	rte_tel_data_add_dict_string(e, "last_health_check", text);
 	rte_tel_data_add_dict_u64(e, "ejected", TEL_LOAD(b->ejected));
@@ -264,7 +285,7 @@ pool_row(const struct sl_conf *c, unsigned int i, uint16_t *idx)
 	const struct sl_conf_pool *cp = &c->pools[i];
 	const struct sl_up_pool *p = &ldp->up->pools[i];
 	struct rte_tel_data *e = rte_tel_data_alloc();
-	unsigned int n, down = 0, ejected = 0, open = 0;
+	unsigned int n, down = 0, ejected = 0, open = 0, healthy = 0;
 	char buf[48];
 
 	if (e == NULL)
@@ -276,12 +297,13 @@ pool_row(const struct sl_conf *c, unsigned int i, uint16_t *idx)
 		down += TEL_LOAD(b->health) == SL_UP_HEALTH_DOWN;
 		ejected += TEL_LOAD(b->ejected) != 0;
 		open += TEL_LOAD(b->breaker) != SL_BREAKER_CLOSED;
+		healthy += in_rotation(p, b);
 	}
 	rte_tel_data_start_dict(e);
 	tel_add_str(e, "name", cp->name);
 	rte_tel_data_add_dict_string(e, "policy", policy_names[cp->policy]);
 	rte_tel_data_add_dict_u64(e, "backends", n);
-	rte_tel_data_add_dict_u64(e, "healthy", TEL_LOAD(p->healthy));
+	rte_tel_data_add_dict_u64(e, "healthy", healthy);
 	rte_tel_data_add_dict_u64(e, "backends_down", down);
 	rte_tel_data_add_dict_u64(e, "backends_ejected", ejected);
 	rte_tel_data_add_dict_u64(e, "breakers_not_closed", open);
@@ -510,7 +532,8 @@ health_row(const struct sl_conf *c, unsigned int pool, unsigned int i, uint64_t 
 	rte_tel_data_add_dict_u64(e, "timeout_ms", hc->timeout_ms);
 	rte_tel_data_add_dict_u64(e, "rise", hc->rise);
 	rte_tel_data_add_dict_u64(e, "fall", hc->fall);
-	rte_tel_data_add_dict_string(e, "state", health_name(TEL_LOAD(b->health)));
+	rte_tel_data_add_dict_string(e, "state",
+				     health_name(c, pool, TEL_LOAD(b->health)));
 	rte_tel_data_add_dict_u64(e, "passes_in_row", TEL_LOAD(b->hc_pass));
 	rte_tel_data_add_dict_u64(e, "fails_in_row", TEL_LOAD(b->hc_fail));
 	rte_tel_data_add_dict_u64(e, "checks", checks);

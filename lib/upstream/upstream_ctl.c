@@ -36,6 +36,18 @@ pname(const struct sl_upstream *u, unsigned int pool)
 	return u->conf->pools[pool].name;
 }
 
+/*
+ * A backend back in rotation ramps up only when the pool has a slow start:
+ * ready_since_ms != 0 is what STATE shows as slow_start, so it is never set
+ * for slow_start_ms 0 (publish_pool clears it when the ramp ends).
+ */
+static void
+ramp_start(const struct sl_upstream *u, unsigned int pool,
+	   struct sl_up_backend *b, uint64_t now)
+{
+	b->ready_since_ms = u->conf->pools[pool].slow_start_ms != 0 ? now : 0;
+}
+
 static void
 breaker_event(struct sl_upstream *u, unsigned int pool, unsigned int i,
 	      enum sl_breaker_event ev, uint64_t now)
@@ -69,7 +81,7 @@ breaker_event(struct sl_upstream *u, unsigned int pool, unsigned int i,
 	case SL_BREAKER_EV_CLOSED:
 		SL_UP_STORE(b->probes, 0);
 		SL_UP_STORE(b->breaker, SL_BREAKER_CLOSED);
-		b->ready_since_ms = now;
+		ramp_start(u, pool, b, now);
 		sl_event_add(u->events, "breaker", pname(u, pool), bname(u, pool, i),
 			     "closed: probe succeeded");
 		break;
@@ -108,7 +120,7 @@ outlier_event(struct sl_upstream *u, unsigned int pool, unsigned int i,
 		break;
 	case SL_OUTLIER_EV_RETURNED:
 		SL_UP_STORE(p->b[i].ejected, 0);
-		p->b[i].ready_since_ms = now;
+		ramp_start(u, pool, &p->b[i], now);
 		sl_event_add(u->events, "ejection", pname(u, pool), bname(u, pool, i),
 			     "returned to service%s",
 			     u->conf->pools[pool].slow_start_ms ? " (slow start)" : "");
@@ -151,7 +163,7 @@ health_result(struct sl_upstream *u, unsigned int pool, unsigned int i,
 			     b->last_health);
 	} else if (b->health == SL_UP_HEALTH_DOWN && b->hc_pass >= hc->rise) {
 		SL_UP_STORE(b->health, SL_UP_HEALTH_UP);
-		b->ready_since_ms = now;
+		ramp_start(u, pool, b, now);
 		sl_event_add(u->events, "health", pname(u, pool), bname(u, pool, i),
 			     "up after %u passed checks%s", b->hc_pass,
 			     u->conf->pools[pool].slow_start_ms ? " (slow start)" : "");
@@ -344,8 +356,11 @@ publish_pool(struct sl_upstream *u, unsigned int pool, uint64_t now)
 			w = 0;
 		else if (!panic && (b->health != SL_UP_HEALTH_UP || b->ejected))
 			w = 0;
-		else if (b->ready_since_ms != 0 && cp->slow_start_ms != 0) {
-			if (now - b->ready_since_ms >= cp->slow_start_ms)
+		else if (b->ready_since_ms != 0) {
+			/* No ramp configured, or the ramp is over: full weight,
+			 * and STATE no longer says slow_start. */
+			if (cp->slow_start_ms == 0 ||
+			    now - b->ready_since_ms >= cp->slow_start_ms)
 				b->ready_since_ms = 0;
 			else
 				w = sl_lb_slow_start_weight(w, b->ready_since_ms, now,
@@ -490,7 +505,7 @@ set_admin(struct sl_upstream *u, unsigned int pool, unsigned int i,
 	SL_UP_STORE(b->drained, 0);
 	SL_UP_STORE(b->admin, a);
 	if (a == SL_UP_ADMIN_ENABLED)
-		b->ready_since_ms = sl_up_now_ms();
+		ramp_start(u, pool, b, sl_up_now_ms());
 }
 
 /* Operator requests (drain, maintenance, enable, breaker), by the single writer. */
