@@ -58,6 +58,7 @@ usage(FILE *out)
 		"A reload (SIGHUP, /sluice/reload, sluicectl reload) refuses a config\n"
 		"with warnings unless forced (/sluice/reload,force or sluicectl reload\n"
 		"--force); a SIGHUP is never forced.\n"
+		"SIGUSR1 (or /sluice/log_reopen) reopens the access log (logrotate).\n"
 		"\n"
 		"The main lcore runs control (telemetry, signals); every other lcore\n"
 		"given to EAL is a worker with one RX and one TX queue per port.\n");
@@ -118,6 +119,11 @@ on_signal(int sig)
 {
 	if (sig == SIGHUP) {
 		reload_pending = 1;   /* the main loop reloads: not signal-safe here */
+		return;
+	}
+	if (sig == SIGUSR1) {
+		/* logrotate's postrotate: one atomic add, the writer reopens. */
+		sl_alog_reopen(dp.alog);
 		return;
 	}
 	dp.stop = true;
@@ -301,6 +307,7 @@ main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
 	/* A telemetry client that hangs up before its reply must cost an
 	 * EPIPE on telemetry's thread, not the process (and shutdown cuts
 	 * clients off mid-command: sl_telemetry_quiesce). */

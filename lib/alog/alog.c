@@ -17,6 +17,9 @@
 
 struct sl_alog {
 	FILE *out;
+	char path[4096];            /* reopened on request (logrotate) */
+	uint32_t reopen_req;        /* bumped by anyone; the writer reopens */
+	uint32_t reopen_done;       /* the last request the writer served */
 	unsigned int n;
 	volatile bool stop;
 	bool running;
@@ -56,6 +59,7 @@ sl_alog_create(const char *path, uint32_t ring_size, uint32_t sample_every,
 	a->listener_names = listener_names;
 	if (path == NULL || path[0] == '\0')
 		return a;   /* disabled: sl_alog_lcore() answers NULL */
+	snprintf(a->path, sizeof(a->path), "%s", path);
 	a->out = fopen(path, "a");
 	if (a->out == NULL) {
 		SL_LOG(ERR, "access log %s: %s", path, strerror(errno));
@@ -171,12 +175,41 @@ drain(struct sl_alog *a)
 	return total;
 }
 
+/*
+ * On the writer thread only, so no record is ever written to a FILE being
+ * closed: what was queued before the request goes to the old file, the
+ * rest to a new one of the configured name. If the open fails, keep
+ * writing to the old one (and say so): losing lines helps nobody.
+ */
+static void
+reopen_check(struct sl_alog *a)
+{
+	uint32_t req = __atomic_load_n(&a->reopen_req, __ATOMIC_ACQUIRE);
+	FILE *f;
+
+	if (req == a->reopen_done)
+		return;
+	drain(a);
+	f = fopen(a->path, "a");
+	if (f == NULL) {
+		SL_LOG(ERR, "access log reopen %s: %s; still writing the old file",
+		       a->path, strerror(errno));
+		__atomic_fetch_add(&a->write_errors, 1, __ATOMIC_RELAXED);
+	} else {
+		fclose(a->out);
+		a->out = f;
+		SL_LOG(NOTICE, "access log reopened: %s", a->path);
+	}
+	__atomic_store_n(&a->reopen_done, req, __ATOMIC_RELEASE);
+}
+
 static void *
 writer(void *arg)
 {
 	struct sl_alog *a = arg;
 
 	while (!a->stop) {
+		reopen_check(a);
 		if (drain(a) == 0)
 			usleep(10 * 1000);
 	}
@@ -211,6 +244,23 @@ sl_alog_free(struct sl_alog *a)
 	if (a->out != NULL)
 		fclose(a->out);
 	rte_free(a);
+}
+
+int
+sl_alog_reopen(struct sl_alog *a)
+{
+	if (a == NULL || !a->running)
+		return -ENOENT;
+	__atomic_fetch_add(&a->reopen_req, 1, __ATOMIC_RELEASE);
+	return 0;
+}
+
+bool
+sl_alog_reopened(const struct sl_alog *a)
+{
+	return a == NULL ||
+	       __atomic_load_n(&a->reopen_done, __ATOMIC_ACQUIRE) ==
+	       __atomic_load_n(&a->reopen_req, __ATOMIC_RELAXED);
 }
 
 void

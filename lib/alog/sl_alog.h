@@ -32,6 +32,18 @@ sl_alog_start(struct sl_alog *a);
 void
 sl_alog_free(struct sl_alog *a);
 
+/*
+ * Ask the writer thread to reopen the file by its configured name (after
+ * logrotate renamed it). Only an atomic add: safe from a signal handler.
+ * -ENOENT when the log is disabled. sl_alog_reopened() says whether every
+ * request so far was served.
+ */
+int
+sl_alog_reopen(struct sl_alog *a);
+
+bool
+sl_alog_reopened(const struct sl_alog *a);
+
 /* Writer-side counters for telemetry. */
 void
 sl_alog_counters(const struct sl_alog *a, uint64_t *written,

@@ -12,6 +12,7 @@
 
 #include <rte_telemetry.h>
 
+#include "sl_alog.h"
 #include "sl_breaker.h"
 #include "sl_conf.h"
 #include "sl_ctl.h"
@@ -382,6 +383,31 @@ cmd_reset_counters(const char *c __rte_unused, const char *params,
 	return 0;
 }
 
+/*
+ * /sluice/log_reopen: what SIGUSR1 does (logrotate), with an answer. The
+ * writer thread reopens (it alone touches the FILE); wait up to 1 s for it
+ * to say it did, polling its flag: it sleeps 10 ms between drains.
+ */
+static int
+cmd_log_reopen(const char *c __rte_unused, const char *params,
+	       struct rte_tel_data *d)
+{
+	int waited = 0;
+
+	if (params != NULL && params[0] != '\0')
+		return ctl_error(d, "/sluice/log_reopen takes no parameter");
+	if (sl_alog_reopen(cdp->alog) != 0)
+		return ctl_error(d, "no access log configured");
+	while (!sl_alog_reopened(cdp->alog) && waited < 1000) {
+		usleep(5 * 1000);
+		waited += 5;
+	}
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_string(d, "result", sl_alog_reopened(cdp->alog) ?
+				     "reopened" : "requested");
+	return 0;
+}
+
 /* These take ctl's lock: behind the shutdown gate, not reload's readers. */
 static int
 reg(const char *cmd, telemetry_cb fn, const char *help)
@@ -419,5 +445,7 @@ tel_ctl_register(struct sl_dp *dp)
 		"Remove a backend from the running config; it drains. Params: pool,backend");
 	rc |= reg("/sluice/reset_counters", cmd_reset_counters,
 		"Zero every counter and histogram (gauges stay). No parameters");
+	rc |= reg("/sluice/log_reopen", cmd_log_reopen,
+		"Reopen the access log by its configured name (after logrotate; as SIGUSR1). Returns result. No parameters");
 	return rc;
 }

@@ -2,6 +2,7 @@
 writer thread off the fast path, with sampling and counters."""
 
 import json
+import signal
 
 import pytest
 
@@ -90,3 +91,41 @@ def test_unwritable_log_refuses_to_start(gateway_factory, tmp_path):
     gw.start(wait=False)
     assert gw.wait_exit(30) == 1
     assert "cannot open the access log /nonexistent/dir/access.log" in gw.log()
+
+
+def sessions(n):
+    for _ in range(n):
+        out = in_ns(CLIENT_NS, PY, "-c", CLIENT, "9000", "10").stdout
+        assert out.strip() == "10", out
+
+
+def rotate_and_check(gw, log, reopen):
+    """logrotate's way: rename, then ask for a new file; the renamed file
+    keeps what came before, the new one of the configured name gets the
+    rest."""
+    sessions(2)
+    assert wait_until(lambda: len(records(log)) == 2, 5), records(log)
+    old = log.with_name(log.name + ".1")
+    log.rename(old)
+    reopen()
+    assert wait_until(log.exists, 5), "no new access log after the reopen"
+    sessions(3)
+    assert wait_until(lambda: len(records(log)) == 3, 5), records(log)
+    assert len(records(old)) == 2, records(old)
+    info = gw.tel.query("/sluice/info")
+    assert info["access_log_written"] == 5 and info["access_log_write_errors"] == 0
+
+
+def test_sigusr1_reopens_after_rename(gateway_factory, tmp_path, echo):
+    log = tmp_path / "access.log"
+    gw = gateway_factory(config(tmp_path, log))
+    rotate_and_check(gw, log, lambda: gw.proc.send_signal(signal.SIGUSR1))
+    assert gw.proc.poll() is None, "SIGUSR1 ended the gateway"
+
+
+def test_log_reopen_command_after_rename(gateway_factory, tmp_path, echo):
+    log = tmp_path / "access.log"
+    gw = gateway_factory(config(tmp_path, log))
+    answers = []
+    rotate_and_check(gw, log, lambda: answers.append(gw.tel.query("/sluice/log_reopen")))
+    assert answers == [{"result": "reopened"}], answers
