@@ -448,7 +448,7 @@ preflight(const struct sl_dp *dp, const struct sl_conf *run,
 			if (cap == 0 || new_share[i] <= old_share[i] + 1e-9 ||
 			    would <= cap)
 				continue;
-			snprintf(ptr, sizeof(ptr), "/pools/%u/backends/%u/weight",
+			snprintf(ptr, sizeof(ptr), "/pools/%u/backends/%u",
 				 pool, i);
 			snprintf(text, sizeof(text), "%s would get %.1f%% of %s's "
 				 "requests: about %.0f in flight at the current load, "
