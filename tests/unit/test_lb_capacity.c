@@ -86,6 +86,16 @@ test_low_load_spikes(void)
 	}
 	CHECK(c.ticks >= SL_LB_CAP_MIN_TICKS);
 	CHECK_EQ(sl_lb_cap_value(&c), 0);
+	/* Load growing step by step, a spike at each new level first, then
+	 * fine there: those spikes were no departure. */
+	sl_lb_cap_init(&c);
+	for (uint32_t level = 1; level <= 10; level++) {
+		tick(&c, level, 20000);
+		for (int t = 0; t < 3; t++)
+			tick(&c, level, 1000);
+	}
+	CHECK(c.ticks >= SL_LB_CAP_MIN_TICKS);
+	CHECK_EQ(sl_lb_cap_value(&c), 0);
 	/* Learned 8, then spikes at 2 in flight: it stays near 8. */
 	sl_lb_cap_init(&c);
 	for (int round = 0; round < 3; round++)
