@@ -331,7 +331,11 @@ upstream_release(struct sl_h1_proxy *hp, struct sl_h1_xchg *x, bool reusable)
 	}
 	up->ops = NULL;
 	h1_lb_conn_g(hp, g, -1);
-	if (reusable)
+	/* Bytes after a complete response break the protocol, and nobody
+	 * will read them: a FIN would leave them queued, and a backend that
+	 * keeps sending holds the connection in FIN_WAIT_2 with a full
+	 * window (its own FIN cannot get in) for good. Reset it. */
+	if (reusable && up->rcvq.n == 0)
 		sl_tcp_shutdown(hp->tcp, up);
 	else
 		sl_tcp_abort(hp->tcp, up);
