@@ -45,17 +45,11 @@ bench_kill_all() {
 }
 
 # bench_tel FILE_PREFIX COMMAND: the JSON of the command's reply value, from
-# the DPDK telemetry socket of the process started with --file-prefix.
+# the DPDK telemetry socket of the process started with --file-prefix
+# (scripts/sluice_telemetry.py, the client sluicectl and the exporter use).
 bench_tel() {
-	timeout 20 python3 - "/var/run/dpdk/$1/dpdk_telemetry.v2" "$2" <<'PY'
-import json, socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-s.connect(sys.argv[1])
-info = json.loads(s.recv(16384))
-s.send(sys.argv[2].encode())
-r = json.loads(s.recv(info.get("max_output_len", 16384) + 1024))
-print(json.dumps(r[sys.argv[2].split(",")[0]]))
-PY
+	timeout 20 python3 "$(dirname "${BASH_SOURCE[0]}")/sluice_telemetry.py" \
+		--prefix "$1" "$2"
 }
 
 # bench_virtio_conf FILE LISTENERS SETTINGS_JSON: the gateway config of a

@@ -8,10 +8,13 @@ import re
 import signal
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "scripts"))
+import sluice_telemetry  # noqa: E402  (scripts/, the one telemetry client)
 SLUICE = Path(os.environ.get("SLUICE_BIN", REPO / "build" / "app" / "sluice"))
 TESTBED = REPO / "scripts" / "testbed.sh"
 RUNTIME_DIR = Path("/var/run/dpdk")
@@ -47,24 +50,22 @@ def in_ns(ns, *cmd, **kw):
 
 
 class Telemetry:
-    """Client for DPDK's telemetry v2 socket (what dpdk-telemetry.py speaks)."""
+    """The gateway's telemetry socket through scripts/sluice_telemetry.py,
+    the client sluicectl and the exporter use: one connection per query, so
+    a test holds none of the gateway's few client slots between queries.
+    Errors are sluice_telemetry.TelemetryError, an OSError."""
 
-    def __init__(self, prefix):
-        self.path = str(RUNTIME_DIR / prefix / "dpdk_telemetry.v2")
+    def __init__(self, prefix, timeout=5.0):
+        self.path = sluice_telemetry.socket_path(prefix)
+        self.timeout = timeout
+
+    def session(self):
+        """One connection for many queries (a with-block)."""
+        return sluice_telemetry.Telemetry(self.path, self.timeout)
 
     def query(self, cmd):
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        s.settimeout(5)
-        try:
-            s.connect(self.path)
-            info = json.loads(s.recv(16384).decode())
-            s.send(cmd.encode())
-            out = s.recv(info.get("max_output_len", 16384) + 1024).decode()
-        finally:
-            s.close()
-        reply = json.loads(out)
-        key = cmd.split(",", 1)[0]
-        return reply.get(key, reply)
+        with self.session() as tel:
+            return tel.query(cmd)
 
 
 # SLUICE_TEST_WORKERS=N runs every Gateway with N worker lcores (EAL
