@@ -44,6 +44,8 @@ PKGS=(
 	iproute2 ethtool nftables iputils-ping procps psmisc
 	python3 python3-pytest curl wrk apache2-utils nginx-light haproxy
 	tshark
+	# sluice-exporter's exposition and HTTP server
+	python3-prometheus-client
 	# promtool, to check the exporter's output and conf/alerts (its server is not run)
 	prometheus
 	# systemd-analyze and man, to check the installed units and man pages
