@@ -784,6 +784,7 @@ sl_telemetry_register(struct sl_dp *dp)
 		"TCP and L4 proxy counters, conns by state: \"total\" and per worker lcore. Param: page (4 lcores a page)");
 	rc |= tel_http_register(dp);
 	rc |= tel_memory_register(dp);
+	rc |= tel_schema_register(dp);
 	rc |= tel_lb_register(dp);
 	rc |= tel_capture_register(dp);
 	rc |= tel_ctl_register(dp);
