@@ -23,6 +23,7 @@
 #include "sl_capture.h"
 #include "sl_conf.h"
 #include "sl_ctl.h"
+#include "sl_drain.h"
 #include "sl_log.h"
 #include "sl_port.h"
 #include "sl_port_watch.h"
@@ -59,6 +60,9 @@ usage(FILE *out)
 		"with warnings unless forced (/sluice/reload,force or sluicectl reload\n"
 		"--force); a SIGHUP is never forced.\n"
 		"SIGUSR1 (or /sluice/log_reopen) reopens the access log (logrotate).\n"
+		"SIGTERM (or /sluice/drain_all) drains: new connections are refused,\n"
+		"what is in progress gets shutdown.grace_ms to finish, then exit 0;\n"
+		"a second SIGTERM, or SIGINT, resets what remains and exits at once.\n"
 		"\n"
 		"The main lcore runs control (telemetry, signals); every other lcore\n"
 		"given to EAL is a worker with one RX and one TX queue per port.\n");
@@ -113,6 +117,8 @@ check_config(int argc, char **argv)
 }
 
 static volatile sig_atomic_t reload_pending;
+/* Counted, not flagged: the second SIGTERM means "now". SIGINT is "now". */
+static volatile sig_atomic_t terms, ints;
 
 static void
 on_signal(int sig)
@@ -126,7 +132,42 @@ on_signal(int sig)
 		sl_alog_reopen(dp.alog);
 		return;
 	}
-	dp.stop = true;
+	if (sig == SIGTERM)
+		terms++;
+	else
+		ints++;
+}
+
+/* The grace of the running config (a reload may be freeing the old one). */
+static uint32_t
+grace_ms(void)
+{
+	unsigned int tok = sl_telemetry_read_begin();
+	uint32_t ms = __atomic_load_n(&dp.conf, __ATOMIC_ACQUIRE)->shutdown.grace_ms;
+
+	sl_telemetry_read_end(tok);
+	return ms;
+}
+
+/* Signals seen since the last turn: start the drain, or end it now. */
+static void
+drain_signals(sig_atomic_t *terms_seen)
+{
+	if (ints > 0) {
+		sl_drain_force(&dp, "SIGINT");
+		return;
+	}
+	if (terms == *terms_seen)
+		return;
+	if (*terms_seen == 0) {
+		/* Already draining (/sluice/drain_all): this is its first TERM. */
+		(void)sl_drain_begin(&dp, "SIGTERM", grace_ms());
+		*terms_seen = 1;
+	}
+	if (terms > *terms_seen) {
+		*terms_seen = terms;
+		sl_drain_force(&dp, "second SIGTERM");
+	}
 }
 
 static int
@@ -347,10 +388,14 @@ main(int argc, char **argv)
 	for (unsigned int w = 0; w < dp.n_workers; w++)
 		rte_eal_remote_launch(sl_worker_main, dp.workers[w],
 				      dp.workers[w]->lcore_id);
+	sl_drain_ready(&dp);
 	SL_LOG(NOTICE, "running: %u worker(s), %u port(s), config %s (sha256 %.12s)",
 	       dp.n_workers, dp.n_ports, conf->path, conf->sha256_hex);
 
-	while (!dp.stop) {
+	for (sig_atomic_t terms_seen = 0;;) {
+		drain_signals(&terms_seen);
+		if (sl_drain_tick(&dp))
+			break;
 		usleep(20 * 1000);
 		sl_port_watch_run(&dp);   /* a port that stopped receiving */
 		sl_incident_tick(&dp);    /* snapshots once a second, triggers */
@@ -368,6 +413,7 @@ main(int argc, char **argv)
 	}
 
 	SL_LOG(NOTICE, "signal received, stopping");
+	dp.stop = true;
 	shutdown_all(conf);
 	rte_eal_cleanup();
 	return 0;

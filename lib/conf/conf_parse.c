@@ -244,6 +244,27 @@ parse_access_log(json_t *root, struct sl_conf *c, struct sl_conf_diag *d)
 	conf_get_u32(o, "ring_size", p, 64, 1048576, 4096, &a->ring_size, d);
 }
 
+/*
+ * How a SIGTERM (or /sluice/drain_all) stops the gateway: exchanges in
+ * progress get grace_ms to finish before what remains is reset. Up to
+ * 10 min: a supervisor's stop timeout (systemd's TimeoutStopSec) must
+ * still be able to cover it.
+ */
+static void
+parse_shutdown(json_t *root, struct sl_conf *c, struct sl_conf_diag *d)
+{
+	static const char *const keys[] = { "grace_ms", NULL };
+	char p[PTR_MAX];
+	json_t *o = conf_get_object(root, "shutdown", "", p, d);
+
+	c->shutdown.grace_ms = SL_CONF_GRACE_MS_DEFAULT;
+	if (o == NULL)
+		return;
+	conf_check_keys(o, p, keys, d);
+	conf_get_u32(o, "grace_ms", p, 0, 600000, SL_CONF_GRACE_MS_DEFAULT,
+		     &c->shutdown.grace_ms, d);
+}
+
 static void
 parse_http(json_t *root, struct sl_conf *c, struct sl_conf_diag *d)
 {
@@ -539,7 +560,7 @@ sl_conf_load_buf(const char *name, const char *buf, size_t len, bool strict,
 {
 	static const char *const keys[] = { "$schema", "version", "runtime",
 		"memory", "arp", "tcp", "http", "access_log", "ports", "routes",
-		"pools", "listeners", "overload", "incidents", NULL };
+		"pools", "listeners", "overload", "incidents", "shutdown", NULL };
 	unsigned int errors_before = d->n_errors;
 	json_error_t jerr;
 	struct sl_conf *c;
@@ -582,6 +603,7 @@ sl_conf_load_buf(const char *name, const char *buf, size_t len, bool strict,
 	conf_parse_pools(root, c, d);
 	conf_parse_overload(root, c, d);
 	conf_parse_incidents(root, c, d);
+	parse_shutdown(root, c, d);
 	parse_listeners(root, c, d);
 	json_decref(root);
 

@@ -264,6 +264,12 @@ struct sl_conf_overload {
 	uint32_t retry_after_s;         /* in 503s sent while shedding */
 };
 
+/* Graceful stop (SIGTERM, /sluice/drain_all): see docs/operations.md. */
+#define SL_CONF_GRACE_MS_DEFAULT 5000
+struct sl_conf_shutdown {
+	uint32_t grace_ms;       /* exchanges in progress may finish this long */
+};
+
 /* A token bucket: rate per second and burst; rps 0 = no limit. */
 struct sl_conf_rate {
 	uint32_t rps;
@@ -317,6 +323,7 @@ struct sl_conf {
 	struct sl_conf_overload overload;
 	uint32_t events_max;     /* event log entries kept */
 	struct sl_conf_incidents incidents;
+	struct sl_conf_shutdown shutdown;
 
 	unsigned int n_ports;
 	struct sl_conf_port ports[SL_MAX_PORTS];

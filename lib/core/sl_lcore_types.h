@@ -110,6 +110,18 @@ struct sl_lcore_cycles {
 	uint64_t sleeps;
 };
 
+/*
+ * The gateway's lifecycle (dp->run_state), written by the control thread
+ * only (lib/drain). Workers load it once per loop turn and act on a change
+ * (worker.c): no lock, and nothing on the fast path but that one load.
+ */
+enum sl_run_state {
+	SL_RUN_STARTING = 0,       /* workers not launched yet: not ready */
+	SL_RUN_RUNNING,            /* accepting traffic: ready */
+	SL_RUN_DRAINING,           /* refusing new connections, finishing the rest */
+	SL_RUN_CLOSING,            /* grace over: reset what remains, then stop */
+};
+
 /* Everything one worker lcore owns. Never touched by another worker. */
 struct sl_lcore {
 	unsigned int lcore_id;
@@ -132,6 +144,11 @@ struct sl_lcore {
 	const struct sl_gen *gen;  /* the config generation this worker runs */
 	uint32_t reset_req;        /* set by control: zero our counters */
 	uint64_t next_tick;        /* next run of slow timers */
+	/* drain (worker.c): what this worker has acted on, and for the
+	 * control thread, its connections with work left (while draining) */
+	uint32_t run_seen;         /* enum sl_run_state; release-stored */
+	uint32_t drain_left;
+	uint64_t drain_scan_tsc;   /* next count of drain_left */
 
 	struct sl_lcore_cycles cycles;
 	struct sl_port_stats stats[SL_MAX_PORTS];
@@ -151,6 +168,7 @@ struct sl_dp {
 	struct sl_upstream *up;          /* shared pool and backend state */
 	struct sl_event_log *events;
 	volatile bool stop;
+	uint32_t run_state;              /* enum sl_run_state (lib/drain) */
 
 	unsigned int n_ports;
 	struct sl_port ports[SL_MAX_PORTS];

@@ -556,6 +556,8 @@ client_timer_fire(struct sl_timer *t, void *ctx)
 		return;
 	}
 	if (cl->x == NULL && cl->conn != NULL) {
+		if (unlikely(cl->hp->draining))
+			cl->hp->stats.drain_idle_closed++;
 		cl->flags |= CL_CLOSING;   /* keep-alive idle */
 		sl_tcp_shutdown(cl->hp->tcp, cl->conn);
 	}
@@ -1349,8 +1351,11 @@ response_done(struct sl_h1_xchg *x, bool up_reusable)
 		return;
 	}
 	cl->flags |= CL_IDLE;
+	/* Draining, a head sent before the drain said keep-alive: the
+	 * client's next request, if it comes at once, gets Connection: close. */
 	sl_timer_arm(&hp->tcp->wheel, &cl->timer,
-		     ms_ticks((uint64_t)hp->conf->http.client_idle_s * 1000));
+		     ms_ticks(unlikely(hp->draining) ? SL_H1_DRAIN_IDLE_MS :
+			      (uint64_t)hp->conf->http.client_idle_s * 1000));
 	client_drive(cl);
 }
 
@@ -1466,6 +1471,12 @@ response_event(struct sl_h1_xchg *x, struct sl_http_event *ev)
 		if (ev->head.body == SL_HTTP_BODY_CLOSE ||
 		    (ev->head.body == SL_HTTP_BODY_CHUNKED && (x->flags & XF_CLIENT_10)))
 			x->flags |= XF_CLOSE_AFTER;
+		/* Draining: the client learns it from this response, and the
+		 * connection closes after it (response_done). */
+		if (unlikely(hp->draining) && !(x->flags & XF_CLOSE_AFTER)) {
+			x->flags |= XF_CLOSE_AFTER;
+			hp->stats.drain_keepalive_closed++;
+		}
 		if (x->flags & XF_CLOSE_AFTER)
 			head_str(x, "Connection: close\r\n");
 		else if (x->flags & XF_CLIENT_10)
@@ -1847,8 +1858,13 @@ h1_accept(struct sl_tcp_conn *c, void *arg)
 	cl->slow_prev = cl->slow_next = SLOW_NONE;
 	sl_http_head_scan_init(&cl->scan);
 	sl_timer_init(&cl->timer, client_timer_fire);
+	/* Draining (a handshake that began before): the request must come
+	 * soon, as on a keep-alive connection. */
 	sl_timer_arm(&hp->tcp->wheel, &cl->timer,
-		     ms_ticks(hp->conf->http.header_timeout_ms));
+		     ms_ticks(unlikely(hp->draining) ?
+			      RTE_MIN(hp->conf->http.header_timeout_ms,
+				      (uint32_t)SL_H1_DRAIN_IDLE_MS) :
+			      hp->conf->http.header_timeout_ms));
 	c->ops = &client_ops;
 	c->app = cl;
 	hp->stats.client_conns++;

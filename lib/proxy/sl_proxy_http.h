@@ -76,7 +76,9 @@ struct sl_h1_client_bucket {
 	X(head_overflow,     "431 (request) or 502 (response): a head that no longer fits after rewriting") \
 	X(slow_heads_evicted, "408 sent: oldest unfinished head closed, http.slow_head_mbufs reached") \
 	X(slow_heads_per_client, "408 sent: unfinished heads of one address over http.max_slow_heads_per_client") \
-	X(slow_addr_untracked, "unfinished heads not counted per address: its table window was full")
+	X(slow_addr_untracked, "unfinished heads not counted per address: its table window was full") \
+	X(drain_keepalive_closed, "responses sent with Connection: close because the gateway drains") \
+	X(drain_idle_closed, "client connections waiting for a request, closed by the drain")
 
 struct sl_h1_stats {
 #define SL_H1_STAT_FIELD(name, desc) uint64_t name;
@@ -206,6 +208,7 @@ struct sl_h1_proxy {
 	bool shedding;
 	struct sl_h1_check *checks;  /* health checks (worker 0 only) */
 	uint32_t n_checks;
+	bool draining;               /* sl_h1_drain(): close after each response */
 	struct sl_h1_stats stats;
 };
 
@@ -223,6 +226,33 @@ sl_h1_adopt(struct sl_h1_proxy *hp, const struct sl_gen *gen);
 
 void
 sl_h1_free(struct sl_h1_proxy *hp);
+
+/*
+ * How long a client connection waiting for a request is kept once the
+ * drain starts: a client that sends back to back (its next request is on
+ * the wire) gets that one answered, with Connection: close; one that
+ * waits longer is closed. Long enough for an RTT on a loaded machine,
+ * short enough not to hold up the stop.
+ */
+#define SL_H1_DRAIN_IDLE_MS 500
+
+/*
+ * The gateway drains (on the worker, once): from now on every response
+ * says Connection: close and its connection closes after it, and clients
+ * waiting for their next request get SL_H1_DRAIN_IDLE_MS to send it
+ * (proxy_http_drain.c).
+ */
+void
+sl_h1_drain(struct sl_h1_proxy *hp);
+
+/*
+ * Client connections that still have work while draining: an exchange,
+ * a request awaited, or response bytes not yet acknowledged. A connection
+ * we closed whose data is acknowledged (FIN_WAIT_2 behind a client that
+ * does not close) has none. O(max clients): call it a few times a second.
+ */
+uint32_t
+sl_h1_drain_left(const struct sl_h1_proxy *hp);
 
 extern const char *const sl_h1_stat_names[];
 extern const unsigned int sl_h1_n_stats;

@@ -121,6 +121,26 @@ sl_tcp_app_ack(struct sl_tcp_conn *c)
 void
 sl_tcp_ack_now(struct sl_tcp_stack *s, struct sl_tcp_conn *c);
 
+/*
+ * The gateway drains: from now on every listener answers a SYN (or a
+ * cookie's ACK) with RST, counted as drop tcp_draining. Connections that
+ * exist are not touched.
+ */
+static inline void
+sl_tcp_drain(struct sl_tcp_stack *s)
+{
+	s->draining = true;
+}
+
+/*
+ * The drain is over: send RST on every synchronized connection (not
+ * TIME_WAIT) and count it in drain_reset. The connections stay allocated
+ * and no callback is made: the caller stops the lcore next, and
+ * sl_tcp_stack_free() frees them. Returns the number reset.
+ */
+uint32_t
+sl_tcp_reset_all(struct sl_tcp_stack *s);
+
 /* Send RST and free now. No callback is made. */
 void
 sl_tcp_abort(struct sl_tcp_stack *s, struct sl_tcp_conn *c);

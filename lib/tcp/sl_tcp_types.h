@@ -204,6 +204,7 @@ struct sl_tcp_stack {
 	uint32_t addr_seed[2];           /* secret: keys the two buckets */
 	struct sl_syncookie cookies;
 	unsigned int n_listeners;
+	bool draining;                   /* listeners refuse: sl_tcp_drain() */
 	struct sl_tcp_listener listeners[SL_TCP_MAX_LISTENERS];
 	struct sl_timer_wheel wheel;
 	struct sl_tcp_stats stats;

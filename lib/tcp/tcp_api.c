@@ -215,3 +215,21 @@ sl_tcp_abort(struct sl_tcp_stack *s, struct sl_tcp_conn *c)
 	c->ops = NULL;
 	tcp_conn_free(s, c);
 }
+
+uint32_t
+sl_tcp_reset_all(struct sl_tcp_stack *s)
+{
+	uint32_t n = 0;
+
+	for (uint32_t i = 0; i < s->max_conns; i++) {
+		struct sl_tcp_conn *c = &s->conns[i];
+
+		if ((c->flags & SL_TCPF_DEAD) || c->state == SL_TCP_CLOSED ||
+		    c->state == SL_TCP_SYN_SENT || c->state == SL_TCP_TIME_WAIT)
+			continue;
+		tcp_send_rst(s, c);
+		n++;
+	}
+	s->stats.drain_reset += n;
+	return n;
+}

@@ -789,6 +789,7 @@ sl_telemetry_register(struct sl_dp *dp)
 	rc |= tel_capture_register(dp);
 	rc |= tel_ctl_register(dp);
 	rc |= tel_incident_register(dp);
+	rc |= tel_drain_register(dp);
 	rc |= tel_test_register();
 	return rc;
 }

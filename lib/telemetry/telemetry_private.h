@@ -188,6 +188,10 @@ tel_memory_register(struct sl_dp *dp);
 int
 tel_schema_register(struct sl_dp *dp);
 
+/* telemetry_drain.c: /sluice/ready, /sluice/drain_all */
+int
+tel_drain_register(struct sl_dp *dp);
+
 /* Add the live state of backend b of pool to a /sluice/backends entry. */
 void
 tel_lb_backend_state(struct rte_tel_data *e, const struct sl_conf *c,

@@ -140,13 +140,58 @@ worker_reset_counters(struct sl_lcore *lc)
 	memset(hp->backend_upstream, 0, hp->n_backend_hists * sizeof(struct sl_hist));
 }
 
-/* Once per loop turn: a new generation, a counter reset, and our RCU
- * quiescent state (we hold no reference to any generation across turns). */
+/*
+ * While draining, a few times a second: how many of our connections still
+ * have work (HTTP clients mid-exchange or not yet closed, L4 sessions),
+ * for the control thread that decides when the drain is done.
+ */
+static void
+worker_drain_count(struct sl_lcore *lc, const struct sl_dp *dp)
+{
+	uint64_t left = sl_h1_drain_left(lc->http) + lc->proxy->stats.l4_active;
+
+	__atomic_store_n(&lc->drain_left, (uint32_t)RTE_MIN(left, UINT32_MAX),
+			 __ATOMIC_RELAXED);
+	lc->drain_scan_tsc = lc->now + dp->tsc_hz / 100;   /* every 10 ms */
+}
+
+/*
+ * The control thread moved the lifecycle on (lib/drain): act once, then
+ * say so in run_seen (after drain_left, so that a reader who sees the new
+ * state sees a count taken in it).
+ */
+static void
+worker_run_state(struct sl_lcore *lc, const struct sl_dp *dp, uint32_t rs)
+{
+	if (rs >= SL_RUN_DRAINING && lc->run_seen < SL_RUN_DRAINING) {
+		sl_tcp_drain(lc->tcp);
+		sl_h1_drain(lc->http);
+		worker_drain_count(lc, dp);
+	}
+	if (rs == SL_RUN_CLOSING) {
+		/* Grace over: a reset tells every peer at once; the stop follows. */
+		uint32_t n = sl_tcp_reset_all(lc->tcp);
+
+		sl_tx_flush_all(lc);
+		SL_LOG(INFO, "worker %u: drain over, %u connection(s) reset",
+		       lc->worker_idx, n);
+	}
+	__atomic_store_n(&lc->run_seen, rs, __ATOMIC_RELEASE);
+}
+
+/* Once per loop turn: the lifecycle state, a new generation, a counter
+ * reset, and our RCU quiescent state (we hold no reference to any
+ * generation across turns). */
 static inline void
 worker_control(struct sl_lcore *lc, struct sl_dp *dp)
 {
 	const struct sl_gen *gen = __atomic_load_n(&dp->gen, __ATOMIC_ACQUIRE);
+	uint32_t rs = __atomic_load_n(&dp->run_state, __ATOMIC_ACQUIRE);
 
+	if (unlikely(rs != lc->run_seen))
+		worker_run_state(lc, dp, rs);
+	else if (unlikely(rs == SL_RUN_DRAINING) && lc->now >= lc->drain_scan_tsc)
+		worker_drain_count(lc, dp);
 	if (unlikely(gen != lc->gen))
 		worker_adopt(lc, gen);
 	if (unlikely(__atomic_load_n(&lc->reset_req, __ATOMIC_ACQUIRE))) {
@@ -210,6 +255,7 @@ sl_worker_main(void *arg)
 	while (!dp->stop) {
 		uint32_t got = 0, kept = 0, fired;
 
+		lc->now = t0;
 		worker_control(lc, dp);
 		/* Only a test asks (SLUICE_TEST_HOOKS=1): once per request. */
 		if (unlikely(__atomic_load_n(&sl_port_test_hold_gen, __ATOMIC_ACQUIRE) !=

@@ -408,6 +408,64 @@ backend_idx(const struct sl_conf_pool *p, const char *name)
 	return -1;
 }
 
+/* shutdown.grace_ms: 5000 when absent, 0..600000, an integer, no other key. */
+static void
+test_shutdown_grace(void)
+{
+#define GRACE_CONF(obj) "{\"version\": 1," BASE_PORTS \
+	"\"pools\": [{\"name\": \"web\", \"backends\": " \
+	"[{\"address\": \"198.18.1.2\", \"port\": 8080}]}]," BASE_LISTENERS obj "}"
+	struct sl_conf_diag d;
+	struct sl_conf *c;
+
+	c = load(GRACE_CONF(""), false, &d);
+	CHECK(c != NULL);
+	if (c != NULL)
+		CHECK_EQ(c->shutdown.grace_ms, 5000);
+	sl_conf_free(c);
+	sl_conf_diag_free(&d);
+
+	c = load(GRACE_CONF(", \"shutdown\": {\"grace_ms\": 250}"), false, &d);
+	CHECK(c != NULL);
+	if (c != NULL)
+		CHECK_EQ(c->shutdown.grace_ms, 250);
+	sl_conf_free(c);
+	sl_conf_diag_free(&d);
+
+	c = load(GRACE_CONF(", \"shutdown\": {\"grace_ms\": 0}"), false, &d);
+	CHECK(c != NULL);
+	if (c != NULL)
+		CHECK_EQ(c->shutdown.grace_ms, 0);
+	sl_conf_free(c);
+	sl_conf_diag_free(&d);
+
+	c = load(GRACE_CONF(", \"shutdown\": {\"grace_ms\": 600001}"), false, &d);
+	CHECK(c == NULL);
+	CHECK(has(&d, "/shutdown/grace_ms", "between 0 and 600000", false));
+	sl_conf_diag_free(&d);
+
+	c = load(GRACE_CONF(", \"shutdown\": {\"grace_ms\": -1}"), false, &d);
+	CHECK(c == NULL);
+	CHECK(has(&d, "/shutdown/grace_ms", "", false));
+	sl_conf_diag_free(&d);
+
+	c = load(GRACE_CONF(", \"shutdown\": {\"grace_ms\": \"5s\"}"), false, &d);
+	CHECK(c == NULL);
+	CHECK(has(&d, "/shutdown/grace_ms", "", false));
+	sl_conf_diag_free(&d);
+
+	c = load(GRACE_CONF(", \"shutdown\": {\"grace\": 5}"), false, &d);
+	CHECK(c == NULL);
+	CHECK(has(&d, "/shutdown/grace", "unknown key", false));
+	sl_conf_diag_free(&d);
+
+	c = load(GRACE_CONF(", \"shutdown\": 5"), false, &d);
+	CHECK(c == NULL);
+	CHECK(has(&d, "/shutdown", "", false));
+	sl_conf_diag_free(&d);
+#undef GRACE_CONF
+}
+
 static void
 test_reload_merge(void)
 {
@@ -514,5 +572,6 @@ main(void)
 	test_json_errors();
 	test_shipped_example();
 	test_reload_merge();
+	test_shutdown_grace();
 	return sl_test_result("test_conf");
 }

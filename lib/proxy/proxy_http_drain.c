@@ -1,0 +1,54 @@
+/*
+ * The HTTP side of a graceful drain (docs/operations.md, "Graceful stop"):
+ * once the worker has seen the drain, every response carries
+ * Connection: close and its connection closes after it (proxy_http.c),
+ * and connections waiting for a request are given a short while to send
+ * it. The TCP stack refuses new connections meanwhile (sl_tcp_drain).
+ * Runs on the worker; nothing here is on the per-packet path.
+ */
+#include "proxy_http_private.h"
+#include "sl_tcp.h"
+#include "sl_timer.h"
+
+/* Bytes of a next request already here (or being scanned)? */
+static bool
+drain_client_has_input(const struct sl_h1_client *cl)
+{
+	return cl->scan.bytes > 0 || cl->pending.n > 0 || cl->conn->rcvq.n > 0;
+}
+
+void
+sl_h1_drain(struct sl_h1_proxy *hp)
+{
+	if (hp->draining)
+		return;
+	hp->draining = true;
+	for (uint32_t i = 0; i < hp->max_clients; i++) {
+		struct sl_h1_client *cl = &hp->clients[i];
+
+		/* Free slots have no conn; an exchange finishes with close;
+		 * a head being received keeps its header timeout. */
+		if (cl->conn == NULL || cl->x != NULL || (cl->flags & CL_CLOSING) ||
+		    drain_client_has_input(cl))
+			continue;
+		/* The client timer closes an idle connection (counted there). */
+		sl_timer_arm(&hp->tcp->wheel, &cl->timer, SL_H1_DRAIN_IDLE_MS);
+	}
+}
+
+uint32_t
+sl_h1_drain_left(const struct sl_h1_proxy *hp)
+{
+	uint32_t n = 0;
+
+	for (uint32_t i = 0; i < hp->max_clients; i++) {
+		const struct sl_h1_client *cl = &hp->clients[i];
+
+		if (cl->conn == NULL)
+			continue;
+		if (cl->x != NULL || !(cl->flags & CL_CLOSING) ||
+		    sl_tcp_sndq_bytes(cl->conn) > 0)
+			n++;
+	}
+	return n;
+}
