@@ -1,0 +1,217 @@
+"""The graceful stop (issue 14 item 3): SIGTERM, or /sluice/drain_all,
+drains the gateway. Under keep-alive load, no request sent before the
+drain fails: exchanges in progress finish (with Connection: close), new
+connections are refused with RST, /sluice/ready (and the exporter's
+sluice_ready) flips to 0 at once, and the process exits 0 when nothing is
+left, well within shutdown.grace_ms. The grace ending, or a second
+SIGTERM, resets what remains and exits at once."""
+
+import json
+import signal
+import time
+
+import pytest
+
+from ctl_env import Exporter
+from prom_text import parse
+from sluice_env import (CLIENT_NS, HERE, PY, Gateway, in_ns, ns_popen,
+                        read_line, stop_proc, wait_until, write_config)
+from test_balancing import ADDRS, GW, Backends
+
+FAST, SLOW, HANG = ADDRS[0:2], ADDRS[2], ADDRS[3]
+SLOW_MS = 2500        # a request in flight at the SIGTERM holds the drain open
+
+
+@pytest.fixture(scope="module")
+def backends(testbed, tmp_path_factory):
+    b = Backends(tmp_path_factory.mktemp("faults") / "faults.json")
+    for a in FAST + [SLOW, HANG]:
+        b.start(a)
+    b.set_faults({FAST[0]: "slow:5", FAST[1]: "slow:5",
+                  SLOW: f"slow:{SLOW_MS}", HANG: "hang"})
+    yield b
+    b.stop()
+
+
+@pytest.fixture
+def make_gw(backends, tmp_path):
+    made = []
+
+    def make(grace_ms):
+        def pool(name, addrs):
+            return {"name": name, "backends": [{"address": a, "port": 8080}
+                                               for a in addrs]}
+        cfg = write_config(
+            tmp_path / "drain.json",
+            pools=[pool("fast", FAST), pool("slow", [SLOW]), pool("hang", [HANG])],
+            listeners=[{"name": "web", "address": GW, "port": 80, "mode": "http",
+                        "pool": "fast",
+                        # By path (the backends answer these whoever they are):
+                        "routes": [{"path_prefix": "/bytes/", "pool": "slow"},
+                                   {"path_prefix": "/status/", "pool": "hang"}]}],
+            http={"response_timeout_ms": 60000},
+            shutdown={"grace_ms": grace_ms})
+        g = Gateway(cfg, tmp_path)
+        made.append(g)
+        g.start()
+        return g
+
+    yield make
+    for g in made:
+        g.stop(signal.SIGKILL)
+        g.cleanup()
+
+
+def pool_inflight(g, name):
+    return g.tel.query("/sluice/pools")[name]["inflight"]
+
+
+def ready(g):
+    return g.tel.query("/sluice/ready")
+
+
+def connect_refused(n):
+    """n connects from the client namespace; how many were refused (RST)."""
+    code = ("import socket\nr = 0\n"
+            f"for _ in range({n}):\n"
+            "    try:\n"
+            f"        socket.create_connection(('{GW}', 80), timeout=5).close()\n"
+            "    except ConnectionRefusedError:\n"
+            "        r += 1\n"
+            "print(r)\n")
+    return int(in_ns(CLIENT_NS, PY, "-c", code, timeout=60).stdout.strip())
+
+
+def hang_request():
+    """A request the backend never answers, from the client namespace."""
+    return ns_popen(CLIENT_NS, "curl", "-s", "-o", "/dev/null", "-w",
+                    "%{http_code}", "--max-time", "60", f"http://{GW}/status/200")
+
+
+def test_drain_under_load_loses_no_request(make_gw):
+    grace_ms = 15000
+    g = make_gw(grace_ms)
+    st = ready(g)
+    assert (st["ready"], st["state"]) == (1, "running"), st
+    assert st["grace_ms"] == grace_ms, st
+    load = ns_popen(CLIENT_NS, PY, str(HERE / "drain_load.py"), "--host", GW,
+                    "-c", "6", "--slow", "2", "--slow-path", "/bytes/16",
+                    "--seconds", "45")
+    try:
+        assert (read_line(load, 30) or "").strip() == "ready", stop_proc(load)
+        # Both slow connections have a request in flight (each takes 2.5 s).
+        assert wait_until(lambda: pool_inflight(g, "slow") >= 2,
+                          timeout=10, step=0.02), g.tel.query("/sluice/pools")
+        assert load.poll() is None, "the load ended before the drain"
+        t_drain = time.monotonic()
+        g.proc.send_signal(signal.SIGTERM)
+        st = wait_until(lambda: (s := ready(g))["ready"] == 0 and s,
+                        timeout=10, step=0.01)
+        assert st and st["state"] == "draining", st
+        assert st["drain_reason"] == "SIGTERM", st
+        st = wait_until(lambda: (s := ready(g))["workers_draining"] == s["workers"]
+                        and s, timeout=10, step=0.01)
+        assert st, ready(g)
+        # The slow exchanges hold the drain open: new connections bounce.
+        assert connect_refused(5) == 5
+        st = ready(g)
+        assert st["state"] == "draining" and st["refused"] >= 5, st
+        assert st["conns_left"] >= 1, st
+        rc = g.wait_exit(grace_ms / 1000 + 15)
+        t_exit = time.monotonic() - t_drain
+        out, _ = load.communicate(timeout=60)
+    finally:
+        if load.poll() is None:
+            load.kill()
+            load.wait()
+    res = json.loads(out.strip().splitlines()[-1])
+    log = g.log()
+    assert rc == 0, log[-3000:]
+    # Done on its own (nothing left), long before the grace would end.
+    assert "drain over (done)" in log, log[-3000:]
+    assert t_exit < grace_ms / 1000, t_exit
+    before = [f for f in res["failures"] if f[0] < t_drain]
+    assert before == [], (before, res["failures"][:10])
+    sent_before = [r for r in res["answered"] if r[0] < t_drain]
+    assert len(sent_before) >= 20, res["ok"]
+    assert all(r[3] == 200 for r in res["answered"]), \
+        [r for r in res["answered"] if r[3] != 200][:10]
+    # The slow requests in flight at the SIGTERM were answered after it,
+    # and told the client the connection closes.
+    slow_late = [r for r in sent_before if r[2].startswith("/bytes/") and r[1] > t_drain]
+    assert slow_late, [r for r in res["answered"] if r[2].startswith("/bytes/")]
+    assert all(r[4] for r in slow_late), slow_late
+    # The fast connections ended at a refused reconnect: the drain said
+    # close, the client came back while the slow ones held the drain open,
+    # and was turned away.
+    assert res["refused"] >= 6, {k: v for k, v in res.items() if k != "answered"}
+    assert "drain started (SIGTERM)" in log
+
+
+def test_second_sigterm_ends_the_drain_at_once(make_gw):
+    g = make_gw(30000)
+    e = Exporter("--prefix", g.prefix).start()
+    hang = hang_request()
+    try:
+        status, _, body = e.get()
+        assert status == 200 and parse(body)["sluice_ready"].value() == 1, body
+        assert wait_until(lambda: pool_inflight(g, "hang") >= 1,
+                          timeout=10, step=0.02), g.tel.query("/sluice/pools")
+        g.proc.send_signal(signal.SIGTERM)
+        st = wait_until(lambda: (s := ready(g))["ready"] == 0 and
+                        s["workers_draining"] == s["workers"] and s,
+                        timeout=10, step=0.01)
+        assert st and st["state"] == "draining" and st["conns_left"] >= 1, ready(g)
+        status, _, body = e.get()
+        assert status == 200 and parse(body)["sluice_ready"].value() == 0, body
+        # The hung exchange holds the drain: it is still there a while on.
+        time.sleep(1.0)
+        assert g.proc.poll() is None, g.log()[-2000:]
+        assert hang.poll() is None
+        t0 = time.monotonic()
+        g.proc.send_signal(signal.SIGTERM)
+        rc = g.wait_exit(15)
+        took = time.monotonic() - t0
+        code, _ = hang.communicate(timeout=30)
+    finally:
+        e.stop()
+        if hang.poll() is None:
+            hang.kill()
+            hang.wait()
+    log = g.log()
+    assert rc == 0, log[-3000:]
+    # At once: the 30 s grace had 28 s to go.
+    assert took < 10, took
+    assert "drain over (forced)" in log, log[-3000:]
+    assert "1 connection(s) reset" in log, log[-3000:]
+    # The client learnt at once too: reset, no answer (curl prints 000).
+    assert hang.returncode != 0 and code.strip() == "000", (hang.returncode, code)
+
+
+def test_drain_all_command_and_grace_end(make_gw):
+    grace_ms = 1500
+    g = make_gw(grace_ms)
+    hang = hang_request()
+    try:
+        assert wait_until(lambda: pool_inflight(g, "hang") >= 1,
+                          timeout=10, step=0.02), g.tel.query("/sluice/pools")
+        t0 = time.monotonic()
+        r = g.tel.query("/sluice/drain_all")
+        assert r == {"result": "draining", "grace_ms": grace_ms}, r
+        st = ready(g)
+        assert st["ready"] == 0 and st["drain_reason"] == "telemetry", st
+        again = g.tel.query("/sluice/drain_all")
+        assert again["result"] == "already draining", again
+        rc = g.wait_exit(grace_ms / 1000 + 15)
+        took = time.monotonic() - t0
+        code, _ = hang.communicate(timeout=30)
+    finally:
+        if hang.poll() is None:
+            hang.kill()
+            hang.wait()
+    log = g.log()
+    assert rc == 0, log[-3000:]
+    # Not before the grace: the hung exchange had it all.
+    assert took >= grace_ms / 1000 * 0.9, took
+    assert "drain over (grace)" in log, log[-3000:]
+    assert code.strip() == "000", code
