@@ -22,7 +22,7 @@ BUILD = SLUICE.parent.parent
 EXPECTED = [
     "bin/sluice", "bin/sluice-loadgen", "bin/sluicectl", "bin/sluice-exporter",
     "share/sluice/sluice.schema.json", "share/sluice/sluice.json",
-    "share/sluice/sluice.env.example",
+    "share/sluice/sluice.env.example", "share/sluice/python/sluice_telemetry.py",
     "share/sluice/alerts/sluice.rules.yml", "share/sluice/grafana/sluice.json",
     "lib/systemd/system/sluice@.service",
     "lib/systemd/system/sluice-exporter.service",
@@ -70,6 +70,13 @@ def test_meson_install_installs_everything(staged):
         assert (root / "bin" / tool).stat().st_mode & 0o111
         out = run([str(root / "bin" / tool), "--help"]).stdout
         assert "usage" in out
+    # Both import the installed telemetry client (bin/ has none next to
+    # them): its own error for a missing socket shows it answered.
+    assert not (root / "bin" / "sluice_telemetry.py").exists()
+    r = run([str(root / "bin" / "sluicectl"), "--socket", str(dest / "none.sock"),
+             "status"], check=False)
+    assert r.returncode == 3 and f"no Sluice gateway at {dest}/none.sock" in r.stderr, \
+        r.stderr
     # One version everywhere, the project's (meson.build).
     project = re.search(r"version: '([^']+)'", (REPO / "meson.build").read_text()).group(1)
     for tool in ("sluice", "sluicectl", "sluice-exporter"):
