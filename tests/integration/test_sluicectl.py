@@ -7,6 +7,7 @@ gateway that vanishes mid-`top`)."""
 import json
 import os
 import re
+import signal
 import socket
 import subprocess
 import threading
@@ -216,8 +217,12 @@ def test_top_human_frames(gw):
 
 
 def test_top_ctrl_c_exits_cleanly(gw):
+    # As from a terminal: SIGINT at its default. A test run started in the
+    # background by a shell without job control inherits SIGINT ignored,
+    # and Python then installs no KeyboardInterrupt handler at all.
     p = subprocess.Popen([str(SLUICECTL), "--prefix", gw.prefix, "top"],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     # Ctrl-C once the first frame is out (on a loaded machine that can
     # take longer than a fixed sleep).
     seen = ""
@@ -228,7 +233,7 @@ def test_top_ctrl_c_exits_cleanly(gw):
             break
         seen += line
     assert "sluice top:" in seen, seen
-    p.send_signal(2)     # SIGINT, what Ctrl-C sends
+    p.send_signal(signal.SIGINT)     # what Ctrl-C sends
     out, err = p.communicate(timeout=10)
     assert p.returncode == 0, err
     assert "Traceback" not in err and err == ""
