@@ -13,6 +13,8 @@ LOG=$(mktemp /tmp/sluice-demo.XXXXXX.log)
 SLUICE_INCIDENTS_DIR=$(mktemp -d /tmp/sluice-demo-incidents.XXXXXX)
 export SLUICE_INCIDENTS_DIR
 GW_PID=
+# shellcheck source=scripts/pidfile.sh
+. "$ROOT/scripts/pidfile.sh"
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
@@ -45,6 +47,7 @@ cleanup() {
 	rm -f /dev/hugepages/${PREFIX}map_* 2>/dev/null || true
 	rm -f "$LOG"
 	rm -rf "$SLUICE_INCIDENTS_DIR"
+	pidfile_clear
 	# A testbed that was up before the demo is left up.
 	[ "$TESTBED_WAS_UP" = yes ] || "$ROOT/scripts/testbed.sh" down >/dev/null 2>&1 || true
 }
@@ -53,6 +56,11 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
+
+# What a demo that was killed outright left running (its pidfiles say
+# which processes, and only those) would hold the DPDK prefix and ports.
+pidfile_dir demo
+pidfile_stop_stale
 
 say "Installing dependencies"
 scripts/deps.sh
@@ -69,6 +77,7 @@ say "Starting two echo backends in sl-backend (198.18.1.2-3:9000)"
 ip netns exec sl-backend /usr/bin/python3 tests/integration/backends.py echo \
 	--addr 198.18.1.2 --addr 198.18.1.3 --port 9000 --lifetime 120 >/dev/null &
 ECHO_PID=$!
+pidfile_add echo "$ECHO_PID"
 
 say "Starting three nginx backends in sl-backend (198.18.1.2-4:8080)"
 cat > "$NGX_DIR/nginx.conf" <<EOF
@@ -83,11 +92,13 @@ http { access_log off; keepalive_requests 100000;
 EOF
 ip netns exec sl-backend nginx -c "$NGX_DIR/nginx.conf" -p "$NGX_DIR" &
 NGINX_PID=$!
+pidfile_add nginx "$NGINX_PID"
 
 say "Starting the gateway (log: $LOG)"
 # shellcheck disable=SC2046
 build/app/sluice $(scripts/eal-args.sh "$PREFIX") -- -c "$CONF" >"$LOG" 2>&1 &
 GW_PID=$!
+pidfile_add gateway "$GW_PID"
 for _ in $(seq 1 100); do
 	grep -q "running:" "$LOG" && break
 	kill -0 "$GW_PID" 2>/dev/null || { cat "$LOG"; exit 1; }
@@ -162,22 +173,40 @@ tel /sluice/lcores
 say "Telemetry: /sluice/ports (first lines)"
 tel /sluice/ports 30
 
-say "Live: packets and busy % for 5 seconds while the client pings"
-ip netns exec sl-client ping -c 50 -i 0.1 198.18.0.1 >/dev/null &
+say "Live: packets and busy % each second, for 5 seconds, while the client pings"
+ip netns exec sl-client ping -c 100 -i 0.1 198.18.0.1 >/dev/null &
 PING_PID=$!
-for _ in 1 2 3 4 5; do
-	echo /sluice/lcores | dpdk-telemetry.py -f "$PREFIX" 2>/dev/null |
-		/usr/bin/python3 -c '
-import json, sys
-for line in sys.stdin:
-    if line.startswith("{"):
-        for lc, v in json.loads(line)["/sluice/lcores"].items():
-            if not isinstance(v, dict):
-                continue
-            print("lcore %s: packets=%d busy=%s%% cycles/pkt=%d sleeps=%d" % (
-                  lc, v["packets"], v["busy_pct"], v["cycles_per_packet"], v["sleeps"]))'
-	sleep 1
-done
+pidfile_add ping "$PING_PID"
+# Current rates: each line is the difference between two samples a second
+# apart (the counters themselves, and busy_pct, are totals since start).
+/usr/bin/python3 - "$PREFIX" <<'PY'
+import json, subprocess, sys, time
+
+def sample():
+    out = subprocess.run(["dpdk-telemetry.py", "-f", sys.argv[1]], input="/sluice/lcores\n",
+                         capture_output=True, text=True, timeout=10).stdout
+    for line in out.splitlines():
+        if line.startswith("{"):
+            return {lc: v for lc, v in json.loads(line)["/sluice/lcores"].items()
+                    if isinstance(v, dict)}
+    return {}
+
+prev, t_prev = sample(), time.monotonic()
+for _ in range(5):
+    time.sleep(1)
+    cur, t = sample(), time.monotonic()
+    for lc, v in cur.items():
+        p = prev.get(lc)
+        if p is None:
+            continue
+        busy = v["busy_cycles"] - p["busy_cycles"]
+        total = busy + v["idle_cycles"] - p["idle_cycles"]
+        pkts = v["packets"] - p["packets"]
+        print("lcore %s: %6.0f packets/s  busy %5.2f%%  cycles/packet %s" % (
+              lc, pkts / (t - t_prev), 100.0 * busy / total if total else 0.0,
+              busy // pkts if pkts else "-"))
+    prev, t_prev = cur, t
+PY
 wait "$PING_PID" || true
 
 say "Stopping the gateway (SIGTERM)"

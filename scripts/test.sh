@@ -10,6 +10,14 @@ ROOT=$(pwd)
 # still alive with it (a gateway or peer a failed test left behind) is this
 # run's by construction and is stopped; nothing else on the machine is.
 export SLUICE_TEST_RUN="$$.$(date +%s%N)"
+# --stop-leftovers MARKER runs only the exit cleanup's process part, for
+# the processes of the run whose marker is MARKER, and changes nothing
+# else (no testbed down): the good-citizen test uses it to show that the
+# cleanup stops its own and only its own.
+if [ "${1:-}" = "--stop-leftovers" ]; then
+	[ -n "${2:-}" ] || { echo "usage: $0 [--stop-leftovers MARKER]" >&2; exit 2; }
+	SLUICE_TEST_RUN=$2
+fi
 # The gateways this run starts keep their incident bundles here, not in
 # the machine's /var/lib/sluice/incidents (the recorder is always on).
 SLUICE_INCIDENTS_DIR=$(mktemp -d /tmp/sluice-test-incidents.XXXXXX)
@@ -35,6 +43,11 @@ stop_own_leftovers() {
 	# shellcheck disable=SC2086
 	[ -n "$pids" ] && kill -KILL $pids 2>/dev/null || true
 }
+if [ "${1:-}" = "--stop-leftovers" ]; then
+	rmdir "$SLUICE_INCIDENTS_DIR"
+	stop_own_leftovers
+	exit 0
+fi
 cleanup() {
 	stop_own_leftovers
 	rm -rf "$SLUICE_INCIDENTS_DIR"
