@@ -20,6 +20,15 @@ JSON {"198.18.1.3[:port]": "500" | "503" | "hang" | "slow:MS" | "ok"} and is
 re-read whenever it changes. A faulty address answers every path that way,
 except /health, which fails only when "ADDR/health" is itself faulted: a
 backend whose health check passes while its real traffic fails.
+
+"capacity:N:MS[:SHED_MS[:DIE_S[:DEAD_S]]]" models a backend that exhausts:
+it serves at most N requests at once, each in MS; beyond N, requests wait
+in a FIFO queue. One that waited SHED_MS (default 1000) is answered 503
+with Retry-After. Once the queue has been non-empty for DIE_S seconds on
+end (default 3) the backend dies: for DEAD_S seconds (default 5) it
+resets every connection, /health included, then comes back empty. Its
+counters (served, queued_max, shed_503, deaths, exhausted_s) go to
+FILE.<addr>_<port>.stats (JSON) at every 503 and death and every 50 served.
 """
 import argparse
 import hashlib
@@ -44,6 +53,89 @@ FAULTS = {"path": None, "mtime": None, "map": {}}
 FAULTS_LOCK = threading.Lock()
 
 
+class Exhaustible:
+    """One address's capacity model (see "capacity:" above)."""
+
+    def __init__(self):
+        self.cond = threading.Condition()
+        self.busy = 0
+        self.queue = []             # tickets, first come first served
+        self.next_ticket = 0
+        self.queued_since = None    # when the queue last became non-empty
+        self.dead_until = 0.0
+        self.stats = {"served": 0, "queued_max": 0, "shed_503": 0,
+                      "deaths": 0, "exhausted_s": 0.0}
+
+    def dead(self):
+        return time.monotonic() < self.dead_until
+
+    def serve(self, n, ms, shed_ms, die_s, dead_s):
+        """'ok' once served, '503' when shed, 'dead' when it died."""
+        with self.cond:
+            if self.dead():
+                return "dead"
+            if self.busy >= n or self.queue:
+                t = self.next_ticket
+                self.next_ticket += 1
+                self.queue.append(t)
+                if self.queued_since is None:
+                    self.queued_since = time.monotonic()
+                self.stats["queued_max"] = max(self.stats["queued_max"], len(self.queue))
+                end = time.monotonic() + shed_ms / 1000
+                while not (self.queue[0] == t and self.busy < n):
+                    now = time.monotonic()
+                    if self.dead():
+                        self.queue.remove(t)
+                        return "dead"
+                    if self.queued_since is not None and now - self.queued_since > die_s:
+                        self.dead_until = now + dead_s
+                        self.stats["deaths"] += 1
+                        self.stats["exhausted_s"] += now - self.queued_since
+                        self.queue.clear()
+                        self.queued_since = None
+                        self.cond.notify_all()
+                        return "dead"
+                    if now >= end:
+                        self.queue.remove(t)
+                        self.stats["shed_503"] += 1
+                        self.cond.notify_all()
+                        return "503"
+                    self.cond.wait(min(0.05, max(0.001, end - now)))
+                self.queue.pop(0)
+                if not self.queue and self.queued_since is not None:
+                    self.stats["exhausted_s"] += time.monotonic() - self.queued_since
+                    self.queued_since = None
+            self.busy += 1
+        time.sleep(ms / 1000)
+        with self.cond:
+            self.busy -= 1
+            self.stats["served"] += 1
+            self.cond.notify_all()
+        return "ok"
+
+
+EXHAUST = {}
+EXHAUST_LOCK = threading.Lock()
+
+
+def exhaustible(addr):
+    with EXHAUST_LOCK:
+        return EXHAUST.setdefault(addr, Exhaustible())
+
+
+def write_stats(addr):
+    """FILE.<addr>_<port>.stats: one file per address (one process may not
+    hold them all)."""
+    if FAULTS["path"] is None:
+        return
+    with EXHAUST_LOCK:
+        data = dict(EXHAUST[addr].stats)
+    out = "%s.%s.stats" % (FAULTS["path"], addr.replace(":", "_"))
+    with open(out + ".tmp", "w") as f:
+        json.dump(data, f)
+    os.replace(out + ".tmp", out)
+
+
 def fault_for(addr, port, path):
     faults = FAULTS["path"]
     if faults is None:
@@ -60,6 +152,10 @@ def fault_for(addr, port, path):
         m = FAULTS["map"]
         # A backend that lies: /health answers well unless faulted itself.
         if path == "/health":
+            f = m.get(f"{addr}:{port}", m.get(addr, "ok"))
+            # An exhausted backend that died answers nothing, health included.
+            if f.startswith("capacity:") and exhaustible(f"{addr}:{port}").dead():
+                return "reset"
             return m.get(f"{addr}/health", "ok")
         return m.get(f"{addr}:{port}", m.get(addr, "ok"))
 
@@ -108,6 +204,31 @@ class Handler(BaseHTTPRequestHandler):
                 path = path[len(prefix):]
         body = self.read_body()
         fault = fault_for(*self.connection.getsockname()[:2], path)
+        if fault.startswith("capacity:") and path != "/health":
+            parts = [float(x) for x in fault[9:].split(":")]
+            n, ms, shed_ms, die_s, dead_s = (parts + [1000, 3, 5][len(parts) - 2:])[:5]
+            addr = "%s:%d" % self.connection.getsockname()[:2]
+            e = exhaustible(addr)
+            outcome = e.serve(int(n), ms, shed_ms, die_s, dead_s)
+            if outcome != "ok" or e.stats["served"] % 50 == 0:
+                write_stats(addr)
+            if outcome == "503":
+                self.send_response(503)
+                self.send_header("Retry-After", "1")
+                self.send_header("Content-Length", "9")
+                self.end_headers()
+                self.wfile.write(b"overload\n")
+                return
+            if outcome == "dead":
+                fault = "reset"
+            else:
+                fault = "ok"
+        if fault == "reset":
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                       struct.pack("ii", 1, 0))
+            self.close_connection = True
+            self.connection.close()
+            return
         if fault in ("500", "503"):
             self.reply(int(fault), b"fault injected\n")
             return

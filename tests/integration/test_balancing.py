@@ -39,6 +39,15 @@ class Backends:
         tmp.write_text(json.dumps(m))
         tmp.replace(self.faults)
 
+    def exhaustion(self, addr, port=8080):
+        """The counters of a "capacity:" backend (http_backend.py), {} before
+        its first report."""
+        f = self.faults.parent / f"{self.faults.name}.{addr}_{port}.stats"
+        try:
+            return json.loads(f.read_text())
+        except (OSError, ValueError):
+            return {}
+
     def stop(self):
         for p in self.procs.values():
             stop_proc(p)
