@@ -4,22 +4,26 @@ drain fails: exchanges in progress finish (with Connection: close), new
 connections are refused with RST, /sluice/ready (and the exporter's
 sluice_ready) flips to 0 at once, and the process exits 0 when nothing is
 left, well within shutdown.grace_ms. The grace ending, or a second
-SIGTERM, resets what remains and exits at once."""
+SIGTERM, resets what remains and exits at once; a tcp-mode session goes
+on until it ends."""
 
 import json
 import signal
+import subprocess
 import time
 
 import pytest
 
 from ctl_env import Exporter
 from prom_text import parse
-from sluice_env import (CLIENT_NS, HERE, PY, Gateway, in_ns, ns_popen,
-                        read_line, stop_proc, wait_until, write_config)
+from sluice_env import (CLIENT_NS, HERE, PY, Backend, Gateway, in_ns,
+                        ns_popen, read_line, stop_proc, wait_until,
+                        write_config)
 from test_balancing import ADDRS, GW, Backends
 
-FAST, SLOW, HANG = ADDRS[0:2], ADDRS[2], ADDRS[3]
-SLOW_MS = 2500        # a request in flight at the SIGTERM holds the drain open
+FAST, SLOW, HANG, ECHO = ADDRS[0:2], ADDRS[2], ADDRS[3], ADDRS[4]
+ECHO_PORT = 9000
+SLOW_MS = 4000        # a request in flight at the SIGTERM holds the drain open
 
 
 @pytest.fixture(scope="module")
@@ -33,8 +37,15 @@ def backends(testbed, tmp_path_factory):
     b.stop()
 
 
+@pytest.fixture(scope="module")
+def echo(testbed):
+    e = Backend("echo", [ECHO], ECHO_PORT).start()
+    yield e
+    e.stop()
+
+
 @pytest.fixture
-def make_gw(backends, tmp_path):
+def make_gw(backends, echo, tmp_path):
     made = []
 
     def make(grace_ms):
@@ -43,12 +54,16 @@ def make_gw(backends, tmp_path):
                                                for a in addrs]}
         cfg = write_config(
             tmp_path / "drain.json",
-            pools=[pool("fast", FAST), pool("slow", [SLOW]), pool("hang", [HANG])],
+            pools=[pool("fast", FAST), pool("slow", [SLOW]), pool("hang", [HANG]),
+                   {"name": "echo", "backends": [{"address": ECHO,
+                                                  "port": ECHO_PORT}]}],
             listeners=[{"name": "web", "address": GW, "port": 80, "mode": "http",
                         "pool": "fast",
                         # By path (the backends answer these whoever they are):
                         "routes": [{"path_prefix": "/bytes/", "pool": "slow"},
-                                   {"path_prefix": "/status/", "pool": "hang"}]}],
+                                   {"path_prefix": "/status/", "pool": "hang"}]},
+                       {"name": "echo", "address": GW, "port": ECHO_PORT,
+                        "mode": "tcp", "pool": "echo"}],
             http={"response_timeout_ms": 60000},
             shutdown={"grace_ms": grace_ms})
         g = Gateway(cfg, tmp_path)
@@ -70,22 +85,28 @@ def ready(g):
     return g.tel.query("/sluice/ready")
 
 
-def connect_refused(n):
+def connect_refused(n, port=80):
     """n connects from the client namespace; how many were refused (RST)."""
     code = ("import socket\nr = 0\n"
             f"for _ in range({n}):\n"
             "    try:\n"
-            f"        socket.create_connection(('{GW}', 80), timeout=5).close()\n"
+            f"        socket.create_connection(('{GW}', {port}), timeout=5).close()\n"
             "    except ConnectionRefusedError:\n"
             "        r += 1\n"
             "print(r)\n")
     return int(in_ns(CLIENT_NS, PY, "-c", code, timeout=60).stdout.strip())
 
 
-def hang_request():
-    """A request the backend never answers, from the client namespace."""
+def curl_bg(path):
+    """One request from the client namespace, in the background; its
+    communicate() gives the status code (000: no answer)."""
     return ns_popen(CLIENT_NS, "curl", "-s", "-o", "/dev/null", "-w",
-                    "%{http_code}", "--max-time", "60", f"http://{GW}/status/200")
+                    "%{http_code}", "--max-time", "60", f"http://{GW}{path}")
+
+
+def hang_request():
+    """A request the backend never answers."""
+    return curl_bg("/status/200")
 
 
 def test_drain_under_load_loses_no_request(make_gw):
@@ -97,10 +118,14 @@ def test_drain_under_load_loses_no_request(make_gw):
     load = ns_popen(CLIENT_NS, PY, str(HERE / "drain_load.py"), "--host", GW,
                     "-c", "6", "--slow", "2", "--slow-path", "/bytes/16",
                     "--seconds", "45")
+    slow = None
     try:
         assert (read_line(load, 30) or "").strip() == "ready", stop_proc(load)
-        # Both slow connections have a request in flight (each takes 2.5 s).
-        assert wait_until(lambda: pool_inflight(g, "slow") >= 2,
+        # Both slow load connections and one more request, sent now so that
+        # it has most of its 4 s to go, are in flight: the drain cannot be
+        # over before the checks below.
+        slow = curl_bg("/bytes/16")
+        assert wait_until(lambda: pool_inflight(g, "slow") >= 3,
                           timeout=10, step=0.02), g.tel.query("/sluice/pools")
         assert load.poll() is None, "the load ended before the drain"
         t_drain = time.monotonic()
@@ -120,10 +145,12 @@ def test_drain_under_load_loses_no_request(make_gw):
         rc = g.wait_exit(grace_ms / 1000 + 15)
         t_exit = time.monotonic() - t_drain
         out, _ = load.communicate(timeout=60)
+        slow_code, _ = slow.communicate(timeout=60)
     finally:
-        if load.poll() is None:
-            load.kill()
-            load.wait()
+        for p in (load, slow):
+            if p is not None and p.poll() is None:
+                p.kill()
+                p.wait()
     res = json.loads(out.strip().splitlines()[-1])
     log = g.log()
     assert rc == 0, log[-3000:]
@@ -146,6 +173,7 @@ def test_drain_under_load_loses_no_request(make_gw):
     # and was turned away.
     assert res["refused"] >= 6, {k: v for k, v in res.items() if k != "answered"}
     assert "drain started (SIGTERM)" in log
+    assert slow_code.strip() == "200", slow_code
 
 
 def test_second_sigterm_ends_the_drain_at_once(make_gw):
@@ -215,3 +243,54 @@ def test_drain_all_command_and_grace_end(make_gw):
     assert took >= grace_ms / 1000 * 0.9, took
     assert "drain over (grace)" in log, log[-3000:]
     assert code.strip() == "000", code
+
+
+# One echo session, driven line by line from the test: "send X" sends X and
+# prints what came back; "close" closes it.
+ECHO_CLIENT = f"""
+import socket, sys
+s = socket.create_connection(('{GW}', {ECHO_PORT}), timeout=10)
+print('open', flush=True)
+for line in sys.stdin:
+    cmd = line.split()
+    if cmd[0] == 'close':
+        s.close()
+        print('closed', flush=True)
+        break
+    s.sendall(cmd[1].encode())
+    got = b''
+    while len(got) < len(cmd[1]):
+        got += s.recv(100)
+    print('echo', got.decode(), flush=True)
+"""
+
+
+def test_tcp_mode_session_goes_on_while_draining(make_gw):
+    """L4: a session open at the SIGTERM keeps working through the drain
+    (new sessions are refused) and the gateway exits once it ends."""
+    g = make_gw(20000)
+    c = ns_popen(CLIENT_NS, PY, "-c", ECHO_CLIENT, stdin=subprocess.PIPE)
+    try:
+        assert (read_line(c, 15) or "").strip() == "open", stop_proc(c)
+        c.stdin.write("send before\n")
+        c.stdin.flush()
+        assert (read_line(c, 15) or "").strip() == "echo before"
+        g.proc.send_signal(signal.SIGTERM)
+        st = wait_until(lambda: (s := ready(g))["ready"] == 0 and
+                        s["workers_draining"] == s["workers"] and s,
+                        timeout=10, step=0.01)
+        assert st and st["conns_left"] >= 1, ready(g)
+        assert connect_refused(3, ECHO_PORT) == 3
+        c.stdin.write("send during\n")
+        c.stdin.flush()
+        assert (read_line(c, 15) or "").strip() == "echo during"
+        assert g.proc.poll() is None, g.log()[-2000:]
+        c.stdin.write("close\n")
+        c.stdin.flush()
+        assert (read_line(c, 15) or "").strip() == "closed"
+        rc = g.wait_exit(15)
+    finally:
+        stop_proc(c)
+    log = g.log()
+    assert rc == 0, log[-3000:]
+    assert "drain over (done)" in log, log[-3000:]
