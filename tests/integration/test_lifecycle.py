@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+import sluice_telemetry
 from sluice_env import (CLIENT_NS, GW_CLIENT_IP, REPO, Gateway, in_ns, run,
                         wait_until, write_config)
 from test_foundation import arp_entries, port_stats, wait_for
@@ -128,25 +129,21 @@ HAMMERED = ("/sluice/info", "/sluice/ports", "/sluice/lcores", "/sluice/tcp",
 
 def hammer_telemetry(path, stop, answered, cmds=HAMMERED):
     """Query every command of cmds in turn on one connection until `stop`
-    is set or the socket goes away; count the answers in answered[0]."""
-    import socket as so
+    is set or the socket goes away; count the answers in answered[0]. Any
+    failure (the gateway stopping mid-reply included) means a new
+    connection, as a polling client would make."""
     while not stop.is_set():
-        s = so.socket(so.AF_UNIX, so.SOCK_SEQPACKET)
-        s.settimeout(2)
+        tel = sluice_telemetry.Telemetry(path, timeout=2)
         try:
-            s.connect(path)
-            s.recv(16384)
             for cmd in cmds * 50:
                 if stop.is_set():
                     break
-                s.send(cmd.encode())
-                if not s.recv(65536):
-                    break
+                tel.query(cmd)
                 answered[0] += 1
-        except OSError:
+        except OSError:            # TelemetryError is one
             time.sleep(0.005)
         finally:
-            s.close()
+            tel.close()
 
 
 STOP_ROUNDS = int(os.environ.get("SLUICE_TEST_STOP_ROUNDS", "20"))
