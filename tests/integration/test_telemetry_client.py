@@ -313,3 +313,36 @@ def test_schema_covers_every_counter_the_exporter_takes_help_from(loaded):
     # The traffic above moved counters the schema describes (not all zero).
     assert fams["sluice_http_requests_total"].value() >= 20
     assert sum(v for _, _, v in fams["sluice_tcp_passive_opens_total"].samples) >= 1
+
+
+def test_exporter_collector_takes_help_from_the_gateway(tmp_path):
+    """The exporter's collector, registered as any prometheus_client
+    collector: HELP of a declared counter is whatever the gateway's schema
+    says (here a text no copy could hold), read once per gateway process;
+    without /sluice/schema the counter is still exported, and says why it
+    has no meaning."""
+    from prometheus_client import CollectorRegistry, generate_latest
+    mod = load_exporter()
+    path = tmp_path / "t.sock"
+    schema = {"http": {"section": "http", "command": "/sluice/http", "key_prefix": "",
+                       "type": "counter", "help": {"requests": "FAKE: requests the fake saw"}}}
+    handlers = {"/sluice/info": {"version": "0.1.0", "pid": 42, "uptime_ms": 1},
+                "/sluice/http": {"requests": 7},
+                "/sluice/schema": lambda params: schema.get(params) if params else
+                {"http": {"command": "/sluice/http", "key_prefix": "", "type": "counter",
+                          "entries": 1}}}
+    collector = mod.SluiceCollector(str(path), 5.0)
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(collector)
+    with FakeTelemetry(path, handlers) as fake:
+        fams = parse(generate_latest(registry).decode())
+        parse(generate_latest(registry).decode())
+    assert fams["sluice_up"].value() == 1
+    assert fams["sluice_http_requests_total"].value() == 7
+    assert fams["sluice_http_requests_total"].help == "FAKE: requests the fake saw"
+    assert len([c for c in fake.received if c.startswith("/sluice/schema")]) == 2  # once
+    del handlers["/sluice/schema"]
+    with FakeTelemetry(path, dict(handlers, **{"/sluice/info": {"version": "0.1.0", "pid": 43}})):
+        fams = parse(generate_latest(registry).decode())
+    assert fams["sluice_http_requests_total"].value() == 7
+    assert "does not describe it" in fams["sluice_http_requests_total"].help
