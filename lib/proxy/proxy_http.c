@@ -453,10 +453,14 @@ client_free(struct sl_h1_client *cl)
  * lines a client may send first, CRLF pairs as the head scan takes them)?
  * An error given before an exchange exists (the scan's 400, 414, 431)
  * still owes a HEAD no body: the client would read the body as the start
- * of the next response.
+ * of the next response. INPUT_MAYBE_HEAD: the input ends before it can
+ * tell ("HEA" when the head timeout fires); the error then has neither a
+ * body nor a length that promises one, which reads right for any method.
  */
-static bool
-client_input_is_head(const struct sl_h1_client *cl)
+enum client_input_head { INPUT_NOT_HEAD, INPUT_HEAD, INPUT_MAYBE_HEAD };
+
+static enum client_input_head
+client_input_head_kind(const struct sl_h1_client *cl)
 {
 	static const char method[] = "HEAD ";
 	const struct rte_mbuf *m = cl->pending.head;
@@ -469,7 +473,7 @@ client_input_is_head(const struct sl_h1_client *cl)
 
 		if (m == NULL) {
 			if (!in_pending || cl->conn == NULL)
-				return false;
+				return INPUT_MAYBE_HEAD;
 			in_pending = false;
 			m = cl->conn->rcvq.head;
 			off = 0;
@@ -479,21 +483,27 @@ client_input_is_head(const struct sl_h1_client *cl)
 		for (uint32_t i = off; i < rte_pktmbuf_data_len(m); i++) {
 			if (want_lf) {
 				if (p[i] != '\n')
-					return false;
+					return INPUT_NOT_HEAD;
 				want_lf = false;
 			} else if (lead && p[i] == '\r') {
 				want_lf = true;
 			} else {
 				lead = false;
 				if (p[i] != method[got])
-					return false;
+					return INPUT_NOT_HEAD;
 				if (++got == sizeof(method) - 1)
-					return true;
+					return INPUT_HEAD;
 			}
 		}
 		m = sl_mq_meta((struct rte_mbuf *)(uintptr_t)m)->qnext;
 		off = 0;
 	}
+}
+
+static bool
+client_input_is_head(const struct sl_h1_client *cl)
+{
+	return client_input_head_kind(cl) == INPUT_HEAD;
 }
 
 /*
@@ -505,8 +515,11 @@ client_error_ex(struct sl_h1_client *cl, unsigned int status, const char *extra)
 {
 	struct sl_h1_proxy *hp = cl->hp;
 	struct sl_h1_xchg *x = cl->x;
-	bool head = x != NULL ? x->method == SL_HTTP_M_HEAD :
-			      client_input_is_head(cl);
+	enum client_input_head kind = x != NULL ?
+		(x->method == SL_HTTP_M_HEAD ? INPUT_HEAD : INPUT_NOT_HEAD) :
+		client_input_head_kind(cl);
+	bool head = kind != INPUT_NOT_HEAD;
+	size_t body_len = kind == INPUT_MAYBE_HEAD ? 0 : strlen(reason(status)) + 1;
 	char buf[512], retry[40] = "";
 	int n;
 
@@ -519,7 +532,7 @@ client_error_ex(struct sl_h1_client *cl, unsigned int status, const char *extra)
 	n = snprintf(buf, sizeof(buf),
 		     "HTTP/1.1 %u %s\r\nContent-Type: text/plain\r\n"
 		     "Content-Length: %zu\r\nConnection: close\r\n"
-		     "%s%s\r\n%s%s", status, reason(status), strlen(reason(status)) + 1,
+		     "%s%s\r\n%s%s", status, reason(status), body_len,
 		     retry, extra ? extra : "",
 		     head ? "" : reason(status), head ? "" : "\n");
 	if (x != NULL) {

@@ -296,6 +296,22 @@ def test_gateway_error_to_head_has_no_body(gw, request_bytes, status):
     assert body == b"", out[:200]
 
 
+@pytest.mark.parametrize("partial,length", [
+    # The head timeout fires before the method is known (found by
+    # fuzz_proxy: "HEAD" one byte every 300 ms): the 408 neither has a
+    # body nor promises one, which reads right whatever the method is.
+    (b"HEA", b"0"),
+    # Known not to be HEAD: the 408 keeps its text.
+    (b"GET / HT", b"16"),
+], ids=["maybe_head", "get"])
+def test_head_timeout_before_the_method_is_known(gw, partial, length):
+    out, first = raw(partial, read_timeout=20)
+    head, _, body = out.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 408 "), out[:200]
+    assert b"\r\nContent-Length: " + length + b"\r\n" in head + b"\r\n", out[:200]
+    assert len(body) == int(length), out[:200]
+
+
 def test_bytes_after_a_backend_response_never_reach_the_client(gw):
     out, _ = raw(b"GET /extra HTTP/1.1\r\nHost: liar.example\r\n\r\n"
                  b"GET /extra HTTP/1.1\r\nHost: liar.example\r\n\r\n", read_timeout=4)
