@@ -122,9 +122,9 @@ void
 sl_tcp_ack_now(struct sl_tcp_stack *s, struct sl_tcp_conn *c);
 
 /*
- * The gateway drains: from now on every listener answers a SYN (or a
- * cookie's ACK) with RST, counted as drop tcp_draining. Connections that
- * exist are not touched.
+ * The gateway drains: from now on every listener answers a SYN with RST,
+ * counted as drop tcp_draining. Connections that exist, half-open ones
+ * and SYN cookies' ACKs (their SYN came before) go on as usual.
  */
 static inline void
 sl_tcp_drain(struct sl_tcp_stack *s)

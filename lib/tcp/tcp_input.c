@@ -876,16 +876,16 @@ sl_tcp_input(struct sl_tcp_stack *s, unsigned int port, struct rte_mbuf *m,
 			      ((g.flags & RTE_TCP_FIN_FLAG) ? 1 : 0));
 		return;
 	}
-	/* Draining: nothing new is accepted, a cookie's ACK included. The RST
-	 * tells the client at once to go elsewhere; a drop would retry. */
-	if (unlikely(s->draining)) {
-		s->lc->stats[port].drops[SL_DROP_TCP_DRAINING]++;
-		tcp_reply_rst(s, port, m, ip, g.th, g.plen +
-			      ((g.flags & RTE_TCP_SYN_FLAG) ? 1 : 0) +
-			      ((g.flags & RTE_TCP_FIN_FLAG) ? 1 : 0));
-		return;
-	}
 	if ((g.flags & (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG)) == RTE_TCP_SYN_FLAG) {
+		/* Draining: no new connection. The RST tells the client at once
+		 * to go elsewhere (a drop would have it retry for seconds). A
+		 * cookie's ACK below still completes: its SYN came before. */
+		if (unlikely(s->draining)) {
+			s->lc->stats[port].drops[SL_DROP_TCP_DRAINING]++;
+			tcp_reply_rst(s, port, m, ip, g.th, g.plen + 1 +
+				      ((g.flags & RTE_TCP_FIN_FLAG) ? 1 : 0));
+			return;
+		}
 		listen_syn(s, port, m, ip, &g, l);
 		return;
 	}

@@ -141,14 +141,18 @@ worker_reset_counters(struct sl_lcore *lc)
 }
 
 /*
- * While draining, a few times a second: how many of our connections still
- * have work (HTTP clients mid-exchange or not yet closed, L4 sessions),
+ * While draining, every 10 ms: how many of our connections still have
+ * work (HTTP clients mid-exchange or not yet closed, L4 sessions, half-open
+ * handshakes),
  * for the control thread that decides when the drain is done.
  */
 static void
 worker_drain_count(struct sl_lcore *lc, const struct sl_dp *dp)
 {
-	uint64_t left = sl_h1_drain_left(lc->http) + lc->proxy->stats.l4_active;
+	/* Half-open handshakes too: their SYN came before the drain, and
+	 * their client is accepted (and served) when the ACK comes. */
+	uint64_t left = sl_h1_drain_left(lc->http) + lc->proxy->stats.l4_active +
+			lc->tcp->stats.half_open;
 
 	__atomic_store_n(&lc->drain_left, (uint32_t)RTE_MIN(left, UINT32_MAX),
 			 __ATOMIC_RELAXED);
