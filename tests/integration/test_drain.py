@@ -294,3 +294,53 @@ def test_tcp_mode_session_goes_on_while_draining(make_gw):
     log = g.log()
     assert rc == 0, log[-3000:]
     assert "drain over (done)" in log, log[-3000:]
+
+
+# A keep-alive client that sent one request and now waits: prints the
+# status, then how its connection ended once the gateway closes it.
+IDLE_CLIENT = f"""
+import socket
+s = socket.create_connection(('{GW}', 80), timeout=30)
+s.sendall(b'GET /whoami HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n')
+got = b''
+while b'\\r\\n\\r\\n' not in got:
+    got += s.recv(4096)
+print(got.split()[1].decode(), flush=True)
+try:
+    while s.recv(4096):
+        pass
+    print('eof', flush=True)
+except OSError as e:
+    print('error', e, flush=True)
+"""
+
+
+def test_idle_keepalive_connection_closed_by_the_drain(make_gw):
+    g = make_gw(20000)
+    idle = ns_popen(CLIENT_NS, PY, "-c", IDLE_CLIENT)
+    slow = None
+    try:
+        assert (read_line(idle, 15) or "").strip() == "200", stop_proc(idle)
+        assert g.tel.query("/sluice/http")["clients"] == 1
+        # A slow exchange keeps the gateway up to be asked afterwards.
+        slow = curl_bg("/bytes/16")
+        assert wait_until(lambda: pool_inflight(g, "slow") >= 1,
+                          timeout=10, step=0.02), g.tel.query("/sluice/pools")
+        t0 = time.monotonic()
+        g.proc.send_signal(signal.SIGTERM)
+        # Closed by the gateway with a FIN (not reset), about 500 ms on.
+        assert (read_line(idle, 15) or "").strip() == "eof"
+        took = time.monotonic() - t0
+        st = ready(g)
+        assert st["state"] == "draining" and st["idle_closed"] == 1, st
+        rc = g.wait_exit(30)
+        slow_code, _ = slow.communicate(timeout=30)
+    finally:
+        for p in (idle, slow):
+            if p is not None and p.poll() is None:
+                p.kill()
+                p.wait()
+    assert 0.3 < took < 10, took
+    assert rc == 0, g.log()[-3000:]
+    assert slow_code.strip() == "200"
+    assert "drain over (done)" in g.log()
