@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from ctl_env import Exporter
+from ctl_env import Exporter, ctl
 from prom_text import parse
 from sluice_env import (CLIENT_NS, HERE, PY, Backend, Gateway, in_ns,
                         ns_popen, read_line, stop_proc, wait_until,
@@ -183,6 +183,8 @@ def test_second_sigterm_ends_the_drain_at_once(make_gw):
     try:
         status, _, body = e.get()
         assert status == 200 and parse(body)["sluice_ready"].value() == 1, body
+        r = ctl("ready", prefix=g.prefix)
+        assert (r.returncode, r.stdout) == (0, "ready (running)\n"), r
         assert wait_until(lambda: pool_inflight(g, "hang") >= 1,
                           timeout=10, step=0.02), g.tel.query("/sluice/pools")
         g.proc.send_signal(signal.SIGTERM)
@@ -192,6 +194,9 @@ def test_second_sigterm_ends_the_drain_at_once(make_gw):
         assert st and st["state"] == "draining" and st["conns_left"] >= 1, ready(g)
         status, _, body = e.get()
         assert status == 200 and parse(body)["sluice_ready"].value() == 0, body
+        r = ctl("ready", prefix=g.prefix)
+        assert r.returncode == 1, (r.returncode, r.stdout, r.stderr)
+        assert r.stdout.startswith("not ready (draining: SIGTERM"), r.stdout
         # The hung exchange holds the drain: it is still there a while on.
         time.sleep(1.0)
         assert g.proc.poll() is None, g.log()[-2000:]
@@ -228,8 +233,8 @@ def test_drain_all_command_and_grace_end(make_gw):
         assert r == {"result": "draining", "grace_ms": grace_ms}, r
         st = ready(g)
         assert st["ready"] == 0 and st["drain_reason"] == "telemetry", st
-        again = g.tel.query("/sluice/drain_all")
-        assert again["result"] == "already draining", again
+        r = ctl("drain-all", prefix=g.prefix)
+        assert r.returncode == 0 and r.stdout.startswith("already draining"), r
         rc = g.wait_exit(grace_ms / 1000 + 15)
         took = time.monotonic() - t0
         code, _ = hang.communicate(timeout=30)
