@@ -64,8 +64,37 @@ pidfile_stop_stale
 
 say "Installing dependencies"
 scripts/deps.sh
+# Build progress: ninja's "[done/total] ..." lines on one line that
+# updates on a terminal (every 25th line and the last elsewhere), and
+# everything else (meson's configure, warnings, errors) as it comes. A
+# first build takes minutes on a small machine: it must not look hung.
+build_progress() {
+	local line last= n=0 tty=no
+	[ -t 1 ] && tty=yes
+	while IFS= read -r line; do
+		case $line in
+		\[[0-9]*/[0-9]*\]*)
+			n=$((n + 1))
+			last=$line
+			if [ "$tty" = yes ]; then
+				printf '\r\033[K%.100s' "$line"
+			elif [ $((n % 25)) -eq 1 ]; then
+				echo "$line"
+				last=
+			fi ;;
+		*)
+			[ "$tty" = yes ] && [ -n "$last" ] && printf '\n' && last=
+			echo "$line" ;;
+		esac
+	done
+	if [ -n "$last" ]; then
+		if [ "$tty" = yes ]; then printf '\n'; else echo "$last"; fi
+	fi
+	return 0
+}
 say "Building"
-scripts/build.sh >/dev/null && echo "build/app/sluice built"
+scripts/build.sh 2>&1 | build_progress
+echo "build/app/sluice built"
 
 say "Checking the configuration before it runs"
 build/app/sluice --check-config "$CONF"
