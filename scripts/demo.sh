@@ -69,7 +69,7 @@ scripts/deps.sh
 # everything else (meson's configure, warnings, errors) as it comes. A
 # first build takes minutes on a small machine: it must not look hung.
 build_progress() {
-	local line last= n=0 tty=no
+	local line last='' n=0 tty=no
 	[ -t 1 ] && tty=yes
 	while IFS= read -r line; do
 		case $line in
