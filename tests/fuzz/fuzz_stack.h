@@ -331,9 +331,12 @@ fz_tcp_in(struct fz_net *n, const struct rte_ipv4_hdr *ip, const struct rte_tcp_
 		if (fl & RTE_TCP_RST_FLAG)
 			return;
 		if ((fl & RTE_TCP_SYN_FLAG) && !(fl & RTE_TCP_ACK_FLAG) && p == NULL &&
-		    n->on_syn(n, dst, dport)) {
-			p = fz_peer_new(n, dst, dport, rte_be_to_cpu_32(ip->src_addr), sport);
-			FUZZ_CHECK(p != NULL);
+		    n->on_syn(n, dst, dport) &&
+		    (p = fz_peer_new(n, dst, dport, rte_be_to_cpu_32(ip->src_addr),
+				     sport)) != NULL) {
+			/* (A full peer table answers RST below, as a host whose
+			 * backlog is full would: an input with more backend
+			 * connections than FZ_MAX_PEERS is legitimate.) */
 			p->open = FZ_PASSIVE;
 			p->rcv_nxt = seq + 1;
 			p->snd_wnd = rte_be_to_cpu_16(th->rx_win);
