@@ -273,6 +273,48 @@ parse_imbalance(json_t *parent, const char *ptr, struct sl_conf_imbalance *im,
 	}
 }
 
+/*
+ * "concurrency": {"enabled", "min", "max", "headroom"}. Defaults: on, 4 to
+ * 1024, twice the learned (or declared) capacity: room for a backend's
+ * normal burst above the level where its latency departs, while a backend
+ * given ten times its share by weight cannot queue ten times its capacity.
+ */
+static void
+parse_concurrency(json_t *parent, const char *ptr, struct sl_conf_concurrency *cc,
+		  struct sl_conf_diag *d)
+{
+	static const char *const keys[] = { "enabled", "min", "max", "headroom", NULL };
+	char p[PTR_MAX];
+	json_t *o = conf_get_object(parent, "concurrency", ptr, p, d);
+	json_t *en;
+
+	*cc = (struct sl_conf_concurrency){ .enabled = true, .min = 4,
+		.max = 1024, .headroom = 2.0 };
+	if (o == NULL)
+		return;
+	conf_check_keys(o, p, keys, d);
+	en = json_object_get(o, "enabled");
+	if (en != NULL) {
+		char kp[PTR_MAX];
+
+		if (json_is_boolean(en))
+			cc->enabled = json_is_true(en);
+		else {
+			conf_ptr_key(kp, p, "enabled");
+			conf_err(d, kp, "must be true or false");
+		}
+	}
+	conf_get_u32(o, "min", p, 1, 1000000, 4, &cc->min, d);
+	conf_get_u32(o, "max", p, 1, 1000000, 1024, &cc->max, d);
+	conf_get_double(o, "headroom", p, 1.0, 100.0, 2.0, &cc->headroom, d);
+	if (cc->max < cc->min) {
+		char kp[PTR_MAX];
+
+		conf_ptr_key(kp, p, "max");
+		conf_err(d, kp, "must be at least min (%u)", cc->min);
+	}
+}
+
 static void
 parse_backend(json_t *o, const char *ep, void *elem, void *ctx,
 	      struct sl_conf_diag *d)
@@ -333,7 +375,7 @@ parse_pool(json_t *o, const char *ep, void *elem, void *ctx,
 		"skew_warn_ratio", "connect_timeout_ms", "policy", "hash_key",
 		"maglev_table_size", "slow_start_ms", "slow_start_min_pct",
 		"panic_threshold_pct", "limits", "breaker", "outlier",
-		"health_check", "retry", "imbalance", NULL };
+		"health_check", "retry", "imbalance", "concurrency", NULL };
 	static const char *const policies[] = { "round_robin", "least_request",
 		"maglev", "random", NULL };
 	struct sl_conf_pool *pool = elem;
@@ -366,6 +408,7 @@ parse_pool(json_t *o, const char *ep, void *elem, void *ctx,
 	conf_get_u32(o, "panic_threshold_pct", ep, 0, 100, 50,
 		     &pool->panic_threshold_pct, d);
 	parse_limits(o, ep, &pool->limits, true, d);
+	parse_concurrency(o, ep, &pool->concurrency, d);
 	parse_breaker(o, ep, &pool->breaker, d);
 	parse_outlier(o, ep, &pool->outlier, d);
 	parse_health(o, ep, &pool->health, d);

@@ -227,6 +227,15 @@ struct sl_conf_imbalance {
 	                                   peers' mean; 0 = off */
 };
 
+/* Adaptive per-backend concurrency limit (lb_concurrency.c). */
+struct sl_conf_concurrency {
+	bool enabled;                   /* default on; off only by choice */
+	uint32_t min;                   /* the limit never goes below this */
+	uint32_t max;                   /* ...nor above; also the limit of a
+	                                   backend with no capacity known */
+	double headroom;                /* limit = capacity x this */
+};
+
 struct sl_conf_pool {
 	char name[SL_NAME_MAX];
 	double skew_warn_ratio;  /* warn when a backend's configured share
@@ -240,6 +249,7 @@ struct sl_conf_pool {
 	uint32_t slow_start_min_pct;
 	uint32_t panic_threshold_pct;
 	struct sl_conf_limits limits;
+	struct sl_conf_concurrency concurrency;
 	struct sl_conf_breaker breaker;
 	struct sl_conf_outlier outlier;
 	struct sl_conf_health health;

@@ -224,4 +224,13 @@ sl_lb_cap_tick(struct sl_lb_cap *c, double tolerance);
 double
 sl_lb_cap_value(const struct sl_lb_cap *c);
 
+/*
+ * A backend's concurrency limit (lb_concurrency.c): its learned capacity,
+ * else its declared one, times headroom, rounded up and held within
+ * [min, max]; max when neither is known; 0 (no limit) when disabled.
+ */
+uint32_t
+sl_lb_conc_limit(uint32_t learned, uint32_t declared, bool enabled,
+		 uint32_t min, uint32_t max, double headroom);
+
 #endif

@@ -254,6 +254,8 @@ tel_lb_backend_state(struct rte_tel_data *e, const struct sl_conf *c,
 	rte_tel_data_add_dict_u64(e, "capacity", c->pools[pool].backends[i].capacity);
 	/* Learned on the control thread (lb_capacity.c); 0 = unknown yet. */
 	rte_tel_data_add_dict_u64(e, "capacity_learned", TEL_LOAD(b->capacity_learned));
+	/* Adaptive concurrency limit (lb_concurrency.c); 0 = none. */
+	rte_tel_data_add_dict_u64(e, "concurrency_limit", TEL_LOAD(b->conc_limit));
 	rte_tel_data_add_dict_u64(e, "configured_share_permille", permille(&rc->share[i]));
 	rte_tel_data_add_dict_u64(e, "capacity_share_permille", permille(&rc->cap_share[i]));
 	rte_tel_data_add_dict_u64(e, "capacity_skew_permille", permille(&rc->ratio[i]));
@@ -314,6 +316,9 @@ pool_row(const struct sl_conf *c, unsigned int i, uint16_t *idx)
 	rte_tel_data_add_dict_u64(e, "inflight", TEL_LOAD(p->inflight));
 	rte_tel_data_add_dict_u64(e, "retries_active", TEL_LOAD(p->retries));
 	rte_tel_data_add_dict_u64(e, "retries", TEL_LOAD(p->retries_total));
+	/* Requests that went to another backend because one was at its
+	 * concurrency limit; those shed when all were: refused_concurrency. */
+	rte_tel_data_add_dict_u64(e, "concurrency_spilled", TEL_LOAD(p->conc_spilled));
 	for (unsigned int r = 0; r < SL_UP_REFUSE_MAX; r++) {
 		snprintf(buf, sizeof(buf), "refused_%s", sl_up_refusal_names[r]);
 		rte_tel_data_add_dict_u64(e, buf, TEL_LOAD(p->refused[r]));

@@ -66,7 +66,8 @@ struct sl_up_outcome {
 	X(pool_max_connections, "pool limits.max_connections reached") \
 	X(pool_max_pending,     "pool limits.max_pending reached") \
 	X(pool_max_inflight,    "pool limits.max_inflight reached") \
-	X(backend_limits,       "every eligible backend at one of its own limits")
+	X(backend_limits,       "every eligible backend at one of its own limits") \
+	X(concurrency,          "every eligible backend at its adaptive concurrency limit")
 
 enum sl_up_refusal {
 #define SL_UP_REFUSAL_ENUM(name, desc) SL_UP_REFUSE_##name,
@@ -133,6 +134,8 @@ struct sl_up_backend {
 	uint32_t weight_req;         /* operator's new weight + 1; 0 = none */
 	uint32_t op_req;             /* enum sl_up_op; SL_UP_OP_NONE = none */
 	uint32_t capacity_learned;   /* in flight where latency departs; 0 = unknown */
+	uint32_t conc_limit;         /* adaptive concurrency limit; 0 = none */
+	uint8_t conc_known;          /* the limit rests on a known capacity */
 	/* gauges, kept by the workers */
 	uint32_t conns;              /* open upstream connections */
 	uint32_t pending;            /* requests waiting for a connection */
@@ -161,6 +164,9 @@ struct sl_up_pool {
 	uint64_t refused[SL_UP_REFUSE_MAX];
 	uint64_t retry_refused[SL_UP_RETRY_REFUSE_MAX];
 	uint64_t retries_total;
+	/* requests placed on another backend because one at its
+	 * concurrency limit was passed over (workers, relaxed adds) */
+	uint64_t conc_spilled;
 	/*
 	 * Retry budget, in SL_UP_RETRY_TOKEN units: workers take a token per
 	 * retry; the control thread deposits budget_pct of a token for each

@@ -85,12 +85,27 @@ pick(struct sl_upstream *u, const struct sl_conf *conf, unsigned int pool,
 	const struct sl_conf_pool *cp = &conf->pools[pool];
 	struct sl_up_pool *p = &u->pools[pool];
 	uint32_t w[SL_CONF_MAX_BACKENDS];
-	unsigned int eligible = 0, capped = 0;
+	unsigned int eligible = 0, capped = 0, conc = 0;
+	int k;
 	/* The pool's arrays hold backend_cap slots: the worker's config decides
 	 * how many of them it knows. */
 	unsigned int n = cp->n_backends;
+	/*
+	 * The pool's max_inflight counts requests stuck on a slow backend as
+	 * much as those on a healthy one, so it would shed traffic a healthy
+	 * backend could take. With adaptive concurrency on, each backend's own
+	 * limit already bounds what it can hold, so the pool cap refuses only
+	 * when no eligible backend is under its concurrency limit: at the cap,
+	 * backends without headroom are passed over, and one with headroom
+	 * still takes the request. Headroom here needs a known capacity
+	 * (learned or declared): a limit that is only concurrency.max says
+	 * nothing about the backend, and the pool cap stays the operator's
+	 * bound for it. With concurrency off, the cap refuses as before.
+	 */
+	bool pool_full = over(cp->limits.max_inflight,
+			      less(SL_UP_LOAD(p->inflight), held->inflight));
 
-	if (over(cp->limits.max_inflight, less(SL_UP_LOAD(p->inflight), held->inflight))) {
+	if (pool_full && !cp->concurrency.enabled) {
 		*why = SL_UP_REFUSE_pool_max_inflight;
 		return -1;
 	}
@@ -106,6 +121,7 @@ pick(struct sl_upstream *u, const struct sl_conf *conf, unsigned int pool,
 	for (unsigned int i = 0; i < n; i++) {
 		struct sl_up_backend *b = &p->b[i];
 		const struct sl_conf_limits *l = &cp->backends[i].limits;
+		uint32_t inf, lim;
 
 		w[i] = SL_UP_LOAD(b->eff_weight);
 		if (w[i] == 0 || (int)i == exclude || cp->backends[i].removed ||
@@ -114,31 +130,52 @@ pick(struct sl_upstream *u, const struct sl_conf *conf, unsigned int pool,
 			continue;
 		}
 		eligible++;
-		if (over(l->max_inflight, SL_UP_LOAD(b->inflight)) ||
+		inf = SL_UP_LOAD(b->inflight);
+		if (over(l->max_inflight, inf) ||
 		    over(l->max_pending, SL_UP_LOAD(b->pending)) ||
 		    over(l->max_connections, SL_UP_LOAD(b->conns))) {
 			w[i] = 0;
 			capped++;
+			continue;
 		}
+		/* The shared gauge, not a per-worker share: a limit of 4
+		 * holds as 4 across lcores, and reading it adds no write. */
+		lim = SL_UP_LOAD(b->conc_limit);
+		if (over(lim, inf) ||
+		    (unlikely(pool_full) && !SL_UP_LOAD(b->conc_known))) {
+			w[i] = 0;
+			conc++;
+		}
+	}
+	if (unlikely(pool_full) && conc + capped == eligible && eligible > 0) {
+		*why = SL_UP_REFUSE_pool_max_inflight;
+		return -1;
 	}
 	/* A half-open backend takes only its permitted probes: re-draw. */
 	for (unsigned int tries = 0; tries <= n; tries++) {
-		int k = policy_pick(cp, p, n, cur, w, hash, rng);
+		k = policy_pick(cp, p, n, cur, w, hash, rng);
 
 		if (k < 0 || (unsigned int)k >= n)
 			break;
 		*probe = false;
 		if (SL_UP_LOAD(p->b[k].breaker) != SL_BREAKER_HALF_OPEN)
-			return k;
+			goto picked;
 		if (take_probe(&p->b[k])) {
 			*probe = true;
-			return k;
+			goto picked;
 		}
 		w[k] = 0;
 	}
-	*why = eligible > 0 && capped == eligible ? SL_UP_REFUSE_backend_limits :
+	*why = eligible == 0 ? SL_UP_REFUSE_none_available :
+	       capped == eligible ? SL_UP_REFUSE_backend_limits :
+	       conc + capped == eligible ? SL_UP_REFUSE_concurrency :
 	       SL_UP_REFUSE_none_available;
 	return -1;
+picked:
+	/* One shared add, only when a backend was at its limit. */
+	if (unlikely(conc != 0))
+		SL_UP_ADD(p->conc_spilled, 1);
+	return k;
 }
 
 int
@@ -184,7 +221,8 @@ sl_up_retry_pick(struct sl_upstream *u, const struct sl_conf *conf,
 	if (b < 0) {
 		*why = r == SL_UP_REFUSE_none_available ?
 		       SL_UP_RETRY_REFUSE_no_other_backend :
-		       r == SL_UP_REFUSE_backend_limits ?
+		       r == SL_UP_REFUSE_backend_limits ||
+		       r == SL_UP_REFUSE_concurrency ?
 		       SL_UP_RETRY_REFUSE_backend_limits :
 		       SL_UP_RETRY_REFUSE_pool_cap;
 		goto refuse;

@@ -70,9 +70,19 @@ up_rootcause_eval(struct sl_upstream *u, unsigned int pool, uint64_t now)
 	int ev, k;
 
 	/* The learned capacities' tick is this evaluation's (500 ms). */
-	for (unsigned int i = 0; i < p->n; i++)
-		SL_UP_STORE(p->b[i].capacity_learned, (uint32_t)(sl_lb_cap_tick(
-			    &p->cap[i], SL_LB_CAP_TOLERANCE) + 0.5));
+	for (unsigned int i = 0; i < p->n; i++) {
+		uint32_t learned = (uint32_t)(sl_lb_cap_tick(&p->cap[i],
+					      SL_LB_CAP_TOLERANCE) + 0.5);
+		const struct sl_conf_concurrency *cc = &cp->concurrency;
+
+		SL_UP_STORE(p->b[i].capacity_learned, learned);
+		SL_UP_STORE(p->b[i].conc_known, (uint8_t)(cc->enabled && (learned != 0 ||
+			    (i < cp->n_backends && cp->backends[i].capacity != 0))));
+		/* The workers' spill-over limit follows what was learned. */
+		SL_UP_STORE(p->b[i].conc_limit, sl_lb_conc_limit(learned,
+			    i < cp->n_backends ? cp->backends[i].capacity : 0,
+			    cc->enabled, cc->min, cc->max, cc->headroom));
+	}
 	rc_inputs(cp, p, in);
 	ev = sl_lb_rc_eval(p->rc, in, p->n, now, cp->skew_warn_ratio,
 			   cp->imbalance.saturation_ratio);
