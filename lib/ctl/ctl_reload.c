@@ -349,9 +349,9 @@ report(struct sl_dp *dp, const char *who, const struct sl_ctl_result *res)
 
 /*
  * Weights an operator set at run time (the upstream's weight differs from
- * the running config's) that applying `next` puts back to the file's value:
- * the upstream sets every backend's weight from the config it is given.
- * Counted and named so that a reload does not revert them in silence.
+ * the running config's) that applying `next` overrides: the upstream keeps
+ * a run-time weight unless the new file changes that backend's weight, and
+ * then the file wins. Counted and named so that no override is silent.
  */
 static void
 count_overrides(const struct sl_dp *dp, const struct sl_conf *run,
@@ -378,8 +378,9 @@ count_overrides(const struct sl_dp *dp, const struct sl_conf *run,
 			uint32_t w = SL_UP_LOAD(u->pools[p].b[i].weight);
 			int k;
 
+			/* Kept (the file left it as it was) or already equal. */
 			if (rb->removed || xb->removed || w == rb->weight ||
-			    w == xb->weight)
+			    w == xb->weight || xb->weight == rb->weight)
 				continue;
 			n++;
 			if (off >= sizeof(res->overrides_text))

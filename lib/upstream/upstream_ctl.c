@@ -664,8 +664,12 @@ apply_conf(struct sl_upstream *u, const struct sl_conf *c, uint64_t now)
 				}
 				continue;
 			}
-			/* A reload sets the file's weight, over any operator's. */
-			SL_UP_STORE(b->weight, cb->weight);
+			/* A weight set at run time survives a reload that leaves
+			 * the file's value for this backend as it was; a file
+			 * that changes it wins (issue 14: predictable reloads). */
+			if (i >= old->pools[pool].n_backends ||
+			    cb->weight != old->pools[pool].backends[i].weight)
+				SL_UP_STORE(b->weight, cb->weight);
 		}
 		if (grew) {
 			SL_UP_STORE(p->n, cp->n_backends);

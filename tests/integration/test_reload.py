@@ -530,18 +530,30 @@ def test_reload_reports_replaced_runtime_weights(gw):
     assert "error" not in r, r
     assert wait_until(
         lambda: gw.tel.query("/sluice/backends,a")["b3"]["weight"] == 7, 3)
-    # A new file that leaves b3 at weight 1: the reload puts 1 back, and says so.
+    # A new file with an unrelated change that leaves b3 at weight 1 as the
+    # previous file had it: the run-time weight is kept, nothing overridden.
     config(gw.path, [pool("a", ADDRS[:2]), pool("b", ADDRS[2:3])],
            routes=[{"path_prefix": "/whoami", "pool": "b"}])
     r = gw.tel.query("/sluice/reload")
     assert r["outcome"] == "applied", r
+    assert r["weight_overrides_replaced"] == 0, r
+    assert reload_status(gw)["last_weight_overrides_replaced"] == 0
+    # Give the upstream time to apply the new config, then check 7 stayed.
+    assert wait_until(lambda: "/whoami" in config_text(gw)[1], 10)
+    time.sleep(1)
+    assert gw.tel.query("/sluice/backends,a")["b3"]["weight"] == 7
+    # A file that changes b3's weight: the file wins, and the reload says so.
+    config(gw.path, [pool("a", ADDRS[:2], weights=[1, 2]), pool("b", ADDRS[2:3])],
+           routes=[{"path_prefix": "/whoami", "pool": "b"}])
+    r = gw.tel.query("/sluice/reload")
+    assert r["outcome"] == "applied", r
     assert r["weight_overrides_replaced"] == 1, r
-    assert r["weight_overrides"] == "a/b3 7->1", r
+    assert r["weight_overrides"] == "a/b3 7->2", r
     assert "1 run-time weight(s) reverted" in r["summary"], r
     assert reload_status(gw)["last_weight_overrides_replaced"] == 1
-    assert any("reverted: a/b3 7->1" in t for t in config_events(gw)), config_events(gw)
+    assert any("reverted: a/b3 7->2" in t for t in config_events(gw)), config_events(gw)
     assert wait_until(
-        lambda: gw.tel.query("/sluice/backends,a")["b3"]["weight"] == 1, 3)
+        lambda: gw.tel.query("/sluice/backends,a")["b3"]["weight"] == 2, 10)
 
 
 def test_strict_refuses_even_a_forced_reload(testbed, backends, tmp_path):
