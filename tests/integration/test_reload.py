@@ -573,3 +573,17 @@ def test_strict_refuses_even_a_forced_reload(testbed, backends, tmp_path):
     finally:
         g.stop()
         g.cleanup()
+
+
+def test_reload_keeps_runtime_maintenance(gw):
+    assert backend_op(gw, "maintenance", "b3")["admin"] == "maintenance"
+    try:
+        # An unrelated change: the run-time maintenance of b3 stays.
+        config(gw.path, [pool("a", ADDRS[:2]), pool("b", ADDRS[2:3])],
+               routes=[{"path_prefix": "/maint", "pool": "b"}])
+        r = gw.tel.query("/sluice/reload")
+        assert r["outcome"] == "applied", r
+        time.sleep(1)
+        assert gw.tel.query("/sluice/backends,a")["b3"]["admin"] == "maintenance"
+    finally:
+        backend_op(gw, "enable", "b3")
