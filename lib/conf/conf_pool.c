@@ -283,24 +283,29 @@ static void
 parse_concurrency(json_t *parent, const char *ptr, struct sl_conf_concurrency *cc,
 		  struct sl_conf_diag *d)
 {
-	static const char *const keys[] = { "enabled", "min", "max", "headroom", NULL };
+	static const char *const keys[] = { "enabled", "min", "max", "headroom",
+		"shed", NULL };
 	char p[PTR_MAX];
 	json_t *o = conf_get_object(parent, "concurrency", ptr, p, d);
 	json_t *en;
 
 	*cc = (struct sl_conf_concurrency){ .enabled = true, .min = 4,
-		.max = 1024, .headroom = 2.0 };
+		.max = 1024, .headroom = 2.0, .shed = false };
 	if (o == NULL)
 		return;
 	conf_check_keys(o, p, keys, d);
-	en = json_object_get(o, "enabled");
-	if (en != NULL) {
+	for (unsigned int k = 0; k < 2; k++) {
+		const char *key = k == 0 ? "enabled" : "shed";
+		bool *dst = k == 0 ? &cc->enabled : &cc->shed;
 		char kp[PTR_MAX];
 
-		if (json_is_boolean(en))
-			cc->enabled = json_is_true(en);
-		else {
-			conf_ptr_key(kp, p, "enabled");
+		en = json_object_get(o, key);
+		if (en == NULL)
+			continue;
+		if (json_is_boolean(en)) {
+			*dst = json_is_true(en);
+		} else {
+			conf_ptr_key(kp, p, key);
 			conf_err(d, kp, "must be true or false");
 		}
 	}

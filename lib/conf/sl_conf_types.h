@@ -234,6 +234,8 @@ struct sl_conf_concurrency {
 	uint32_t max;                   /* ...nor above; also the limit of a
 	                                   backend with no capacity known */
 	double headroom;                /* limit = capacity x this */
+	bool shed;                      /* every backend at its limit: 503
+	                                   (true) or the policy's pick (false) */
 };
 
 struct sl_conf_pool {

@@ -319,6 +319,7 @@ pool_row(const struct sl_conf *c, unsigned int i, uint16_t *idx)
 	/* Requests that went to another backend because one was at its
 	 * concurrency limit; those shed when all were: refused_concurrency. */
 	rte_tel_data_add_dict_u64(e, "concurrency_spilled", TEL_LOAD(p->conc_spilled));
+	rte_tel_data_add_dict_u64(e, "concurrency_over", TEL_LOAD(p->conc_over));
 	for (unsigned int r = 0; r < SL_UP_REFUSE_MAX; r++) {
 		snprintf(buf, sizeof(buf), "refused_%s", sl_up_refusal_names[r]);
 		rte_tel_data_add_dict_u64(e, buf, TEL_LOAD(p->refused[r]));

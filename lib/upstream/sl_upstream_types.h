@@ -167,6 +167,10 @@ struct sl_up_pool {
 	/* requests placed on another backend because one at its
 	 * concurrency limit was passed over (workers, relaxed adds) */
 	uint64_t conc_spilled;
+	/* requests the policy placed although every eligible backend was
+	 * at its limit (concurrency.shed false: a learned limit is an
+	 * estimate, and it steers rather than refuses) */
+	uint64_t conc_over;
 	/*
 	 * Retry budget, in SL_UP_RETRY_TOKEN units: workers take a token per
 	 * retry; the control thread deposits budget_pct of a token for each

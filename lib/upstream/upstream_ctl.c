@@ -608,6 +608,7 @@ reset_counters(struct sl_upstream *u)
 			SL_UP_STORE(p->retry_refused[r], 0);
 		SL_UP_STORE(p->retries_total, 0);
 		SL_UP_STORE(p->conc_spilled, 0);
+		SL_UP_STORE(p->conc_over, 0);
 		p->panic_entries = p->imb_alarms = p->load_alarms = 0;
 		p->rc_alarms = 0;
 		p->outlier->suppressed = 0;

@@ -86,6 +86,8 @@ pick(struct sl_upstream *u, const struct sl_conf *conf, unsigned int pool,
 	struct sl_up_pool *p = &u->pools[pool];
 	uint32_t w[SL_CONF_MAX_BACKENDS];
 	unsigned int eligible = 0, capped = 0, conc = 0;
+	uint64_t conc_mask[(SL_CONF_MAX_BACKENDS + 63) / 64] = { 0 };
+	bool conc_over = false;
 	int k;
 	/* The pool's arrays hold backend_cap slots: the worker's config decides
 	 * how many of them it knows. */
@@ -145,11 +147,27 @@ pick(struct sl_upstream *u, const struct sl_conf *conf, unsigned int pool,
 		    (unlikely(pool_full) && !SL_UP_LOAD(b->conc_known))) {
 			w[i] = 0;
 			conc++;
+			conc_mask[i / 64] |= 1ull << (i % 64);
 		}
 	}
 	if (unlikely(pool_full) && conc + capped == eligible && eligible > 0) {
 		*why = SL_UP_REFUSE_pool_max_inflight;
 		return -1;
+	}
+	/*
+	 * Every eligible backend at its limit. A learned limit is an estimate
+	 * (a backend whose latency rose with load, or jittered, may have
+	 * learned a level far below what it serves), so by default it only
+	 * steers: the policy picks as if there were no limits, and the
+	 * operator's own bounds (limits.max_inflight) still refuse. Shedding
+	 * here, turning a latency rise into 503s, is concurrency.shed.
+	 */
+	if (unlikely(conc != 0) && conc + capped == eligible &&
+	    !cp->concurrency.shed) {
+		for (unsigned int i = 0; i < n; i++)
+			if (conc_mask[i / 64] & (1ull << (i % 64)))
+				w[i] = SL_UP_LOAD(p->b[i].eff_weight);
+		conc_over = true;
 	}
 	/* A half-open backend takes only its permitted probes: re-draw. */
 	for (unsigned int tries = 0; tries <= n; tries++) {
@@ -168,12 +186,14 @@ pick(struct sl_upstream *u, const struct sl_conf *conf, unsigned int pool,
 	}
 	*why = eligible == 0 ? SL_UP_REFUSE_none_available :
 	       capped == eligible ? SL_UP_REFUSE_backend_limits :
-	       conc + capped == eligible ? SL_UP_REFUSE_concurrency :
+	       conc + capped == eligible && !conc_over ? SL_UP_REFUSE_concurrency :
 	       SL_UP_REFUSE_none_available;
 	return -1;
 picked:
 	/* One shared add, only when a backend was at its limit. */
-	if (unlikely(conc != 0))
+	if (unlikely(conc_over))
+		SL_UP_ADD(p->conc_over, 1);
+	else if (unlikely(conc != 0))
 		SL_UP_ADD(p->conc_spilled, 1);
 	return k;
 }

@@ -41,7 +41,8 @@ static const char *conf_json =
 	" \"pools\": ["
 	"  {\"name\": \"a\", \"skew_warn_ratio\": 1000,"
 	"   \"limits\": {\"max_inflight\": 7},"
-	"   \"concurrency\": {\"min\": 1, \"max\": 100, \"headroom\": 1.0},"
+	"   \"concurrency\": {\"min\": 1, \"max\": 100, \"headroom\": 1.0,"
+	"                   \"shed\": true},"
 	"   \"backends\": ["
 	"    {\"name\": \"b0\", \"address\": \"198.18.0.10\", \"port\": 80,"
 	"     \"weight\": 10, \"capacity\": 2},"
@@ -76,11 +77,26 @@ test_spill(struct sl_upstream *u)
 		sl_up_inflight(u, 0, 1, 1);
 	}
 	CHECK_EQ(p->conc_spilled, 4);
-	/* Every backend at its limit: shed, counted as such. */
+	/* Every backend at its limit, with concurrency.shed: shed, counted
+	 * as such. */
 	k = sl_up_pick(u, u->conf, 0, &cur, 0, &rng, -1, &why, &probe);
 	CHECK_EQ(k, -1);
 	CHECK_EQ(why, SL_UP_REFUSE_concurrency);
 	CHECK_EQ(p->refused[SL_UP_REFUSE_concurrency], 1);
+	/* Without it (the default), the limits only steer: the policy picks
+	 * as if there were none (the favourite, by weight), counted apart. */
+	((struct sl_conf_pool *)(uintptr_t)&u->conf->pools[0])->concurrency.shed = false;
+	n0 = 0;
+	for (int i = 0; i < 11; i++) {
+		k = sl_up_pick(u, u->conf, 0, &cur, 0, &rng, -1, &why, &probe);
+		CHECK(k >= 0);
+		n0 += k == 0;
+	}
+	CHECK_EQ(n0, 10);
+	CHECK_EQ(p->conc_over, 11);
+	CHECK_EQ(p->conc_spilled, 4);
+	CHECK_EQ(p->refused[SL_UP_REFUSE_concurrency], 1);
+	((struct sl_conf_pool *)(uintptr_t)&u->conf->pools[0])->concurrency.shed = true;
 	sl_up_inflight(u, 0, 1, -4);
 	/* Requests stuck on b0 (7, over its limit) fill the pool cap of 7:
 	 * b1, with headroom, still takes the request; no pool-cap refusal. */
