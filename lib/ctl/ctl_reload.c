@@ -347,19 +347,35 @@ report(struct sl_dp *dp, const char *who, const struct sl_ctl_result *res)
 	}
 }
 
+/* "pool/backend what" appended to a list of at most len bytes. */
+static void
+name_change(char *list, size_t len, size_t *off, const char *pool,
+	    const char *backend, const char *what)
+{
+	int k;
+
+	if (*off >= len)
+		return;
+	k = snprintf(list + *off, len - *off, "%s%s/%s %s", *off ? ", " : "",
+		     pool, backend, what);
+	*off += k > 0 ? (size_t)k : 0;
+}
+
 /*
  * Weights an operator set at run time (the upstream's weight differs from
  * the running config's) that applying `next` overrides: the upstream keeps
  * a run-time weight unless the new file changes that backend's weight, and
- * then the file wins. Counted and named so that no override is silent.
+ * then the file wins. Counted and named so that no override is silent; so
+ * are the run-time changes kept (weights the file left alone, and drains
+ * and maintenance, which a reload never undoes for a backend it keeps).
  */
 static void
 count_overrides(const struct sl_dp *dp, const struct sl_conf *run,
 		const struct sl_conf *next, struct sl_ctl_result *res)
 {
 	const struct sl_upstream *u = dp->up;
-	unsigned int np, n = 0;
-	size_t off = 0;
+	unsigned int np, n = 0, kept = 0;
+	size_t off = 0, koff = 0;
 
 	if (u == NULL)
 		return;
@@ -376,22 +392,36 @@ count_overrides(const struct sl_dp *dp, const struct sl_conf *run,
 			const struct sl_conf_backend *rb = &rp->backends[i];
 			const struct sl_conf_backend *xb = &xp->backends[i];
 			uint32_t w = SL_UP_LOAD(u->pools[p].b[i].weight);
-			int k;
+			uint8_t admin = SL_UP_LOAD(u->pools[p].b[i].admin);
+			char what[40];
 
-			/* Kept (the file left it as it was) or already equal. */
-			if (rb->removed || xb->removed || w == rb->weight ||
-			    w == xb->weight || xb->weight == rb->weight)
+			if (rb->removed || xb->removed)
 				continue;
+			if (admin == SL_UP_ADMIN_DRAINING || admin == SL_UP_ADMIN_MAINTENANCE) {
+				kept++;
+				name_change(res->kept_text, sizeof(res->kept_text), &koff,
+					    xp->name, xb->name, admin == SL_UP_ADMIN_DRAINING ?
+					    "drain" : "maintenance");
+			}
+			/* Not set at run time, or already what the file says. */
+			if (w == rb->weight || w == xb->weight)
+				continue;
+			snprintf(what, sizeof(what), "weight %u", w);
+			if (xb->weight == rb->weight) {
+				/* The file left it as it was: kept. */
+				kept++;
+				name_change(res->kept_text, sizeof(res->kept_text), &koff,
+					    xp->name, xb->name, what);
+				continue;
+			}
 			n++;
-			if (off >= sizeof(res->overrides_text))
-				continue;
-			k = snprintf(res->overrides_text + off,
-				     sizeof(res->overrides_text) - off, "%s%s/%s %u->%u",
-				     off ? ", " : "", xp->name, xb->name, w, xb->weight);
-			off += k > 0 ? (size_t)k : 0;
+			snprintf(what, sizeof(what), "%u->%u", w, xb->weight);
+			name_change(res->overrides_text, sizeof(res->overrides_text), &off,
+				    xp->name, xb->name, what);
 		}
 	}
 	res->weight_overrides = n;
+	res->runtime_kept = kept;
 }
 
 /* A pool's configured shares: weight / sum, 0 for removed or weight 0. */
@@ -537,6 +567,11 @@ ctl_apply_text(struct sl_dp *dp, const char *text, size_t len, const char *sourc
 			n = (size_t)snprintf(res->summary, sizeof(res->summary),
 					     "%u run-time weight(s) reverted: %.100s; ",
 					     res->weight_overrides, res->overrides_text);
+		if (res->runtime_kept > 0 && n < sizeof(res->summary))
+			n += (size_t)snprintf(res->summary + n, sizeof(res->summary) - n,
+					      "%u run-time change(s) kept: %.60s; ",
+					      res->runtime_kept, res->kept_text);
+		n = RTE_MIN(n, sizeof(res->summary) - 1);
 		describe(ctl.cur->conf, merged, res->summary + n,
 			 sizeof(res->summary) - n);
 	}

@@ -47,6 +47,10 @@ struct sl_ctl_result {
 	 * the file's value; the first few named in overrides_text. */
 	unsigned int weight_overrides;
 	char overrides_text[192];
+	/* Run-time changes this change kept (a weight the file did not
+	 * change, a drain or maintenance): counted, the first few named. */
+	unsigned int runtime_kept;
+	char kept_text[192];
 	struct sl_conf_diag diag;     /* errors and warnings; free with sl_ctl_result_free */
 };
 

@@ -112,6 +112,9 @@ result_reply(struct rte_tel_data *d, struct sl_ctl_result *res)
 
 		tel_cut(o, res->overrides_text);
 		rte_tel_data_add_dict_string(d, "weight_overrides", o);
+		rte_tel_data_add_dict_u64(d, "runtime_kept", res->runtime_kept);
+		tel_cut(o, res->kept_text);
+		rte_tel_data_add_dict_string(d, "runtime_kept_list", o);
 	}
 	add_msgs(d, "errors", &res->diag, false);
 	add_msgs(d, "warnings", &res->diag, true);

@@ -537,6 +537,9 @@ def test_reload_reports_replaced_runtime_weights(gw):
     r = gw.tel.query("/sluice/reload")
     assert r["outcome"] == "applied", r
     assert r["weight_overrides_replaced"] == 0, r
+    # ...and the result says what it kept.
+    assert r["runtime_kept"] == 1 and r["runtime_kept_list"] == "a/b3 weight 7", r
+    assert "1 run-time change(s) kept: a/b3 weight 7" in r["summary"], r
     assert reload_status(gw)["last_weight_overrides_replaced"] == 0
     # Give the upstream time to apply the new config, then check 7 stayed.
     assert wait_until(lambda: "/whoami" in config_text(gw)[1], 10)
@@ -549,6 +552,7 @@ def test_reload_reports_replaced_runtime_weights(gw):
     assert r["outcome"] == "applied", r
     assert r["weight_overrides_replaced"] == 1, r
     assert r["weight_overrides"] == "a/b3 7->2", r
+    assert r["runtime_kept"] == 0 and r["runtime_kept_list"] == "", r
     assert "1 run-time weight(s) reverted" in r["summary"], r
     assert reload_status(gw)["last_weight_overrides_replaced"] == 1
     assert any("reverted: a/b3 7->2" in t for t in config_events(gw)), config_events(gw)
@@ -583,6 +587,7 @@ def test_reload_keeps_runtime_maintenance(gw):
                routes=[{"path_prefix": "/maint", "pool": "b"}])
         r = gw.tel.query("/sluice/reload")
         assert r["outcome"] == "applied", r
+        assert r["runtime_kept"] == 1 and r["runtime_kept_list"] == "a/b3 maintenance", r
         time.sleep(1)
         assert gw.tel.query("/sluice/backends,a")["b3"]["admin"] == "maintenance"
     finally:
