@@ -128,7 +128,9 @@ fi
 
 echo "== fuzz (60 s per target)"
 # One pass or fail per libFuzzer target (tests/fuzz, scripts/fuzz.sh).
-fuzz_line=$(scripts/fuzz.sh 60 | tee /dev/stderr | grep -E '^fuzz: [0-9]+ passed, [0-9]+ failed$' | tail -1)
+# (Not `tee /dev/stderr`: that reopens the file stderr names, truncating a
+# log that `test.sh > log 2>&1` writes and overwriting it from its start.)
+fuzz_line=$(scripts/fuzz.sh 60 | tee >(cat >&2) | grep -E '^fuzz: [0-9]+ passed, [0-9]+ failed$' | tail -1)
 if [ -n "$fuzz_line" ]; then
 	read -r fp ff < <(sed -E 's/^fuzz: ([0-9]+) passed, ([0-9]+) failed$/\1 \2/' <<<"$fuzz_line")
 	passed=$((passed + fp))
