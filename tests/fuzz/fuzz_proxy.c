@@ -252,7 +252,7 @@ on_data(struct fz_net *n, struct fz_peer *p)
 		r = &S.bk[S.nbk++];
 		r->peer = idx;
 		r->on_conn = cs->nreq++;
-		r->head = ref_eq(M.method, "HEAD");
+		r->head = ref_method_is(M.method, "HEAD");
 		fuzz_buf_put(&r->method, M.method.p, M.method.n);
 		fuzz_buf_put(&r->target, M.target.p, M.target.n);
 		fuzz_buf_put(&r->body, M.body.b, M.body.n);
@@ -387,7 +387,7 @@ run_client(const uint8_t *data, size_t len)
 			break;
 		q->method = M.method;
 		q->target = M.target;
-		q->head = ref_eq(M.method, "HEAD");
+		q->head = ref_method_is(M.method, "HEAD");
 		ref_target_norm(M.target, &q->norm);
 		q->body.n = 0;
 		fuzz_buf_put(&q->body, M.body.b, M.body.n);

@@ -84,6 +84,13 @@ ref_eq(struct ref_slice s, const char *lit)
 	return s.n == strlen(lit) && strncasecmp((const char *)s.p, lit, s.n) == 0;
 }
 
+/* Methods are case-sensitive (RFC 9110 9.1): "HEAd" is not HEAD. */
+static inline bool
+ref_method_is(struct ref_slice s, const char *lit)
+{
+	return s.n == strlen(lit) && memcmp(s.p, lit, s.n) == 0;
+}
+
 /* The line at b[*pos..): CRLF-terminated, no other CR or LF. */
 static inline enum ref_rc
 ref_line(const uint8_t *b, size_t n, size_t *pos, struct ref_slice *line,
