@@ -274,7 +274,8 @@ parse_imbalance(json_t *parent, const char *ptr, struct sl_conf_imbalance *im,
 }
 
 /*
- * "concurrency": {"enabled", "min", "max", "headroom"}. Defaults: on, 4 to
+ * "concurrency": {"enabled", "min", "max", "headroom", "shed", "slow_ratio",
+ * "slow_min_ms"}. Defaults: on, 4 to
  * 1024, twice the learned (or declared) capacity: room for a backend's
  * normal burst above the level where its latency departs, while a backend
  * given ten times its share by weight cannot queue ten times its capacity.
@@ -284,13 +285,14 @@ parse_concurrency(json_t *parent, const char *ptr, struct sl_conf_concurrency *c
 		  struct sl_conf_diag *d)
 {
 	static const char *const keys[] = { "enabled", "min", "max", "headroom",
-		"shed", NULL };
+		"shed", "slow_ratio", "slow_min_ms", NULL };
 	char p[PTR_MAX];
 	json_t *o = conf_get_object(parent, "concurrency", ptr, p, d);
 	json_t *en;
 
 	*cc = (struct sl_conf_concurrency){ .enabled = true, .min = 4,
-		.max = 1024, .headroom = 2.0, .shed = false };
+		.max = 1024, .headroom = 2.0, .shed = false, .slow_ratio = 4.0,
+		.slow_min_ms = 20 };
 	if (o == NULL)
 		return;
 	conf_check_keys(o, p, keys, d);
@@ -312,6 +314,14 @@ parse_concurrency(json_t *parent, const char *ptr, struct sl_conf_concurrency *c
 	conf_get_u32(o, "min", p, 1, 1000000, 4, &cc->min, d);
 	conf_get_u32(o, "max", p, 1, 1000000, 1024, &cc->max, d);
 	conf_get_double(o, "headroom", p, 1.0, 100.0, 2.0, &cc->headroom, d);
+	conf_get_double(o, "slow_ratio", p, 0.0, 100.0, 4.0, &cc->slow_ratio, d);
+	if (cc->slow_ratio != 0 && cc->slow_ratio < 1.5) {
+		char kp[PTR_MAX];
+
+		conf_ptr_key(kp, p, "slow_ratio");
+		conf_err(d, kp, "must be 0 (off) or at least 1.5");
+	}
+	conf_get_u32(o, "slow_min_ms", p, 0, 60000, 20, &cc->slow_min_ms, d);
 	if (cc->max < cc->min) {
 		char kp[PTR_MAX];
 

@@ -236,6 +236,8 @@ struct sl_conf_concurrency {
 	double headroom;                /* limit = capacity x this */
 	bool shed;                      /* every backend at its limit: 503
 	                                   (true) or the policy's pick (false) */
+	double slow_ratio;              /* latency x peers' that is slow; 0 off */
+	uint32_t slow_min_ms;           /* ...and at least this far above them */
 };
 
 struct sl_conf_pool {

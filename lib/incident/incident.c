@@ -144,6 +144,8 @@ sl_incident_is_trigger(const struct sl_event *e)
 		       starts(e->text, "forced open");
 	if (strcmp(e->kind, "panic") == 0)
 		return starts(e->text, "entered");
+	if (strcmp(e->kind, "slow") == 0)
+		return starts(e->text, "slow:");
 	if (strcmp(e->kind, "shed") == 0)
 		return strstr(e->text, "refusing") != NULL;
 	return false;

@@ -51,6 +51,8 @@ sl_lb_cap_tick(struct sl_lb_cap *c, double tolerance)
 	c->inflight_n = 0;
 	c->done = 0;
 	c->latency_sum_us = 0;
+	c->tick_level = level;
+	c->tick_latency_us = done < SL_LB_CAP_MIN_DONE ? 0 : lat;
 	if (done < SL_LB_CAP_MIN_DONE)
 		return sl_lb_cap_value(c);
 	c->ticks++;

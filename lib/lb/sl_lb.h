@@ -225,12 +225,38 @@ double
 sl_lb_cap_value(const struct sl_lb_cap *c);
 
 /*
- * A backend's concurrency limit (lb_concurrency.c): its learned capacity,
- * else its declared one, times headroom, rounded up and held within
+ * A backend's concurrency limit (lb_concurrency.c): its learned capacity
+ * times headroom (rounded up), never above its declared capacity; the
+ * declared capacity as it stands when nothing is learned; held within
  * [min, max]; max when neither is known; 0 (no limit) when disabled.
  */
 uint32_t
 sl_lb_conc_limit(uint32_t learned, uint32_t declared, bool enabled,
 		 uint32_t min, uint32_t max, double headroom);
+
+/*
+ * One tick of the slow-backend judge over a pool's n backends (lb_slow.c):
+ * lat_us[i] is backend i's mean latency this tick (0: too few requests to
+ * judge), level[i] its mean in flight. A backend is over when its latency
+ * is at least `ratio` times the median of its peers' (those with data) and
+ * at least min_excess_us above it. ev[i] is 1 when it became slow, -1 when
+ * it recovered, else 0. ratio 0 judges nothing (and clears every verdict).
+ */
+void
+sl_lb_slow_eval(struct sl_lb_slow *s, const double *lat_us,
+		const double *level, unsigned int n, double ratio,
+		double min_excess_us, int8_t *ev);
+
+/*
+ * What a slow backend keeps: its concurrency limit cut to half what it
+ * held when judged slow (never below min, never above `limit`), and a
+ * quarter of its relative share: while a pool has a slow backend, the
+ * effective weight of each of the others is SL_LB_SLOW_SHARE times its
+ * weight (sl_lb_slow_weight; the slow one keeps its own).
+ */
+uint32_t
+sl_lb_slow_limit(const struct sl_lb_slow *s, uint32_t limit, uint32_t min);
+uint32_t
+sl_lb_slow_weight(const struct sl_lb_slow *s, uint32_t weight, bool pool_has_slow);
 
 #endif

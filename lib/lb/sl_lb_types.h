@@ -164,6 +164,28 @@ struct sl_lb_cap {
 	uint32_t ticks;                  /* ticks that counted */
 	uint32_t over;                   /* of them, over tolerance above the knee */
 	double over_level;               /* lowest level of those */
+	/* the last tick, for the slow-backend judge (lb_slow.c) */
+	double tick_latency_us;          /* mean; 0 = under SL_LB_CAP_MIN_DONE done */
+	double tick_level;               /* mean in flight */
+};
+
+/*
+ * A backend slow without errors (lb_slow.c): every tick its mean latency
+ * is compared with the median of its peers'. SL_LB_SLOW_TICKS ticks in a
+ * row at slow_ratio or more (and slow_min_ms above them) make it slow; its
+ * concurrency limit is halved and its share quartered until SL_LB_SLOW_CLEAR
+ * ticks in a row under half the ratio.
+ */
+#define SL_LB_SLOW_TICKS 4           /* 2 s at the 500 ms tick */
+#define SL_LB_SLOW_CLEAR 6           /* 3 s */
+#define SL_LB_SLOW_SHARE 4           /* its peers' weight x this meanwhile */
+
+struct sl_lb_slow {
+	uint8_t slow;                    /* judged slow */
+	uint8_t over, under;             /* ticks in a row over / clear */
+	double latency_us;               /* its last tick with data */
+	double peer_latency_us;          /* its peers' median then */
+	double level_at;                 /* its in flight when judged slow */
 };
 
 #endif

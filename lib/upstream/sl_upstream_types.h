@@ -136,6 +136,7 @@ struct sl_up_backend {
 	uint32_t capacity_learned;   /* in flight where latency departs; 0 = unknown */
 	uint32_t conc_limit;         /* adaptive concurrency limit; 0 = none */
 	uint8_t conc_known;          /* the limit rests on a known capacity */
+	uint8_t slow;                /* slow without errors: limit, share lowered */
 	/* gauges, kept by the workers */
 	uint32_t conns;              /* open upstream connections */
 	uint32_t pending;            /* requests waiting for a connection */
@@ -147,6 +148,7 @@ struct sl_up_backend {
 	uint64_t fail_status, fail_connect, fail_reset, fail_timeout;
 	uint64_t health_checks, health_failures;
 	uint64_t breaker_opens, ejections;
+	uint64_t slow_entries;       /* times judged slow */
 	/* control thread only */
 	uint64_t ready_since_ms;     /* slow start from here; 0 = full weight */
 	uint32_t hc_pass, hc_fail;   /* in a row */
@@ -218,6 +220,7 @@ struct sl_up_pool {
 	/* Learned capacity per backend (lb_capacity.c), by index: a reload
 	 * keeps a backend's index, so what it learned stays with it. */
 	struct sl_lb_cap *cap;
+	struct sl_lb_slow *slow;         /* the slow-backend judge, per backend */
 };
 
 struct sl_upstream {

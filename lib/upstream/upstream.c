@@ -101,6 +101,8 @@ up_backend_init(struct sl_up_pool *p, const struct sl_conf_pool *cp,
 	/* A new backend, or one back after removal: nothing learned yet. */
 	sl_lb_cap_init(&p->cap[i]);
 	b->capacity_learned = 0;
+	memset(&p->slow[i], 0, sizeof(p->slow[i]));
+	b->slow = 0;
 }
 
 /* Build a maglev table for the pool's current weights (admin-out: 0). */
@@ -161,9 +163,10 @@ up_pool_init(struct sl_up_pool *p, const struct sl_conf_pool *cp, uint64_t now)
 	p->load = rte_zmalloc("sl_up_load", sizeof(*p->load), 0);
 	p->rc = rte_zmalloc("sl_up_rc", sizeof(*p->rc), 0);
 	p->cap = rte_zmalloc("sl_up_cap", cap * sizeof(*p->cap), 0);
+	p->slow = rte_zmalloc("sl_up_slow", cap * sizeof(*p->slow), 0);
 	if (p->b == NULL || p->ids == NULL || p->brk == NULL ||
 	    p->outlier == NULL || p->imb == NULL || p->load == NULL ||
-	    p->rc == NULL || p->cap == NULL)
+	    p->rc == NULL || p->cap == NULL || p->slow == NULL)
 		return -ENOMEM;
 	up_pool_settings(p, cp);
 	for (unsigned int i = 0; i < cp->n_backends; i++)
@@ -251,6 +254,7 @@ sl_upstream_free(struct sl_upstream *u)
 		rte_free(p->load);
 		rte_free(p->rc);
 		rte_free(p->cap);
+		rte_free(p->slow);
 		up_maglev_free(p->maglev);
 	}
 	sl_upstream_reclaim(u);

@@ -322,7 +322,7 @@ publish_pool(struct sl_upstream *u, unsigned int pool, uint64_t now)
 	const struct sl_conf_pool *cp = &u->conf->pools[pool];
 	struct sl_up_pool *p = &u->pools[pool];
 	unsigned int healthy = 0, weighted = 0;
-	bool panic;
+	bool panic, any_slow = false;
 
 	for (unsigned int i = 0; i < p->n; i++) {
 		struct sl_up_backend *b = &p->b[i];
@@ -346,6 +346,8 @@ publish_pool(struct sl_upstream *u, unsigned int pool, uint64_t now)
 			     healthy, weighted, cp->panic_threshold_pct);
 	}
 	SL_UP_STORE(p->healthy, healthy);
+	for (unsigned int i = 0; i < p->n; i++)
+		any_slow |= cp->concurrency.enabled && p->slow[i].slow;
 	for (unsigned int i = 0; i < p->n; i++) {
 		struct sl_up_backend *b = &p->b[i];
 		uint32_t w = b->weight;
@@ -367,6 +369,9 @@ publish_pool(struct sl_upstream *u, unsigned int pool, uint64_t now)
 							    cp->slow_start_ms,
 							    cp->slow_start_min_pct);
 		}
+		/* Slow without errors (upstream_rootcause.c): a quarter of
+		 * its share until it recovers. */
+		w = sl_lb_slow_weight(&p->slow[i], w, any_slow);
 		SL_UP_STORE(b->eff_weight, w);
 	}
 }

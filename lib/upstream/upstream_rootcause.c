@@ -58,6 +58,37 @@ rc_inputs(const struct sl_conf_pool *cp, const struct sl_up_pool *p,
 	}
 }
 
+/* A backend judged slow (without errors: mean latency against its peers'
+ * median), or recovered: what it was judged on, and what it keeps
+ * meanwhile. Within SL_EVENT_TEXT for pools of any size. */
+static void
+slow_event(struct sl_upstream *u, unsigned int pool, unsigned int i, int ev,
+	   uint32_t limit)
+{
+	const struct sl_conf_pool *cp = &u->conf->pools[pool];
+	struct sl_up_pool *p = &u->pools[pool];
+	const struct sl_lb_slow *s = &p->slow[i];
+	struct sl_up_backend *b = &p->b[i];
+
+	if (ev > 0) {
+		b->slow_entries++;
+		sl_event_add(u->events, "slow", cp->name, cp->backends[i].name,
+			     "slow: latency %.1f ms vs %.1f ms on peers (%.1fx, "
+			     "ratio %.1f) for %.1f s; limit %u -> %u, share /%u",
+			     s->latency_us / 1000, s->peer_latency_us / 1000,
+			     s->peer_latency_us > 0 ? s->latency_us / s->peer_latency_us : 0,
+			     cp->concurrency.slow_ratio, SL_LB_SLOW_TICKS * 0.5,
+			     limit, sl_lb_slow_limit(s, limit, cp->concurrency.min),
+			     SL_LB_SLOW_SHARE);
+		return;
+	}
+	sl_event_add(u->events, "slow", cp->name, cp->backends[i].name,
+		     "recovered: latency %.1f ms vs %.1f ms on peers for %.1f s; "
+		     "limit %u and share restored",
+		     s->latency_us / 1000, s->peer_latency_us / 1000,
+		     SL_LB_SLOW_CLEAR * 0.5, limit);
+}
+
 void
 up_rootcause_eval(struct sl_upstream *u, unsigned int pool, uint64_t now)
 {
@@ -65,6 +96,9 @@ up_rootcause_eval(struct sl_upstream *u, unsigned int pool, uint64_t now)
 	struct sl_up_pool *p = &u->pools[pool];
 	struct sl_lb_rc_in in[SL_CONF_MAX_BACKENDS];
 	const struct sl_lb_rc *rc = p->rc;
+	const struct sl_conf_concurrency *cc = &cp->concurrency;
+	double lat[SL_CONF_MAX_BACKENDS], level[SL_CONF_MAX_BACKENDS];
+	int8_t slow_ev[SL_CONF_MAX_BACKENDS];
 	const char *bn;
 	uint32_t wsum = 0;
 	int ev, k;
@@ -73,15 +107,32 @@ up_rootcause_eval(struct sl_upstream *u, unsigned int pool, uint64_t now)
 	for (unsigned int i = 0; i < p->n; i++) {
 		uint32_t learned = (uint32_t)(sl_lb_cap_tick(&p->cap[i],
 					      SL_LB_CAP_TOLERANCE) + 0.5);
-		const struct sl_conf_concurrency *cc = &cp->concurrency;
 
 		SL_UP_STORE(p->b[i].capacity_learned, learned);
+		lat[i] = p->cap[i].tick_latency_us;
+		level[i] = p->cap[i].tick_level;
+	}
+	/* Slow without errors, against its peers: an automatic response of
+	 * the adaptive concurrency, so off with it. */
+	sl_lb_slow_eval(p->slow, lat, level, p->n,
+			cc->enabled ? cc->slow_ratio : 0,
+			(double)cc->slow_min_ms * 1000, slow_ev);
+	for (unsigned int i = 0; i < p->n; i++) {
+		uint32_t learned = p->b[i].capacity_learned;
+		uint32_t limit;
+
 		SL_UP_STORE(p->b[i].conc_known, (uint8_t)(cc->enabled && (learned != 0 ||
-			    (i < cp->n_backends && cp->backends[i].capacity != 0))));
+			    (i < cp->n_backends && cp->backends[i].capacity != 0) ||
+			    p->slow[i].slow)));
 		/* The workers' spill-over limit follows what was learned. */
-		SL_UP_STORE(p->b[i].conc_limit, sl_lb_conc_limit(learned,
+		limit = sl_lb_conc_limit(learned,
 			    i < cp->n_backends ? cp->backends[i].capacity : 0,
-			    cc->enabled, cc->min, cc->max, cc->headroom));
+			    cc->enabled, cc->min, cc->max, cc->headroom);
+		SL_UP_STORE(p->b[i].conc_limit,
+			    sl_lb_slow_limit(&p->slow[i], limit, cc->min));
+		SL_UP_STORE(p->b[i].slow, p->slow[i].slow);
+		if (slow_ev[i] != 0 && i < cp->n_backends)
+			slow_event(u, pool, i, slow_ev[i], limit);
 	}
 	rc_inputs(cp, p, in);
 	ev = sl_lb_rc_eval(p->rc, in, p->n, now, cp->skew_warn_ratio,

@@ -3,7 +3,8 @@
  * the limit from learned or declared capacity within its bounds, the
  * spill-over of a request whose first choice is at its limit, the shed
  * when every backend is, and the pool cap that no longer refuses what a
- * backend with headroom could take.
+ * backend with headroom could take; the judge of a backend slow without
+ * errors (lb_slow.c).
  */
 #include <string.h>
 
@@ -22,9 +23,16 @@ test_limit(void)
 	/* learned x headroom, rounded up */
 	CHECK_EQ(sl_lb_conc_limit(8, 0, true, 4, 1024, 2.0), 16);
 	CHECK_EQ(sl_lb_conc_limit(5, 0, true, 1, 1024, 1.5), 8);
-	/* learned beats declared */
+	/* learned below declared: the backend shows it takes less */
 	CHECK_EQ(sl_lb_conc_limit(8, 100, true, 1, 1024, 1.0), 8);
+	CHECK_EQ(sl_lb_conc_limit(3, 10, true, 1, 1024, 2.0), 6);
+	/* declared alone: as it stands, no headroom (more would queue at
+	 * the backend) */
 	CHECK_EQ(sl_lb_conc_limit(0, 100, true, 1, 1024, 1.0), 100);
+	CHECK_EQ(sl_lb_conc_limit(0, 4, true, 4, 1024, 2.0), 4);
+	CHECK_EQ(sl_lb_conc_limit(0, 5, true, 1, 1024, 3.0), 5);
+	/* learned x headroom never above declared */
+	CHECK_EQ(sl_lb_conc_limit(8, 10, true, 1, 1024, 2.0), 10);
 	/* bounds */
 	CHECK_EQ(sl_lb_conc_limit(1, 0, true, 4, 1024, 2.0), 4);
 	CHECK_EQ(sl_lb_conc_limit(1000, 0, true, 4, 1024, 2.0), 1024);
@@ -32,6 +40,84 @@ test_limit(void)
 	CHECK_EQ(sl_lb_conc_limit(0, 0, true, 4, 64, 2.0), 64);
 	/* off only by choice: no limit */
 	CHECK_EQ(sl_lb_conc_limit(8, 8, false, 4, 1024, 2.0), 0);
+}
+
+/* n ticks of the same latencies; the events of the last one in ev. */
+static void
+slow_ticks(struct sl_lb_slow *s, const double *lat, unsigned int n,
+	   int ticks, double ratio, double min_us, int8_t *ev)
+{
+	static const double level[4] = { 1, 1, 14, 1 };
+
+	for (int t = 0; t < ticks; t++)
+		sl_lb_slow_eval(s, lat, level, n, ratio, min_us, ev);
+}
+
+/* The slow-backend judge (lb_slow.c): far above its peers for 2 s, with
+ * a floor in absolute terms, then back under half the ratio for 3 s. */
+static void
+test_slow_judge(void)
+{
+	struct sl_lb_slow s[4];
+	int8_t ev[4];
+	const double slow3[3] = { 1000, 1200, 100000 };
+	const double fast[3] = { 1000, 1200, 1500 };
+	const double idle[3] = { 1000, 1200, 0 };
+	const double tiny[3] = { 100, 100, 1000 };   /* 10x, 0.9 ms above */
+	const double two[2] = { 100000, 1000 };
+	const double even[3] = { 5000, 5000, 5000 };
+
+	memset(s, 0, sizeof(s));
+	/* Three ticks over: not yet (a spike is not a verdict). */
+	slow_ticks(s, slow3, 3, SL_LB_SLOW_TICKS - 1, 4.0, 20000, ev);
+	CHECK_EQ(s[2].slow, 0);
+	CHECK_EQ(ev[2], 0);
+	/* The fourth: slow, with what it was judged on. */
+	slow_ticks(s, slow3, 3, 1, 4.0, 20000, ev);
+	CHECK_EQ(s[2].slow, 1);
+	CHECK_EQ(ev[2], 1);
+	CHECK_EQ(ev[0], 0);
+	CHECK_EQ(s[0].slow, 0);
+	CHECK_EQ((int)s[2].peer_latency_us, 1100);
+	CHECK_EQ((int)s[2].level_at, 14);
+	/* What it keeps: half the 14 it held, a quarter of its share (its
+	 * peers' weights x4). */
+	CHECK_EQ(sl_lb_slow_limit(&s[2], 1024, 4), 7);
+	CHECK_EQ(sl_lb_slow_limit(&s[2], 5, 4), 5);
+	CHECK_EQ(sl_lb_slow_limit(&s[2], 0, 4), 0);
+	CHECK_EQ(sl_lb_slow_weight(&s[2], 1, true), 1);
+	CHECK_EQ(sl_lb_slow_weight(&s[0], 1, true), SL_LB_SLOW_SHARE);
+	CHECK_EQ(sl_lb_slow_weight(&s[0], 3, true), 3 * SL_LB_SLOW_SHARE);
+	CHECK_EQ(sl_lb_slow_weight(&s[0], 0, true), 0);
+	CHECK_EQ(sl_lb_slow_weight(&s[0], 3, false), 3);
+	CHECK_EQ(sl_lb_slow_limit(&s[0], 1024, 4), 1024);
+	/* No traffic to judge (passed over, or ejected): it stays slow. */
+	slow_ticks(s, idle, 3, 20, 4.0, 20000, ev);
+	CHECK_EQ(s[2].slow, 1);
+	/* Fast again: recovered after SL_LB_SLOW_CLEAR ticks, not before. */
+	slow_ticks(s, fast, 3, SL_LB_SLOW_CLEAR - 1, 4.0, 20000, ev);
+	CHECK_EQ(s[2].slow, 1);
+	slow_ticks(s, fast, 3, 1, 4.0, 20000, ev);
+	CHECK_EQ(s[2].slow, 0);
+	CHECK_EQ(ev[2], -1);
+	/* A gap, however large as a ratio, under slow_min_ms is not slow. */
+	memset(s, 0, sizeof(s));
+	slow_ticks(s, tiny, 3, 20, 4.0, 20000, ev);
+	CHECK_EQ(s[2].slow, 0);
+	/* Two backends: the slow one is judged against the fast one, never
+	 * the other way round. */
+	memset(s, 0, sizeof(s));
+	slow_ticks(s, two, 2, SL_LB_SLOW_TICKS, 4.0, 20000, ev);
+	CHECK_EQ(s[0].slow, 1);
+	CHECK_EQ(s[1].slow, 0);
+	/* Off: every verdict cleared, with its event. */
+	slow_ticks(s, two, 2, 1, 0, 20000, ev);
+	CHECK_EQ(s[0].slow, 0);
+	CHECK_EQ(ev[0], -1);
+	/* Even latencies: nobody is slow. */
+	memset(s, 0, sizeof(s));
+	slow_ticks(s, even, 3, 20, 4.0, 0, ev);
+	CHECK_EQ(s[0].slow + s[1].slow + s[2].slow, 0);
 }
 
 /* b0 has weight 10 and takes 2; b1 weight 1 and takes 4; the pool 7. */
@@ -126,6 +212,7 @@ main(int argc, char **argv)
 
 	(void)argc;
 	test_limit();
+	test_slow_judge();
 	if (sl_test_eal_init(argv[0], "128") != 0)
 		return 1;
 	c = sl_conf_load_buf("t", conf_json, strlen(conf_json), false, &d);
