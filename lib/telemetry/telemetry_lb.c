@@ -257,6 +257,7 @@ tel_lb_backend_state(struct rte_tel_data *e, const struct sl_conf *c,
 	/* Adaptive concurrency limit (lb_concurrency.c); 0 = none. */
 	rte_tel_data_add_dict_u64(e, "concurrency_limit", TEL_LOAD(b->conc_limit));
 	/* Slow without errors (lb_slow.c): limit and share lowered. */
+	rte_tel_data_add_dict_u64(e, "concurrency_passed", TEL_LOAD(b->conc_passed));
 	rte_tel_data_add_dict_u64(e, "slow", TEL_LOAD(b->slow));
 	rte_tel_data_add_dict_u64(e, "slow_entries", TEL_LOAD(b->slow_entries));
 	rte_tel_data_add_dict_u64(e, "configured_share_permille", permille(&rc->share[i]));

@@ -142,6 +142,9 @@ struct sl_up_backend {
 	uint32_t pending;            /* requests waiting for a connection */
 	uint32_t inflight;           /* requests sent, response not complete */
 	uint32_t retries;            /* retries in progress */
+	/* requests that went elsewhere because this backend was at its
+	 * concurrency limit (workers, relaxed adds, only when it happens) */
+	uint64_t conc_passed;
 	/* counters, written by the control thread from outcomes */
 	uint64_t requests;
 	uint64_t status_2xx, status_3xx, status_4xx, status_5xx;

@@ -193,8 +193,14 @@ picked:
 	/* One shared add, only when a backend was at its limit. */
 	if (unlikely(conc_over))
 		SL_UP_ADD(p->conc_over, 1);
-	else if (unlikely(conc != 0))
+	else if (unlikely(conc != 0)) {
 		SL_UP_ADD(p->conc_spilled, 1);
+		/* And on each backend passed over: which one is at its
+		 * limit, per backend, without a gauge to watch. */
+		for (unsigned int i = 0; i < n; i++)
+			if (conc_mask[i / 64] & (1ull << (i % 64)))
+				SL_UP_ADD(p->b[i].conc_passed, 1);
+	}
 	return k;
 }
 
