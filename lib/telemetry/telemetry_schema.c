@@ -1,7 +1,9 @@
 /*
  * /sluice/schema: what the counters other commands publish mean, from the
  * X-macro lists that declare them (tcp_stats.def, SL_PROXY_STATS,
- * SL_H1_STATS, sl_drop.def, SL_UP_REFUSALS, SL_UP_RETRY_REFUSALS). A client
+ * SL_H1_STATS, sl_drop.def, SL_UP_REFUSALS, SL_UP_RETRY_REFUSALS) and from
+ * the field lists of the row commands (telemetry_port.def, _lcore, _pool,
+ * _backend, _breaker, _health: /sluice/ports, /sluice/lcores, ...). A client
  * (sluice-exporter's HELP lines, sluicectl raw) reads the meaning from the
  * gateway it talks to, so a counter added to a list is documented with no
  * copy of its text anywhere else.
@@ -63,6 +65,77 @@ static const struct schema_entry retry_refused_entries[] = {
 	SL_UP_RETRY_REFUSALS(SCHEMA_NAME_DESC)
 };
 
+/*
+ * The row commands' field lists (telemetry_<row>.def) mix counters and
+ * gauges; each gives two sections, <row>_counters and <row>_gauges, so
+ * that a section keeps one type, as its listing row says, and a reply
+ * stays {key: help} for every section (a client that reads only `help`
+ * needs no per-entry type). SCHEMA_PICK keeps the entries of one type.
+ */
+#define SCHEMA_counter_counter(name, desc) SCHEMA_NAME_DESC(name, desc)
+#define SCHEMA_counter_gauge(name, desc)
+#define SCHEMA_gauge_gauge(name, desc) SCHEMA_NAME_DESC(name, desc)
+#define SCHEMA_gauge_counter(name, desc)
+#define SCHEMA_PICK(want, type, name, desc) SCHEMA_##want##_##type(name, desc)
+/* Lists of gauges only: a counter line (or a misspelt type) in them is
+ * an undefined SCHEMA_GAUGE_ONLY_<type> and fails the build. */
+#define SCHEMA_GAUGE_ONLY_gauge(name, desc) SCHEMA_NAME_DESC(name, desc)
+
+/* One table per (row, type); an #include cannot sit in a macro, hence
+ * the blocks spelled out. */
+static const struct schema_entry port_counter_entries[] = {
+#define SL_TEL_FIELD(type, name, desc) SCHEMA_PICK(counter, type, name, desc)
+#include "telemetry_port.def"
+#undef SL_TEL_FIELD
+};
+static const struct schema_entry port_gauge_entries[] = {
+#define SL_TEL_FIELD(type, name, desc) SCHEMA_PICK(gauge, type, name, desc)
+#include "telemetry_port.def"
+#undef SL_TEL_FIELD
+};
+static const struct schema_entry lcore_counter_entries[] = {
+#define SL_TEL_FIELD(type, name, desc) SCHEMA_PICK(counter, type, name, desc)
+#include "telemetry_lcore.def"
+#undef SL_TEL_FIELD
+};
+static const struct schema_entry lcore_gauge_entries[] = {
+#define SL_TEL_FIELD(type, name, desc) SCHEMA_PICK(gauge, type, name, desc)
+#include "telemetry_lcore.def"
+#undef SL_TEL_FIELD
+};
+static const struct schema_entry pool_counter_entries[] = {
+#define SL_TEL_FIELD(type, name, desc) SCHEMA_PICK(counter, type, name, desc)
+#include "telemetry_pool.def"
+#undef SL_TEL_FIELD
+};
+static const struct schema_entry pool_gauge_entries[] = {
+#define SL_TEL_FIELD(type, name, desc) SCHEMA_PICK(gauge, type, name, desc)
+#include "telemetry_pool.def"
+#undef SL_TEL_FIELD
+};
+static const struct schema_entry backend_counter_entries[] = {
+#define SL_TEL_FIELD(type, name, desc) SCHEMA_PICK(counter, type, name, desc)
+#include "telemetry_backend.def"
+#undef SL_TEL_FIELD
+};
+static const struct schema_entry backend_gauge_entries[] = {
+#define SL_TEL_FIELD(type, name, desc) SCHEMA_PICK(gauge, type, name, desc)
+#include "telemetry_backend.def"
+#undef SL_TEL_FIELD
+};
+/* Breakers and health checks publish gauges only here (their counters
+ * are the backend's). */
+static const struct schema_entry breaker_gauge_entries[] = {
+#define SL_TEL_FIELD(type, name, desc) SCHEMA_GAUGE_ONLY_##type(name, desc)
+#include "telemetry_breaker.def"
+#undef SL_TEL_FIELD
+};
+static const struct schema_entry health_gauge_entries[] = {
+#define SL_TEL_FIELD(type, name, desc) SCHEMA_GAUGE_ONLY_##type(name, desc)
+#include "telemetry_health.def"
+#undef SL_TEL_FIELD
+};
+
 struct schema_section {
 	const char *name;
 	const char *command;  /* the command whose keys these are */
@@ -82,6 +155,20 @@ static const struct schema_section sections[] = {
 	  RTE_DIM(refused_entries) },
 	{ "pool_retry_refused", "/sluice/pools", "retry_refused_", "counter",
 	  retry_refused_entries, RTE_DIM(retry_refused_entries) },
+#define SCHEMA_ROW(name, command, type, entries) \
+	{ name, command, "", type, entries, RTE_DIM(entries) }
+	SCHEMA_ROW("port_counters", "/sluice/ports", "counter", port_counter_entries),
+	SCHEMA_ROW("port_gauges", "/sluice/ports", "gauge", port_gauge_entries),
+	SCHEMA_ROW("lcore_counters", "/sluice/lcores", "counter", lcore_counter_entries),
+	SCHEMA_ROW("lcore_gauges", "/sluice/lcores", "gauge", lcore_gauge_entries),
+	SCHEMA_ROW("pool_counters", "/sluice/pools", "counter", pool_counter_entries),
+	SCHEMA_ROW("pool_gauges", "/sluice/pools", "gauge", pool_gauge_entries),
+	SCHEMA_ROW("backend_counters", "/sluice/backends", "counter",
+		   backend_counter_entries),
+	SCHEMA_ROW("backend_gauges", "/sluice/backends", "gauge", backend_gauge_entries),
+	SCHEMA_ROW("breaker_gauges", "/sluice/breakers", "gauge", breaker_gauge_entries),
+	SCHEMA_ROW("health_gauges", "/sluice/health", "gauge", health_gauge_entries),
+#undef SCHEMA_ROW
 };
 
 static int

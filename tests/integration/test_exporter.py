@@ -235,6 +235,104 @@ def test_telemetry_fully_mapped(gw):
     assert missing == {}, f"telemetry fields the exporter does not know: {missing}"
 
 
+# The exporter's tables whose HELP is the gateway's /sluice/schema text:
+# (table, schema section). Values are a metric name or (divisor, metric).
+SCHEMA_TABLES = (("PORT_COUNTERS", "port_counters"), ("PORT_GAUGES", "port_gauges"),
+                 ("LCORE_COUNTERS", "lcore_counters"), ("LCORE_GAUGES", "lcore_gauges"),
+                 ("POOL_COUNTERS", "pool_counters"), ("POOL_GAUGES", "pool_gauges"),
+                 ("BACKEND_COUNTERS", "backend_counters"),
+                 ("BACKEND_GAUGES", "backend_gauges"), ("BACKEND_RATIOS", "backend_gauges"),
+                 ("BREAKER_GAUGES", "breaker_gauges"), ("HEALTH_GAUGES", "health_gauges"))
+# Single fields export_ports() maps by hand.
+PORT_SINGLES = {"queues": "sluice_port_queues", "mtu": "sluice_port_mtu_bytes",
+                "speed_mbps": "sluice_port_speed_bytes",
+                "rx_stall_ms": "sluice_port_rx_stall_seconds"}
+ROW_SECTIONS = {s for _, s in SCHEMA_TABLES}
+
+
+def live_schema(gw):
+    with gw.tel.session() as tel:
+        listing = tel.query("/sluice/schema")
+        return {s: tel.query(f"/sluice/schema,{s}") for s in listing}
+
+
+def help_copies(source, texts):
+    """The texts that the exporter's source holds as a string literal of
+    their own, or anywhere at all when they are long enough to be a copy."""
+    return sorted(t for t in texts
+                  if f'"{t}"' in source or f"'{t}'" in source
+                  or (len(t) >= 20 and t in source))
+
+
+def test_row_help_comes_from_the_gateway_schema(exporter, gw):
+    """HELP of every per-port, per-lcore, per-pool, per-backend, breaker
+    and health-check field is the gateway's /sluice/schema text, word for
+    word, and the exporter's source holds no copy of those texts."""
+    mod = load_exporter_module()
+    sections = live_schema(gw)
+    assert ROW_SECTIONS <= set(sections), set(sections)
+    for name in ROW_SECTIONS:
+        s = sections[name]
+        want = "counter" if name.endswith("_counters") else "gauge"
+        assert s["type"] == want and s["section"] == name, s
+        assert s["help"], name
+    fams, _ = scrape(exporter)
+    expected = {}
+    for table, section in SCHEMA_TABLES:
+        for key, v in getattr(mod, table).items():
+            metric = v[1] if isinstance(v, tuple) else v
+            assert key in sections[section]["help"], (section, key)
+            expected[metric] = sections[section]["help"][key]
+    for key, metric in PORT_SINGLES.items():
+        expected[metric] = sections["port_gauges"]["help"][key]
+    assert len(expected) >= 110
+    # /sluice/health lists only the pools that have a health check, and
+    # this gateway's config has none: those families may be absent.
+    checked = {v[1] for v in mod.HEALTH_GAUGES.values()}
+    wrong = {n: (fams[n].help if n in fams else None, h) for n, h in expected.items()
+             if (n not in fams and n not in checked) or (n in fams and fams[n].help != h)}
+    assert wrong == {}
+    # One field of each kind of row, spelled out.
+    assert fams["sluice_backend_concurrency_limit"].help == \
+        sections["backend_gauges"]["help"]["concurrency_limit"]
+    assert fams["sluice_pool_panic_entries_total"].help == \
+        sections["pool_counters"]["help"]["panic_entries"]
+    assert fams["sluice_port_hw_rx_missed_total"].help == \
+        sections["port_counters"]["help"]["hw_rx_missed"]
+    assert fams["sluice_lcore_shedding"].help == sections["lcore_gauges"]["help"]["shedding"]
+    # No copy of those texts in the exporter; the check finds one when there is.
+    source = EXPORTER.read_text()
+    texts = {t for n in ROW_SECTIONS for t in sections[n]["help"].values()}
+    assert help_copies(source, texts) == []
+    sample = sections["backend_gauges"]["help"]["effective_weight"]
+    assert help_copies(source + f'\n    "x": ("y", "{sample}"),\n', texts) == [sample]
+    assert help_copies(source + '\nm.gauge("sluice_port_mtu_bytes", "MTU of the port, bytes")\n',
+                       texts) == ["MTU of the port, bytes"]
+
+
+def test_every_backend_field_has_a_schema_entry(gw):
+    """Every field a /sluice/backends row publishes, other than its texts,
+    its latency quantiles and the status_/fail_ families (their HELP is the
+    family's), has a meaning in backend_counters or backend_gauges; and
+    every key those sections describe is published."""
+    mod = load_exporter_module()
+    sections = live_schema(gw)
+    described = set(sections["backend_counters"]["help"]) | \
+        set(sections["backend_gauges"]["help"])
+    assert not set(sections["backend_counters"]["help"]) & \
+        set(sections["backend_gauges"]["help"])
+    texts = {"name", "address", "health", "state", "breaker", "admin",
+             "last_health_check", "rootcause"}
+    rows = [v for v in gw.tel.query("/sluice/backends,web").values() if isinstance(v, dict)]
+    assert rows
+    for row in rows:
+        fields = {k for k in row if k not in texts and k not in mod.latency_keys()
+                  and not k.startswith(("status_", "fail_"))}
+        assert len(fields) >= 30, fields
+        assert sorted(fields - described) == []
+        assert sorted(described - set(row)) == []
+
+
 def test_alert_rules_use_exported_metrics(exporter):
     r = promtool("check", "rules", str(RULES))
     assert r.returncode == 0 and "SUCCESS" in r.stdout, r.stdout + r.stderr

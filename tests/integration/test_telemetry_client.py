@@ -245,17 +245,25 @@ def read_schema(gw):
 
 def test_schema_shape(loaded):
     listing, sections, bad = read_schema(loaded)
+    rows = {f"{r}_{t}" for r in ("port", "lcore", "pool", "backend") for t in ("counters", "gauges")}
     assert set(listing) == {"tcp", "l4", "http", "drops", "pool_refused",
-                            "pool_retry_refused"}
+                            "pool_retry_refused", "breaker_gauges", "health_gauges"} | rows
     for name, row in listing.items():
         s = sections[name]
-        assert s["section"] == name and s["type"] == "counter" == row["type"]
+        kind = "gauge" if name.endswith("_gauges") else "counter"
+        assert s["section"] == name and s["type"] == kind == row["type"]
         assert s["command"] == row["command"] and s["key_prefix"] == row["key_prefix"]
         assert len(s["help"]) == row["entries"] > 0
         for key, text in s["help"].items():
             assert key.startswith(s["key_prefix"])
             assert 5 <= len(text) < 128 and text.strip() == text, (key, text)
     assert list(bad) == ["error"]
+
+
+def first_row(table):
+    rows = list(sluice_telemetry.rows_of(table).values())
+    assert rows, table
+    return rows[0]
 
 
 def test_schema_names_only_what_the_gateway_publishes(loaded):
@@ -269,6 +277,10 @@ def test_schema_names_only_what_the_gateway_publishes(loaded):
             "/sluice/http": tel.query("/sluice/http"),
             "/sluice/ports": next(iter(sluice_telemetry.rows_of(tel.get_table("/sluice/ports")).values())),
             "/sluice/pools": next(iter(sluice_telemetry.rows_of(tel.get_table("/sluice/pools")).values())),
+            "/sluice/lcores": first_row(tel.get_table("/sluice/lcores")),
+            "/sluice/backends": first_row(tel.get_table("/sluice/backends", "web")),
+            "/sluice/breakers": first_row(tel.get_table("/sluice/breakers")),
+            "/sluice/health": first_row(tel.get_table("/sluice/health", "web")),
         }
     for name, s in sections.items():
         reply = replies[s["command"]]
