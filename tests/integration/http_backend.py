@@ -27,10 +27,14 @@ in a FIFO queue. One that waited SHED_MS (default 1000) is answered 503
 with Retry-After. Once the queue has been non-empty for DIE_S seconds on
 end (default 3) the backend dies: for DEAD_S seconds (default 5) it
 resets every connection, /health included, then comes back empty. Its
-counters (served, queued_max, shed_503, deaths, exhausted_s) go to
-FILE.<addr>_<port>.stats (JSON) at every 503 and death and every 50 served.
+counters (served, queued_max, shed_503, deaths, exhausted_s) and, as
+"sojourn", [done wall-clock time, ms waited in its queue, ms from arrival
+to done] of its last 2000 requests served go to FILE.<addr>_<port>.stats
+(JSON) at every 503 and death, every 50 served, and within a second after
+any served.
 """
 import argparse
+import collections
 import hashlib
 import json
 import os
@@ -50,6 +54,7 @@ def pattern(n):
 
 
 FAULTS = {"path": None, "mtime": None, "map": {}}
+SOJOURN_KEPT = 2000
 FAULTS_LOCK = threading.Lock()
 
 
@@ -65,12 +70,17 @@ class Exhaustible:
         self.dead_until = 0.0
         self.stats = {"served": 0, "queued_max": 0, "shed_503": 0,
                       "deaths": 0, "exhausted_s": 0.0}
+        # (wall-clock time done, ms waited in the queue, ms from arrival
+        # to done) of the last requests served
+        self.sojourn = collections.deque(maxlen=SOJOURN_KEPT)
 
     def dead(self):
         return time.monotonic() < self.dead_until
 
     def serve(self, n, ms, shed_ms, die_s, dead_s):
         """'ok' once served, '503' when shed, 'dead' when it died."""
+        arrived = time.monotonic()
+        waited = 0.0
         with self.cond:
             if self.dead():
                 return "dead"
@@ -102,6 +112,7 @@ class Exhaustible:
                         return "503"
                     self.cond.wait(min(0.05, max(0.001, end - now)))
                 self.queue.pop(0)
+                waited = time.monotonic() - arrived
                 if not self.queue and self.queued_since is not None:
                     self.stats["exhausted_s"] += time.monotonic() - self.queued_since
                     self.queued_since = None
@@ -110,6 +121,8 @@ class Exhaustible:
         with self.cond:
             self.busy -= 1
             self.stats["served"] += 1
+            self.sojourn.append((round(time.time(), 3), round(waited * 1000, 2),
+                                 round((time.monotonic() - arrived) * 1000, 2)))
             self.cond.notify_all()
         return "ok"
 
@@ -128,12 +141,28 @@ def write_stats(addr):
     hold them all)."""
     if FAULTS["path"] is None:
         return
-    with EXHAUST_LOCK:
-        data = dict(EXHAUST[addr].stats)
+    e = EXHAUST[addr]
+    with e.cond:
+        data = dict(e.stats)
+        data["sojourn"] = list(e.sojourn)
     out = "%s.%s.stats" % (FAULTS["path"], addr.replace(":", "_"))
     with open(out + ".tmp", "w") as f:
         json.dump(data, f)
     os.replace(out + ".tmp", out)
+
+
+def stats_writer():
+    """Every second, the stats of each capacity model that served since:
+    a test that waits two seconds after its load reads all of it."""
+    written = {}
+    while True:
+        time.sleep(1)
+        with EXHAUST_LOCK:
+            models = list(EXHAUST.items())
+        for addr, e in models:
+            if written.get(addr) != e.stats["served"]:
+                written[addr] = e.stats["served"]
+                write_stats(addr)
 
 
 def fault_for(addr, port, path):
@@ -293,6 +322,8 @@ def main():
         threading.Thread(target=s.serve_forever, daemon=True).start()
         servers.append(s)
     print("ready", flush=True)
+    if a.faults:
+        threading.Thread(target=stats_writer, daemon=True).start()
     time.sleep(a.lifetime)
     sys.exit(0)
 

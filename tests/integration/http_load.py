@@ -2,12 +2,14 @@
 """A bounded HTTP/1.1 load client for the balancing tests (standard library).
 
 usage: http_load.py --url http://H:P/path -n N [-c C] [--header K:V ...]
-                    [--rate R] [--timeout S] [--body-key]
+                    [--rate R] [--timeout S] [--body-key] [--latencies]
 Sends exactly N requests over C keep-alive connections (reconnecting after
 errors or "Connection: close") and prints one JSON line:
   {"status": {"200": n, ...}, "errors": n, "overloaded": {reason: n},
    "bodies": {body: n} (with --body-key), "retry_after": {value: n}, "p50_ms", "p99_ms", "max_ms",
    "seconds"}
+--latencies adds "lat_by_body": {body: [ms, ...]} (with --body-key), for
+tests that judge one set of backends' tail.
 --rate R paces the whole run to R requests/s (open loop per connection).
 """
 import argparse
@@ -27,6 +29,7 @@ def main():
     ap.add_argument("--rate", type=float, default=0)
     ap.add_argument("--timeout", type=float, default=10)
     ap.add_argument("--body-key", action="store_true")
+    ap.add_argument("--latencies", action="store_true")
     a = ap.parse_args()
     u = urlsplit(a.url)
     host, port = u.hostname, u.port or 80
@@ -36,6 +39,8 @@ def main():
     lock = threading.Lock()
     res = {"status": {}, "errors": 0, "overloaded": {}, "bodies": {},
            "retry_after": {}}
+    if a.latencies:
+        res["lat_by_body"] = {}
     lat = []
     left = [a.n]
     start = time.monotonic()
@@ -78,6 +83,8 @@ def main():
                     if a.body_key and r.status == 200:
                         b = body.decode(errors="replace").strip()
                         res["bodies"][b] = res["bodies"].get(b, 0) + 1
+                        if a.latencies:
+                            res["lat_by_body"].setdefault(b, []).append(round(dt, 2))
                     lat.append(dt)
                 if r.getheader("connection", "").lower() == "close":
                     conn.close()

@@ -7,7 +7,8 @@ backend could take. With concurrency off, the same load is refused."""
 import json
 
 from sluice_env import wait_until
-from test_balancing import ADDRS, backends, backends_of, load, make_gw, pool  # noqa: F401
+from test_balancing import (ADDRS, backends, backends_of, events, load,  # noqa: F401
+                            make_gw, pool)
 
 
 def misweighted(enabled):
@@ -41,6 +42,12 @@ def test_misweighted_pool_spills_to_the_backend_with_headroom(make_gw, backends)
     got_b3 = res["bodies"].get(ADDRS[1], 0)
     assert got_b3 > 0.3 * 2000, (res["bodies"], pools)
     assert pools["concurrency_spilled"] > 0.2 * 2000, pools
+    # Per backend: b2 is the one passed over at its limit (b3 only in the
+    # instants b2 held fewer than 2 and all 8 clients sat on b3).
+    b = backends_of(g, "mis")
+    spilled = pools["concurrency_spilled"]
+    assert b["b2"]["concurrency_passed"] >= 0.9 * spilled, (b, pools)
+    assert b["b3"]["concurrency_passed"] <= 0.1 * spilled, (b, pools)
 
 
 def test_without_concurrency_the_pool_cap_refuses(make_gw, backends):
@@ -53,3 +60,44 @@ def test_without_concurrency_the_pool_cap_refuses(make_gw, backends):
     pools = g.tel.query("/sluice/pools")["mis"]
     assert pools["refused_pool_max_inflight"] > 0, json.dumps((res, pools))
     assert pools["concurrency_spilled"] == 0, pools
+
+
+def test_a_backend_slow_without_errors_is_judged_and_recovers(make_gw, backends):
+    """b4 answers every request, only 100 ms where its peers take about
+    one: no error opens its breaker or ejects it. Within seconds it is
+    judged slow (an event with its latency against its peers'), and its
+    share is quartered before it fails; fast again, it recovers."""
+    g = make_gw([pool("sl", ADDRS[:3])])
+    backends.set_faults({f"{ADDRS[2]}:8080": "slow:100"})
+    try:
+        # Bounded: about 2 s of 8 clients waiting on b4 a third of the time
+        # until it is judged, then the rest at a ninth.
+        res = load(n=3000, c=8)
+        assert res["status"] == {"200": 3000}, res
+        b = backends_of(g, "sl")
+        assert b["b4"]["slow"] == 1 and b["b4"]["slow_entries"] == 1, b["b4"]
+        assert (b["b2"]["effective_weight"], b["b3"]["effective_weight"],
+                b["b4"]["effective_weight"]) == (4, 4, 1), b
+        ev = [e for e in events(g, "slow") if e["backend"] == "b4"]
+        assert ev and ev[0]["text"].startswith("slow: latency 1"), ev
+        assert "share /4" in ev[0]["text"], ev
+        # Judged on latency alone: no breaker, no ejection, no 5xx.
+        assert not [e for e in events(g) if e["kind"] in ("breaker", "ejection")], \
+            events(g)
+        assert b["b4"]["status_5xx"] == 0, b["b4"]
+        # Its share now: a ninth of the picks (1 of 4 + 4 + 1), against a
+        # third before.
+        res = load(n=900, c=8)
+        assert res["status"] == {"200": 900}, res
+        assert res["bodies"].get(ADDRS[2], 0) < 900 / 9 * 1.6, res["bodies"]
+    finally:
+        backends.set_faults({})
+
+    def recovered():
+        load(n=300, c=8)
+        return backends_of(g, "sl")["b4"]["slow"] == 0
+    assert wait_until(recovered, 20, 0.2), backends_of(g, "sl")["b4"]
+    b = backends_of(g, "sl")
+    assert [b[k]["effective_weight"] for k in ("b2", "b3", "b4")] == [1, 1, 1], b
+    ev = [e["text"] for e in events(g, "slow") if e["backend"] == "b4"]
+    assert len(ev) == 2 and ev[1].startswith("recovered: latency"), ev

@@ -12,21 +12,16 @@ since Prometheus here scrapes every second."""
 
 import json
 import re
-import socket
-import subprocess
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from ctl_env import Exporter, HttpBackends, load_async
+from prom_server import PROMETHEUS, Prometheus
 from sluice_env import REPO, stop_proc, wait_until
 
 DASHBOARD = REPO / "conf" / "grafana" / "sluice.json"
-PROMETHEUS = Path("/usr/bin/prometheus")
 INTERVALS = {"__rate_interval": "15s", "__interval": "5s", "__range": "1m",
              "__range_s": "60", "__interval_ms": "5000"}
 GRID_WIDTH = 24
@@ -142,69 +137,6 @@ def test_dashboard_covers_what_an_operator_needs():
 
 
 # ---- against a real Prometheus ----------------------------------------------
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Prometheus:
-    """Debian's prometheus on its own config, storage and loopback port,
-    scraping one exporter every second."""
-
-    def __init__(self, workdir, target):
-        self.dir = Path(workdir)
-        self.config = self.dir / "prometheus.yml"
-        self.config.write_text(
-            "global: { scrape_interval: 1s, evaluation_interval: 1s }\n"
-            "scrape_configs:\n"
-            "  - job_name: sluice\n"
-            f"    static_configs: [ {{ targets: [ '{target}' ] }} ]\n")
-        self.proc = None
-        self.url = None
-
-    def start(self, timeout=30):
-        for _ in range(3):          # the free port may be taken meanwhile
-            port = free_port()
-            self.url = f"http://127.0.0.1:{port}"
-            self.log = open(self.dir / f"prometheus-{port}.log", "w")
-            self.proc = subprocess.Popen(
-                [str(PROMETHEUS), f"--config.file={self.config}",
-                 f"--storage.tsdb.path={self.dir / f'data-{port}'}",
-                 f"--web.listen-address=127.0.0.1:{port}",
-                 "--storage.tsdb.retention.time=1h", "--log.level=warn"],
-                stdout=self.log, stderr=subprocess.STDOUT)
-            if wait_until(self.ready, timeout=timeout, step=0.2):
-                return self
-            self.stop()
-        raise RuntimeError("prometheus did not become ready: "
-                           + (self.dir / f"prometheus-{port}.log").read_text()[-2000:])
-
-    def ready(self):
-        if self.proc.poll() is not None:
-            return True         # gone: start() sees it below
-        try:
-            with urllib.request.urlopen(self.url + "/-/ready", timeout=2) as r:
-                return r.status == 200
-        except (urllib.error.URLError, OSError):
-            return False
-
-    def api(self, path, **params):
-        """The JSON answer of an API call, errors (HTTP 400/422) included."""
-        url = f"{self.url}/api/v1/{path}?" + urllib.parse.urlencode(params, doseq=True)
-        try:
-            with urllib.request.urlopen(url, timeout=10) as r:
-                return json.loads(r.read())
-        except urllib.error.HTTPError as e:
-            return json.loads(e.read())
-
-    def stop(self):
-        if self.proc is not None and self.proc.poll() is None:
-            stop_proc(self.proc, timeout=10)
-        if getattr(self, "log", None):
-            self.log.close()
-
 
 @pytest.fixture(scope="module")
 def http_backends(testbed):
