@@ -158,13 +158,18 @@ sl_lb_rc_eval(struct sl_lb_rc *rc, const struct sl_lb_rc_in *in,
 			rc->sat_since_ms[i] = rc->calm_since_ms[i] = 0;
 			continue;
 		}
-		sat = in[i].serving &&
-		      saturated(rc, in, n, i, cmean, sat_ratio, &peers);
+		/* Judged slow: its share was cut, so its in flight no longer
+		 * shows the saturation that got it judged; the cause (a share
+		 * above fair on a backend that cannot take it) is still there. */
+		sat = in[i].slow || (in[i].serving &&
+		      saturated(rc, in, n, i, cmean, sat_ratio, &peers));
 		if (sat) {
 			rc->calm_since_ms[i] = 0;
 			if (rc->sat_since_ms[i] == 0)
 				rc->sat_since_ms[i] = now_ms ? now_ms : 1;
-			if (now_ms - rc->sat_since_ms[i] >= SL_LB_RC_SAT_HOLD_MS)
+			/* The slow judge held its verdict 2 s already. */
+			if (in[i].slow ||
+			    now_ms - rc->sat_since_ms[i] >= SL_LB_RC_SAT_HOLD_MS)
 				rc->latched[i] = true;
 		} else {
 			rc->sat_since_ms[i] = 0;

@@ -119,6 +119,8 @@ struct sl_lb_rc_in {
 	uint32_t weight;       /* configured (file or operator); 0 = out of the spread */
 	uint32_t capacity;     /* declared; 0 = as its peers */
 	bool serving;          /* takes traffic at its full weight now */
+	bool slow;             /* judged slow without errors (lb_slow.c): its
+	                          lowered share hides the saturation it shows */
 };
 
 struct sl_lb_rc {

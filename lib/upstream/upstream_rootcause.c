@@ -55,6 +55,7 @@ rc_inputs(const struct sl_conf_pool *cp, const struct sl_up_pool *p,
 				b->weight > 0 && b->health == SL_UP_HEALTH_UP &&
 				!b->ejected && b->breaker == SL_BREAKER_CLOSED &&
 				b->ready_since_ms == 0;
+		in[i].slow = !removed && p->slow[i].slow;
 	}
 }
 

@@ -234,6 +234,23 @@ test_rc_saturated(void)
 			CHECK_EQ(sl_lb_rc_eval(&rc, in, 4, t, WARN, 0), 0);
 	}
 	CHECK(!rc.alarm);
+	/* Judged slow (its share cut, so its in flight is calm now): its
+	 * share above fair is still the cause; at a fair share, none. */
+	sl_lb_rc_init(&rc, 4);
+	set_in(in, 4, w);
+	now = 0;
+	in[0].slow = true;
+	CHECK_EQ(run(&rc, in, 4, calm, &now, 500, NULL), 1);
+	CHECK(rc.alarm && rc.backend == 0);
+	CHECK_EQ(rc.cause, SL_LB_RC_SATURATED);
+	in[0].slow = false;
+	CHECK_EQ(run(&rc, in, 4, calm, &now, 3000, NULL), -1);
+	sl_lb_rc_init(&rc, 4);
+	set_in(in, 4, (const uint32_t[]){ 1, 1, 1, 1 });
+	in[0].slow = true;
+	ever = false;
+	CHECK_EQ(run(&rc, in, 4, calm, &now, 5000, &ever), 0);
+	CHECK(!ever);
 }
 
 /*
