@@ -631,6 +631,7 @@ record_reload(const char *trigger, const struct sl_ctl_result *res)
 	st->last_errors = res->diag.n_errors;
 	st->last_warnings = res->diag.n_warnings;
 	st->last_weight_overrides = res->weight_overrides;
+	st->last_runtime_kept = res->runtime_kept;
 	findings_text(&res->diag, true, st->last_findings, sizeof(st->last_findings));
 }
 

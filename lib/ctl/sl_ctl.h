@@ -71,6 +71,7 @@ struct sl_ctl_reload_status {
 	unsigned int last_errors;
 	unsigned int last_warnings;
 	unsigned int last_weight_overrides;
+	unsigned int last_runtime_kept;   /* run-time changes the last reload kept */
 	char last_findings[400];      /* the first findings, "pointer: text; ..." */
 	unsigned int running_warnings; /* warnings of the config that runs now */
 	bool strict;

@@ -164,6 +164,7 @@ cmd_reload_status(const char *cmd __rte_unused, const char *params,
 	rte_tel_data_add_dict_u64(d, "last_warnings", st.last_warnings);
 	rte_tel_data_add_dict_u64(d, "last_weight_overrides_replaced",
 				  st.last_weight_overrides);
+	rte_tel_data_add_dict_u64(d, "last_runtime_kept", st.last_runtime_kept);
 	tel_cut(f, st.last_findings);
 	rte_tel_data_add_dict_string(d, "last_findings", f);
 	rte_tel_data_add_dict_u64(d, "running_warnings", st.running_warnings);

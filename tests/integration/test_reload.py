@@ -540,7 +540,8 @@ def test_reload_reports_replaced_runtime_weights(gw):
     # ...and the result says what it kept.
     assert r["runtime_kept"] == 1 and r["runtime_kept_list"] == "a/b3 weight 7", r
     assert "1 run-time change(s) kept: a/b3 weight 7" in r["summary"], r
-    assert reload_status(gw)["last_weight_overrides_replaced"] == 0
+    st = reload_status(gw)
+    assert st["last_weight_overrides_replaced"] == 0 and st["last_runtime_kept"] == 1, st
     # Give the upstream time to apply the new config, then check 7 stayed.
     assert wait_until(lambda: "/whoami" in config_text(gw)[1], 10)
     time.sleep(1)
@@ -554,7 +555,8 @@ def test_reload_reports_replaced_runtime_weights(gw):
     assert r["weight_overrides"] == "a/b3 7->2", r
     assert r["runtime_kept"] == 0 and r["runtime_kept_list"] == "", r
     assert "1 run-time weight(s) reverted" in r["summary"], r
-    assert reload_status(gw)["last_weight_overrides_replaced"] == 1
+    st = reload_status(gw)
+    assert st["last_weight_overrides_replaced"] == 1 and st["last_runtime_kept"] == 0, st
     assert any("reverted: a/b3 7->2" in t for t in config_events(gw)), config_events(gw)
     assert wait_until(
         lambda: gw.tel.query("/sluice/backends,a")["b3"]["weight"] == 2, 10)
