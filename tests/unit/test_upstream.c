@@ -2,8 +2,10 @@
  * lib/upstream end to end on a fake clock: outcomes reported as a worker
  * would, sl_upstream_step() as the control thread would, and sl_up_pick()
  * reading what it published. Breaker, ejection, panic, slow start, limits,
- * retry budget, operator weights and the events they log.
+ * retry budget, operator weights and the events they log, and what a
+ * reload keeps of the operator's run-time changes.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -403,6 +405,101 @@ test_rootcause(void)
 	CHECK(has_event("rootcause", NULL, "cleared: every backend's configured share"));
 }
 
+/* The same three-backend pool with b1's weight and the slow start given. */
+static struct sl_conf *
+reload_conf(unsigned int b1_weight, unsigned int slow_start_ms)
+{
+	struct sl_conf_diag d = { 0 };
+	struct sl_conf *c;
+	char json[1024];
+
+	snprintf(json, sizeof(json),
+		"{\"version\": 1,"
+		" \"ports\": [ {\"name\": \"p0\", \"address\": \"198.18.0.1/24\"} ],"
+		" \"pools\": [ {\"name\": \"k\", \"slow_start_ms\": %u,"
+		"   \"backends\": ["
+		"    {\"name\": \"b0\", \"address\": \"198.18.0.10\", \"port\": 80},"
+		"    {\"name\": \"b1\", \"address\": \"198.18.0.11\", \"port\": 80,"
+		"     \"weight\": %u},"
+		"    {\"name\": \"b2\", \"address\": \"198.18.0.12\", \"port\": 80}]}],"
+		" \"listeners\": [ {\"name\": \"web\", \"address\": \"198.18.0.1\","
+		"   \"port\": 80, \"mode\": \"http\", \"pool\": \"k\"} ]}",
+		slow_start_ms, b1_weight);
+	c = sl_conf_load_buf("k", json, strlen(json), false, &d);
+	sl_conf_diag_print(&d, "k", stderr);
+	sl_conf_diag_free(&d);
+	return c;
+}
+
+/* Apply `next` onto what `k` runs, as a reload does; the merged config. */
+static struct sl_conf *
+reload(struct sl_upstream *k, struct sl_conf *next)
+{
+	struct sl_conf_diag d = { 0 };
+	struct sl_conf *merged = sl_conf_merge(k->conf, next, &d);
+
+	sl_conf_diag_print(&d, "k", stderr);
+	sl_conf_diag_free(&d);
+	CHECK(merged != NULL);
+	if (merged != NULL) {
+		sl_upstream_apply(k, merged);
+		now += 10;
+		sl_upstream_step(k, now);
+	}
+	return merged;
+}
+
+/*
+ * Reloads keep what an operator set at run time unless the file changes
+ * that backend's setting (issue 14 item 4): a weight survives a file that
+ * leaves the backend's weight as it was, the file wins where it changes
+ * it, and maintenance is never undone for a backend the reload keeps.
+ */
+static void
+test_reload_keeps_runtime_changes(void)
+{
+	struct sl_conf *c0 = reload_conf(1, 0), *c1, *c2, *c3;
+	struct sl_upstream *k;
+	char err[160];
+
+	CHECK(c0 != NULL);
+	if (c0 == NULL)
+		return;
+	k = sl_upstream_create(c0, 1, ev);
+	CHECK(k != NULL);
+	if (k == NULL)
+		return;
+	sl_upstream_step(k, now);
+	CHECK_EQ(sl_upstream_set_weight(k, "k", "b1", 7, err, sizeof(err)), 0);
+	CHECK_EQ(sl_upstream_request(k, "k", "b2", SL_UP_OP_MAINTENANCE, err,
+				     sizeof(err)), 0);
+	now += 10;
+	sl_upstream_step(k, now);
+	CHECK_EQ(k->pools[0].b[1].weight, 7);
+	CHECK_EQ(k->pools[0].b[2].admin, SL_UP_ADMIN_MAINTENANCE);
+	/* An unrelated change (the slow start): both run-time changes stay. */
+	c1 = reload(k, reload_conf(1, 500));
+	CHECK_EQ(k->pools[0].b[1].weight, 7);
+	CHECK_EQ(k->pools[0].b[1].eff_weight, 7);
+	CHECK_EQ(k->pools[0].b[2].admin, SL_UP_ADMIN_MAINTENANCE);
+	CHECK_EQ(k->pools[0].b[0].weight, 1);
+	/* The file changes b1's weight: the file wins. */
+	c2 = reload(k, reload_conf(2, 500));
+	CHECK_EQ(k->pools[0].b[1].weight, 2);
+	CHECK_EQ(k->pools[0].b[2].admin, SL_UP_ADMIN_MAINTENANCE);
+	/* Set again at run time, then a file equal to the last: kept again. */
+	CHECK_EQ(sl_upstream_set_weight(k, "k", "b1", 9, err, sizeof(err)), 0);
+	now += 10;
+	sl_upstream_step(k, now);
+	c3 = reload(k, reload_conf(2, 500));
+	CHECK_EQ(k->pools[0].b[1].weight, 9);
+	sl_upstream_free(k);
+	sl_conf_free(c3);
+	sl_conf_free(c2);
+	sl_conf_free(c1);
+	sl_conf_free(c0);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -432,6 +529,7 @@ main(int argc, char **argv)
 		test_retry_budget();
 		test_rootcause();
 		sl_upstream_free(u);
+		test_reload_keeps_runtime_changes();
 	}
 	sl_event_log_free(ev);
 	sl_conf_free(c);
