@@ -27,6 +27,7 @@ import json
 import os
 import socket
 import sys
+import time
 
 RUNTIME_DIR = "/var/run/dpdk"
 SOCKET_NAME = "dpdk_telemetry.v2"
@@ -99,13 +100,29 @@ class Telemetry:
         self.close()
         return False
 
+    def _connect_waiting(self, s):
+        """connect(), waiting out a full listen backlog: DPDK's telemetry
+        socket listens with a backlog of 1 and accepts from one thread, so
+        while other clients connect, a socket with a timeout (non-blocking
+        underneath) gets EAGAIN at once where a blocking one would queue.
+        Retried until the timeout, as the blocking connect would wait."""
+        end = time.monotonic() + self.timeout
+        while True:
+            try:
+                s.connect(self.path)
+                return
+            except BlockingIOError:
+                if time.monotonic() >= end:
+                    raise socket.timeout("listen backlog full")
+                time.sleep(0.005)
+
     def connect(self):
         if self.sock is not None:
             return
         s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         s.settimeout(self.timeout)
         try:
-            s.connect(self.path)
+            self._connect_waiting(s)
             hello = s.recv(DEFAULT_MAX_LEN)
         except (FileNotFoundError, ConnectionRefusedError):
             s.close()

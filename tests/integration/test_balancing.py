@@ -71,10 +71,9 @@ def make_gw(testbed, backends, tmp_path):
         backends.set_faults({})
         listeners = listeners or [{"name": "web", "address": GW, "port": 80,
                                    "mode": "http", "pool": pools[0]["name"]}]
+        http = top.pop("http", {"response_timeout_ms": 600, "upstream_idle_s": 5})
         cfg = write_config(tmp_path / "bal.json", pools=pools,
-                           listeners=listeners,
-                           http={"response_timeout_ms": 600,
-                                 "upstream_idle_s": 5}, **top)
+                           listeners=listeners, http=http, **top)
         g = Gateway(cfg, tmp_path)
         g.start()
         made.append(g)
