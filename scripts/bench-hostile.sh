@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The worst-case buffer holder against Sluice, on the reference testbed: a
-# client (198.18.0.2 in sl-client, tests/integration/hostile_client.py)
+# client (198.18.0.2 in sl-client, tests/integration/peers/hostile_client.py)
 # opens CONNECTIONS connections with TCP_NODELAY and sends 1-byte segments
 # on them for SECONDS, once behind an HTTP request whose backend never
 # answers and once to a tcp-mode listener whose backend never reads. Each
@@ -62,9 +62,9 @@ fi
 import json, sys, tempfile, time
 from pathlib import Path
 sys.path.insert(0, "tests/integration")
-from buffer_attack import (HTTP_HANG, PORT_HTTP, PORT_TCP, attack,
-                           buffer_config, running_peers, tcp_total)
-from sluice_env import running_gateway
+from harness.buffer_attack import (HTTP_HANG, PORT_HTTP, PORT_TCP, attack,
+                                   buffer_config, running_peers, tcp_total)
+from harness.sluice_env import running_gateway
 
 dur, conns, caps = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3] == "1"
 work = Path(tempfile.mkdtemp(prefix="sluice-bench-hostile."))

@@ -2,7 +2,7 @@
 # The load shape that once wedged a port (issue 12, defect 6), repeated:
 # a bulk echo under 3% random loss each way (nft in sl-client) through a
 # "mode": "tcp" listener to a thread-per-connection echo server
-# (tests/integration/threaded_echo.py), then 2,000 x 10 short exchanges
+# (tests/integration/peers/threaded_echo.py), then 2,000 x 10 short exchanges
 # from another client. Each round is
 # tests/integration/test_port_recovery.py::test_threaded_echo_under_loss_then_short_exchanges
 # on a fresh gateway, which asserts that every byte and every exchange came

@@ -8,8 +8,8 @@
 # The extra veth pair gets the same offload settings as the testbed's
 # (checksum/TSO/GSO/GRO off; DIRECT_OFFLOADS=on leaves the kernel defaults), so
 # both paths carry MTU-sized segments. The sender is tests/integration/
-# tcp_client.py blast (N streams, each sends for -t seconds, half-closes and
-# reads the byte count from the sink, tests/integration/backends.py sink).
+# peers/tcp_client.py blast (N streams, each sends for -t seconds, half-closes and
+# reads the byte count from the sink, tests/integration/peers/backends.py sink).
 # Goodput = bytes the sink counted / time until the last count came back.
 # For Sluice, busy cycles per byte = delta of busy_cycles summed over the
 # worker lcores in /sluice/lcores, divided by those bytes.
@@ -141,7 +141,7 @@ fi
 # --- the sink, on the backend address and on the direct address -----------
 sink_addrs=(--addr "$DIRECT_IP")
 [ "$DIRECT_ONLY" = 1 ] || sink_addrs+=(--addr "$BACKEND_ADDR")
-ip netns exec "$BACKEND_NS" "$PY" tests/integration/backends.py sink \
+ip netns exec "$BACKEND_NS" "$PY" tests/integration/peers/backends.py sink \
 	"${sink_addrs[@]}" --port "$PORT" --lifetime 3600 >"$WORK/sink.log" 2>&1 &
 SINK_PID=$!
 for _ in $(seq 100); do grep -q ready "$WORK/sink.log" && break; sleep 0.1; done
@@ -152,7 +152,7 @@ tel() {	# tel COMMAND -> JSON of the reply
 	"$PY" - "$PREFIX" "$1" <<'PY'
 import json, sys
 sys.path.insert(0, "tests/integration")
-from sluice_env import Telemetry
+from harness.sluice_env import Telemetry
 print(json.dumps(Telemetry(sys.argv[1]).query(sys.argv[2])))
 PY
 }
@@ -162,7 +162,7 @@ if [ "$DIRECT_ONLY" = 0 ]; then
 		"$BACKEND_ADDR" "$PORT" <<'PY'
 import sys
 sys.path.insert(0, "tests/integration")
-from sluice_env import REPO, write_config
+from harness.sluice_env import REPO, write_config
 import json
 path, idle, gwc, gwb, backend, port = sys.argv[1:]
 conf = json.loads((REPO / "conf" / "sluice.json").read_text())
@@ -204,7 +204,7 @@ run_one() {	# run_one PATH_NAME ADDR STREAMS
 	local name=$1 addr=$2 n=$3 b0=0 b1=0 out
 	[ "$name" = direct ] || b0=$(busy_cycles)
 	out=$(timeout $((DURATION + 90)) ip netns exec "$CLIENT_NS" "$PY" \
-		tests/integration/tcp_client.py blast --addr "$addr" --port "$PORT" \
+		tests/integration/peers/tcp_client.py blast --addr "$addr" --port "$PORT" \
 		--streams "$n" --seconds "$DURATION" --connect-timeout 5 2>"$WORK/blast.err" | tail -n 1) || true
 	[ "$name" = direct ] || b1=$(busy_cycles)
 	[ -n "$out" ] || out='{"bytes": 0, "seconds": 0, "gbit_s": 0, "errors": ["no result (timeout?)"]}'

@@ -19,9 +19,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "integration"))
 
-from sluice_env import (BACKEND_NS, CLIENT_NS, HERE, PY, TESTBED, Gateway,  # noqa: E402
-                        in_ns, ns_popen, read_line, run, stop_proc, wait_until,
-                        write_config)
+from harness.sluice_env import (BACKEND_NS, CLIENT_NS, PEERS, PY, TESTBED, Gateway,  # noqa: E402
+                                in_ns, ns_popen, read_line, run, stop_proc, wait_until,
+                                write_config)
 
 GW = "198.18.0.1"
 SRCS = [f"198.18.0.{h}" for h in range(3, 10)]
@@ -57,7 +57,7 @@ def round_(tmp, cap, count, hold, normal):
         per = count // len(SRCS)
         for i, src in enumerate(SRCS):
             n = per + (1 if i < count % len(SRCS) else 0)
-            procs.append(ns_popen(CLIENT_NS, PY, str(HERE / "slow_clients.py"),
+            procs.append(ns_popen(CLIENT_NS, PY, str(PEERS / "slow_clients.py"),
                                   "--addr", GW, "--port", "80", "--src", src,
                                   "--count", str(n), "--hold", str(hold),
                                   "--window", "128"))
@@ -119,7 +119,7 @@ def main():
     # Take the testbed down afterwards only if this run brought it up.
     had_testbed = CLIENT_NS in run(["ip", "netns", "list"]).stdout
     run([str(TESTBED), "up"])
-    backend = ns_popen(BACKEND_NS, PY, str(HERE / "http_backend.py"),
+    backend = ns_popen(BACKEND_NS, PY, str(PEERS / "http_backend.py"),
                        "--addr", "198.18.1.2", "--port", "8080")
     try:
         assert (read_line(backend, 15) or "").strip() == "ready"

@@ -103,7 +103,7 @@ say "Bringing up the testbed"
 scripts/testbed.sh up
 
 say "Starting two echo backends in sl-backend (198.18.1.2-3:9000)"
-ip netns exec sl-backend /usr/bin/python3 tests/integration/backends.py echo \
+ip netns exec sl-backend /usr/bin/python3 tests/integration/peers/backends.py echo \
 	--addr 198.18.1.2 --addr 198.18.1.3 --port 9000 --lifetime 120 >/dev/null &
 ECHO_PID=$!
 pidfile_add echo "$ECHO_PID"

@@ -6,10 +6,12 @@ from pathlib import Path
 
 import pytest
 
+# harness.* and peers.* import as packages from here, and a test module may
+# import another's fixtures (test_balancing's backends).
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from sluice_env import (Gateway, SLUICE, TESTBED, run,  # noqa: E402
-                        write_config)
+from harness.sluice_env import (Gateway, SLUICE, TESTBED, run,  # noqa: E402
+                                write_config)
 
 
 def pytest_configure(config):

@@ -6,8 +6,8 @@ import signal
 
 import pytest
 
-from sluice_env import (CLIENT_NS, PY, Backend, in_ns, wait_until,
-                        write_config)
+from harness.sluice_env import (CLIENT_NS, PY, Backend, in_ns, wait_until,
+                                write_config)
 
 CLIENT = ("import socket, sys\n"
           "try:\n"

@@ -1,4 +1,4 @@
-"""Balancing and protection end to end (issue 5): policies, limits, breakers,
+"""Balancing and protection end to end: policies, limits, breakers,
 outlier ejection, panic, health checks, retries, imbalance alarms and rate
 limits, against real Python backends in sl-backend whose faults are injected
 through a file (http_backend.py --faults), and nginx."""
@@ -8,9 +8,9 @@ import time
 
 import pytest
 
-from sluice_env import (BACKEND_NS, CLIENT_NS, HERE, PY, Gateway, in_ns,
-                        ns_popen, read_line, stop_proc, wait_until,
-                        write_config)
+from harness.sluice_env import (BACKEND_NS, CLIENT_NS, PEERS, PY, Gateway, in_ns,
+                                ns_popen, read_line, stop_proc, wait_until,
+                                write_config)
 
 GW = "198.18.0.1"
 ADDRS = [f"198.18.1.{i}" for i in range(2, 10)]
@@ -25,7 +25,7 @@ class Backends:
         self.set_faults({})
 
     def start(self, addr):
-        proc = ns_popen(BACKEND_NS, PY, str(HERE / "http_backend.py"),
+        proc = ns_popen(BACKEND_NS, PY, str(PEERS / "http_backend.py"),
                         "--addr", addr, "--port", "8080",
                         "--faults", str(self.faults))
         assert (read_line(proc, 15) or "").strip() == "ready"
@@ -95,7 +95,7 @@ def pool(name, addrs, weights=None, **kw):
 
 
 def load(path="/whoami", n=100, c=4, port=80, headers=(), rate=0, timeout=120):
-    args = [PY, str(HERE / "http_load.py"), "--url", f"http://{GW}:{port}{path}",
+    args = [PY, str(PEERS / "http_load.py"), "--url", f"http://{GW}:{port}{path}",
             "-n", str(n), "-c", str(c), "--body-key"]
     for h in headers:
         args += ["--header", h]

@@ -1,5 +1,5 @@
 """Buffer accounting end to end (lib/tcp/tcp_mem.c): a hostile client in
-sl-client (198.18.0.2, tests/integration/hostile_client.py) opens many
+sl-client (198.18.0.2, tests/integration/peers/hostile_client.py) opens many
 connections with TCP_NODELAY and sends 1-byte segments on them, after a
 request whose backend never answers (HTTP listener, /hang) or to a tcp-mode
 listener whose backend never reads (silent_backend.py). Each segment would
@@ -18,9 +18,9 @@ import json
 
 import pytest
 
-from buffer_attack import (HTTP_HANG, PORT_HTTP, PORT_TCP, attack,
-                           buffer_config, running_peers, tcp_total)
-from sluice_env import running_gateway, wait_until
+from harness.buffer_attack import (HTTP_HANG, PORT_HTTP, PORT_TCP, attack,
+                                   buffer_config, running_peers, tcp_total)
+from harness.sluice_env import running_gateway, wait_until
 
 HOSTILE_CONNS = 64
 ATTACK_S, HOLD_S = 8, 2

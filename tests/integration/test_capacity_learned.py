@@ -1,18 +1,18 @@
-"""Learned capacity and the reload preflight (issue 13 items 1 and 3): a
+"""Learned capacity and the reload preflight: a
 backend whose latency departs once the load on it rises gets a
 capacity_learned in /sluice/backends, and a reload whose new weights would
 send it more than that at the current load is refused unless forced."""
 
 import json
 
-from sluice_env import (CLIENT_NS, HERE, PY, TapPorts, ns_popen, stop_proc,
-                        wait_until, write_config)
+from harness.sluice_env import (CLIENT_NS, PEERS, PY, TapPorts, ns_popen, stop_proc,
+                                wait_until, write_config)
 from test_balancing import ADDRS, GW, backends, backends_of, load, make_gw, pool  # noqa: F401
 
 
 def busy_load(n, c):
     """A background load, bounded in count (and by the caller's stop)."""
-    return ns_popen(CLIENT_NS, PY, str(HERE / "http_load.py"),
+    return ns_popen(CLIENT_NS, PY, str(PEERS / "http_load.py"),
                     "--url", f"http://{GW}:80/whoami", "-n", str(n),
                     "-c", str(c), "--timeout", "5")
 

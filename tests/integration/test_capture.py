@@ -1,4 +1,4 @@
-"""Built-in packet capture (issue 6, item 6): /sluice/capture_start records a
+"""Built-in packet capture: /sluice/capture_start records a
 port's RX and/or TX into a pcapng file under /var/lib/sluice/capture that
 tshark reads back; a host/port filter; every limit; JSON errors for bad
 arguments; a full ring counts drops without stalling the fast path; mbufs
@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from sluice_env import (BACKEND_NS, CLIENT_NS, HERE, PY, Gateway, in_ns,
-                        ns_popen, read_line, run, stop_proc, wait_until,
-                        write_config)
+from harness.sluice_env import (BACKEND_NS, CLIENT_NS, PEERS, PY, Gateway, in_ns,
+                                ns_popen, read_line, run, stop_proc, wait_until,
+                                write_config)
 
 GW = "198.18.0.1"
 CLIENT = "198.18.0.2"          # the address curl leaves sl-client from
@@ -29,7 +29,7 @@ MBUF_SLACK = 32
 
 @pytest.fixture(scope="module")
 def backend(testbed):
-    proc = ns_popen(BACKEND_NS, PY, str(HERE / "http_backend.py"),
+    proc = ns_popen(BACKEND_NS, PY, str(PEERS / "http_backend.py"),
                     "--addr", BACKEND, "--port", "8080", "--lifetime", "900")
     assert (read_line(proc, 15) or "").strip() == "ready"
     yield

@@ -1,4 +1,4 @@
-"""Adaptive per-backend concurrency with spill-over (issue 13 item 5): a
+"""Adaptive per-backend concurrency with spill-over: a
 misweighted pool (10:1, the favourite slow) spreads by capacity instead of
 queueing on its favourite, with no 503 while the other backend has
 headroom, and the pool's max_inflight cap no longer refuses what that
@@ -6,7 +6,7 @@ backend could take. With concurrency off, the same load is refused."""
 
 import json
 
-from sluice_env import wait_until
+from harness.sluice_env import wait_until
 from test_balancing import (ADDRS, backends, backends_of, events, load,  # noqa: F401
                             make_gw, pool)
 

@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from sluice_env import REPO, SLUICE
+from harness.sluice_env import REPO, SLUICE
 
 CONFIGS = REPO / "tests" / "configs"
 INVALID = sorted((CONFIGS / "invalid").glob("*.json"))

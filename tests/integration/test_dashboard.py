@@ -17,15 +17,15 @@ from pathlib import Path
 
 import pytest
 
-from ctl_env import Exporter, HttpBackends, load_async
-from prom_server import PROMETHEUS, Prometheus
-from sluice_env import REPO, stop_proc, wait_until
+from harness.ctl_env import Exporter, HttpBackends, load_async
+from peers.prom_server import PROMETHEUS, Prometheus
+from harness.sluice_env import REPO, stop_proc, wait_until
 
 DASHBOARD = REPO / "conf" / "grafana" / "sluice.json"
 INTERVALS = {"__rate_interval": "15s", "__interval": "5s", "__range": "1m",
              "__range_s": "60", "__interval_ms": "5000"}
 GRID_WIDTH = 24
-# Metrics the dashboard must chart (issue 14 item 6 and the root-cause alarm).
+# Metrics the dashboard must chart (the operator's overview and the root-cause alarm).
 COVERED = [
     "sluice_route_requests_total", "sluice_backend_requests_total",
     "sluice_backend_responses_total", "sluice_http_responses_by_class_total",

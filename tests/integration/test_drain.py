@@ -1,4 +1,4 @@
-"""The graceful stop (issue 14 item 3): SIGTERM, or /sluice/drain_all,
+"""The graceful stop: SIGTERM, or /sluice/drain_all,
 drains the gateway. Under keep-alive load, no request sent before the
 drain fails: exchanges in progress finish (with Connection: close), new
 connections are refused with RST, /sluice/ready (and the exporter's
@@ -14,11 +14,11 @@ import time
 
 import pytest
 
-from ctl_env import Exporter, ctl
-from prom_text import parse
-from sluice_env import (CLIENT_NS, HERE, PY, Backend, Gateway, in_ns,
-                        ns_popen, read_line, stop_proc, wait_until,
-                        write_config)
+from harness.ctl_env import Exporter, ctl
+from harness.prom_text import parse
+from harness.sluice_env import (CLIENT_NS, PEERS, PY, Backend, Gateway, in_ns,
+                                ns_popen, read_line, stop_proc, wait_until,
+                                write_config)
 from test_balancing import ADDRS, GW, Backends
 
 FAST, SLOW, HANG, ECHO = ADDRS[0:2], ADDRS[2], ADDRS[3], ADDRS[4]
@@ -115,7 +115,7 @@ def test_drain_under_load_loses_no_request(make_gw):
     st = ready(g)
     assert (st["ready"], st["state"]) == (1, "running"), st
     assert st["grace_ms"] == grace_ms, st
-    load = ns_popen(CLIENT_NS, PY, str(HERE / "drain_load.py"), "--host", GW,
+    load = ns_popen(CLIENT_NS, PY, str(PEERS / "drain_load.py"), "--host", GW,
                     "-c", "6", "--slow", "2", "--slow-path", "/bytes/16",
                     "--seconds", "45")
     slow = None

@@ -13,10 +13,10 @@ import subprocess
 
 import pytest
 
-from ctl_env import EXPORTER, Exporter, HttpBackends, ctl, load
-from fake_telemetry import FakeTelemetry
-from prom_text import PromTextError, parse
-from sluice_env import REPO, wait_until
+from harness.ctl_env import EXPORTER, Exporter, HttpBackends, ctl, load
+from peers.fake_telemetry import FakeTelemetry
+from harness.prom_text import PromTextError, parse
+from harness.sluice_env import REPO, wait_until
 
 RULES = REPO / "conf" / "alerts" / "sluice.rules.yml"
 # At 1 m (the slow alerts) and at the 5 s the fast ones are tuned for.
@@ -103,7 +103,7 @@ def test_scrape_passes_promtool_and_strict_parser(exporter):
         assert name in fams, name
         assert fams[name].type == mtype, (name, fams[name].type)
         assert fams[name].help, name
-    # Every label the issue asks for is in use.
+    # Every label operations.md documents is in use.
     used = {k for f in fams.values() for _, lab, _ in f.samples for k in lab}
     assert {"pool", "backend", "route", "listener", "lcore", "port", "reason"} <= used
 

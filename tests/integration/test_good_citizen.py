@@ -1,4 +1,4 @@
-"""Good citizenship (issue 14 item 1): a real nginx and a real HAProxy that
+"""Good citizenship: a real nginx and a real HAProxy that
 the machine runs for itself, outside the testbed and not started by this
 test run, and a process whose command line is this tree's gateway, all
 keep running and answering through deps.sh, the demo, testbed.sh down and
@@ -11,7 +11,7 @@ import subprocess
 import time
 import urllib.request
 
-from sluice_env import REPO, TESTBED, run, wait_until
+from harness.sluice_env import REPO, TESTBED, run, wait_until
 
 SCRIPTS = REPO / "scripts"
 

@@ -10,9 +10,9 @@ import time
 
 import pytest
 
-from sluice_env import (BACKEND_NS, CLIENT_NS, HERE, PY, NftTable, in_ns,
-                        ns_popen, read_line, running_gateway, stop_proc,
-                        wait_until, write_config)
+from harness.sluice_env import (BACKEND_NS, CLIENT_NS, PEERS, PY, NftTable, in_ns,
+                                ns_popen, read_line, running_gateway, stop_proc,
+                                wait_until, write_config)
 
 GW = "198.18.0.1"
 LIAR = "198.18.1.7"
@@ -54,7 +54,7 @@ while True:
 
 @pytest.fixture(scope="module")
 def backends(testbed):
-    proc = ns_popen(BACKEND_NS, PY, str(HERE / "http_backend.py"),
+    proc = ns_popen(BACKEND_NS, PY, str(PEERS / "http_backend.py"),
                     "--addr", "198.18.1.2", "--addr", "198.18.1.4",
                     "--port", "8080")
     liar = ns_popen(BACKEND_NS, PY, "-c", LIAR_PROG, LIAR)
@@ -320,7 +320,7 @@ def test_bytes_after_a_backend_response_never_reach_the_client(gw):
 
 
 def slow(count, src, hold, stagger_ms=0, head=None):
-    args = [PY, str(HERE / "slow_clients.py"), "--addr", GW, "--port", "80",
+    args = [PY, str(PEERS / "slow_clients.py"), "--addr", GW, "--port", "80",
             "--src", src, "--count", str(count), "--hold", str(hold),
             "--stagger-ms", str(stagger_ms)]
     if head is not None:

@@ -1,5 +1,5 @@
 """The HTTP/1.1 proxy end to end: curl, wrk and raw sockets in sl-client;
-Python backends (tests/integration/http_backend.py) in sl-backend."""
+Python backends (tests/integration/peers/http_backend.py) in sl-backend."""
 
 import hashlib
 import json
@@ -9,16 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from sluice_env import (BACKEND_NS, CLIENT_NS, HERE, PY, in_ns, running_gateway,
-                        ns_popen, read_line, stop_proc, wait_until,
-                        write_config)
+from harness.sluice_env import (BACKEND_NS, CLIENT_NS, PEERS, PY, in_ns, running_gateway,
+                                ns_popen, read_line, stop_proc, wait_until,
+                                write_config)
 
 GW = "198.18.0.1"
 
 
 @pytest.fixture(scope="module")
 def backends(testbed):
-    proc = ns_popen(BACKEND_NS, PY, str(HERE / "http_backend.py"),
+    proc = ns_popen(BACKEND_NS, PY, str(PEERS / "http_backend.py"),
                     "--addr", "198.18.1.2", "--addr", "198.18.1.3",
                     "--addr", "198.18.1.4", "--port", "8080")
     assert (read_line(proc, 15) or "").strip() == "ready"

@@ -17,9 +17,9 @@ import time
 
 import pytest
 
-from sluice_env import (BACKEND_NS, CLIENT_NS, HERE, PY, REPO, Gateway, in_ns,
-                        ns_popen, read_line, stop_proc, wait_until,
-                        write_config)
+from harness.sluice_env import (BACKEND_NS, CLIENT_NS, PEERS, PY, REPO, Gateway, in_ns,
+                                ns_popen, read_line, stop_proc, wait_until,
+                                write_config)
 from test_telemetry_read import doc_schema
 
 GW = "198.18.0.1"
@@ -48,7 +48,7 @@ def backends(testbed, tmp_path_factory):
     faults = Faults(tmp_path_factory.mktemp("faults") / "faults.json")
     procs = []
     for a in ADDRS:
-        p = ns_popen(BACKEND_NS, PY, str(HERE / "http_backend.py"), "--addr", a,
+        p = ns_popen(BACKEND_NS, PY, str(PEERS / "http_backend.py"), "--addr", a,
                      "--port", "8080", "--lifetime", "600",
                      "--faults", str(faults.path))
         assert (read_line(p, 15) or "").strip() == "ready"
@@ -90,7 +90,7 @@ def make_gw(backends, tmp_path):
 
 
 def load(n=40):
-    r = in_ns(CLIENT_NS, PY, str(HERE / "http_load.py"), "--url",
+    r = in_ns(CLIENT_NS, PY, str(PEERS / "http_load.py"), "--url",
               f"http://{GW}:80/whoami", "-n", str(n), "-c", "2", "--body-key",
               timeout=60)
     return json.loads(r.stdout.strip().splitlines()[-1])

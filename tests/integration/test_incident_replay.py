@@ -1,6 +1,6 @@
-"""The postmortem, re-enacted (../shared/seeds).
+"""Incidents re-enacted on the testbed.
 
-test_postmortem_timeline_is_contained_and_named is the timeline of issue 13:
+test_skew_forced_under_load_is_contained_and_named is a whole timeline:
 six backends of fixed capacity that queue beyond it, answer 503 after
 sustained overload, then die and come back (http_backend.py "capacity:");
 a skewed config pushed by reload while the load runs; the load doubled 30 s
@@ -11,7 +11,7 @@ the adaptive concurrency limit keeps the favourite from exhausting: no
 failed requests to speak of, the other backends' tail as it was, and no one
 touching anything.
 
-test_failing_backend_is_contained_and_returns is the older replay: a
+test_failing_backend_is_contained_and_returns is a shorter one: a
 backend that slows, then fails outright, then heals."""
 
 import json
@@ -21,11 +21,11 @@ import subprocess
 import time
 from datetime import datetime, timezone
 
-from ctl_env import Exporter
-from prom_server import PROMETHEUS, Prometheus
-from sluice_env import (CLIENT_NS, HERE, PY, REPO, SLUICE, Gateway, TapPorts,
-                        ns_popen, running_gateway, stop_proc, wait_until,
-                        write_config)
+from harness.ctl_env import Exporter
+from peers.prom_server import PROMETHEUS, Prometheus
+from harness.sluice_env import (CLIENT_NS, PEERS, PY, REPO, SLUICE, Gateway, TapPorts,
+                                ns_popen, running_gateway, stop_proc, wait_until,
+                                write_config)
 from test_balancing import (ADDRS, GW, backends, drained, events,  # noqa: F401
                             load, pool)
 
@@ -52,7 +52,7 @@ def replay_config(path, weights, access_log):
 
 def client_load(n):
     """n requests at RATE per second, open loop, in the background."""
-    return ns_popen(CLIENT_NS, PY, str(HERE / "http_load.py"),
+    return ns_popen(CLIENT_NS, PY, str(PEERS / "http_load.py"),
                     "--url", f"http://{GW}:80/whoami", "-n", str(n), "-c", "12",
                     "--rate", str(RATE), "--body-key", "--latencies",
                     "--timeout", "10")
@@ -121,7 +121,7 @@ def documented_interval():
     return int(m.group(1))
 
 
-def test_postmortem_timeline_is_contained_and_named(testbed, backends, tmp_path):  # noqa: F811
+def test_skew_forced_under_load_is_contained_and_named(testbed, backends, tmp_path):  # noqa: F811
     assert PROMETHEUS.exists(), "prometheus missing: scripts/deps.sh installs Debian's"
     backends.set_faults({f"{a}:8080": MODEL for a in REPLAY})
     alog = tmp_path / "access.log"

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from sluice_env import REPO, SLUICE, Gateway, run, write_config
+from harness.sluice_env import REPO, SLUICE, Gateway, run, write_config
 
 BUILD = SLUICE.parent.parent
 EXPECTED = [

@@ -1,4 +1,4 @@
-"""Issue 2 end to end, with a gateway per test: start-up announcements,
+"""The gateway's lifecycle, with a gateway per test: start-up announcements,
 ARP failure handling, clean stops, and refusing to start when misconfigured.
 These cannot share a gateway: only one process may drive slc0 at a time."""
 
@@ -9,16 +9,13 @@ import signal
 import subprocess
 import threading
 import time
-from pathlib import Path
 
 import pytest
 
 import sluice_telemetry
-from sluice_env import (CLIENT_NS, GW_CLIENT_IP, REPO, Gateway, in_ns, run,
-                        wait_until, write_config)
-from test_foundation import arp_entries, port_stats, wait_for
-
-HERE = Path(__file__).resolve().parent
+from harness.sluice_env import (CLIENT_NS, GW_CLIENT_IP, PEERS, REPO, Gateway,
+                                arp_entries, in_ns, port_stats, run, wait_until,
+                                write_config)
 
 
 def test_unresolvable_next_hop_is_counted(gateway_factory, tmp_path):
@@ -34,8 +31,8 @@ def test_unresolvable_next_hop_is_counted(gateway_factory, tmp_path):
     try:
         in_ns(CLIENT_NS, "ping", "-c", "1", "-W", "1", "-I", "198.18.0.8",
               GW_CLIENT_IP, check=False)
-        stats = wait_for(lambda: (s := port_stats(gw, "net_af_xdp0"))
-                         ["drop_arp_unresolved"] >= 1 and s, timeout=5)
+        stats = wait_until(lambda: (s := port_stats(gw, "net_af_xdp0"))
+                           ["drop_arp_unresolved"] >= 1 and s, timeout=5, step=0.05)
     finally:
         in_ns(CLIENT_NS, "sysctl", "-qw", "net.ipv4.conf.slc1.arp_ignore=0")
         in_ns(CLIENT_NS, "ip", "neigh", "del", GW_CLIENT_IP, "dev", "slc1",
@@ -48,7 +45,7 @@ def test_unresolvable_next_hop_is_counted(gateway_factory, tmp_path):
 def test_gratuitous_arp_at_start(gateway_factory):
     sniff = subprocess.Popen(
         ["ip", "netns", "exec", CLIENT_NS, "/usr/bin/python3",
-         str(HERE / "sniff_arp.py"), "slc1", "8"],
+         str(PEERS / "sniff_arp.py"), "slc1", "8"],
         stdout=subprocess.PIPE, text=True)
     try:
         assert sniff.stdout.readline().strip() == "ready"

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from sluice_env import (REPO, RUNTIME_DIR, Gateway, read_line, stop_proc,
-                        wait_until)
+from harness.sluice_env import (REPO, RUNTIME_DIR, Gateway, read_line, stop_proc,
+                                wait_until)
 
 LOADGEN = Path(os.environ.get("SLUICE_LOADGEN_BIN",
                               REPO / "build" / "app" / "sluice-loadgen"))

@@ -1,4 +1,4 @@
-"""Two worker lcores on this 2-core machine (issue 7, items 1 and 2), on
+"""Two worker lcores on this 2-core machine, on
 af_xdp and on tap ports.
 
 EAL gets the main lcore and two workers on two CPUs (--lcores '0@0,1@1,2@0',
@@ -17,16 +17,16 @@ owner; packets were steered and nothing was lost in the rings; the ports'
 steering totals are the sum of the lcores'; and afterwards the connection
 tables are empty and the mbufs back at their baseline.
 
-test_multicore_suites.py runs the HTTP and TCP suites themselves with two
+test_proxy_suites_on_two_workers.py runs the HTTP and TCP suites themselves with two
 workers on each PMD."""
 
 import hashlib
 
 import pytest
 
-from sluice_env import (BACKEND_NS, CLIENT_NS, HERE, PY, Backend, running_gateway,
-                        in_ns, last_json, ns_popen, read_line, stop_proc,
-                        wait_until, write_config)
+from harness.sluice_env import (BACKEND_NS, CLIENT_NS, PEERS, PY, Backend, running_gateway,
+                                in_ns, last_json, ns_popen, read_line, stop_proc,
+                                wait_until, write_config)
 
 GW = "198.18.0.1"
 PMDS = ("af_xdp", "tap")
@@ -36,7 +36,7 @@ MBUF_SLACK = 64
 
 @pytest.fixture(scope="module")
 def backends(testbed):
-    http = ns_popen(BACKEND_NS, PY, str(HERE / "http_backend.py"),
+    http = ns_popen(BACKEND_NS, PY, str(PEERS / "http_backend.py"),
                     "--addr", "198.18.1.2", "--addr", "198.18.1.3",
                     "--port", "8080", "--lifetime", "900")
     assert (read_line(http, 15) or "").strip() == "ready"
@@ -132,7 +132,7 @@ def test_http_keep_alive(gw):
 
 
 def test_tcp_mode_concurrent_echo_and_stream(gw):
-    client = str(HERE / "tcp_client.py")
+    client = str(PEERS / "tcp_client.py")
     r = in_ns(CLIENT_NS, PY, client, "rr", "--addr", GW, "--port", "9000",
               "--conns", "64", "--exchanges", "5", "--size", "3000",
               "--timeout", "60", check=False, timeout=120)

@@ -1,11 +1,11 @@
-"""A port that stops receiving (issue 12, defect 6): the RX watchdog
+"""A port that stops receiving: the RX watchdog
 (lib/port/port_watch.c) detects it, counts it in /sluice/ports and restarts
 the port; the gateway keeps serving without a restart.
 
 How the stall is provoked, honestly: a test-only telemetry command
 (/sluice/test_mbuf_hold, registered only when SLUICE_TEST_HOOKS=1 is in the
 gateway's environment) takes every mbuf out of the pool, which is the state
-the issue's candidate cause leaves the AF_XDP PMD in: it cannot allocate
+a suspected cause leaves the AF_XDP PMD in: it cannot allocate
 the mbufs that replace what it receives, so it receives nothing, and the
 kernel counts what arrives. Releasing them is what ends that stall; what
 the test checks is that the watchdog sees and reports it, and that the
@@ -16,9 +16,9 @@ import time
 
 import pytest
 
-from sluice_env import (BACKEND_NS, CLIENT_NS, GW_CLIENT_IP, HERE, PY,
-                        NftTable, in_ns, ns_popen, read_line, running_gateway,
-                        stop_proc, wait_until, write_config)
+from harness.sluice_env import (BACKEND_NS, CLIENT_NS, GW_CLIENT_IP, PEERS, PY,
+                                NftTable, in_ns, ns_popen, read_line, running_gateway,
+                                stop_proc, wait_until, write_config)
 import test_tcp_proxy as tp
 
 LOSS_BODY = ("  chain in  { type filter hook input priority 0; "
@@ -91,7 +91,7 @@ def test_quiet_port_is_not_a_stall(hook_gw):
             assert p["rx_stalls"] == 0 and p["rx_stall_restarts"] == 0, (name, p)
 
 
-# --- The issue's load shape: a threaded echo server, 3% loss ---------------
+# --- The load that showed the stall: a threaded echo server, 3% loss -------
 
 LOSS_BYTES = int(os.environ.get("SLUICE_RECOVERY_LOSS_MB", "100")) * 1000 * 1000
 STREAM_SRC, RR_SRC = "198.18.0.2", "198.18.0.3"
@@ -99,7 +99,7 @@ STREAM_SRC, RR_SRC = "198.18.0.2", "198.18.0.3"
 
 @pytest.fixture(params=["af_xdp", "tap"])
 def threaded_gw(request, testbed, tmp_path):
-    echo = ns_popen(BACKEND_NS, PY, str(HERE / "threaded_echo.py"),
+    echo = ns_popen(BACKEND_NS, PY, str(PEERS / "threaded_echo.py"),
                     *sum((["--addr", a] for a in tp.ECHO_ADDRS), []),
                     "--port", str(tp.BACKEND_PORT), "--lifetime", "900")
     try:

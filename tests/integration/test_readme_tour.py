@@ -15,9 +15,9 @@ import subprocess
 import time
 from pathlib import Path
 
-from sluice_env import (CLIENT_NS, HUGE_DIR, REPO, RUNTIME_DIR, SLUICE,
-                        TESTBED, hugepages_available, run, sluice_telemetry,
-                        wait_until)
+from harness.sluice_env import (CLIENT_NS, HUGE_DIR, REPO, RUNTIME_DIR, SLUICE,
+                                TESTBED, hugepages_available, run, sluice_telemetry,
+                                wait_until)
 
 README = REPO / "README.md"
 PREFIX = "sluice"                 # the tour's --file-prefix

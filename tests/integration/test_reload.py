@@ -1,4 +1,4 @@
-"""Live change through telemetry (issue 6): hot reload (telemetry and SIGHUP),
+"""Live change through telemetry: hot reload (telemetry and SIGHUP),
 rollback, the running config, drain / maintenance / enable, breaker open and
 reset, adding and removing backends, counter resets. Each change is checked
 by what a real client sees, against Python backends in sl-backend. A reload
@@ -15,9 +15,9 @@ import time
 
 import pytest
 
-from sluice_env import (BACKEND_NS, CLIENT_NS, HERE, PY, REPO, Gateway, in_ns,
-                        ns_popen, read_line, stop_proc, wait_until,
-                        write_config)
+from harness.sluice_env import (BACKEND_NS, CLIENT_NS, PEERS, PY, REPO, Gateway, in_ns,
+                                ns_popen, read_line, stop_proc, wait_until,
+                                write_config)
 
 GW = "198.18.0.1"
 ADDRS = [f"198.18.1.{i}" for i in range(2, 10)]
@@ -29,7 +29,7 @@ def backends(testbed, tmp_path_factory):
     faults.write_text("{}")
     procs = []
     for a in ADDRS:
-        p = ns_popen(BACKEND_NS, PY, str(HERE / "http_backend.py"),
+        p = ns_popen(BACKEND_NS, PY, str(PEERS / "http_backend.py"),
                      "--addr", a, "--port", "8080", "--faults", str(faults))
         assert (read_line(p, 15) or "").strip() == "ready"
         procs.append(p)
@@ -74,7 +74,7 @@ def gw(testbed, backends, tmp_path):
 
 
 def load(path="/whoami", n=100, c=4):
-    r = in_ns(CLIENT_NS, PY, str(HERE / "http_load.py"), "--url",
+    r = in_ns(CLIENT_NS, PY, str(PEERS / "http_load.py"), "--url",
               f"http://{GW}{path}", "-n", str(n), "-c", str(c), "--body-key",
               timeout=120)
     return json.loads(r.stdout.strip().splitlines()[-1])
@@ -299,7 +299,7 @@ def test_sighup_reloads(gw):
 
 
 def test_sluicectl_write_commands(gw):
-    from ctl_env import ctl, ctl_json
+    from harness.ctl_env import ctl, ctl_json
     r = ctl_json("drain", "a", "b3", prefix=gw.prefix)
     assert r["admin"] in ("draining", "drained"), r
     assert load(n=40)["bodies"] == {ADDRS[0]: 40}
@@ -445,7 +445,7 @@ def test_sighup_never_forces(gw):
 
 
 def test_sluicectl_reload_refuses_warnings_unless_forced(gw):
-    from ctl_env import ctl
+    from harness.ctl_env import ctl
     warned_config(gw.path)
     r = ctl("reload", prefix=gw.prefix)
     assert r.returncode == 1, (r.stdout, r.stderr)
@@ -469,8 +469,8 @@ def test_sluicectl_reload_refuses_warnings_unless_forced(gw):
 
 
 def test_reload_outcomes_are_metrics(gw):
-    from ctl_env import Exporter
-    from prom_text import parse
+    from harness.ctl_env import Exporter
+    from harness.prom_text import parse
     mod_path = REPO / "scripts" / "sluice-exporter"
     loader = importlib.machinery.SourceFileLoader("sluice_exporter", str(mod_path))
     mod = importlib.util.module_from_spec(

@@ -7,9 +7,9 @@ its reason (retry_refused_<reason> in /sluice/pools)."""
 import json
 import time
 
-from ctl_env import Exporter
-from prom_text import parse
-from sluice_env import CLIENT_NS, HERE, PY, in_ns, ns_popen
+from harness.ctl_env import Exporter
+from harness.prom_text import parse
+from harness.sluice_env import CLIENT_NS, PEERS, PY, in_ns, ns_popen
 from test_balancing import (ADDRS, GW, backends, backends_of,  # noqa: F401
                             make_gw, pool)
 
@@ -44,7 +44,7 @@ def test_backend_death_under_load_is_absorbed(make_gw, backends):
                 http={"response_timeout_ms": 5000, "upstream_idle_s": 5})
     backends.set_faults({a: "slow:50" for a in ADDRS[:6]})
     n = 2000
-    client = ns_popen(CLIENT_NS, PY, str(HERE / "http_load.py"),
+    client = ns_popen(CLIENT_NS, PY, str(PEERS / "http_load.py"),
                       "--url", f"http://{GW}/whoami", "-n", str(n), "-c", "32",
                       "--body-key")
     try:

@@ -9,8 +9,8 @@ import shutil
 import subprocess
 import time
 
-from sluice_env import (BACKEND_NS, CLIENT_NS, REPO, TESTBED, in_ns, ns_popen,
-                        run)
+from harness.sluice_env import (BACKEND_NS, CLIENT_NS, REPO, TESTBED, in_ns, ns_popen,
+                                run)
 
 
 def test_deps_is_idempotent():

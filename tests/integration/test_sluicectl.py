@@ -15,10 +15,10 @@ import time
 
 import pytest
 
-from ctl_env import (SLUICECTL, WEB_ADDRS, HttpBackends, ctl, ctl_json, load,
-                     load_async)
-from fake_telemetry import FakeTelemetry
-from sluice_env import PY, read_line, stop_proc, wait_until
+from harness.ctl_env import (SLUICECTL, WEB_ADDRS, HttpBackends, ctl, ctl_json, load,
+                             load_async)
+from peers.fake_telemetry import FakeTelemetry
+from harness.sluice_env import PY, read_line, stop_proc, wait_until
 
 NO_GW = f"sl-none-{os.getpid()}"
 

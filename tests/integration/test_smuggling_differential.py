@@ -30,7 +30,7 @@ from pathlib import Path
 import pytest
 
 from peers.recording import HaproxyPeer, NginxPeer, PythonPeer
-from sluice_env import CLIENT_NS, HERE, PY, running_gateway, write_config
+from harness.sluice_env import CLIENT_NS, PEERS, PY, running_gateway, write_config
 
 GW = "198.18.0.1"
 # Backend kind -> (its address in sl-backend, the gateway port it is behind).
@@ -384,7 +384,7 @@ def run_client(kind):
            "cases": [{"name": c.name, "parts": [p.hex() for p in c.parts()],
                       "responses": max(len(o) for o in c.outcomes)} for c in CASES]}
     r = subprocess.run(["ip", "netns", "exec", CLIENT_NS, PY,
-                        str(HERE / "peers" / "raw_client.py")],
+                        str(PEERS / "raw_client.py")],
                        input=json.dumps(job), capture_output=True, text=True, timeout=170)
     if r.returncode != 0:
         raise RuntimeError(f"raw_client for {kind} failed: {r.stderr[-2000:]}")

@@ -9,9 +9,9 @@ import time
 
 import pytest
 
-from ctl_env import Exporter, HttpBackends, ctl, ctl_json
-from prom_text import parse
-from sluice_env import wait_until
+from harness.ctl_env import Exporter, HttpBackends, ctl, ctl_json
+from harness.prom_text import parse
+from harness.sluice_env import wait_until
 
 IN_ROTATION = {"healthy", "slow_start"}
 

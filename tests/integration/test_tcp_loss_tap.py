@@ -1,4 +1,4 @@
-"""Issue 3, item 10(b) at full size: 200 MB through "mode": "tcp", echoed
+"""The bulk echo under loss at full size: 200 MB through "mode": "tcp", echoed
 back, with 3% random loss each way injected by nftables in sl-client, must
 arrive byte-exact.
 
@@ -12,7 +12,7 @@ import os
 
 import pytest
 
-from sluice_env import CLIENT_NS, GW_CLIENT_IP, NftTable, running_gateway, wait_until
+from harness.sluice_env import CLIENT_NS, GW_CLIENT_IP, NftTable, running_gateway, wait_until
 import test_tcp_proxy as tp
 # The same echo backends (a module-scoped fixture: this module gets its own).
 from test_tcp_proxy import echo_backends  # noqa: F401  (pytest fixture)

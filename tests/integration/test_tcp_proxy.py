@@ -1,4 +1,4 @@
-"""Issue 3 end to end: the userspace TCP stack and the L4 proxy ("mode":
+"""The userspace TCP stack and the L4 proxy ("mode":
 "tcp") against the Linux kernel's TCP on both sides.
 
     sl-client (Linux TCP, tcp_client.py)
@@ -26,12 +26,12 @@ import time
 
 import pytest
 
-from sluice_env import (BACKEND_NS, CLIENT_NS, GW_CLIENT_IP, HERE, PY,
-                        Backend, NftTable, in_ns, last_json,
-                        ns_popen, read_line, running_gateway, stop_proc, wait_until,
-                        write_config)
+from harness.sluice_env import (BACKEND_NS, CLIENT_NS, GW_CLIENT_IP, PEERS, PY,
+                                Backend, NftTable, in_ns, last_json,
+                                ns_popen, read_line, running_gateway, stop_proc, wait_until,
+                                write_config)
 
-CLIENT = str(HERE / "tcp_client.py")
+CLIENT = str(PEERS / "tcp_client.py")
 ECHO_ADDRS = ["198.18.1.2", "198.18.1.3"]
 BACKEND_PORT = 9000
 PORT_ECHO, PORT_REFUSE, PORT_BLACKHOLE = 9000, 9001, 9002

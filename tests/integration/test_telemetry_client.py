@@ -17,10 +17,10 @@ import threading
 import pytest
 
 import sluice_telemetry
-from ctl_env import EXPORTER, SLUICECTL, HttpBackends, ctl, load
-from fake_telemetry import FakeTelemetry
-from prom_text import parse
-from sluice_env import PY, REPO
+from harness.ctl_env import EXPORTER, SLUICECTL, HttpBackends, ctl, load
+from peers.fake_telemetry import FakeTelemetry
+from harness.prom_text import parse
+from harness.sluice_env import PY, REPO
 from sluice_telemetry import Telemetry, TelemetryError
 
 CLIENT = REPO / "scripts" / "sluice_telemetry.py"

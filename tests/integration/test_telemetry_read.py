@@ -1,4 +1,4 @@
-"""The read side of telemetry (issue 6, item 1): every /sluice/ read command
+"""The read side of telemetry: every /sluice/ read command
 answers well-formed JSON with exactly the fields docs/operations.md
 documents, with the documented types; counters move with real traffic;
 paged tables page into disjoint pages that cover everything and each fit
@@ -16,9 +16,9 @@ import time
 
 import pytest
 
-from sluice_env import (BACKEND_NS, CLIENT_NS, HERE, PY, REPO, RUNTIME_DIR,
-                        Backend, Gateway, in_ns, ns_popen, read_line,
-                        stop_proc, wait_until, write_config)
+from harness.sluice_env import (BACKEND_NS, CLIENT_NS, PEERS, PY, REPO, RUNTIME_DIR,
+                                Backend, Gateway, in_ns, ns_popen, read_line,
+                                stop_proc, wait_until, write_config)
 
 GW = "198.18.0.1"
 DOCS = REPO / "docs" / "operations.md"
@@ -207,7 +207,7 @@ N_ROUTE_ROWS = 3 + N_FILLER_ROUTES + 1        # routes and the default
 @pytest.fixture(scope="module")
 def env(testbed, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("telread")
-    http = ns_popen(BACKEND_NS, PY, str(HERE / "http_backend.py"),
+    http = ns_popen(BACKEND_NS, PY, str(PEERS / "http_backend.py"),
                     "--addr", "198.18.1.2", "--addr", "198.18.1.3",
                     "--addr", "198.18.1.4", "--port", "8080")
     echo = Backend("echo", ["198.18.1.5"], 9000)

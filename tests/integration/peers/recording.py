@@ -21,7 +21,7 @@ read, refused ones too. Standard library only.
 import json
 from pathlib import Path
 
-from sluice_env import BACKEND_NS, PY, in_ns, ns_popen, read_line, stop_proc, wait_until
+from harness.sluice_env import BACKEND_NS, PY, in_ns, ns_popen, read_line, stop_proc, wait_until
 
 PEERS = Path(__file__).resolve().parent
 ORIGIN = PEERS / "record_origin.py"

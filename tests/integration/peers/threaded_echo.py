@@ -2,7 +2,7 @@
 """A thread-per-connection echo server (socketserver.ThreadingTCPServer),
 the shape of many simple backends: each thread blocks in recv() and in
 sendall(), so while it writes it does not read, and the kernel's receive
-buffer fills. tests/integration/backends.py echo is asyncio and reads and
+buffer fills. tests/integration/peers/backends.py echo is asyncio and reads and
 writes at once; a stall that only this shape provoked went unnoticed.
 
     threaded_echo.py --addr 198.18.1.2 --addr 198.18.1.3 --port 9000

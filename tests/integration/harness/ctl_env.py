@@ -9,8 +9,8 @@ import subprocess
 import urllib.error
 import urllib.request
 
-from sluice_env import (BACKEND_NS, CLIENT_NS, HERE, PY, REPO, in_ns,
-                        ns_popen, read_line, stop_proc)
+from harness.sluice_env import (BACKEND_NS, CLIENT_NS, PEERS, PY, REPO, in_ns,
+                                ns_popen, read_line, stop_proc)
 
 SLUICECTL = REPO / "scripts" / "sluicectl"
 EXPORTER = REPO / "scripts" / "sluice-exporter"
@@ -40,11 +40,11 @@ def ctl_json(*args, prefix=None):
 
 
 class HttpBackends:
-    """tests/integration/http_backend.py on every backend address of the
+    """tests/integration/peers/http_backend.py on every backend address of the
     example config, one process (in sl-backend)."""
 
     def __init__(self, addrs=WEB_ADDRS + [API_ADDR], port=8080):
-        self.cmd = [PY, str(HERE / "http_backend.py"), "--port", str(port),
+        self.cmd = [PY, str(PEERS / "http_backend.py"), "--port", str(port),
                     "--lifetime", "900"]
         for a in addrs:
             self.cmd += ["--addr", a]
@@ -65,7 +65,7 @@ class HttpBackends:
 
 def load(n, path="/whoami", c=1, rate=0, timeout=120):
     """Exactly n requests through the gateway; the load client's summary."""
-    args = [PY, str(HERE / "http_load.py"), "--url", f"http://{GW}{path}",
+    args = [PY, str(PEERS / "http_load.py"), "--url", f"http://{GW}{path}",
             "-n", str(n), "-c", str(c), "--body-key"]
     if rate:
         args += ["--rate", str(rate)]
@@ -75,7 +75,7 @@ def load(n, path="/whoami", c=1, rate=0, timeout=120):
 
 def load_async(n, path="/whoami", c=1, rate=0):
     """The same, in the background: a Popen to wait on."""
-    args = [PY, str(HERE / "http_load.py"), "--url", f"http://{GW}{path}",
+    args = [PY, str(PEERS / "http_load.py"), "--url", f"http://{GW}{path}",
             "-n", str(n), "-c", str(c)]
     if rate:
         args += ["--rate", str(rate)]

@@ -2,7 +2,7 @@
 """A client that tries to pin the gateway's buffers, for test_buffer_limits
 and scripts/bench-hostile.sh. Run it in the client namespace:
 
-    ip netns exec sl-client /usr/bin/python3 tests/integration/hostile_client.py \
+    ip netns exec sl-client /usr/bin/python3 tests/integration/peers/hostile_client.py \
         --src 198.18.0.2 --dst 198.18.0.1 --port 8000 --conns 32 --seconds 8
 
 It opens --conns connections from --src (TCP_NODELAY, a small send buffer),

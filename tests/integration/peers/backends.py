@@ -3,7 +3,7 @@
 
 Run one inside the backend namespace, for example:
 
-    ip netns exec sl-backend /usr/bin/python3 tests/integration/backends.py \
+    ip netns exec sl-backend /usr/bin/python3 tests/integration/peers/backends.py \
         echo --addr 198.18.1.2 --addr 198.18.1.3 --port 9000
 
 Modes:

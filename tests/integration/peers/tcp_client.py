@@ -2,7 +2,7 @@
 """TCP clients for the integration tests and scripts/bench-tcp.sh.
 
 Run inside the client namespace (ip netns exec sl-client /usr/bin/python3
-tests/integration/tcp_client.py MODE ...). Every mode is bounded in time and
+tests/integration/peers/tcp_client.py MODE ...). Every mode is bounded in time and
 in count, and prints one JSON object on stdout as its last line (rr with
 --hold also prints a {"phase": "connected", ...} line before that).
 

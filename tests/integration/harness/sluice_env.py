@@ -6,13 +6,12 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 sys.path.insert(0, str(REPO / "scripts"))
 import sluice_telemetry  # noqa: E402  (scripts/, the one telemetry client)
 SLUICE = Path(os.environ.get("SLUICE_BIN", REPO / "build" / "app" / "sluice"))
@@ -236,7 +235,8 @@ def write_config(path, **overrides):
 
 # --- Helpers for tests that run their own processes in the namespaces -------
 
-HERE = Path(__file__).resolve().parent
+TESTS = REPO / "tests" / "integration"   # the test modules
+PEERS = TESTS / "peers"     # the backends and clients they run (by path)
 PY = "/usr/bin/python3"      # Debian's python: the one pytest runs under
 
 
@@ -314,6 +314,17 @@ def wait_until(pred, timeout=5.0, step=0.1):
         time.sleep(step)
 
 
+
+def port_stats(gw, name):
+    """One port's row of /sluice/ports (name: the DPDK port name)."""
+    return gw.tel.query("/sluice/ports")[name]
+
+
+def arp_entries(gw):
+    """The gateway's neighbour table, {ip: row}, from /sluice/arp."""
+    reply = gw.tel.query("/sluice/arp")
+    return {v["ip"]: v for k, v in reply.items() if isinstance(v, dict)}
+
 class NftTable:
     """An nftables table in a namespace for the length of a with-block,
     deleted on exit even when the block fails. body is the table's content."""
@@ -338,10 +349,10 @@ class NftTable:
 
 
 class Backend:
-    """tests/integration/backends.py (echo or sink) in a namespace."""
+    """tests/integration/peers/backends.py (echo or sink) in a namespace."""
 
     def __init__(self, mode, addrs, port, ns=BACKEND_NS, lifetime=1800):
-        self.cmd = [PY, str(HERE / "backends.py"), mode, "--port", str(port),
+        self.cmd = [PY, str(PEERS / "backends.py"), mode, "--port", str(port),
                     "--lifetime", str(lifetime)]
         for a in addrs:
             self.cmd += ["--addr", a]

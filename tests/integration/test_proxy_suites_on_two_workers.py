@@ -15,7 +15,7 @@ import sys
 
 import pytest
 
-from sluice_env import HERE, REPO, TESTBED, run
+from harness.sluice_env import TESTS, REPO, TESTBED, run
 
 PMDS = ("af_xdp", "tap")
 SUITES = ("test_http_proxy.py", "test_tcp_proxy.py")
@@ -26,7 +26,7 @@ def test_suites_with_two_workers(testbed, pmd):
     env = dict(os.environ, SLUICE_TEST_WORKERS="2", SLUICE_TEST_PMD=pmd)
     try:
         r = subprocess.run(
-            [sys.executable, "-m", "pytest", *[str(HERE / s) for s in SUITES],
+            [sys.executable, "-m", "pytest", *[str(TESTS / s) for s in SUITES],
              "-p", "no:cacheprovider", "-q", "-x"],
             cwd=REPO, env=env, capture_output=True, text=True, timeout=1500)
     finally:

@@ -1,14 +1,14 @@
 """The hostile-client scenario that tests/integration/test_buffer_limits.py
 checks and scripts/bench-hostile.sh measures: the gateway config, and one
-attack (tests/integration/hostile_client.py in sl-client) sampled through
+attack (tests/integration/peers/hostile_client.py in sl-client) sampled through
 telemetry while a normal client is served. Standard library only."""
 
 import contextlib
 import json
 import time
 
-from sluice_env import (BACKEND_NS, CLIENT_NS, GW_CLIENT_IP, HERE, PY, in_ns,
-                        ns_popen, read_line, stop_proc, write_config)
+from harness.sluice_env import (BACKEND_NS, CLIENT_NS, GW_CLIENT_IP, PEERS, PY, in_ns,
+                                ns_popen, read_line, stop_proc, write_config)
 
 HOSTILE_SRC, NORMAL_SRC = "198.18.0.2", "198.18.0.3"
 HTTP_BACKEND, SILENT_BACKEND = "198.18.1.2", "198.18.1.7"
@@ -49,9 +49,9 @@ def tcp_total(gw):
 def running_peers():
     """The backends in sl-backend: http_backend.py for the HTTP listener
     (its /hang never answers) and silent_backend.py for the tcp-mode one."""
-    web = ns_popen(BACKEND_NS, PY, str(HERE / "http_backend.py"),
+    web = ns_popen(BACKEND_NS, PY, str(PEERS / "http_backend.py"),
                    "--addr", HTTP_BACKEND, "--port", "8080", "--lifetime", "600")
-    silent = ns_popen(BACKEND_NS, PY, str(HERE / "silent_backend.py"),
+    silent = ns_popen(BACKEND_NS, PY, str(PEERS / "silent_backend.py"),
                       "--addr", SILENT_BACKEND, "--port", str(SILENT_PORT),
                       "--lifetime", "600")
     try:
@@ -79,7 +79,7 @@ def attack(gw, port, request, conns, seconds, hold):
     workers = gw.tel.query("/sluice/info")["workers"]
     share = workers * MAX_ADDR_MBUFS
     before = tcp_total(gw)
-    hostile = ns_popen(CLIENT_NS, PY, str(HERE / "hostile_client.py"),
+    hostile = ns_popen(CLIENT_NS, PY, str(PEERS / "hostile_client.py"),
                        "--src", HOSTILE_SRC, "--dst", GW_CLIENT_IP,
                        "--port", str(port), "--conns", str(conns),
                        "--seconds", str(seconds), "--hold", str(hold),

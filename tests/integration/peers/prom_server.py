@@ -9,7 +9,7 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
-from sluice_env import stop_proc, wait_until
+from harness.sluice_env import stop_proc, wait_until
 
 PROMETHEUS = Path("/usr/bin/prometheus")
 
