@@ -185,19 +185,11 @@ static const char *
 reason(unsigned int status)
 {
 	switch (status) {
-	case 400: return "Bad Request";
-	case 404: return "Not Found";
-	case 408: return "Request Timeout";
-	case 413: return "Content Too Large";
-	case 414: return "URI Too Long";
-	case 417: return "Expectation Failed";
-	case 429: return "Too Many Requests";
-	case 431: return "Request Header Fields Too Large";
-	case 501: return "Not Implemented";
-	case 502: return "Bad Gateway";
-	case 503: return "Service Unavailable";
-	case 504: return "Gateway Timeout";
-	case 505: return "HTTP Version Not Supported";
+#define SL_H1_STATUS(st, phrase, counter) case st: return phrase;
+#define SL_H1_STATUS_UNCOUNTED(st, phrase) case st: return phrase;
+#include "sl_http_status.def"
+#undef SL_H1_STATUS
+#undef SL_H1_STATUS_UNCOUNTED
 	default: return "Error";
 	}
 }
@@ -218,18 +210,11 @@ count_status(struct sl_h1_proxy *hp, unsigned int status, bool ours)
 	if (!ours)
 		return;
 	switch (status) {
-	case 400: hp->stats.err_400++; break;
-	case 404: hp->stats.err_404++; break;
-	case 408: hp->stats.err_408++; break;
-	case 413: hp->stats.err_413++; break;
-	case 414: hp->stats.err_414++; break;
-	case 429: hp->stats.err_429++; break;
-	case 431: hp->stats.err_431++; break;
-	case 501: hp->stats.err_501++; break;
-	case 502: hp->stats.err_502++; break;
-	case 503: hp->stats.err_503++; break;
-	case 504: hp->stats.err_504++; break;
-	case 505: hp->stats.err_505++; break;
+#define SL_H1_STATUS(st, phrase, counter) case st: hp->stats.counter++; break;
+#define SL_H1_STATUS_UNCOUNTED(st, phrase)
+#include "sl_http_status.def"
+#undef SL_H1_STATUS
+#undef SL_H1_STATUS_UNCOUNTED
 	default: break;
 	}
 }
@@ -879,9 +864,7 @@ request_headers_done(struct sl_h1_client *cl, struct sl_h1_xchg *x,
 	if (h->body == SL_HTTP_BODY_NONE ||
 	    (h->body == SL_HTTP_BODY_LENGTH && h->content_length == 0))
 		x->flags |= XF_NO_BODY;
-	if (h->method == SL_HTTP_M_GET || h->method == SL_HTTP_M_HEAD ||
-	    h->method == SL_HTTP_M_PUT || h->method == SL_HTTP_M_DELETE ||
-	    h->method == SL_HTTP_M_OPTIONS || h->method == SL_HTTP_M_TRACE)
+	if (sl_http_method_idempotent(h->method))
 		x->flags |= XF_IDEMPOTENT;
 	if (h->version_minor == 0)
 		x->flags |= XF_CLIENT_10;
