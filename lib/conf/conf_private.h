@@ -93,4 +93,9 @@ void
 conf_parse_rate(json_t *parent, const char *key, const char *ptr,
 		struct sl_conf_rate *r, struct sl_conf_diag *d);
 
+/* conf_layout.c: backends a pool of n may grow to without a restart (the
+ * merge gives a pool a reload adds the same room). */
+uint32_t
+conf_layout_backend_cap(uint32_t n);
+
 #endif

@@ -34,8 +34,8 @@ sl_conf_layout_init(struct sl_conf *conf);
 
 /*
  * Fit `next`, freshly loaded and validated, onto the running config's
- * layout (conf_reload.c): pools and backends keep their indices, removed
- * ones stay as tombstones, new ones take free room. Settings that need a
+ * layout (conf_layout.c; the merge is conf_merge.c): pools and backends
+ * keep their indices, removed ones stay as tombstones, new ones take free room. Settings that need a
  * restart (ports, IP routes, listeners' addresses, tcp, memory, ...) are
  * errors. Consumes `next`; returns it merged, or NULL with errors in diag.
  */

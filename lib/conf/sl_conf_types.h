@@ -262,7 +262,7 @@ struct sl_conf_pool {
 	unsigned int n_backends;
 	struct sl_conf_backend *backends;
 	/*
-	 * Layout, kept across reloads (conf_reload.c): a pool keeps its index
+	 * Layout, kept across reloads (conf_layout.c): a pool keeps its index
 	 * and each backend its index in the pool for as long as the process
 	 * runs, so that per-lcore state indexed by them stays valid while
 	 * requests are in flight. Removed ones stay as tombstones.
@@ -318,7 +318,7 @@ struct sl_conf_listener {
 	struct sl_conf_http_route *routes;
 	struct sl_conf_rate client_rate_limit; /* per client address: 429 past it */
 	bool valid;
-	/* Layout (conf_reload.c): per-lcore route slots, default pool last. */
+	/* Layout (conf_layout.c): per-lcore route slots, default pool last. */
 	uint32_t route_cap;      /* routes this listener may grow to */
 	uint32_t route_base;     /* first per-lcore route slot */
 };

@@ -128,7 +128,7 @@ starts(const char *s, const char *prefix)
 }
 
 /*
- * The texts are lib/upstream's (upstream_ctl.c, upstream_rootcause.c):
+ * The texts are lib/upstream's (upstream_thread.c, upstream_rootcause.c):
  * only the event that starts trouble counts, not its end (a breaker
  * closing, a backend returning, an alarm clearing, shedding ending).
  */

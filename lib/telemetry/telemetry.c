@@ -33,7 +33,7 @@
 #include "sl_telemetry.h"
 #include "telemetry_private.h"
 #include "telemetry_capture.h"
-#include "telemetry_ctl.h"
+#include "telemetry_write.h"
 
 /*
  * Rows a page. Each is sized so that a page of worst-case rows (64-byte
@@ -787,7 +787,7 @@ sl_telemetry_register(struct sl_dp *dp)
 	rc |= tel_schema_register(dp);
 	rc |= tel_lb_register(dp);
 	rc |= tel_capture_register(dp);
-	rc |= tel_ctl_register(dp);
+	rc |= tel_write_register(dp);
 	rc |= tel_incident_register(dp);
 	rc |= tel_drain_register(dp);
 	rc |= tel_test_register();

@@ -17,7 +17,7 @@
 #include "sl_conf.h"
 #include "sl_ctl.h"
 #include "sl_upstream.h"
-#include "telemetry_ctl.h"
+#include "telemetry_write.h"
 #include "telemetry_private.h"
 
 #define CHUNK        120   /* telemetry strings hold 127 bytes at most */
@@ -420,7 +420,7 @@ reg(const char *cmd, telemetry_cb fn, const char *help)
 }
 
 int
-tel_ctl_register(struct sl_dp *dp)
+tel_write_register(struct sl_dp *dp)
 {
 	int rc = 0;
 
