@@ -172,6 +172,8 @@ turn(struct sl_lcore *lc, bool clients, uint32_t *empty, uint32_t *sleep_us)
 		}
 	}
 	fired = sl_timer_wheel_advance(&lc->tcp->wheel, t0);
+	/* The apps hear of this turn's input and timers now, all at once. */
+	sl_tcp_dispatch(lc->tcp);
 	sl_arp_tick(lc);
 	if (clients)
 		lg_client_poll(&client, t0);

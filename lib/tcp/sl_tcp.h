@@ -64,7 +64,16 @@ void
 sl_tcp_input(struct sl_tcp_stack *s, unsigned int port, struct rte_mbuf *m,
 	     struct rte_ipv4_hdr *ip, uint16_t ip_hlen);
 
-/* Run due timers; call once per loop turn. */
+/*
+ * Run the application callbacks for everything input and timers marked
+ * since the last call (tcp_event.c). The worker calls it once per loop
+ * turn, after the RX burst and the timers; nothing is told before.
+ * Returns the connections told.
+ */
+uint32_t
+sl_tcp_dispatch(struct sl_tcp_stack *s);
+
+/* Run due timers; call once per loop turn (then sl_tcp_dispatch()). */
 void
 sl_tcp_timers(struct sl_tcp_stack *s, uint64_t now_tsc);
 

@@ -3,6 +3,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/queue.h>
 
 #include <rte_common.h>
 
@@ -49,9 +50,13 @@ struct sl_tcp_conn;
 
 /*
  * What the stack tells the application owning a connection. Callbacks run
- * on the owner lcore inside packet processing; they may send, receive,
- * shut down or abort any connection of that lcore. After `closed` the
- * connection is gone: the application must drop its pointer.
+ * on the owner lcore, never inside packet processing: input and timers only
+ * mark a connection's events, and sl_tcp_dispatch() (once per loop turn,
+ * after the RX burst and the timers) calls the callbacks, so that no
+ * callback ever re-enters TCP while it is in the middle of a segment. They
+ * may send, receive, shut down or abort any connection of that lcore, and
+ * open new ones. After `closed` the connection is gone: the application
+ * must drop its pointer.
  */
 struct sl_tcp_app_ops {
 	void (*established)(struct sl_tcp_conn *c);
@@ -83,6 +88,15 @@ struct sl_tcp_listener {
 #define SL_TCPF_DEAD        0x1000   /* freed; guards re-entrant callers */
 #define SL_TCPF_TW          0x2000   /* TIME_WAIT timer running */
 #define SL_TCPF_APP_ACK     0x4000   /* the app acks what it still awaits */
+#define SL_TCPF_ZOMBIE      0x8000   /* closed, out of the table; the slot
+                                        waits for its app to be told */
+
+/* Events waiting for sl_tcp_dispatch() (c->events), in the order told. */
+#define SL_TCP_EV_ACCEPT      0x01   /* handshake done: ask the listener */
+#define SL_TCP_EV_ESTABLISHED 0x02
+#define SL_TCP_EV_READABLE    0x04
+#define SL_TCP_EV_WRITABLE    0x08
+#define SL_TCP_EV_CLOSED      0x10   /* reason in c->close_why */
 
 /* Queue packing modes (c->qflags): set while a queue holds small
  * segments, so each new one is copied into the tail (tcp_mem.c). */
@@ -142,6 +156,9 @@ struct sl_tcp_conn {
 
 	const struct sl_tcp_app_ops *ops;
 	void *app;
+	TAILQ_ENTRY(sl_tcp_conn) ev_link; /* on s->events while events != 0 */
+	uint8_t events;                  /* SL_TCP_EV_* not yet told */
+	uint8_t close_why;               /* enum sl_tcp_close_reason */
 	uint32_t connect_timeout_ms;
 	uint32_t free_next;              /* free-list link */
 	/* buffer accounting (tcp_mem.c): mbufs, not bytes */
@@ -207,6 +224,8 @@ struct sl_tcp_stack {
 	bool draining;                   /* listeners refuse: sl_tcp_drain() */
 	struct sl_tcp_listener listeners[SL_TCP_MAX_LISTENERS];
 	struct sl_timer_wheel wheel;
+	/* Connections with events for their apps, oldest first. */
+	TAILQ_HEAD(sl_tcp_ev_list, sl_tcp_conn) events;
 	struct sl_tcp_stats stats;
 };
 

@@ -212,8 +212,8 @@ sl_tcp_abort(struct sl_tcp_stack *s, struct sl_tcp_conn *c)
 	if (c->state != SL_TCP_SYN_SENT && c->state != SL_TCP_TIME_WAIT &&
 	    c->state != SL_TCP_CLOSED)
 		tcp_send_rst(s, c);
-	c->ops = NULL;
-	tcp_conn_free(s, c);
+	/* The app is done with it: nothing it has not been told yet stays. */
+	tcp_conn_release(s, c);
 }
 
 uint32_t

@@ -80,14 +80,13 @@ conn_route(struct sl_tcp_stack *s, struct sl_tcp_conn *c)
 static bool
 passive_accept(struct sl_tcp_stack *s, struct sl_tcp_conn *c)
 {
-	const struct sl_tcp_listener *l = c->app;
-
-	c->app = NULL;
-	if (l == NULL || l->accept(c, l->arg) != 0) {
+	/* c->app is still the listener: sl_tcp_dispatch() asks it. */
+	if (c->app == NULL) {
 		tcp_send_rst(s, c);
 		tcp_conn_free(s, c);
 		return false;
 	}
+	tcp_event(s, c, SL_TCP_EV_ACCEPT);
 	return true;
 }
 
@@ -617,8 +616,7 @@ syn_sent_input(struct sl_tcp_stack *s, struct sl_tcp_conn *c, unsigned int port,
 	c->cc.ops->init(&c->cc, c->mss);
 	tcp_set_state(s, c, SL_TCP_ESTABLISHED);
 	tcp_send_ack(s, c);
-	if (c->ops != NULL && c->ops->established != NULL)
-		c->ops->established(c);
+	tcp_event(s, c, SL_TCP_EV_ESTABLISHED);
 }
 
 /* Is the segment inside our receive window (RFC 9293 3.10.7.4 table)? */
@@ -657,7 +655,6 @@ conn_input(struct sl_tcp_stack *s, struct sl_tcp_conn *c, unsigned int port,
 	   struct rte_mbuf *m, struct seg *g)
 {
 	bool readable = false, writable = false, fin = false;
-	uint32_t gen;
 
 	s->stats.segments_in++;
 	if (c->state == SL_TCP_SYN_SENT) {
@@ -787,18 +784,11 @@ conn_input(struct sl_tcp_stack *s, struct sl_tcp_conn *c, unsigned int port,
 out:
 	tcp_mem_sync(s, c);
 	sl_tcp_output(s, c);
-	/* A callback may free this slot, and even reuse it: check the gen. */
-	gen = c->gen;
-	if (readable && c->ops != NULL && c->ops->readable != NULL) {
-		c->ops->readable(c);
-		if ((c->flags & SL_TCPF_DEAD) || c->gen != gen)
-			return;
-	}
-	if (writable && c->ops != NULL && c->ops->writable != NULL) {
-		c->ops->writable(c);
-		if ((c->flags & SL_TCPF_DEAD) || c->gen != gen)
-			return;
-	}
+	/* Told at dispatch, after the burst: no app code runs mid-segment. */
+	if (readable)
+		tcp_event(s, c, SL_TCP_EV_READABLE);
+	if (writable)
+		tcp_event(s, c, SL_TCP_EV_WRITABLE);
 	if (c->state == SL_TCP_TIME_WAIT && !(c->flags & SL_TCPF_TW))
 		tcp_enter_time_wait(s, c);
 }

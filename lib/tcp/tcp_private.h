@@ -101,10 +101,13 @@ struct sl_tcp_conn *tcp_conn_alloc(struct sl_tcp_stack *s);
 int tcp_conn_hash(struct sl_tcp_stack *s, struct sl_tcp_conn *c);
 struct sl_tcp_conn *tcp_lookup(struct sl_tcp_stack *s, uint32_t laddr,
 			       uint16_t lport, uint32_t raddr, uint16_t rport);
+/* Free a connection its app is not (or no longer) to be told about. */
 void tcp_conn_free(struct sl_tcp_stack *s, struct sl_tcp_conn *c);
+/* Free the slot now, pending events and all. */
+void tcp_conn_release(struct sl_tcp_stack *s, struct sl_tcp_conn *c);
 void tcp_set_state(struct sl_tcp_stack *s, struct sl_tcp_conn *c,
 		   enum sl_tcp_state st);
-/* Tell the app (once) and free. */
+/* Tell the app (once, at dispatch) and free after that. */
 void tcp_conn_close(struct sl_tcp_stack *s, struct sl_tcp_conn *c,
 		    enum sl_tcp_close_reason why);
 uint32_t tcp_isn(struct sl_tcp_stack *s, uint32_t laddr, uint16_t lport,
@@ -114,6 +117,25 @@ const struct sl_tcp_listener *tcp_listener_find(const struct sl_tcp_stack *s,
 /* Common set-up of a new connection's windows, timers, congestion state. */
 void tcp_conn_setup(struct sl_tcp_stack *s, struct sl_tcp_conn *c);
 void tcp_enter_time_wait(struct sl_tcp_stack *s, struct sl_tcp_conn *c);
+/* A TIME_WAIT entry whose app has been told: drop the app and the queues. */
+void tcp_time_wait_told(struct sl_tcp_stack *s, struct sl_tcp_conn *c);
+
+/* tcp_event.c: app events, marked during input and told at dispatch. */
+static inline void
+tcp_event(struct sl_tcp_stack *s, struct sl_tcp_conn *c, uint8_t ev)
+{
+	if (c->events == 0)
+		TAILQ_INSERT_TAIL(&s->events, c, ev_link);
+	c->events |= ev;
+}
+
+static inline void
+tcp_event_cancel(struct sl_tcp_stack *s, struct sl_tcp_conn *c)
+{
+	if (c->events != 0)
+		TAILQ_REMOVE(&s->events, c, ev_link);
+	c->events = 0;
+}
 
 /* tcp_output.c */
 void tcp_send_syn(struct sl_tcp_stack *s, struct sl_tcp_conn *c, bool ack);

@@ -106,6 +106,7 @@ sl_tcp_stack_create(struct sl_lcore *lc, const struct sl_conf_tcp *conf,
 	s->ip_id = (uint16_t)rte_rand();
 	sl_syncookie_init(&s->cookies, tcp_secret(), rte_rdtsc() / rte_get_tsc_hz());
 	sl_timer_wheel_init(&s->wheel, s->tsc_per_ms, rte_rdtsc(), s);
+	TAILQ_INIT(&s->events);
 
 	/* Contiguous blocks: the owner of a reply is (dport - lo) / span. */
 	span = sl_tcp_eph_span(conf->ephemeral_lo, conf->ephemeral_hi, n_workers);
@@ -250,22 +251,38 @@ tcp_lookup(struct sl_tcp_stack *s, uint32_t laddr, uint16_t lport,
 	return &s->conns[(uintptr_t)data];
 }
 
-void
-tcp_conn_free(struct sl_tcp_stack *s, struct sl_tcp_conn *c)
+/*
+ * Out of the table, timers stopped, nothing more to send: a connection the
+ * network no longer reaches. Its received bytes stay, for the app to take
+ * when it is told. Idempotent.
+ */
+static void
+conn_unlink(struct sl_tcp_stack *s, struct sl_tcp_conn *c)
 {
 	struct tcp_key k;
 
-	if (c->flags & SL_TCPF_DEAD)
+	if (c->flags & SL_TCPF_ZOMBIE)
 		return;
 	key_of(c, &k);
 	rte_hash_del_key(s->table, &k);
 	sl_timer_cancel(&s->wheel, &c->rtx_timer);
 	sl_timer_cancel(&s->wheel, &c->delack_timer);
-	tcp_addr_detach(s, c);
 	sl_mq_free(&c->sndq);
-	sl_mq_free(&c->rcvq);
 	sl_mq_free(&c->ooo);
 	tcp_set_state(s, c, SL_TCP_CLOSED);
+	c->flags |= SL_TCPF_ZOMBIE;
+	tcp_mem_sync(s, c);
+}
+
+void
+tcp_conn_release(struct sl_tcp_stack *s, struct sl_tcp_conn *c)
+{
+	if (c->flags & SL_TCPF_DEAD)
+		return;
+	tcp_event_cancel(s, c);
+	conn_unlink(s, c);
+	tcp_addr_detach(s, c);
+	sl_mq_free(&c->rcvq);
 	s->stats.state[SL_TCP_CLOSED]--;
 	s->stats.active--;
 	c->flags = SL_TCPF_DEAD;
@@ -276,17 +293,34 @@ tcp_conn_free(struct sl_tcp_stack *s, struct sl_tcp_conn *c)
 }
 
 void
+tcp_conn_free(struct sl_tcp_stack *s, struct sl_tcp_conn *c)
+{
+	if (c->flags & SL_TCPF_DEAD)
+		return;
+	/* Its app has a close coming (TIME_WAIT, told at dispatch): keep
+	 * the slot for that, out of the network's reach. */
+	if (c->events & SL_TCP_EV_CLOSED) {
+		conn_unlink(s, c);
+		return;
+	}
+	tcp_conn_release(s, c);
+}
+
+void
 tcp_conn_close(struct sl_tcp_stack *s, struct sl_tcp_conn *c,
 	       enum sl_tcp_close_reason why)
 {
-	const struct sl_tcp_app_ops *ops = c->ops;
-
 	if (c->flags & SL_TCPF_DEAD)
 		return;
-	c->ops = NULL;
-	if (ops != NULL && ops->closed != NULL)
-		ops->closed(c, why);
-	tcp_conn_free(s, c);
+	if (c->ops == NULL || c->ops->closed == NULL) {
+		tcp_conn_free(s, c);
+		return;
+	}
+	/* The app is told at dispatch; the slot lives until then. */
+	if (!(c->events & SL_TCP_EV_CLOSED))
+		c->close_why = (uint8_t)why;
+	tcp_event(s, c, SL_TCP_EV_CLOSED);
+	conn_unlink(s, c);
 }
 
 /* RFC 6528: a per-tuple offset plus a clock that moves 250k times a second. */
@@ -317,8 +351,6 @@ tcp_conn_setup(struct sl_tcp_stack *s, struct sl_tcp_conn *c)
 void
 tcp_enter_time_wait(struct sl_tcp_stack *s, struct sl_tcp_conn *c)
 {
-	const struct sl_tcp_app_ops *ops = c->ops;
-
 	sl_timer_cancel(&s->wheel, &c->delack_timer);
 	if (s->conf->time_wait_s == 0 || s->time_wait >= s->conf->time_wait_max) {
 		/* Bounded: beyond the cap a TIME_WAIT entry is not kept. */
@@ -331,11 +363,22 @@ tcp_enter_time_wait(struct sl_tcp_stack *s, struct sl_tcp_conn *c)
 	c->flags |= SL_TCPF_TW;
 	sl_timer_arm(&s->wheel, &c->rtx_timer,
 		     tcp_ms_to_ticks(s->conf->time_wait_s * 1000));
-	/* The application is done with it (it may still take the last
-	 * received bytes in the callback); it only guards the 4-tuple now. */
+	/* The application is done with it; it only guards the 4-tuple now.
+	 * An app is told at dispatch (it may take the last received bytes
+	 * then) and the queues go after that (tcp_time_wait_told). */
+	if (c->ops != NULL && c->ops->closed != NULL) {
+		c->close_why = SL_TCP_CLOSE_NORMAL;
+		tcp_event(s, c, SL_TCP_EV_CLOSED);
+		return;
+	}
+	tcp_time_wait_told(s, c);
+}
+
+void
+tcp_time_wait_told(struct sl_tcp_stack *s, struct sl_tcp_conn *c)
+{
 	c->ops = NULL;
-	if (ops != NULL && ops->closed != NULL)
-		ops->closed(c, SL_TCP_CLOSE_NORMAL);
+	c->app = NULL;
 	sl_mq_free(&c->sndq);
 	sl_mq_free(&c->rcvq);
 	sl_mq_free(&c->ooo);

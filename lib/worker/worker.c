@@ -295,6 +295,9 @@ sl_worker_main(void *arg)
 		}
 		/* Timers that fire do real work: their turn counts as busy. */
 		fired = sl_timer_wheel_advance(&lc->tcp->wheel, t0);
+		/* The apps hear of this turn's input and timers now, all at
+		 * once, and nothing of theirs runs mid-segment (tcp_event.c). */
+		sl_tcp_dispatch(lc->tcp);
 		sl_arp_tick(lc);
 		sl_tx_flush_all(lc);
 		sl_port_tx_kick(lc, t0);

@@ -178,6 +178,7 @@ tcp_hook(struct sl_lcore *l, unsigned int port, struct rte_mbuf *m,
 	 struct rte_ipv4_hdr *ip, uint16_t hlen)
 {
 	sl_tcp_input(l->tcp, port, m, ip, hlen);
+	sl_tcp_dispatch(l->tcp);   /* one segment is the fuzzer's burst */
 }
 
 static void *pool_objs[2048];
@@ -669,6 +670,7 @@ advance(uint64_t ms)
 	clock_ms += ms;
 	lc->now = S->wheel.base_tsc + clock_ms * S->wheel.tick_tsc + 1;
 	sl_tcp_timers(S, lc->now);
+	sl_tcp_dispatch(S);
 	sl_arp_tick(lc);
 	drain_tx();
 }

@@ -83,6 +83,7 @@ fz_rx_push(struct fz_net *n, struct rte_mbuf *m)
 {
 	if (n->rxn == FZ_RXQ) {
 		sl_net_input(n->lc, 0, n->rxq, (uint16_t)n->rxn);
+		sl_tcp_dispatch(n->lc->tcp);
 		n->rxn = 0;
 	}
 	n->rxq[n->rxn++] = m;
@@ -477,6 +478,7 @@ fz_net_pump(struct fz_net *n)
 			n->rxn = 0;
 			n->lc->now = rte_rdtsc();
 			sl_net_input(n->lc, 0, n->rxq, (uint16_t)k);
+			sl_tcp_dispatch(n->lc->tcp);   /* as the worker: after the burst */
 		}
 	}
 	FUZZ_CHECK(!"the exchange of frames never settled");
@@ -495,6 +497,7 @@ fz_net_advance(struct fz_net *n, uint64_t ms)
 
 		n->vnow += d ? d : 1;
 		sl_timer_wheel_advance(w, w->base_tsc + n->vnow * w->tick_tsc);
+		sl_tcp_dispatch(n->lc->tcp);
 		fz_net_pump(n);
 	}
 }

@@ -53,12 +53,28 @@ static struct sl_tcp_conn *accepted;
 static int n_accepts, n_readable, n_closed, n_established;
 static enum sl_tcp_close_reason last_reason;
 static bool refuse;
+/* Callbacks run only at dispatch, never inside sl_tcp_input (tcp_event.c):
+ * every callback of these tests counts a breach of that here. */
+static bool in_tcp_input;
+static int n_midsegment;
+/* Set: the hook leaves the dispatch to the test (a burst of several). */
+static bool hold_dispatch;
 
-static void app_readable(struct sl_tcp_conn *c) { (void)c; n_readable++; }
-static void app_established(struct sl_tcp_conn *c) { (void)c; n_established++; }
-static void app_closed(struct sl_tcp_conn *c, enum sl_tcp_close_reason why)
+static void app_readable(struct sl_tcp_conn *c)
 {
 	(void)c;
+	n_midsegment += in_tcp_input;
+	n_readable++;
+}
+static void app_established(struct sl_tcp_conn *c)
+{
+	(void)c;
+	n_midsegment += in_tcp_input;
+	n_established++;
+}
+static void app_closed(struct sl_tcp_conn *c, enum sl_tcp_close_reason why)
+{
+	n_midsegment += in_tcp_input;
 	n_closed++;
 	last_reason = why;
 	if (c == accepted)
@@ -75,6 +91,7 @@ static inline int
 app_accept(struct sl_tcp_conn *c, void *arg)
 {
 	(void)arg;
+	n_midsegment += in_tcp_input;
 	if (refuse)
 		return -1;
 	n_accepts++;
@@ -87,7 +104,11 @@ static inline void
 tcp_hook(struct sl_lcore *l, unsigned int port, struct rte_mbuf *m,
 	 struct rte_ipv4_hdr *ip, uint16_t hlen)
 {
+	in_tcp_input = true;
 	sl_tcp_input(l->tcp, port, m, ip, hlen);
+	in_tcp_input = false;
+	if (!hold_dispatch)
+		sl_tcp_dispatch(l->tcp);   /* one segment is this test's burst */
 }
 
 static inline void
@@ -95,6 +116,7 @@ advance(uint64_t ms)
 {
 	clock_ms += ms;
 	sl_tcp_timers(S, S->wheel.base_tsc + clock_ms * S->wheel.tick_tsc + 1);
+	sl_tcp_dispatch(S);
 }
 
 /* A neighbour announces itself (ARP request for us): replies to it leave at once. */
@@ -162,6 +184,7 @@ setup(void)
 	accepted = NULL;
 	n_accepts = n_readable = n_closed = n_established = 0;
 	refuse = false;
+	hold_dispatch = false;
 
 	teach_arp(PEER, &peer_mac);
 }

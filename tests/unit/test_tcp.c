@@ -1011,6 +1011,8 @@ main(int argc, char **argv)
 	test_active_open();
 	test_wraparound();
 	test_rto_after_fin();
+	/* No callback ran inside segment processing, in any test above. */
+	CHECK_EQ(n_midsegment, 0);
 	/* No path leaks an mbuf. */
 	CHECK_EQ((int)rte_mempool_avail_count(mp), before);
 	rte_mempool_free(mp);
