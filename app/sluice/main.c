@@ -30,6 +30,7 @@
 #include "sl_event.h"
 #include "sl_incident.h"
 #include "sl_steer.h"
+#include "sl_box.h"
 #include "sl_telemetry.h"
 #include "sl_upstream.h"
 #include "sl_worker.h"
@@ -371,7 +372,7 @@ main(int argc, char **argv)
 		return 1;
 	}
 	sl_port_watch_init(&dp);
-	if (sl_telemetry_register(&dp) != 0)
+	if (sl_box_telemetry_register(&dp) != 0)
 		SL_LOG(WARNING, "some telemetry commands could not be registered");
 	if (sl_incident_init(&dp, sl_telemetry_read_begin, sl_telemetry_read_end,
 			     err, sizeof(err)) != 0)

@@ -41,7 +41,6 @@
 
 #include "sl_log.h"
 #include "sl_telemetry.h"
-#include "telemetry_private.h"
 
 #define GATE_MAX_CMDS 64
 

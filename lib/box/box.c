@@ -1,6 +1,7 @@
 /*
- * /sluice/... telemetry: the shared helpers, the commands about the box
- * itself (info, ports, lcores, arp, tcp, conns) and the registration list.
+ * /sluice/... telemetry: the commands about the box itself (info, ports,
+ * lcores, arp, tcp, conns) and the one list that registers every library's
+ * commands (sl_box_telemetry_register).
  * Counters are summed over workers at read time; each is written by exactly
  * one lcore, so a relaxed load is enough. No handler takes a lock that a
  * worker takes.
@@ -28,10 +29,12 @@
 #include "sl_proxy_http.h"
 #include "sl_steer.h"
 #include "sl_tcp.h"
+#include "sl_tcp_telemetry.h"
 #include "sl_timer.h"
 #include "sl_upstream.h"
+#include "sl_box.h"
 #include "sl_telemetry.h"
-#include "telemetry_private.h"
+#include "box_private.h"
 #include "telemetry_capture.h"
 #include "telemetry_write.h"
 
@@ -39,105 +42,14 @@
  * Rows a page. Each is sized so that a page of worst-case rows (64-byte
  * names, 20-digit counters) stays under telemetry's 16 KB: a port is
  * about 76 fields (2.8 KB at worst), an lcore 25 (0.9 KB), a TCP dict 60
- * (2.2 KB, plus the "total" dict on every page), a neighbour 6 (0.2 KB), a
- * connection 21 (0.6 KB).
+ * (2.2 KB, plus the "total" dict on every page), a neighbour 6 (0.2 KB).
  */
 #define PORTS_PAGE 4
 #define LCORES_PAGE 16
 #define TCP_PAGE 4
 #define ARP_PAGE 64
-#define CONNS_PAGE 24
 
-struct sl_dp *tel_dp;
-
-/* ---- helpers shared by every command -------------------------------- */
-
-int
-tel_error(struct rte_tel_data *d, const char *fmt, ...)
-{
-	char msg[RTE_TEL_MAX_STRING_LEN];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	rte_tel_data_start_dict(d);
-	rte_tel_data_add_dict_string(d, "error", msg);
-	return 0;
-}
-
-int
-tel_no_params(const char *params, struct rte_tel_data *d)
-{
-	if (params == NULL || *params == '\0')
-		return 0;
-	tel_error(d, "this command takes no parameters (got \"%.60s\")", params);
-	return -1;
-}
-
-/* Scalar fields of some table reply, which a row key must not shadow. */
-static const char *const reserved_keys[] = {
-	"total", "page", "pages", "next", "capacity", "overwritten", "error",
-	"workers",
-};
-
-void
-tel_key(char *out, size_t len, const char *name, unsigned int index)
-{
-	size_t i;
-
-	for (i = 0; name[i] != '\0' && i + 1 < len; i++) {
-		char c = name[i];
-
-		out[i] = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-			 (c >= '0' && c <= '9') || c == '_' || c == '/' ? c : '_';
-	}
-	out[i] = '\0';
-	if (i == 0)
-		snprintf(out, len, "_%u", index);
-	for (unsigned int k = 0; k < RTE_DIM(reserved_keys); k++)
-		if (strcmp(out, reserved_keys[k]) == 0) {
-			snprintf(out + i, len - i, "_%u", index);
-			break;
-		}
-}
-
-int
-tel_parse_page(const char *s, unsigned int *page, struct rte_tel_data *d)
-{
-	char *end;
-	unsigned long v;
-
-	*page = 0;
-	if (s == NULL || *s == '\0')
-		return 0;
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (*s < '0' || *s > '9' || *end != '\0' || errno != 0 || v > 1000000) {
-		tel_error(d, "page must be a number from 0 (got \"%.60s\")", s);
-		return -1;
-	}
-	*page = (unsigned int)v;
-	return 0;
-}
-
-void
-tel_page_set(struct tel_page *pg, unsigned int total)
-{
-	uint64_t first = (uint64_t)pg->page * pg->size;
-
-	pg->total = total;
-	pg->first = first < total ? (unsigned int)first : total;
-	pg->last = RTE_MIN(total, pg->first + pg->size);
-}
-
-void
-tel_page_meta(struct rte_tel_data *d, const struct tel_page *pg)
-{
-	rte_tel_data_add_dict_u64(d, "total", pg->total);
-	rte_tel_data_add_dict_u64(d, "page", pg->page);
-	rte_tel_data_add_dict_u64(d, "pages", (pg->total + pg->size - 1) / pg->size);
-}
+/* ---- pool parameters ------------------------------------------------- */
 
 static int
 find_pool(const struct sl_conf *c, const char *name, size_t len)
@@ -181,25 +93,6 @@ tel_parse_pool_page(const struct sl_conf *c, const char *params, bool required,
 		return tel_error(d, "no pool named \"%.*s\"%s", (int)RTE_MIN(len, 64u),
 				 params, any_ok ? " (\"*\" = every pool)" : ""), -1;
 	return 0;
-}
-
-void
-tel_add_str(struct rte_tel_data *d, const char *key, const char *s)
-{
-	char buf[RTE_TEL_MAX_STRING_LEN];
-	size_t i;
-
-	for (i = 0; s[i] != '\0' && i + 1 < sizeof(buf); i++)
-		buf[i] = s[i] >= 0x20 && s[i] <= 0x7e ? s[i] : '?';
-	buf[i] = '\0';
-	rte_tel_data_add_dict_string(d, key, buf);
-}
-
-void
-tel_add_row(struct rte_tel_data *d, const char *key, struct rte_tel_data *row)
-{
-	if (row != NULL && rte_tel_data_add_dict_container(d, key, row, 0) != 0)
-		rte_tel_data_free(row);
 }
 
 /* ---- /sluice/info ----------------------------------------------------- */
@@ -575,41 +468,25 @@ static struct rte_tel_data *
 tcp_dict(const struct sl_conf *c, int only)
 {
 	struct rte_tel_data *d = rte_tel_data_alloc();
-	uint64_t st[64] = { 0 }, px[32] = { 0 }, states[SL_TCP_STATE_MAX] = { 0 };
-	uint64_t active = 0, half_open = 0, l4_active = 0, max_sessions = 0;
-	char key[64];
+	uint64_t px[32] = { 0 };
+	uint64_t l4_active = 0, max_sessions = 0;
 
 	if (d == NULL)
 		return NULL;
 	RTE_BUILD_BUG_ON(sizeof(struct sl_proxy_stats) / sizeof(uint64_t) > RTE_DIM(px));
 	for (unsigned int w = 0; w < tel_dp->n_workers; w++) {
 		const struct sl_lcore *lc = tel_dp->workers[w];
-		const uint64_t *v = (const uint64_t *)&lc->tcp->stats;
 		const uint64_t *pv = (const uint64_t *)&lc->proxy->stats;
 
 		if (only >= 0 && (int)w != only)
 			continue;
-		for (unsigned int i = 0; i < sl_tcp_n_stats && i < RTE_DIM(st); i++)
-			st[i] += TEL_LOAD(v[i]);
 		for (unsigned int i = 0; i < sl_proxy_n_stats && i < RTE_DIM(px); i++)
 			px[i] += TEL_LOAD(pv[i]);
-		for (unsigned int i = 0; i < SL_TCP_STATE_MAX; i++)
-			states[i] += TEL_LOAD(lc->tcp->stats.state[i]);
-		active += TEL_LOAD(lc->tcp->stats.active);
-		half_open += TEL_LOAD(lc->tcp->stats.half_open);
 		l4_active += TEL_LOAD(lc->proxy->stats.l4_active);
 		max_sessions += lc->proxy->max_sessions;
 	}
 	rte_tel_data_start_dict(d);
-	rte_tel_data_add_dict_u64(d, "conns_active", active);
-	rte_tel_data_add_dict_u64(d, "conns_half_open", half_open);
-	rte_tel_data_add_dict_u64(d, "conns_time_wait", states[SL_TCP_TIME_WAIT]);
-	for (unsigned int i = 1; i < SL_TCP_STATE_MAX; i++) {
-		snprintf(key, sizeof(key), "state_%s", sl_tcp_state_name(i));
-		rte_tel_data_add_dict_u64(d, key, states[i]);
-	}
-	for (unsigned int i = 0; i < sl_tcp_n_stats; i++)
-		rte_tel_data_add_dict_u64(d, sl_tcp_stat_names[i], st[i]);
+	sl_tcp_telemetry_stats(d, only);
 	for (unsigned int i = 0; i < sl_proxy_n_stats; i++)
 		rte_tel_data_add_dict_u64(d, sl_proxy_stat_names[i], px[i]);
 	rte_tel_data_add_dict_u64(d, "l4_active", l4_active);
@@ -645,72 +522,6 @@ cmd_tcp(const char *cmd __rte_unused, const char *params,
 		snprintf(key, sizeof(key), "%u", tel_dp->workers[w]->lcore_id);
 		tel_add_row(d, key, tcp_dict(c, (int)w));
 	}
-	return 0;
-}
-
-/* ---- /sluice/conns ---------------------------------------------------- */
-
-/*
- * Live connections. A debugging view: it reads another lcore's connection
- * table without a lock, so a row may mix values from two instants.
- */
-static int
-cmd_conns(const char *cmd __rte_unused, const char *params,
-	  struct rte_tel_data *d)
-{
-	struct tel_page pg = { .size = CONNS_PAGE };
-	unsigned int seen = 0;
-	char key[32], buf[128], a[16], b[16];
-
-	if (tel_parse_page(params, &pg.page, d) != 0)
-		return 0;
-	tel_page_set(&pg, UINT32_MAX);
-	rte_tel_data_start_dict(d);
-	for (unsigned int w = 0; w < tel_dp->n_workers; w++) {
-		const struct sl_tcp_stack *s = tel_dp->workers[w]->tcp;
-
-		for (uint32_t i = 0; i < s->max_conns; i++) {
-			const struct sl_tcp_conn *c = &s->conns[i];
-			struct rte_tel_data *e;
-
-			if (TEL_LOAD(c->flags) & SL_TCPF_DEAD)
-				continue;
-			if (seen++ < pg.first || seen > pg.last)
-				continue;
-			e = rte_tel_data_alloc();
-			if (e == NULL)
-				continue;
-			rte_tel_data_start_dict(e);
-			snprintf(buf, sizeof(buf), "%s:%u -> %s:%u",
-				 sl_conf_fmt_ipv4(c->laddr, a), c->lport,
-				 sl_conf_fmt_ipv4(c->raddr, b), c->rport);
-			rte_tel_data_add_dict_string(e, "tuple", buf);
-			rte_tel_data_add_dict_string(e, "state", sl_tcp_state_name(c->state));
-			rte_tel_data_add_dict_u64(e, "lcore", tel_dp->workers[w]->lcore_id);
-			rte_tel_data_add_dict_u64(e, "flags", c->flags);
-			rte_tel_data_add_dict_u64(e, "snd_una", c->snd_una);
-			rte_tel_data_add_dict_u64(e, "snd_nxt", c->snd_nxt);
-			rte_tel_data_add_dict_u64(e, "snd_max", c->snd_max);
-			rte_tel_data_add_dict_u64(e, "snd_wnd", c->snd_wnd);
-			rte_tel_data_add_dict_u64(e, "cwnd", c->cc.cwnd);
-			rte_tel_data_add_dict_u64(e, "ssthresh", c->cc.ssthresh);
-			rte_tel_data_add_dict_u64(e, "rcv_nxt", c->rcv_nxt);
-			rte_tel_data_add_dict_u64(e, "rcv_wnd", c->rcv_adv - c->rcv_nxt);
-			rte_tel_data_add_dict_u64(e, "sndq_bytes", c->sndq.bytes);
-			rte_tel_data_add_dict_u64(e, "rcvq_bytes", c->rcvq.bytes);
-			rte_tel_data_add_dict_u64(e, "ooo_bytes", c->ooo.bytes);
-			rte_tel_data_add_dict_u64(e, "srtt_us", c->srtt_us);
-			rte_tel_data_add_dict_u64(e, "rto_ms", c->rto_ms);
-			rte_tel_data_add_dict_u64(e, "retries", c->retries);
-			rte_tel_data_add_dict_u64(e, "dupacks", c->dupacks);
-			rte_tel_data_add_dict_u64(e, "sacked_bytes", c->sb.sacked_bytes);
-			rte_tel_data_add_dict_u64(e, "rtx_armed", sl_timer_armed(&c->rtx_timer));
-			snprintf(key, sizeof(key), "%u", seen - 1);
-			tel_add_row(d, key, e);
-		}
-	}
-	pg.total = seen;
-	tel_page_meta(d, &pg);
 	return 0;
 }
 
@@ -763,11 +574,11 @@ tel_test_register(void)
 /* ---- registration ----------------------------------------------------- */
 
 int
-sl_telemetry_register(struct sl_dp *dp)
+sl_box_telemetry_register(struct sl_dp *dp)
 {
 	int rc = 0;
 
-	tel_dp = dp;
+	sl_telemetry_init(dp);
 	/* A reload frees a config only after the readers that may hold it. */
 	sl_ctl_set_reader_sync(sl_telemetry_synchronize);
 	rc |= tel_reg("/sluice/info", cmd_info,
@@ -778,8 +589,7 @@ sl_telemetry_register(struct sl_dp *dp)
 		"Per worker lcore: cycles, busy_pct, packets, polls, shedding, outcome/alog/ARP/timer gauges, steering. Param: page (16 a page)");
 	rc |= tel_reg("/sluice/arp", cmd_arp,
 		"Neighbours merged over workers: ip, mac, state, port, age_ms, workers. Param: page (64 a page)");
-	rc |= tel_reg("/sluice/conns", cmd_conns,
-		"Live TCP connections: tuple, state, sequence and window variables, queues. Param: page (24 a page)");
+	rc |= sl_tcp_telemetry_register();
 	rc |= tel_reg("/sluice/tcp", cmd_tcp,
 		"TCP and L4 proxy counters, conns by state: \"total\" and per worker lcore. Param: page (4 lcores a page)");
 	rc |= tel_http_register(dp);

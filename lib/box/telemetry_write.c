@@ -18,7 +18,7 @@
 #include "sl_ctl.h"
 #include "sl_upstream.h"
 #include "telemetry_write.h"
-#include "telemetry_private.h"
+#include "box_private.h"
 
 #define CHUNK        120   /* telemetry strings hold 127 bytes at most */
 #define CHUNKS_PAGE  64    /* 7680 bytes of config a page: well inside 16 KB */

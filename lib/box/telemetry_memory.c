@@ -16,7 +16,7 @@
 #include "sl_proxy.h"
 #include "sl_proxy_http.h"
 #include "sl_tcp.h"
-#include "telemetry_private.h"
+#include "box_private.h"
 
 /* A line "<key> <n> kB" of /proc/self/status, in bytes; 0 if absent. */
 static uint64_t

@@ -9,7 +9,7 @@
 #include "sl_http.h"
 #include "sl_proxy_http.h"
 #include "sl_tcp.h"
-#include "telemetry_private.h"
+#include "box_private.h"
 
 /* Drain counters summed over workers (each a one-writer counter). */
 static void

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "sl_incident.h"
-#include "telemetry_private.h"
+#include "box_private.h"
 
 #define INCIDENTS_PAGE 16
 #define TIMELINE_PAGE 64

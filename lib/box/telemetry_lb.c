@@ -15,7 +15,7 @@
 #include "sl_event.h"
 #include "sl_log.h"
 #include "sl_upstream.h"
-#include "telemetry_private.h"
+#include "box_private.h"
 
 /*
  * Rows a page (or a call, for events), for the worst case to stay under

@@ -15,7 +15,7 @@
 #include "sl_hist.h"
 #include "sl_proxy_http.h"
 #include "sl_upstream.h"
-#include "telemetry_private.h"
+#include "box_private.h"
 
 /*
  * Rows a page, for the worst case to stay under 16 KB: a route is about

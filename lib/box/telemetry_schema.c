@@ -22,7 +22,7 @@
 #include "sl_proxy_http.h"
 #include "sl_proxy_types.h"
 #include "sl_upstream_types.h"
-#include "telemetry_private.h"
+#include "box_private.h"
 
 struct schema_entry {
 	const char *key;      /* without the section's prefix */

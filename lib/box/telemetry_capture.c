@@ -15,7 +15,7 @@
 #include "sl_conf.h"
 #include "sl_log.h"
 #include "telemetry_capture.h"
-#include "telemetry_private.h"
+#include "box_private.h"
 
 static struct sl_dp *cdp;
 
