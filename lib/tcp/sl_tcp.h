@@ -107,6 +107,10 @@ void
 sl_tcp_recv(struct sl_tcp_stack *s, struct sl_tcp_conn *c, uint32_t max_bytes,
 	    struct sl_mq *out);
 
+/* Drop the first n received bytes (whole mbufs freed, the next trimmed). */
+void
+sl_tcp_consume(struct sl_tcp_stack *s, struct sl_tcp_conn *c, uint32_t n);
+
 /* Half-close: FIN once everything queued has been sent. */
 void
 sl_tcp_shutdown(struct sl_tcp_stack *s, struct sl_tcp_conn *c);

@@ -156,6 +156,11 @@ struct sl_tcp_conn {
 
 	const struct sl_tcp_app_ops *ops;
 	void *app;
+	struct sl_tcp_stack *stack;      /* ours: the owner lcore's */
+	/* lib/session's, opaque to TCP: the app's callbacks, a layer's. */
+	const void *sess_ops;
+	const void *sess_layer;
+	void *sess_layer_ctx;
 	TAILQ_ENTRY(sl_tcp_conn) ev_link; /* on s->events while events != 0 */
 	uint8_t events;                  /* SL_TCP_EV_* not yet told */
 	uint8_t close_why;               /* enum sl_tcp_close_reason */

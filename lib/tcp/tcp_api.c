@@ -192,6 +192,31 @@ sl_tcp_recv(struct sl_tcp_stack *s, struct sl_tcp_conn *c, uint32_t max_bytes,
 }
 
 void
+sl_tcp_consume(struct sl_tcp_stack *s, struct sl_tcp_conn *c, uint32_t n)
+{
+	struct rte_mbuf *m = c->rcvq.head;
+	uint32_t whole = 0;
+
+	while (m != NULL && whole + rte_pktmbuf_data_len(m) <= n) {
+		whole += rte_pktmbuf_data_len(m);
+		m = sl_mq_next(m);
+	}
+	/* Whole mbufs go as sl_tcp_recv takes them (window, accounting)... */
+	if (whole > 0) {
+		struct sl_mq gone;
+
+		sl_tcp_recv(s, c, whole, &gone);
+		sl_mq_free(&gone);
+	}
+	/* ...and the front of the next one is trimmed in place. */
+	n -= whole;
+	if (m != NULL && n > 0) {
+		rte_pktmbuf_adj(m, (uint16_t)n);
+		c->rcvq.bytes -= n;
+	}
+}
+
+void
 sl_tcp_shutdown(struct sl_tcp_stack *s, struct sl_tcp_conn *c)
 {
 	if (c->state == SL_TCP_SYN_SENT || c->state == SL_TCP_SYN_RECV) {

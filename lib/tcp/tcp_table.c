@@ -208,6 +208,7 @@ tcp_conn_alloc(struct sl_tcp_stack *s)
 	memset(c, 0, sizeof(*c));
 	c->idx = idx;
 	c->gen = gen + 1;
+	c->stack = s;
 	c->state = SL_TCP_CLOSED;
 	c->addr_slot = SL_TCP_NO_ADDR;
 	s->stats.state[SL_TCP_CLOSED]++;

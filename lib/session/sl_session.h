@@ -1,0 +1,221 @@
+#ifndef SL_SESSION_H
+#define SL_SESSION_H
+
+/*
+ * The session layer: what an application (the HTTP and L4 proxies, health
+ * checks, sluice-loadgen) sees of a connection. A session is a byte stream
+ * with callbacks; the application never sees struct sl_tcp_conn, its
+ * queues, flags or windows, only this API.
+ *
+ * Why a layer of its own rather than more of sl_tcp.h: a transform (TLS
+ * next, then HTTP/2 framing) has to sit between TCP and the application
+ * without either knowing. Here it is a struct sl_session_layer pushed on a
+ * session: it sees TCP's bytes and events first and gives the application
+ * its own (sl_session_push_layer). With no layer, every call is a direct,
+ * inlinable step to TCP.
+ *
+ * Callbacks run at the end of the burst (sl_tcp_dispatch), never inside
+ * TCP's segment processing, with the application's own context:
+ * (session, app). The same rules as TCP's: they may send on, abort or open
+ * any session of the lcore; after closed() the session is gone.
+ *
+ * A session handle is the connection slot itself (no allocation): the
+ * layer's state lives in fields of the slot reserved for it.
+ */
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_mbuf.h>
+
+#include "sl_tcp.h"
+
+struct sl_session;   /* opaque: a TCP connection seen through this layer */
+
+enum sl_session_close {
+	SL_SESSION_CLOSE_NORMAL = SL_TCP_CLOSE_NORMAL,   /* both sides done */
+	SL_SESSION_CLOSE_RESET = SL_TCP_CLOSE_RESET,     /* the peer reset */
+	SL_SESSION_CLOSE_REFUSED = SL_TCP_CLOSE_REFUSED, /* connect refused */
+	SL_SESSION_CLOSE_TIMEOUT = SL_TCP_CLOSE_TIMEOUT, /* connect or rtx timeout */
+};
+
+struct sl_session_ops {
+	void (*established)(struct sl_session *ss, void *app);
+	void (*readable)(struct sl_session *ss, void *app);  /* bytes, or EOF */
+	void (*writable)(struct sl_session *ss, void *app);  /* asked for, room again */
+	void (*closed)(struct sl_session *ss, void *app, enum sl_session_close why);
+};
+
+/*
+ * A transform between TCP and the application. Its callbacks get the
+ * session and its own context. It reads TCP's bytes with
+ * sl_session_lower_recv() and writes them with sl_session_lower_send(),
+ * and hands the application its bytes through the queue that rxq()
+ * returns (sl_session_peek/consume/recv read it) and sl_session_app_*()
+ * events. send() receives what the application writes (ownership of the
+ * mbuf passes); it returns 0, or -1 when the session can no longer send.
+ */
+struct sl_session_layer {
+	const char *name;
+	void (*established)(struct sl_session *ss, void *ctx);
+	void (*readable)(struct sl_session *ss, void *ctx);
+	void (*writable)(struct sl_session *ss, void *ctx);
+	void (*closed)(struct sl_session *ss, void *ctx, enum sl_session_close why);
+	int (*send)(struct sl_session *ss, void *ctx, struct rte_mbuf *m);
+	struct sl_mq *(*rxq)(struct sl_session *ss, void *ctx);
+};
+
+/* Set-up ------------------------------------------------------------------ */
+
+/* A listening application: accept(ss, arg) binds the session (0) or
+ * refuses it (-1, the peer gets RST). The caller owns the storage. */
+struct sl_session_listener {
+	int (*accept)(struct sl_session *ss, void *arg);
+	void *arg;
+};
+
+/* Listen on addr:port for `l`, which must outlive the stack. */
+int
+sl_session_listen(struct sl_tcp_stack *s, uint32_t addr, uint16_t port,
+		  struct sl_session_listener *l);
+
+/* Open a session to raddr:rport; NULL with rte_errno set when none can be.
+ * The outcome comes later: established(), or closed() with a reason. */
+struct sl_session *
+sl_session_connect(struct sl_tcp_stack *s, uint32_t raddr, uint16_t rport,
+		   uint32_t timeout_ms, const struct sl_session_ops *ops, void *app);
+
+/* Who hears of the session from now on (NULL ops: nobody). */
+void
+sl_session_bind(struct sl_session *ss, const struct sl_session_ops *ops,
+		void *app);
+
+/*
+ * Put `layer` between TCP and the application: TCP's events go to the
+ * layer from now on, the application's calls through it. Once, before
+ * any bytes flow (at accept or connect).
+ */
+void
+sl_session_push_layer(struct sl_session *ss, const struct sl_session_layer *layer,
+		      void *ctx);
+
+/* For a layer: tell the application. */
+void
+sl_session_app_established(struct sl_session *ss);
+void
+sl_session_app_readable(struct sl_session *ss);
+void
+sl_session_app_writable(struct sl_session *ss);
+void
+sl_session_app_closed(struct sl_session *ss, enum sl_session_close why);
+
+/* For a layer: TCP's own bytes, below any layer. */
+void
+sl_session_lower_recv(struct sl_session *ss, uint32_t max_bytes,
+		      struct sl_mq *out);
+int
+sl_session_lower_send(struct sl_session *ss, struct rte_mbuf *m);
+
+/* Writing ----------------------------------------------------------------- */
+
+/*
+ * Queue an mbuf for sending, by reference (no copy): ownership passes.
+ * A chain is sent segment by segment. 0, or -1 when the session can no
+ * longer send (the mbufs are freed).
+ */
+int
+sl_session_send(struct sl_session *ss, struct rte_mbuf *m);
+
+/*
+ * Copy `len` bytes into mbufs from `pool` and queue them. Returns the
+ * bytes queued: len, or less when the pool ran dry or the session can no
+ * longer send (the caller decides what a short write means).
+ */
+uint32_t
+sl_session_write(struct sl_session *ss, struct rte_mempool *pool,
+		 const void *data, uint32_t len);
+
+/* Send what is queued, as the windows allow. Sends and writes only queue,
+ * so that what an app writes in one callback leaves in full segments. */
+void
+sl_session_flush(struct sl_session *ss);
+
+/* Bytes the app may still queue: a splice moves no more than this. */
+uint32_t
+sl_session_room(const struct sl_session *ss);
+
+/* Bytes queued and not yet acknowledged by the peer. */
+uint32_t
+sl_session_unsent(const struct sl_session *ss);
+
+/* Call writable() once the send queue has room again. */
+void
+sl_session_want_writable(struct sl_session *ss);
+
+/* Half-close: FIN once everything queued is sent. */
+void
+sl_session_shutdown(struct sl_session *ss);
+
+/* RST and free now; no callback follows. */
+void
+sl_session_abort(struct sl_session *ss);
+
+/* Reading ----------------------------------------------------------------- */
+
+/* The first received mbuf not yet consumed (walk on with sl_mq_next);
+ * NULL when none. */
+struct rte_mbuf *
+sl_session_peek(struct sl_session *ss);
+
+/* Bytes and mbufs received and not yet consumed. */
+uint32_t
+sl_session_rx_bytes(const struct sl_session *ss);
+uint32_t
+sl_session_rx_mbufs(const struct sl_session *ss);
+
+/* Drop the first `n` received bytes (the window reopens). */
+void
+sl_session_consume(struct sl_session *ss, uint32_t n);
+
+/* Take whole received mbufs, up to max_bytes (at least one if any). */
+void
+sl_session_recv(struct sl_session *ss, uint32_t max_bytes, struct sl_mq *out);
+
+/* The peer finished writing and everything before that has been taken. */
+bool
+sl_session_eof(const struct sl_session *ss);
+
+/* State ------------------------------------------------------------------- */
+
+bool
+sl_session_established(const struct sl_session *ss);
+
+/* Established (or the peer half-closed) and we have not shut down. */
+bool
+sl_session_can_send(const struct sl_session *ss);
+
+uint32_t
+sl_session_remote_addr(const struct sl_session *ss);
+uint16_t
+sl_session_remote_port(const struct sl_session *ss);
+
+/* TCP's stack the session lives on. */
+struct sl_tcp_stack *
+sl_session_stack(const struct sl_session *ss);
+
+/* Buffer accounting and ACK policy (see sl_tcp.h) ------------------------- */
+
+/* Bill ss's buffers to payer's remote address (NULL: to nobody). */
+void
+sl_session_bill_to(struct sl_session *ss, const struct sl_session *payer);
+
+/* The app holds n more (or fewer) mbufs on ss's behalf. */
+void
+sl_session_hold(struct sl_session *ss, int32_t n);
+
+/* The app acknowledges what it still awaits (sl_tcp_app_ack). */
+void
+sl_session_app_ack(struct sl_session *ss);
+void
+sl_session_ack_now(struct sl_session *ss);
+
+#endif
