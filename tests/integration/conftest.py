@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-# harness.* and peers.* import as packages from here, and a test module may
-# import another's fixtures (test_balancing's backends).
+# harness.* and peers.* import as packages from here, whatever the directory
+# pytest was started in.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from harness.sluice_env import (Gateway, SLUICE, TESTBED, run,  # noqa: E402

@@ -7,7 +7,11 @@ import json
 
 from harness.sluice_env import (CLIENT_NS, PEERS, PY, TapPorts, ns_popen, stop_proc,
                                 wait_until, write_config)
-from test_balancing import ADDRS, GW, backends, backends_of, load, make_gw, pool  # noqa: F401
+from harness import balancing_env
+from harness.balancing_env import ADDRS, GW, backends_of, load, pool
+
+# Fixtures of the balancing harness, bound here so that pytest finds them.
+backends, make_gw = balancing_env.backends, balancing_env.make_gw
 
 
 def busy_load(n, c):

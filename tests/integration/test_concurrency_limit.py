@@ -7,8 +7,11 @@ backend could take. With concurrency off, the same load is refused."""
 import json
 
 from harness.sluice_env import wait_until
-from test_balancing import (ADDRS, backends, backends_of, events, load,  # noqa: F401
-                            make_gw, pool)
+from harness import balancing_env
+from harness.balancing_env import ADDRS, backends_of, events, load, pool
+
+# Fixtures of the balancing harness, bound here so that pytest finds them.
+backends, make_gw = balancing_env.backends, balancing_env.make_gw
 
 
 def misweighted(enabled):

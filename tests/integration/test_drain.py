@@ -19,7 +19,7 @@ from harness.prom_text import parse
 from harness.sluice_env import (CLIENT_NS, PEERS, PY, Backend, Gateway, in_ns,
                                 ns_popen, read_line, stop_proc, wait_until,
                                 write_config)
-from test_balancing import ADDRS, GW, Backends
+from harness.balancing_env import ADDRS, GW, Backends
 
 FAST, SLOW, HANG, ECHO = ADDRS[0:2], ADDRS[2], ADDRS[3], ADDRS[4]
 ECHO_PORT = 9000

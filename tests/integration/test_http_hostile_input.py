@@ -4,9 +4,7 @@ cannot take the exchanges or the buffers, and garbage is refused at once.
 Raw sockets in sl-client; http_backend.py and a lying backend in sl-backend."""
 
 import json
-import socket
 import subprocess
-import time
 
 import pytest
 

@@ -26,8 +26,11 @@ from peers.prom_server import PROMETHEUS, Prometheus
 from harness.sluice_env import (CLIENT_NS, PEERS, PY, REPO, SLUICE, Gateway, TapPorts,
                                 ns_popen, running_gateway, stop_proc, wait_until,
                                 write_config)
-from test_balancing import (ADDRS, GW, backends, drained, events,  # noqa: F401
-                            load, pool)
+from harness import balancing_env
+from harness.balancing_env import ADDRS, GW, drained, events, load, pool
+
+# Fixtures of the balancing harness, bound here so that pytest finds them.
+backends = balancing_env.backends
 
 HEAVY = ADDRS[2]          # b4: the backend the misconfiguration overloads
 
@@ -80,7 +83,7 @@ def healthy_latencies(res):
             for ms in lat]
 
 
-def healthy_model_ms(backends, start, end):  # noqa: F811
+def healthy_model_ms(backends, start, end):
     """The healthy backends' latency as their capacity model makes it (its
     queue wait plus its SERVICE_MS), of the requests done between two
     wall-clock times: what overload does to a backend, without the stalls
@@ -90,7 +93,7 @@ def healthy_model_ms(backends, start, end):  # noqa: F811
             for t, w, _ in backends.exhaustion(a).get("sojourn", []) if start <= t < end]
 
 
-def healthy_sojourn_ms(backends, start, end):  # noqa: F811
+def healthy_sojourn_ms(backends, start, end):
     """The same requests' time in the backend as measured, stalls included."""
     return [ms for a in REPLAY[1:]
             for t, _, ms in backends.exhaustion(a).get("sojourn", []) if start <= t < end]
@@ -121,7 +124,7 @@ def documented_interval():
     return int(m.group(1))
 
 
-def test_skew_forced_under_load_is_contained_and_named(testbed, backends, tmp_path):  # noqa: F811
+def test_skew_forced_under_load_is_contained_and_named(testbed, backends, tmp_path):
     assert PROMETHEUS.exists(), "prometheus missing: scripts/deps.sh installs Debian's"
     backends.set_faults({f"{a}:8080": MODEL for a in REPLAY})
     alog = tmp_path / "access.log"
@@ -285,7 +288,7 @@ def incident_config(path):
                     "pool": "api"}])
 
 
-def test_failing_backend_is_contained_and_returns(testbed, backends, tmp_path):  # noqa: F811
+def test_failing_backend_is_contained_and_returns(testbed, backends, tmp_path):
     cfg = incident_config(tmp_path / "incident.json")
 
     # 1. The skew is flagged before anything runs.

@@ -16,10 +16,10 @@ import time
 
 import pytest
 
+from harness import tcp_env as tp
 from harness.sluice_env import (BACKEND_NS, CLIENT_NS, GW_CLIENT_IP, PEERS, PY,
                                 NftTable, in_ns, ns_popen, read_line, running_gateway,
                                 stop_proc, wait_until, write_config)
-import test_tcp_proxy as tp
 
 LOSS_BODY = ("  chain in  { type filter hook input priority 0; "
              "numgen random mod 100 < 3 drop; }\n"

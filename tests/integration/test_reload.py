@@ -479,7 +479,6 @@ def test_reload_outcomes_are_metrics(gw):
     # Every field of /sluice/reload_status is exported or ignored with a reason.
     assert mod.unmapped("reload_status", reload_status(gw)) == []
 
-    import subprocess as _sp
     e = Exporter("--prefix", gw.prefix).start()
     try:
         def scrape():

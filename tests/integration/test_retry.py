@@ -10,8 +10,11 @@ import time
 from harness.ctl_env import Exporter
 from harness.prom_text import parse
 from harness.sluice_env import CLIENT_NS, PEERS, PY, in_ns, ns_popen
-from test_balancing import (ADDRS, GW, backends, backends_of,  # noqa: F401
-                            make_gw, pool)
+from harness import balancing_env
+from harness.balancing_env import ADDRS, GW, backends_of, pool
+
+# Fixtures of the balancing harness, bound here so that pytest finds them.
+backends, make_gw = balancing_env.backends, balancing_env.make_gw
 
 REASONS = ("budget", "max_retries", "pool_cap", "backend_limits",
            "no_other_backend", "has_body", "not_idempotent", "attempts",

@@ -12,10 +12,11 @@ import os
 
 import pytest
 
+from harness import tcp_env as tp
 from harness.sluice_env import CLIENT_NS, GW_CLIENT_IP, NftTable, running_gateway, wait_until
-import test_tcp_proxy as tp
+
 # The same echo backends (a module-scoped fixture: this module gets its own).
-from test_tcp_proxy import echo_backends  # noqa: F401  (pytest fixture)
+echo_backends = tp.echo_backends
 
 LOSS_BYTES = int(os.environ.get("SLUICE_TAP_LOSS_MB", "200")) * 1000 * 1000
 
