@@ -13,14 +13,14 @@
 
 #include "sl_conf.h"
 #include "sl_lcore_types.h"
-#include "sl_tcp.h"
+#include "sl_session.h"
 #include "sl_timer.h"
 #include "sl_upstream.h"
 #include "proxy_http_private.h"
 
 struct sl_h1_check {
 	struct sl_h1_proxy *hp;
-	struct sl_tcp_conn *conn;      /* check in progress, or NULL */
+	struct sl_session *conn;       /* check in progress, or NULL */
 	struct sl_timer timer;         /* next check, or this one's timeout */
 	uint16_t pool;
 	uint16_t backend;
@@ -29,7 +29,7 @@ struct sl_h1_check {
 	char line[16];
 };
 
-static const struct sl_tcp_app_ops check_ops;
+static const struct sl_session_ops check_ops;
 
 static uint64_t
 ticks(uint32_t ms)
@@ -51,8 +51,7 @@ check_done(struct sl_h1_check *k, bool pass, unsigned int status)
 	const struct sl_conf_health *h = hc_conf(k);
 
 	if (k->conn != NULL) {
-		k->conn->ops = NULL;
-		sl_tcp_abort(hp->tcp, k->conn);
+		sl_session_abort(k->conn);
 		k->conn = NULL;
 	}
 	sl_timer_cancel(&hp->tcp->wheel, &k->timer);
@@ -77,8 +76,8 @@ check_fire(struct sl_timer *t, void *ctx)
 		return;
 	}
 	k->got = 0;
-	k->conn = sl_tcp_connect(hp->tcp, b->addr, b->port, h->timeout_ms,
-				 &check_ops, k);
+	k->conn = sl_session_connect(hp->tcp, b->addr, b->port, h->timeout_ms,
+				     &check_ops, k);
 	if (k->conn == NULL) {
 		/* No route, port or connection slot: that is a failure too. */
 		check_done(k, false, 0);
@@ -88,9 +87,9 @@ check_fire(struct sl_timer *t, void *ctx)
 }
 
 static void
-check_established(struct sl_tcp_conn *c)
+check_established(struct sl_session *c, void *app)
 {
-	struct sl_h1_check *k = c->app;
+	struct sl_h1_check *k = app;
 	const struct sl_conf_health *h = hc_conf(k);
 	const struct sl_conf_backend *b =
 		&k->hp->conf->pools[k->pool].backends[k->backend];
@@ -104,18 +103,20 @@ check_established(struct sl_tcp_conn *c)
 	n = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: %s\r\n"
 		     "User-Agent: sluice-health-check\r\nConnection: close\r\n\r\n",
 		     h->path, h->host[0] ? h->host : sl_conf_fmt_ipv4(b->addr, ip));
-	h1_send_bytes(k->hp, c, req, (size_t)n);
+	/* A request that cannot be queued whole fails at the timeout. */
+	sl_session_write(c, k->hp->tcp->lc->pool, req, (uint32_t)n);
+	sl_session_flush(c);
 }
 
 static void
-check_readable(struct sl_tcp_conn *c)
+check_readable(struct sl_session *c, void *app)
 {
-	struct sl_h1_check *k = c->app;
+	struct sl_h1_check *k = app;
 	struct sl_mq q;
 	struct rte_mbuf *m;
 	unsigned int status = 0;
 
-	sl_tcp_recv(k->hp->tcp, c, sizeof(k->line) - k->got, &q);
+	sl_session_recv(c, sizeof(k->line) - k->got, &q);
 	while ((m = sl_mq_pop(&q)) != NULL) {
 		uint16_t n = (uint16_t)RTE_MIN(rte_pktmbuf_data_len(m),
 					       (uint16_t)(sizeof(k->line) - k->got));
@@ -139,16 +140,16 @@ check_readable(struct sl_tcp_conn *c)
 }
 
 static void
-check_closed(struct sl_tcp_conn *c, enum sl_tcp_close_reason why)
+check_closed(struct sl_session *c __rte_unused, void *app,
+	     enum sl_session_close why __rte_unused)
 {
-	struct sl_h1_check *k = c->app;
+	struct sl_h1_check *k = app;
 
-	(void)why;
 	k->conn = NULL;   /* already gone: nothing to abort */
 	check_done(k, false, 0);
 }
 
-static const struct sl_tcp_app_ops check_ops = {
+static const struct sl_session_ops check_ops = {
 	.established = check_established,
 	.readable = check_readable,
 	.closed = check_closed,
@@ -168,8 +169,7 @@ check_stop(struct sl_h1_check *k)
 {
 	sl_timer_cancel(&k->hp->tcp->wheel, &k->timer);
 	if (k->conn != NULL) {
-		k->conn->ops = NULL;
-		sl_tcp_abort(k->hp->tcp, k->conn);
+		sl_session_abort(k->conn);
 		k->conn = NULL;
 	}
 	k->on = false;

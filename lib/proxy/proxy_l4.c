@@ -12,7 +12,7 @@
 #include "sl_lcore_types.h"
 #include "sl_proxy.h"
 #include "sl_lb.h"
-#include "sl_tcp.h"
+#include "sl_session.h"
 #include "sl_upstream.h"
 #include "sl_timer.h"
 
@@ -23,8 +23,8 @@ const char *const sl_proxy_stat_names[] = {
 };
 const unsigned int sl_proxy_n_stats = RTE_DIM(sl_proxy_stat_names);
 
-static const struct sl_tcp_app_ops client_ops;
-static const struct sl_tcp_app_ops server_ops;
+static const struct sl_session_ops client_ops;
+static const struct sl_session_ops server_ops;
 
 static inline uint64_t
 now_ms(void)
@@ -117,67 +117,66 @@ session_abort(struct sl_proxy *px, struct sl_l4_session *ss, uint8_t term)
 {
 	ss->term = term;
 	if (ss->client != NULL)
-		sl_tcp_abort(px->tcp, ss->client);
+		sl_session_abort(ss->client);
 	if (ss->server != NULL)
-		sl_tcp_abort(px->tcp, ss->server);
+		sl_session_abort(ss->server);
 	ss->client = ss->server = NULL;
 	session_free(px, ss);
 }
 
 /*
  * Move what `src` received to `dst`'s send queue, no further than dst's
- * room (sl_tcp_sndq_room: bytes, and the mbufs they take): the rest waits
+ * room (sl_session_room: bytes, and the mbufs they take): the rest waits
  * in src's receive queue, which closes src's window. Passes the FIN on
  * once src's data is all through.
  */
 static void
-pump(struct sl_proxy *px, struct sl_l4_session *ss, struct sl_tcp_conn *src,
-     struct sl_tcp_conn *dst, uint8_t eof_flag, uint64_t *counter, bool force)
+pump(struct sl_l4_session *ss, struct sl_session *src, struct sl_session *dst,
+     uint8_t eof_flag, uint64_t *counter, bool force)
 {
-	struct sl_tcp_stack *s = px->tcp;
 	struct sl_mq q;
 	struct rte_mbuf *m;
 
 	if (dst == NULL) {
 		/* The other side is gone: whatever arrives is discarded. */
-		sl_tcp_recv(s, src, UINT32_MAX, &q);
+		sl_session_recv(src, UINT32_MAX, &q);
 		sl_mq_free(&q);
-		sl_tcp_output(s, src);
+		sl_session_flush(src);
 		return;
 	}
-	if (!sl_tcp_can_send(dst))
+	if (!sl_session_can_send(dst))
 		return;
-	while (src->rcvq.n > 0) {
-		uint32_t room = force ? UINT32_MAX : sl_tcp_sndq_room(s, dst);
+	while (sl_session_rx_mbufs(src) > 0) {
+		uint32_t room = force ? UINT32_MAX : sl_session_room(dst);
 
 		if (room == 0)
 			break;
-		sl_tcp_recv(s, src, room, &q);
+		sl_session_recv(src, room, &q);
 		*counter += q.bytes;
 		if (src == ss->client)
 			ss->bytes_c2s += q.bytes;
 		else
 			ss->bytes_s2c += q.bytes;
 		while ((m = sl_mq_pop(&q)) != NULL)
-			sl_tcp_send(s, dst, m);
+			sl_session_send(dst, m);
 	}
-	if (src->rcvq.n > 0)
-		dst->flags |= SL_TCPF_NOTIFY_W;
+	if (sl_session_rx_mbufs(src) > 0)
+		sl_session_want_writable(dst);
 	ss->last_active_ms = now_ms();
-	if (sl_tcp_eof(src) && !(ss->flags & eof_flag)) {
+	if (sl_session_eof(src) && !(ss->flags & eof_flag)) {
 		ss->flags |= eof_flag;
-		sl_tcp_shutdown(s, dst);
+		sl_session_shutdown(dst);
 	} else {
-		sl_tcp_output(s, dst);
+		sl_session_flush(dst);
 	}
-	sl_tcp_output(s, src);   /* window update, if the window reopened */
+	sl_session_flush(src);   /* window update, if the window reopened */
 }
 
 static void
 pump_c2s(struct sl_l4_session *ss, bool force)
 {
 	if (ss->client != NULL)
-		pump(ss->px, ss, ss->client, ss->server, SL_L4F_CLIENT_EOF,
+		pump(ss, ss->client, ss->server, SL_L4F_CLIENT_EOF,
 		     &ss->px->stats.l4_bytes_c2s, force);
 }
 
@@ -185,29 +184,30 @@ static void
 pump_s2c(struct sl_l4_session *ss, bool force)
 {
 	if (ss->server != NULL)
-		pump(ss->px, ss, ss->server, ss->client, SL_L4F_SERVER_EOF,
+		pump(ss, ss->server, ss->client, SL_L4F_SERVER_EOF,
 		     &ss->px->stats.l4_bytes_s2c, force);
 }
 
 static void
-client_readable(struct sl_tcp_conn *c)
+client_readable(struct sl_session *c __rte_unused, void *app)
 {
-	struct sl_l4_session *ss = c->app;
+	struct sl_l4_session *ss = app;
 
 	if (ss->server == NULL || (ss->flags & SL_L4F_CONNECTED))
 		pump_c2s(ss, false);
 }
 
 static void
-client_writable(struct sl_tcp_conn *c)
+client_writable(struct sl_session *c __rte_unused, void *app)
 {
-	pump_s2c(c->app, false);
+	pump_s2c(app, false);
 }
 
 static void
-client_closed(struct sl_tcp_conn *c, enum sl_tcp_close_reason why)
+client_closed(struct sl_session *c __rte_unused, void *app,
+	      enum sl_session_close why)
 {
-	struct sl_l4_session *ss = c->app;
+	struct sl_l4_session *ss = app;
 	struct sl_proxy *px = ss->px;
 
 	/*
@@ -215,10 +215,10 @@ client_closed(struct sl_tcp_conn *c, enum sl_tcp_close_reason why)
 	 * for room on the server side: hand them over now (bounded by the
 	 * receive buffer), with the FIN, before the connection goes.
 	 */
-	if (why == SL_TCP_CLOSE_NORMAL)
+	if (why == SL_SESSION_CLOSE_NORMAL)
 		pump_c2s(ss, true);
 	ss->client = NULL;
-	if (why != SL_TCP_CLOSE_NORMAL) {
+	if (why != SL_SESSION_CLOSE_NORMAL) {
 		px->stats.l4_client_reset++;
 		session_abort(px, ss, SL_ALOG_TERM_CLIENT_RESET);
 		return;
@@ -227,9 +227,9 @@ client_closed(struct sl_tcp_conn *c, enum sl_tcp_close_reason why)
 }
 
 static void
-server_established(struct sl_tcp_conn *c)
+server_established(struct sl_session *c __rte_unused, void *app)
 {
-	struct sl_l4_session *ss = c->app;
+	struct sl_l4_session *ss = app;
 
 	session_judge(ss->px, ss, SL_UP_OK);
 	ss->flags |= SL_L4F_CONNECTED;
@@ -238,36 +238,37 @@ server_established(struct sl_tcp_conn *c)
 }
 
 static void
-server_readable(struct sl_tcp_conn *c)
+server_readable(struct sl_session *c __rte_unused, void *app)
 {
-	pump_s2c(c->app, false);
+	pump_s2c(app, false);
 }
 
 static void
-server_writable(struct sl_tcp_conn *c)
+server_writable(struct sl_session *c __rte_unused, void *app)
 {
-	pump_c2s(c->app, false);
+	pump_c2s(app, false);
 }
 
 static void
-server_closed(struct sl_tcp_conn *c, enum sl_tcp_close_reason why)
+server_closed(struct sl_session *c __rte_unused, void *app,
+	      enum sl_session_close why)
 {
-	struct sl_l4_session *ss = c->app;
+	struct sl_l4_session *ss = app;
 	struct sl_proxy *px = ss->px;
 
-	if (why == SL_TCP_CLOSE_NORMAL)
+	if (why == SL_SESSION_CLOSE_NORMAL)
 		pump_s2c(ss, true);   /* see client_closed */
 	ss->server = NULL;
 	switch (why) {
-	case SL_TCP_CLOSE_NORMAL:
+	case SL_SESSION_CLOSE_NORMAL:
 		session_maybe_free(px, ss);
 		return;
-	case SL_TCP_CLOSE_REFUSED:
+	case SL_SESSION_CLOSE_REFUSED:
 		px->stats.l4_connect_refused++;
 		ss->term = SL_ALOG_TERM_CONNECT_REFUSED;
 		session_judge(px, ss, SL_UP_CONNECT_FAIL);
 		break;
-	case SL_TCP_CLOSE_TIMEOUT:
+	case SL_SESSION_CLOSE_TIMEOUT:
 		if (!(ss->flags & SL_L4F_CONNECTED)) {
 			px->stats.l4_connect_timeout++;
 			ss->term = SL_ALOG_TERM_CONNECT_TIMEOUT;
@@ -277,7 +278,7 @@ server_closed(struct sl_tcp_conn *c, enum sl_tcp_close_reason why)
 			ss->term = SL_ALOG_TERM_BACKEND_RESET;
 		}
 		break;
-	case SL_TCP_CLOSE_RESET:
+	case SL_SESSION_CLOSE_RESET:
 		px->stats.l4_backend_reset++;
 		ss->term = SL_ALOG_TERM_BACKEND_RESET;
 		break;
@@ -286,13 +287,13 @@ server_closed(struct sl_tcp_conn *c, enum sl_tcp_close_reason why)
 	session_abort(px, ss, ss->term);
 }
 
-static const struct sl_tcp_app_ops client_ops = {
+static const struct sl_session_ops client_ops = {
 	.readable = client_readable,
 	.writable = client_writable,
 	.closed = client_closed,
 };
 
-static const struct sl_tcp_app_ops server_ops = {
+static const struct sl_session_ops server_ops = {
 	.established = server_established,
 	.readable = server_readable,
 	.writable = server_writable,
@@ -317,7 +318,7 @@ idle_fire(struct sl_timer *t, void *ctx)
 }
 
 static int
-l4_accept(struct sl_tcp_conn *c, void *arg)
+l4_accept(struct sl_session *c, void *arg)
 {
 	struct sl_l4_listener *ll = arg;
 	struct sl_proxy *px = ll->px;
@@ -327,6 +328,7 @@ l4_accept(struct sl_tcp_conn *c, void *arg)
 	const struct sl_conf_backend *b;
 	struct sl_l4_session *ss;
 	enum sl_up_refusal why;
+	uint32_t client_ip = sl_session_remote_addr(c);
 	bool probe = false;
 	int k;
 
@@ -336,7 +338,7 @@ l4_accept(struct sl_tcp_conn *c, void *arg)
 	}
 	/* The pool's policy, limits, breakers and health, as in HTTP mode. */
 	k = sl_up_pick(up, px->conf, (unsigned int)l->pool, &px->cursors[l->pool],
-		       sl_lb_hash(&c->raddr, 4, 0x17u), &px->rng, -1, &why, &probe);
+		       sl_lb_hash(&client_ip, 4, 0x17u), &px->rng, -1, &why, &probe);
 	if (k < 0) {
 		px->stats.l4_refused_limits++;
 		return -1;
@@ -356,22 +358,20 @@ l4_accept(struct sl_tcp_conn *c, void *arg)
 	ss->start_tsc = rte_rdtsc();
 	ss->connected_tsc = 0;
 	ss->bytes_c2s = ss->bytes_s2c = 0;
-	ss->client_ip = c->raddr;
-	ss->client_port = c->rport;
+	ss->client_ip = client_ip;
+	ss->client_port = sl_session_remote_port(c);
 	ss->term = SL_ALOG_TERM_DONE;
-	c->ops = &client_ops;
-	c->app = ss;
+	sl_session_bind(c, &client_ops, ss);
 	ss->flags = SL_L4F_LB | (probe ? SL_L4F_PROBE : 0);
 	sl_up_inflight(up, (unsigned int)l->pool, (unsigned int)k, 1);
 	sl_up_conns(up, (unsigned int)l->pool, (unsigned int)k, 1);
 	sl_up_pending(up, (unsigned int)l->pool, (unsigned int)k, 1);
-	ss->server = sl_tcp_connect(px->tcp, b->addr, b->port,
-				    pool->connect_timeout_ms, &server_ops, ss);
+	ss->server = sl_session_connect(px->tcp, b->addr, b->port,
+					pool->connect_timeout_ms, &server_ops, ss);
 	if (ss->server == NULL) {
 		session_judge(px, ss, SL_UP_CONNECT_FAIL);
 		px->stats.l4_connect_failed++;
-		c->ops = NULL;
-		c->app = NULL;
+		sl_session_bind(c, NULL, NULL);
 		ss->client = NULL;
 		ss->term = SL_ALOG_TERM_CONNECT_FAILED;
 		session_free(px, ss);
@@ -379,7 +379,7 @@ l4_accept(struct sl_tcp_conn *c, void *arg)
 	}
 	/* What waits for the backend is held for this client: it counts
 	 * against the client's address (tcp.max_addr_mbufs). */
-	sl_tcp_bill_to(px->tcp, ss->server, c);
+	sl_session_bill_to(ss->server, c);
 	sl_timer_init(&ss->idle_timer, idle_fire);
 	sl_timer_arm(&px->tcp->wheel, &ss->idle_timer,
 		     (uint64_t)l->idle_timeout_s * 1000);
@@ -423,8 +423,10 @@ sl_proxy_create(struct sl_tcp_stack *tcp, const struct sl_conf *conf, int socket
 		ll = &px->listeners[px->n_listeners++];
 		ll->px = px;
 		ll->listener = (uint16_t)i;
-		if (sl_tcp_listen(tcp, conf->listeners[i].addr,
-				  conf->listeners[i].port, l4_accept, ll) != 0) {
+		ll->sl.accept = l4_accept;
+		ll->sl.arg = ll;
+		if (sl_session_listen(tcp, conf->listeners[i].addr,
+				      conf->listeners[i].port, &ll->sl) != 0) {
 			rte_errno = ENOSPC;
 			goto fail;
 		}

@@ -4,9 +4,10 @@
 #include <stdint.h>
 
 #include "sl_core.h"
+#include "sl_session_types.h"
 #include "sl_timer_types.h"
 
-struct sl_tcp_conn;
+struct sl_session;
 struct sl_tcp_stack;
 struct sl_conf;
 struct sl_up_cursor;
@@ -16,8 +17,8 @@ struct sl_proxy;
 
 struct sl_l4_session {
 	struct sl_proxy *px;
-	struct sl_tcp_conn *client;
-	struct sl_tcp_conn *server;
+	struct sl_session *client;
+	struct sl_session *server;
 	struct sl_timer idle_timer;
 	uint64_t last_active_ms;
 	uint64_t start_tsc;
@@ -64,6 +65,7 @@ struct sl_proxy_stats {
 
 /* The listener context handed to the TCP stack's accept. */
 struct sl_l4_listener {
+	struct sl_session_listener sl;   /* first: what TCP hands back */
 	struct sl_proxy *px;
 	uint16_t listener;           /* index in the config */
 };

@@ -247,21 +247,31 @@ sl_session_write(struct sl_session *ss, struct rte_mempool *pool,
 		 const void *data, uint32_t len)
 {
 	const uint8_t *p = data;
+	struct rte_mbuf *m;
+	struct sl_mq q;
 	uint32_t done = 0;
 
+	/* All or nothing: half a head on the wire is worse than none. */
+	sl_mq_init(&q);
 	while (done < len) {
-		struct rte_mbuf *m = rte_pktmbuf_alloc(pool);
 		uint32_t n;
 
-		if (m == NULL)
-			break;
+		m = rte_pktmbuf_alloc(pool);
+		if (m == NULL) {
+			sl_mq_free(&q);
+			return 0;
+		}
 		n = RTE_MIN(len - done, (uint32_t)rte_pktmbuf_tailroom(m));
 		rte_memcpy(rte_pktmbuf_append(m, (uint16_t)n), p + done, n);
-		if (sl_session_send(ss, m) != 0)
-			break;
+		sl_mq_push(&q, m);
 		done += n;
 	}
-	return done;
+	while ((m = sl_mq_pop(&q)) != NULL)
+		if (sl_session_send(ss, m) != 0) {
+			sl_mq_free(&q);
+			return 0;
+		}
+	return len;
 }
 
 void

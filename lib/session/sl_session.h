@@ -27,51 +27,10 @@
 
 #include <rte_mbuf.h>
 
+#include "sl_session_types.h"
 #include "sl_tcp.h"
 
-struct sl_session;   /* opaque: a TCP connection seen through this layer */
-
-enum sl_session_close {
-	SL_SESSION_CLOSE_NORMAL = SL_TCP_CLOSE_NORMAL,   /* both sides done */
-	SL_SESSION_CLOSE_RESET = SL_TCP_CLOSE_RESET,     /* the peer reset */
-	SL_SESSION_CLOSE_REFUSED = SL_TCP_CLOSE_REFUSED, /* connect refused */
-	SL_SESSION_CLOSE_TIMEOUT = SL_TCP_CLOSE_TIMEOUT, /* connect or rtx timeout */
-};
-
-struct sl_session_ops {
-	void (*established)(struct sl_session *ss, void *app);
-	void (*readable)(struct sl_session *ss, void *app);  /* bytes, or EOF */
-	void (*writable)(struct sl_session *ss, void *app);  /* asked for, room again */
-	void (*closed)(struct sl_session *ss, void *app, enum sl_session_close why);
-};
-
-/*
- * A transform between TCP and the application. Its callbacks get the
- * session and its own context. It reads TCP's bytes with
- * sl_session_lower_recv() and writes them with sl_session_lower_send(),
- * and hands the application its bytes through the queue that rxq()
- * returns (sl_session_peek/consume/recv read it) and sl_session_app_*()
- * events. send() receives what the application writes (ownership of the
- * mbuf passes); it returns 0, or -1 when the session can no longer send.
- */
-struct sl_session_layer {
-	const char *name;
-	void (*established)(struct sl_session *ss, void *ctx);
-	void (*readable)(struct sl_session *ss, void *ctx);
-	void (*writable)(struct sl_session *ss, void *ctx);
-	void (*closed)(struct sl_session *ss, void *ctx, enum sl_session_close why);
-	int (*send)(struct sl_session *ss, void *ctx, struct rte_mbuf *m);
-	struct sl_mq *(*rxq)(struct sl_session *ss, void *ctx);
-};
-
 /* Set-up ------------------------------------------------------------------ */
-
-/* A listening application: accept(ss, arg) binds the session (0) or
- * refuses it (-1, the peer gets RST). The caller owns the storage. */
-struct sl_session_listener {
-	int (*accept)(struct sl_session *ss, void *arg);
-	void *arg;
-};
 
 /* Listen on addr:port for `l`, which must outlive the stack. */
 int
@@ -126,9 +85,10 @@ int
 sl_session_send(struct sl_session *ss, struct rte_mbuf *m);
 
 /*
- * Copy `len` bytes into mbufs from `pool` and queue them. Returns the
- * bytes queued: len, or less when the pool ran dry or the session can no
- * longer send (the caller decides what a short write means).
+ * Copy `len` bytes into mbufs from `pool` and queue them, all or nothing:
+ * returns len, or 0 when the pool ran dry or the session can no longer
+ * send (nothing of it is queued then, unless the session failed midway,
+ * when it is past saving anyway).
  */
 uint32_t
 sl_session_write(struct sl_session *ss, struct rte_mempool *pool,
