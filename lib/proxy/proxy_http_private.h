@@ -7,7 +7,7 @@
  *                         request from the first byte to its backend
  *   proxy_http_upstream.c the exchange state machine, backend side:
  *                         connecting, retrying, relaying the response
- *   proxy_http_head.c     head rewriting (X-Forwarded-For, X-Request-Id,
+ *   proxy_http_head.h/.c  head rewriting (X-Forwarded-For, X-Request-Id,
  *                         Via, hop-by-hop and Connection-named fields)
  *   proxy_http_slow.c     unfinished request heads (the slowloris bounds)
  *   proxy_http_out.c      output helpers and the gateway's own responses
@@ -175,7 +175,7 @@ h1_upstream_drop(struct sl_h1_proxy *hp, struct sl_h1_xchg *x);
 void
 h1_upstream_drive(struct sl_h1_xchg *x);
 
-/* ---- proxy_http_head.c: head rewriting ---------------------------------- */
+/* ---- head rewriting (the rest in proxy_http_head.h) ----------------------- */
 
 /*
  * Append to the rewritten head. What the proxy adds can push a head that
@@ -199,34 +199,6 @@ h1_head_str(struct sl_h1_xchg *x, const char *s)
 {
 	h1_head_add(x, s, strlen(s));
 }
-
-/* The request line as the backend gets it. false: refuse it (400). */
-bool
-h1_head_request_line(struct sl_h1_xchg *x, const struct sl_http_request_line *rl);
-
-/* A request field: dropped, kept, or rewritten. 0, or the status to refuse
- * the request with. */
-unsigned int
-h1_head_request_field(struct sl_h1_client *cl, struct sl_h1_xchg *x,
-		      const struct sl_http_field *f);
-
-/* The fields the proxy adds, and the end of the request head. 0, or the
- * status to refuse the request with. fields_from: the first field line. */
-unsigned int
-h1_head_request_end(struct sl_h1_client *cl, struct sl_h1_xchg *x,
-		    const struct sl_http_head *h, uint32_t fields_from);
-
-/* The response's status line, replacing the request head in x->head. */
-void
-h1_head_response_line(struct sl_h1_xchg *x, const struct sl_http_status_line *sl);
-
-void
-h1_head_response_field(struct sl_h1_xchg *x, const struct sl_http_field *f);
-
-/* The fields the proxy adds to a final response, and its framing. */
-void
-h1_head_response_end(struct sl_h1_proxy *hp, struct sl_h1_xchg *x,
-		     const struct sl_http_head *h);
 
 /* ---- proxy_http_slow.c: unfinished request heads ------------------------ */
 

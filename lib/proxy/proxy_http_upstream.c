@@ -14,6 +14,7 @@
 #include "sl_tcp.h"
 #include "sl_timer.h"
 #include "sl_upstream.h"
+#include "proxy_http_head.h"
 #include "proxy_http_private.h"
 
 static const struct sl_tcp_app_ops up_ops;
