@@ -1,6 +1,6 @@
 /*
  * /sluice/... telemetry: the commands about the box itself (info, ports,
- * lcores, arp, tcp, conns) and the one list that registers every library's
+ * lcores, test hooks) and the one list that registers every library's
  * commands (sl_box_telemetry_register).
  * Counters are summed over workers at read time; each is written by exactly
  * one lcore, so a relaxed load is enough. No handler takes a lock that a
@@ -18,82 +18,39 @@
 #include <rte_telemetry.h>
 
 #include "sl_alog.h"
+#include "sl_box.h"
+#include "sl_capture_telemetry.h"
 #include "sl_conf.h"
 #include "sl_ctl.h"
+#include "sl_ctl_telemetry.h"
+#include "sl_drain_telemetry.h"
 #include "sl_drop.h"
+#include "sl_event_telemetry.h"
+#include "sl_incident_telemetry.h"
 #include "sl_log.h"
 #include "sl_net.h"
+#include "sl_net_telemetry.h"
 #include "sl_port.h"
 #include "sl_port_watch.h"
 #include "sl_proxy.h"
 #include "sl_proxy_http.h"
+#include "sl_proxy_telemetry.h"
 #include "sl_steer.h"
 #include "sl_tcp.h"
 #include "sl_tcp_telemetry.h"
+#include "sl_telemetry.h"
 #include "sl_timer.h"
 #include "sl_upstream.h"
-#include "sl_box.h"
-#include "sl_telemetry.h"
+#include "sl_upstream_telemetry.h"
 #include "box_private.h"
-#include "telemetry_capture.h"
-#include "telemetry_write.h"
 
 /*
  * Rows a page. Each is sized so that a page of worst-case rows (64-byte
  * names, 20-digit counters) stays under telemetry's 16 KB: a port is
- * about 76 fields (2.8 KB at worst), an lcore 25 (0.9 KB), a TCP dict 60
- * (2.2 KB, plus the "total" dict on every page), a neighbour 6 (0.2 KB).
+ * about 76 fields (2.8 KB at worst), an lcore 25 (0.9 KB).
  */
 #define PORTS_PAGE 4
 #define LCORES_PAGE 16
-#define TCP_PAGE 4
-#define ARP_PAGE 64
-
-/* ---- pool parameters ------------------------------------------------- */
-
-static int
-find_pool(const struct sl_conf *c, const char *name, size_t len)
-{
-	for (unsigned int p = 0; p < c->n_pools; p++)
-		if (tel_pool_listed(c, p) && strlen(c->pools[p].name) == len &&
-		    memcmp(c->pools[p].name, name, len) == 0)
-			return (int)p;
-	return -1;
-}
-
-int
-tel_parse_pool_page(const struct sl_conf *c, const char *params, bool required,
-		    bool any_ok, int *pool, unsigned int *page, struct rte_tel_data *d)
-{
-	const char *comma;
-	size_t len;
-
-	*pool = -1;
-	*page = 0;
-	if (params == NULL || *params == '\0') {
-		if (!required)
-			return 0;
-		return tel_error(d, "a pool name is required, e.g. %s",
-				 c->n_pools ? c->pools[0].name : "web"), -1;
-	}
-	*pool = find_pool(c, params, strlen(params));
-	if (*pool >= 0)
-		return 0;
-	/* A bare number: a page of every pool (no pool has that name). */
-	if (any_ok && params[strspn(params, "0123456789")] == '\0')
-		return tel_parse_page(params, page, d);
-	comma = strrchr(params, ',');
-	len = comma ? (size_t)(comma - params) : strlen(params);
-	if (comma != NULL && tel_parse_page(comma + 1, page, d) != 0)
-		return -1;
-	if (any_ok && len == 1 && params[0] == '*')
-		return 0;
-	*pool = find_pool(c, params, len);
-	if (*pool < 0)
-		return tel_error(d, "no pool named \"%.*s\"%s", (int)RTE_MIN(len, 64u),
-				 params, any_ok ? " (\"*\" = every pool)" : ""), -1;
-	return 0;
-}
 
 /* ---- /sluice/info ----------------------------------------------------- */
 
@@ -116,7 +73,7 @@ cmd_info(const char *cmd __rte_unused, const char *params,
 	if (tel_no_params(params, d) != 0)
 		return 0;
 	for (unsigned int p = 0; p < c->n_pools; p++)
-		n_pools += tel_pool_listed(c, p);
+		n_pools += sl_upstream_tel_pool_listed(c, p);
 	sl_port_mbuf_usage(tel_dp, &total, &in_use);
 	rte_tel_data_start_dict(d);
 	rte_tel_data_add_dict_string(d, "version", SL_VERSION);
@@ -371,160 +328,6 @@ cmd_lcores(const char *cmd __rte_unused, const char *params,
 	return 0;
 }
 
-/* ---- /sluice/arp ------------------------------------------------------ */
-
-struct arp_row {
-	struct sl_arp_info info;
-	unsigned int copies;
-};
-
-/* By address, then freshest first, so that merging keeps the first. */
-static int
-arp_cmp(const void *a, const void *b)
-{
-	const struct sl_arp_info *x = &((const struct arp_row *)a)->info;
-	const struct sl_arp_info *y = &((const struct arp_row *)b)->info;
-
-	if (x->ip != y->ip)
-		return x->ip < y->ip ? -1 : 1;
-	return x->age_ms < y->age_ms ? -1 : x->age_ms > y->age_ms;
-}
-
-/*
- * Neighbours, merged over workers (each keeps its own table): one entry per
- * address, the freshest copy wins, in address order.
- */
-static int
-cmd_arp(const char *cmd __rte_unused, const char *params,
-	struct rte_tel_data *d)
-{
-	struct tel_page pg = { .size = ARP_PAGE };
-	struct sl_arp_info *tmp = NULL;
-	struct arp_row *all;
-	unsigned int n = 0, merged = 0;
-	size_t cap = 0, tmp_cap = 0;
-	uint64_t now = rte_rdtsc();
-	char ip[16], mac[RTE_ETHER_ADDR_FMT_SIZE], key[16];
-
-	if (tel_parse_page(params, &pg.page, d) != 0)
-		return 0;
-	for (unsigned int w = 0; w < tel_dp->n_workers; w++) {
-		cap += tel_dp->workers[w]->arp->size;
-		tmp_cap = RTE_MAX(tmp_cap, (size_t)tel_dp->workers[w]->arp->size);
-	}
-	/* Telemetry serves each client on its own thread: no static buffers. */
-	all = calloc(cap + 1, sizeof(*all));
-	tmp = calloc(tmp_cap + 1, sizeof(*tmp));
-	if (all == NULL || tmp == NULL) {
-		free(all);
-		free(tmp);
-		return tel_error(d, "out of memory");
-	}
-	for (unsigned int w = 0; w < tel_dp->n_workers; w++) {
-		const struct sl_arp_table *t = tel_dp->workers[w]->arp;
-		unsigned int got = sl_arp_snapshot(t, now, tel_dp->tsc_hz, tmp, t->size);
-
-		for (unsigned int i = 0; i < got && n < cap; i++)
-			all[n++] = (struct arp_row){ .info = tmp[i], .copies = 1 };
-	}
-	free(tmp);
-	qsort(all, n, sizeof(*all), arp_cmp);
-	for (unsigned int i = 0; i < n; i++) {
-		if (merged > 0 && all[merged - 1].info.ip == all[i].info.ip)
-			all[merged - 1].copies++;
-		else
-			all[merged++] = all[i];
-	}
-	tel_page_set(&pg, merged);
-	rte_tel_data_start_dict(d);
-	tel_page_meta(d, &pg);
-	for (unsigned int i = pg.first; i < pg.last; i++) {
-		const struct sl_arp_info *a = &all[i].info;
-		struct rte_tel_data *e = rte_tel_data_alloc();
-
-		if (e == NULL)
-			break;
-		rte_ether_format_addr(mac, sizeof(mac), &a->mac);
-		rte_tel_data_start_dict(e);
-		rte_tel_data_add_dict_string(e, "ip", sl_conf_fmt_ipv4(a->ip, ip));
-		rte_tel_data_add_dict_string(e, "mac",
-					     a->state == SL_ARP_INCOMPLETE ? "" : mac);
-		rte_tel_data_add_dict_string(e, "state", sl_arp_state_name(a->state));
-		tel_add_str(e, "port", tel_dp->ports[a->port].name);
-		rte_tel_data_add_dict_u64(e, "age_ms", a->age_ms);
-		rte_tel_data_add_dict_u64(e, "workers", all[i].copies);
-		/* Telemetry names may not contain '.', so entries are numbered. */
-		snprintf(key, sizeof(key), "%u", i);
-		tel_add_row(d, key, e);
-	}
-	free(all);
-	return 0;
-}
-
-/* ---- /sluice/tcp ------------------------------------------------------ */
-
-/* One lcore's TCP and L4-proxy counters, or the sum over all of them. */
-static struct rte_tel_data *
-tcp_dict(const struct sl_conf *c, int only)
-{
-	struct rte_tel_data *d = rte_tel_data_alloc();
-	uint64_t px[32] = { 0 };
-	uint64_t l4_active = 0, max_sessions = 0;
-
-	if (d == NULL)
-		return NULL;
-	RTE_BUILD_BUG_ON(sizeof(struct sl_proxy_stats) / sizeof(uint64_t) > RTE_DIM(px));
-	for (unsigned int w = 0; w < tel_dp->n_workers; w++) {
-		const struct sl_lcore *lc = tel_dp->workers[w];
-		const uint64_t *pv = (const uint64_t *)&lc->proxy->stats;
-
-		if (only >= 0 && (int)w != only)
-			continue;
-		for (unsigned int i = 0; i < sl_proxy_n_stats && i < RTE_DIM(px); i++)
-			px[i] += TEL_LOAD(pv[i]);
-		l4_active += TEL_LOAD(lc->proxy->stats.l4_active);
-		max_sessions += lc->proxy->max_sessions;
-	}
-	rte_tel_data_start_dict(d);
-	sl_tcp_telemetry_stats(d, only);
-	for (unsigned int i = 0; i < sl_proxy_n_stats; i++)
-		rte_tel_data_add_dict_u64(d, sl_proxy_stat_names[i], px[i]);
-	rte_tel_data_add_dict_u64(d, "l4_active", l4_active);
-	rte_tel_data_add_dict_u64(d, "l4_max_sessions", max_sessions);
-	rte_tel_data_add_dict_u64(d, "mem_per_conn_bytes", sizeof(struct sl_tcp_conn));
-	rte_tel_data_add_dict_u64(d, "mem_per_session_bytes",
-				  sizeof(struct sl_l4_session));
-	rte_tel_data_add_dict_u64(d, "max_conns", c->tcp.max_conns);
-	return d;
-}
-
-/*
- * "total" (the sum) on every page, then a page of per-lcore dicts. The
- * count of lcores is "workers": "total" is taken by the sum.
- */
-static int
-cmd_tcp(const char *cmd __rte_unused, const char *params,
-	struct rte_tel_data *d)
-{
-	const struct sl_conf *c = tel_conf();
-	struct tel_page pg = { .size = TCP_PAGE };
-	char key[32];
-
-	if (tel_parse_page(params, &pg.page, d) != 0)
-		return 0;
-	tel_page_set(&pg, tel_dp->n_workers);
-	rte_tel_data_start_dict(d);
-	rte_tel_data_add_dict_u64(d, "workers", pg.total);
-	rte_tel_data_add_dict_u64(d, "page", pg.page);
-	rte_tel_data_add_dict_u64(d, "pages", (pg.total + pg.size - 1) / pg.size);
-	tel_add_row(d, "total", tcp_dict(c, -1));
-	for (unsigned int w = pg.first; w < pg.last; w++) {
-		snprintf(key, sizeof(key), "%u", tel_dp->workers[w]->lcore_id);
-		tel_add_row(d, key, tcp_dict(c, (int)w));
-	}
-	return 0;
-}
-
 /* ---- test hooks (SLUICE_TEST_HOOKS=1 only) ----------------------------- */
 
 /*
@@ -573,6 +376,19 @@ tel_test_register(void)
 
 /* ---- registration ----------------------------------------------------- */
 
+/*
+ * Why one explicit list and not DPDK's RTE_INIT constructors: Sluice's
+ * libraries are static archives, and the linker leaves out an archive
+ * member nothing refers to, so a tcp_telemetry.c holding only a
+ * constructor and static handlers would silently register nothing;
+ * sluice-loadgen links the same libraries and must not answer the
+ * gateway's commands; and every handler reads the data plane (tel_dp),
+ * which exists only once the gateway has built it, while constructors run
+ * before main. Each library still owns its commands and their text: this
+ * list only says when they are registered. The gate (lib/telemetry) is the
+ * one place that knows which commands read the config and which take ctl's
+ * lock (tel_reg, tel_reg_ctl), and refuses all of them at shutdown.
+ */
 int
 sl_box_telemetry_register(struct sl_dp *dp)
 {
@@ -587,19 +403,19 @@ sl_box_telemetry_register(struct sl_dp *dp)
 		"Per port: address, link, steering, rx/tx packets/bytes, ARP/ICMP, steered, hw_*, drop_<reason>. Param: page (4 a page)");
 	rc |= tel_reg("/sluice/lcores", cmd_lcores,
 		"Per worker lcore: cycles, busy_pct, packets, polls, shedding, outcome/alog/ARP/timer gauges, steering. Param: page (16 a page)");
-	rc |= tel_reg("/sluice/arp", cmd_arp,
-		"Neighbours merged over workers: ip, mac, state, port, age_ms, workers. Param: page (64 a page)");
-	rc |= sl_tcp_telemetry_register();
-	rc |= tel_reg("/sluice/tcp", cmd_tcp,
-		"TCP and L4 proxy counters, conns by state: \"total\" and per worker lcore. Param: page (4 lcores a page)");
-	rc |= tel_http_register(dp);
-	rc |= tel_memory_register(dp);
-	rc |= tel_schema_register(dp);
-	rc |= tel_lb_register(dp);
-	rc |= tel_capture_register(dp);
-	rc |= tel_write_register(dp);
-	rc |= tel_incident_register(dp);
-	rc |= tel_drain_register(dp);
+	rc |= sl_box_memory_register(dp);
+	rc |= sl_box_schema_register(dp);
+	/* Each library's own, in lib/meson.build's order: upstream's listing
+	 * helpers are set up before the proxy's commands that use them. */
+	rc |= sl_net_telemetry_register(dp);
+	rc |= sl_tcp_telemetry_register(dp);
+	rc |= sl_event_telemetry_register(dp);
+	rc |= sl_upstream_telemetry_register(dp);
+	rc |= sl_proxy_telemetry_register(dp);
+	rc |= sl_capture_telemetry_register(dp);
+	rc |= sl_ctl_telemetry_register(dp);
+	rc |= sl_incident_telemetry_register(dp);
+	rc |= sl_drain_telemetry_register(dp);
 	rc |= tel_test_register();
 	return rc;
 }

@@ -6,11 +6,15 @@
  * input and output paths that reads a struct sl_tcp_conn's fields.
  */
 
+#include <stddef.h>
+
 #include <rte_telemetry.h>
+
+#include "sl_lcore_types.h"
 
 /* /sluice/conns. Call once at start-up (lib/box); 0 or a negative errno. */
 int
-sl_tcp_telemetry_register(void);
+sl_tcp_telemetry_register(struct sl_dp *dp);
 
 /*
  * TCP's part of a /sluice/tcp row: connections by state and the stack's
@@ -19,5 +23,12 @@ sl_tcp_telemetry_register(void);
  */
 void
 sl_tcp_telemetry_stats(struct rte_tel_data *d, int only);
+
+/*
+ * Bytes of one connection slot, the per-connection cost /sluice/tcp and
+ * /sluice/memory report (so that they need not know the struct).
+ */
+size_t
+sl_tcp_telemetry_conn_bytes(void);
 
 #endif

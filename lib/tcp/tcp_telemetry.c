@@ -20,6 +20,12 @@
  * them stays under telemetry's 16 KB. */
 #define CONNS_PAGE 24
 
+size_t
+sl_tcp_telemetry_conn_bytes(void)
+{
+	return sizeof(struct sl_tcp_conn);
+}
+
 void
 sl_tcp_telemetry_stats(struct rte_tel_data *d, int only)
 {
@@ -118,7 +124,7 @@ cmd_conns(const char *cmd __rte_unused, const char *params,
 }
 
 int
-sl_tcp_telemetry_register(void)
+sl_tcp_telemetry_register(struct sl_dp *dp __rte_unused)
 {
 	return tel_reg("/sluice/conns", cmd_conns,
 		"Live TCP connections: tuple, state, sequence and window variables, queues. Param: page (24 a page)");

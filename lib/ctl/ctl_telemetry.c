@@ -17,8 +17,8 @@
 #include "sl_conf.h"
 #include "sl_ctl.h"
 #include "sl_upstream.h"
-#include "telemetry_write.h"
-#include "box_private.h"
+#include "sl_ctl_telemetry.h"
+#include "sl_telemetry.h"
 
 #define CHUNK        120   /* telemetry strings hold 127 bytes at most */
 #define CHUNKS_PAGE  64    /* 7680 bytes of config a page: well inside 16 KB */
@@ -420,7 +420,7 @@ reg(const char *cmd, telemetry_cb fn, const char *help)
 }
 
 int
-tel_write_register(struct sl_dp *dp)
+sl_ctl_telemetry_register(struct sl_dp *dp)
 {
 	int rc = 0;
 

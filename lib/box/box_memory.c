@@ -16,6 +16,8 @@
 #include "sl_proxy.h"
 #include "sl_proxy_http.h"
 #include "sl_tcp.h"
+#include "sl_tcp_telemetry.h"
+#include "sl_telemetry.h"
 #include "box_private.h"
 
 /* A line "<key> <n> kB" of /proc/self/status, in bytes; 0 if absent. */
@@ -77,7 +79,7 @@ cmd_memory(const char *cmd __rte_unused, const char *params,
 		if (tel_dp->pools[s] != NULL)
 			mbuf_bytes = tel_dp->pools[s]->elt_size;
 	sl_port_mbuf_usage(tel_dp, &mbufs, &mbufs_used);
-	tables = tcp_slots * sizeof(struct sl_tcp_conn) +
+	tables = tcp_slots * sl_tcp_telemetry_conn_bytes() +
 		 clients * sizeof(struct sl_h1_client) +
 		 xchgs * sizeof(struct sl_h1_xchg) +
 		 sessions * sizeof(struct sl_l4_session);
@@ -88,7 +90,7 @@ cmd_memory(const char *cmd __rte_unused, const char *params,
 	rte_tel_data_add_dict_u64(d, "heap_alloc_bytes", heap_alloc);
 	rte_tel_data_add_dict_u64(d, "heap_free_bytes", heap_free);
 	rte_tel_data_add_dict_u64(d, "conn_tables_bytes", tables);
-	rte_tel_data_add_dict_u64(d, "tcp_conn_bytes", sizeof(struct sl_tcp_conn));
+	rte_tel_data_add_dict_u64(d, "tcp_conn_bytes", sl_tcp_telemetry_conn_bytes());
 	rte_tel_data_add_dict_u64(d, "tcp_slots", tcp_slots);
 	rte_tel_data_add_dict_u64(d, "tcp_conns", tcp_used);
 	rte_tel_data_add_dict_u64(d, "http_client_bytes", sizeof(struct sl_h1_client));
@@ -105,7 +107,7 @@ cmd_memory(const char *cmd __rte_unused, const char *params,
 }
 
 int
-tel_memory_register(struct sl_dp *dp)
+sl_box_memory_register(struct sl_dp *dp)
 {
 	(void)dp;
 	return tel_reg("/sluice/memory", cmd_memory,

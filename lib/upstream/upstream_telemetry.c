@@ -12,10 +12,10 @@
 
 #include "sl_breaker.h"
 #include "sl_conf.h"
-#include "sl_event.h"
 #include "sl_log.h"
 #include "sl_upstream.h"
-#include "box_private.h"
+#include "sl_upstream_telemetry.h"
+#include "sl_telemetry.h"
 
 /*
  * Rows a page (or a call, for events), for the worst case to stay under
@@ -28,7 +28,6 @@
 #define POOLS_PAGE 8
 #define BREAKERS_PAGE 20
 #define HEALTH_PAGE 20
-#define EVENTS_PAGE 24
 
 static struct sl_dp *ldp;
 
@@ -142,14 +141,14 @@ last_health(const struct sl_up_backend *b, char *out, size_t len)
 }
 
 bool
-tel_pool_listed(const struct sl_conf *c, unsigned int pool)
+sl_upstream_tel_pool_listed(const struct sl_conf *c, unsigned int pool)
 {
 	return pool < c->n_pools && pool < TEL_LOAD(ldp->up->n_pools) &&
 	       !c->pools[pool].removed;
 }
 
 unsigned int
-tel_pool_backends(const struct sl_conf *c, unsigned int pool, uint16_t *idx)
+sl_upstream_tel_pool_backends(const struct sl_conf *c, unsigned int pool, uint16_t *idx)
 {
 	const struct sl_up_pool *p = &ldp->up->pools[pool];
 	unsigned int n = 0, max = RTE_MIN(c->pools[pool].n_backends, TEL_LOAD(p->n));
@@ -161,17 +160,17 @@ tel_pool_backends(const struct sl_conf *c, unsigned int pool, uint16_t *idx)
 }
 
 unsigned int
-tel_walk_backends(const struct sl_conf *c, int only, tel_pool_filter keep,
+sl_upstream_tel_walk_backends(const struct sl_conf *c, int only, sl_upstream_tel_pool_filter keep,
 		  unsigned int n, unsigned int first, unsigned int last,
-		  uint16_t *idx, tel_backend_row emit, void *arg)
+		  uint16_t *idx, sl_upstream_tel_backend_row emit, void *arg)
 {
 	for (unsigned int p = 0; p < c->n_pools; p++) {
 		unsigned int cnt;
 
 		if (only >= 0 ? (int)p != only :
-		    !tel_pool_listed(c, p) || (keep != NULL && !keep(c, p)))
+		    !sl_upstream_tel_pool_listed(c, p) || (keep != NULL && !keep(c, p)))
 			continue;
-		cnt = tel_pool_backends(c, p, idx);
+		cnt = sl_upstream_tel_pool_backends(c, p, idx);
 		if (emit == NULL || n + cnt <= first || n >= last) {
 			n += cnt;
 			continue;
@@ -181,6 +180,50 @@ tel_walk_backends(const struct sl_conf *c, int only, tel_pool_filter keep,
 				emit(c, p, idx[k], n, arg);
 	}
 	return n;
+}
+
+static int
+find_pool(const struct sl_conf *c, const char *name, size_t len)
+{
+	for (unsigned int p = 0; p < c->n_pools; p++)
+		if (sl_upstream_tel_pool_listed(c, p) && strlen(c->pools[p].name) == len &&
+		    memcmp(c->pools[p].name, name, len) == 0)
+			return (int)p;
+	return -1;
+}
+
+int
+sl_upstream_tel_parse_pool_page(const struct sl_conf *c, const char *params, bool required,
+		    bool any_ok, int *pool, unsigned int *page, struct rte_tel_data *d)
+{
+	const char *comma;
+	size_t len;
+
+	*pool = -1;
+	*page = 0;
+	if (params == NULL || *params == '\0') {
+		if (!required)
+			return 0;
+		return tel_error(d, "a pool name is required, e.g. %s",
+				 c->n_pools ? c->pools[0].name : "web"), -1;
+	}
+	*pool = find_pool(c, params, strlen(params));
+	if (*pool >= 0)
+		return 0;
+	/* A bare number: a page of every pool (no pool has that name). */
+	if (any_ok && params[strspn(params, "0123456789")] == '\0')
+		return tel_parse_page(params, page, d);
+	comma = strrchr(params, ',');
+	len = comma ? (size_t)(comma - params) : strlen(params);
+	if (comma != NULL && tel_parse_page(comma + 1, page, d) != 0)
+		return -1;
+	if (any_ok && len == 1 && params[0] == '*')
+		return 0;
+	*pool = find_pool(c, params, len);
+	if (*pool < 0)
+		return tel_error(d, "no pool named \"%.*s\"%s", (int)RTE_MIN(len, 64u),
+				 params, any_ok ? " (\"*\" = every pool)" : ""), -1;
+	return 0;
 }
 
 static const char *
@@ -199,7 +242,7 @@ permille(const double *v)
 }
 
 void
-tel_lb_backend_state(struct rte_tel_data *e, const struct sl_conf *c,
+sl_upstream_tel_backend_state(struct rte_tel_data *e, const struct sl_conf *c,
 		     unsigned int pool, unsigned int i)
 {
 	const struct sl_up_pool *p = &ldp->up->pools[pool];
@@ -296,7 +339,7 @@ pool_row(const struct sl_conf *c, unsigned int i, uint16_t *idx)
 
 	if (e == NULL)
 		return NULL;
-	n = tel_pool_backends(c, i, idx);
+	n = sl_upstream_tel_pool_backends(c, i, idx);
 	for (unsigned int k = 0; k < n; k++) {
 		const struct sl_up_backend *b = &p->b[idx[k]];
 
@@ -382,7 +425,7 @@ cmd_pools(const char *cmd __rte_unused, const char *params,
 		return 0;
 	}
 	for (unsigned int i = 0; i < c->n_pools; i++)
-		if (tel_pool_listed(c, i))
+		if (sl_upstream_tel_pool_listed(c, i))
 			pools[n++] = i;
 	tel_page_set(&pg, n);
 	rte_tel_data_start_dict(d);
@@ -425,7 +468,7 @@ table_row(const struct sl_conf *c, unsigned int pool, unsigned int b,
  * same from page to page.
  */
 static int
-pool_backend_table(const char *params, unsigned int page_size, tel_pool_filter keep,
+pool_backend_table(const char *params, unsigned int page_size, sl_upstream_tel_pool_filter keep,
 		   backend_rower row, struct rte_tel_data *d)
 {
 	const struct sl_conf *c = tel_conf();
@@ -434,15 +477,15 @@ pool_backend_table(const char *params, unsigned int page_size, tel_pool_filter k
 	uint16_t *idx;
 	int only;
 
-	if (tel_parse_pool_page(c, params, false, true, &only, &pg.page, d) != 0)
+	if (sl_upstream_tel_parse_pool_page(c, params, false, true, &only, &pg.page, d) != 0)
 		return 0;
 	idx = calloc(SL_CONF_MAX_BACKENDS + 1, sizeof(*idx));
 	if (idx == NULL)
 		return tel_error(d, "out of memory");
-	tel_page_set(&pg, tel_walk_backends(c, only, keep, 0, 0, 0, idx, NULL, NULL));
+	tel_page_set(&pg, sl_upstream_tel_walk_backends(c, only, keep, 0, 0, 0, idx, NULL, NULL));
 	rte_tel_data_start_dict(d);
 	tel_page_meta(d, &pg);
-	tel_walk_backends(c, only, keep, 0, pg.first, pg.last, idx, table_row, &t);
+	sl_upstream_tel_walk_backends(c, only, keep, 0, pg.first, pg.last, idx, table_row, &t);
 	free(idx);
 	return 0;
 }
@@ -564,65 +607,6 @@ cmd_health(const char *cmd __rte_unused, const char *params,
 	return pool_backend_table(params, HEALTH_PAGE, pool_checked, health_row, d);
 }
 
-/* ---- /sluice/events --------------------------------------------------- */
-
-/* /sluice/events[,<after seq>]: the event log, oldest first, a page a call. */
-static int
-cmd_events(const char *cmd __rte_unused, const char *params,
-	   struct rte_tel_data *d)
-{
-	struct sl_event *ev;
-	uint64_t after = 0, added, cap;
-	unsigned int n;
-	char key[24];
-
-	if (params != NULL && *params != '\0') {
-		char *end;
-
-		errno = 0;
-		after = strtoull(params, &end, 10);
-		if (*params < '0' || *params > '9' || *end != '\0' || errno != 0)
-			return tel_error(d, "the parameter is the last seq seen, a number (got \"%.60s\")",
-					 params);
-	}
-	ev = calloc(EVENTS_PAGE, sizeof(*ev));
-	if (ev == NULL)
-		return tel_error(d, "out of memory");
-	n = sl_event_read(ldp->events, after, ev, EVENTS_PAGE);
-	sl_event_counts(ldp->events, &added, &cap);
-	rte_tel_data_start_dict(d);
-	rte_tel_data_add_dict_u64(d, "total", added);
-	rte_tel_data_add_dict_u64(d, "capacity", cap);
-	/* Overwritten by newer ones before anyone could read them here. */
-	rte_tel_data_add_dict_u64(d, "overwritten", added > cap ? added - cap : 0);
-	rte_tel_data_add_dict_u64(d, "next", n ? ev[n - 1].seq : after);
-	for (unsigned int i = 0; i < n; i++) {
-		struct rte_tel_data *e = rte_tel_data_alloc();
-		size_t len;
-
-		if (e == NULL)
-			break;
-		rte_tel_data_start_dict(e);
-		rte_tel_data_add_dict_u64(e, "seq", ev[i].seq);
-		rte_tel_data_add_dict_u64(e, "time_us", ev[i].wall_us);
-		tel_add_str(e, "kind", ev[i].kind);
-		tel_add_str(e, "pool", ev[i].pool);
-		tel_add_str(e, "backend", ev[i].backend);
-		/*
-		 * A telemetry string keeps 127 bytes and an event's text may
-		 * hold 199: the rest goes to text_more, to be appended.
-		 */
-		tel_add_str(e, "text", ev[i].text);
-		len = strnlen(ev[i].text, sizeof(ev[i].text));
-		tel_add_str(e, "text_more", len >= RTE_TEL_MAX_STRING_LEN ?
-			    ev[i].text + RTE_TEL_MAX_STRING_LEN - 1 : "");
-		snprintf(key, sizeof(key), "%llu", (unsigned long long)ev[i].seq);
-		tel_add_row(d, key, e);
-	}
-	free(ev);
-	return 0;
-}
-
 /* ---- /sluice/set_weight ----------------------------------------------- */
 
 /* /sluice/set_weight,<pool>,<backend>,<weight> */
@@ -653,7 +637,7 @@ cmd_set_weight(const char *cmd __rte_unused, const char *params,
 }
 
 int
-tel_lb_register(struct sl_dp *dp)
+sl_upstream_telemetry_register(struct sl_dp *dp)
 {
 	int rc = 0;
 
@@ -666,8 +650,6 @@ tel_lb_register(struct sl_dp *dp)
 		"Breaker and outlier state per backend: state, failures, cooldown, probes, ejection. Params: [pool|*][,page] (20 a page)");
 	rc |= tel_reg("/sluice/health", cmd_health,
 		"Health checks per backend: kind, interval, state, in a row, totals, last result and age. Params: [pool|*][,page] (20 a page)");
-	rc |= tel_reg("/sluice/events", cmd_events,
-		"Event log, oldest first, 24 a call: seq, time_us, kind, pool, backend, text. Param: last seq seen (default 0)");
 	rc |= tel_reg("/sluice/set_weight", cmd_set_weight,
 		"Change a backend's weight (0-1000), logged as an event. Parameters: pool,backend,weight");
 	return rc;

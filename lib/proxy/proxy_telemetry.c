@@ -1,8 +1,12 @@
 /*
- * Telemetry of the HTTP proxy: /sluice/http, /sluice/routes and
- * /sluice/backends. Latency histograms live per lcore and are merged here
- * at read time with relaxed loads (sl_hist_merge), so a read never stalls
- * a worker; a percentile may miss the requests of the last microseconds.
+ * The proxies' telemetry: /sluice/http, /sluice/routes, /sluice/backends
+ * and /sluice/latency for the HTTP proxy, /sluice/tcp for TCP and the L4
+ * proxy (TCP's part comes from lib/tcp). Latency histograms live per
+ * lcore and are merged here at read time with relaxed loads
+ * (sl_hist_merge), so a read never stalls a worker; a percentile may miss
+ * the requests of the last microseconds. The HTTP rows read struct
+ * sl_h1_proxy's counters and idle pool (hp->idle[]) directly: lib/proxy's
+ * own fields, read by lib/proxy's own file.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -13,9 +17,13 @@
 
 #include "sl_conf.h"
 #include "sl_hist.h"
+#include "sl_proxy.h"
 #include "sl_proxy_http.h"
+#include "sl_proxy_telemetry.h"
+#include "sl_tcp_telemetry.h"
+#include "sl_telemetry.h"
 #include "sl_upstream.h"
-#include "box_private.h"
+#include "sl_upstream_telemetry.h"
 
 /*
  * Rows a page, for the worst case to stay under 16 KB: a route is about
@@ -25,6 +33,12 @@
  */
 #define ROUTES_PAGE 16
 #define BACKENDS_PAGE 8
+
+/*
+ * /sluice/tcp: a TCP dict is about 60 fields (2.2 KB at worst, plus the
+ * "total" dict on every page).
+ */
+#define TCP_PAGE 4
 
 /* p50/p90/p99/p99.9 (and max, mean) of a merged histogram. */
 static void
@@ -223,7 +237,7 @@ backend_row(const struct sl_conf *c, unsigned int pool, unsigned int b,
 	rte_tel_data_add_dict_u64(e, "weight", tel_dp->up ?
 				  TEL_LOAD(tel_dp->up->pools[pool].b[b].weight) : be->weight);
 	if (tel_dp->up != NULL)
-		tel_lb_backend_state(e, c, pool, b);
+		sl_upstream_tel_backend_state(e, c, pool, b);
 	/* Pooled keep-alive connections waiting for a request, all lcores. */
 	for (unsigned int w = 0; w < tel_dp->n_workers; w++)
 		idle += TEL_LOAD(tel_dp->workers[w]->http->idle[idx].n);
@@ -248,7 +262,7 @@ cmd_backends(const char *cmd __rte_unused, const char *params,
 	char keys[BACKENDS_PAGE][SL_NAME_MAX + 12];
 	int pool;
 
-	if (tel_parse_pool_page(c, params, true, false, &pool, &pg.page, d) != 0)
+	if (sl_upstream_tel_parse_pool_page(c, params, true, false, &pool, &pg.page, d) != 0)
 		return 0;
 	h = malloc(sizeof(*h));
 	idx = calloc(c->pools[pool].n_backends + 1, sizeof(*idx));
@@ -257,7 +271,7 @@ cmd_backends(const char *cmd __rte_unused, const char *params,
 		free(idx);
 		return tel_error(d, "out of memory");
 	}
-	tel_page_set(&pg, tel_dp->n_workers ? tel_pool_backends(c, (unsigned int)pool, idx) : 0);
+	tel_page_set(&pg, tel_dp->n_workers ? sl_upstream_tel_pool_backends(c, (unsigned int)pool, idx) : 0);
 	rte_tel_data_start_dict(d);
 	tel_page_meta(d, &pg);
 	for (unsigned int i = pg.first; i < pg.last; i++) {
@@ -393,7 +407,7 @@ cmd_latency(const char *cmd __rte_unused, const char *params,
 		for (unsigned int l = 0; l < c->n_listeners; l++)
 			if (c->listeners[l].mode == SL_MODE_HTTP)
 				n += c->listeners[l].n_routes + 1;
-		n = tel_walk_backends(c, -1, NULL, n, 0, 0, idx, NULL, NULL);
+		n = sl_upstream_tel_walk_backends(c, -1, NULL, n, 0, 0, idx, NULL, NULL);
 	}
 	tel_page_set(&pg, n);
 	rte_tel_data_start_dict(d);
@@ -432,7 +446,7 @@ cmd_latency(const char *cmd __rte_unused, const char *params,
 	if (n < pg.last) {
 		struct latency_ctx l = { .d = d, .h = h };
 
-		tel_walk_backends(c, -1, NULL, n, pg.first, pg.last, idx,
+		sl_upstream_tel_walk_backends(c, -1, NULL, n, pg.first, pg.last, idx,
 				  latency_backend_row, &l);
 	}
 	free(idx);
@@ -440,8 +454,72 @@ cmd_latency(const char *cmd __rte_unused, const char *params,
 	return 0;
 }
 
+/* ---- /sluice/tcp ------------------------------------------------------ */
+
+/* One lcore's TCP and L4-proxy counters, or the sum over all of them. */
+static struct rte_tel_data *
+tcp_dict(const struct sl_conf *c, int only)
+{
+	struct rte_tel_data *d = rte_tel_data_alloc();
+	uint64_t px[32] = { 0 };
+	uint64_t l4_active = 0, max_sessions = 0;
+
+	if (d == NULL)
+		return NULL;
+	RTE_BUILD_BUG_ON(sizeof(struct sl_proxy_stats) / sizeof(uint64_t) > RTE_DIM(px));
+	for (unsigned int w = 0; w < tel_dp->n_workers; w++) {
+		const struct sl_lcore *lc = tel_dp->workers[w];
+		const uint64_t *pv = (const uint64_t *)&lc->proxy->stats;
+
+		if (only >= 0 && (int)w != only)
+			continue;
+		for (unsigned int i = 0; i < sl_proxy_n_stats && i < RTE_DIM(px); i++)
+			px[i] += TEL_LOAD(pv[i]);
+		l4_active += TEL_LOAD(lc->proxy->stats.l4_active);
+		max_sessions += lc->proxy->max_sessions;
+	}
+	rte_tel_data_start_dict(d);
+	sl_tcp_telemetry_stats(d, only);
+	for (unsigned int i = 0; i < sl_proxy_n_stats; i++)
+		rte_tel_data_add_dict_u64(d, sl_proxy_stat_names[i], px[i]);
+	rte_tel_data_add_dict_u64(d, "l4_active", l4_active);
+	rte_tel_data_add_dict_u64(d, "l4_max_sessions", max_sessions);
+	rte_tel_data_add_dict_u64(d, "mem_per_conn_bytes", sl_tcp_telemetry_conn_bytes());
+	rte_tel_data_add_dict_u64(d, "mem_per_session_bytes",
+				  sizeof(struct sl_l4_session));
+	rte_tel_data_add_dict_u64(d, "max_conns", c->tcp.max_conns);
+	return d;
+}
+
+/*
+ * "total" (the sum) on every page, then a page of per-lcore dicts. The
+ * count of lcores is "workers": "total" is taken by the sum.
+ */
+static int
+cmd_tcp(const char *cmd __rte_unused, const char *params,
+	struct rte_tel_data *d)
+{
+	const struct sl_conf *c = tel_conf();
+	struct tel_page pg = { .size = TCP_PAGE };
+	char key[32];
+
+	if (tel_parse_page(params, &pg.page, d) != 0)
+		return 0;
+	tel_page_set(&pg, tel_dp->n_workers);
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_u64(d, "workers", pg.total);
+	rte_tel_data_add_dict_u64(d, "page", pg.page);
+	rte_tel_data_add_dict_u64(d, "pages", (pg.total + pg.size - 1) / pg.size);
+	tel_add_row(d, "total", tcp_dict(c, -1));
+	for (unsigned int w = pg.first; w < pg.last; w++) {
+		snprintf(key, sizeof(key), "%u", tel_dp->workers[w]->lcore_id);
+		tel_add_row(d, key, tcp_dict(c, (int)w));
+	}
+	return 0;
+}
+
 int
-tel_http_register(struct sl_dp *dp __rte_unused)
+sl_proxy_telemetry_register(struct sl_dp *dp __rte_unused)
 {
 	int rc = 0;
 
@@ -451,6 +529,8 @@ tel_http_register(struct sl_dp *dp __rte_unused)
 		"Per HTTP route and listener default: match, methods, pool, requests, latency. Param: page (16 a page)");
 	rc |= tel_reg("/sluice/backends", cmd_backends,
 		"Per backend of a pool: state, health, breaker, weights, gauges, outcomes, share, latency. Params: pool[,page] (8 a page)");
+	rc |= tel_reg("/sluice/tcp", cmd_tcp,
+		"TCP and L4 proxy counters, conns by state: \"total\" and per worker lcore. Param: page (4 lcores a page)");
 	rc |= tel_reg("/sluice/latency", cmd_latency,
 		"Latency histograms (all, per route, per backend): count, sum, cumulative counts at fixed us bounds. Param: page (5 a page)");
 	return rc;

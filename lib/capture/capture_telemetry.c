@@ -14,8 +14,8 @@
 #include "sl_capture.h"
 #include "sl_conf.h"
 #include "sl_log.h"
-#include "telemetry_capture.h"
-#include "box_private.h"
+#include "sl_capture_telemetry.h"
+#include "sl_telemetry.h"
 
 static struct sl_dp *cdp;
 
@@ -145,7 +145,7 @@ cmd_capture(const char *cmd __rte_unused, const char *params,
 }
 
 int
-tel_capture_register(struct sl_dp *dp)
+sl_capture_telemetry_register(struct sl_dp *dp)
 {
 	int rc = 0;
 

@@ -9,7 +9,8 @@
 #include "sl_http.h"
 #include "sl_proxy_http.h"
 #include "sl_tcp.h"
-#include "box_private.h"
+#include "sl_drain_telemetry.h"
+#include "sl_telemetry.h"
 
 /* Drain counters summed over workers (each a one-writer counter). */
 static void
@@ -76,7 +77,7 @@ cmd_drain_all(const char *cmd, const char *params, struct rte_tel_data *d)
 }
 
 int
-tel_drain_register(struct sl_dp *dp)
+sl_drain_telemetry_register(struct sl_dp *dp)
 {
 	int rc = 0;
 

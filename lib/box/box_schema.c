@@ -22,6 +22,7 @@
 #include "sl_proxy_http.h"
 #include "sl_proxy_types.h"
 #include "sl_upstream_types.h"
+#include "sl_telemetry.h"
 #include "box_private.h"
 
 struct schema_entry {
@@ -224,7 +225,7 @@ cmd_schema(const char *cmd __rte_unused, const char *params,
 }
 
 int
-tel_schema_register(struct sl_dp *dp __rte_unused)
+sl_box_schema_register(struct sl_dp *dp __rte_unused)
 {
 	return tel_reg("/sluice/schema", cmd_schema,
 		"Meaning of the counters other commands publish, from their declarations. Param: section (none: the sections)");

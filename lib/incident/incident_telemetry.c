@@ -10,7 +10,8 @@
 #include <string.h>
 
 #include "sl_incident.h"
-#include "box_private.h"
+#include "sl_incident_telemetry.h"
+#include "sl_telemetry.h"
 
 #define INCIDENTS_PAGE 16
 #define TIMELINE_PAGE 64
@@ -175,7 +176,7 @@ cmd_incident(const char *cmd __rte_unused, const char *params,
 }
 
 int
-tel_incident_register(struct sl_dp *dp __rte_unused)
+sl_incident_telemetry_register(struct sl_dp *dp __rte_unused)
 {
 	int rc = 0;
 
