@@ -18,13 +18,13 @@
 #include "sl_lcore_types.h"
 #include "sl_proxy_http.h"
 #include "sl_route.h"
-#include "sl_tcp.h"
+#include "sl_session.h"
 #include "sl_timer.h"
 #include "sl_upstream.h"
 #include "proxy_http_head.h"
 #include "proxy_http_private.h"
 
-static const struct sl_tcp_app_ops client_ops;
+static const struct sl_session_ops client_ops;
 
 /* ---- exchanges ---------------------------------------------------------- */
 
@@ -138,11 +138,11 @@ h1_client_discard_input(struct sl_h1_client *cl)
 	struct sl_mq q;
 
 	if (cl->conn != NULL && cl->pending.n > 0)
-		sl_tcp_hold(cl->hp->tcp, cl->conn, -(int32_t)cl->pending.n);
+		sl_session_hold(cl->conn, -(int32_t)cl->pending.n);
 	sl_mq_free(&cl->pending);
 	cl->pending_off = 0;
-	if (cl->conn != NULL && cl->conn->rcvq.n > 0) {
-		sl_tcp_recv(cl->hp->tcp, cl->conn, UINT32_MAX, &q);
+	if (cl->conn != NULL && sl_session_rx_mbufs(cl->conn) > 0) {
+		sl_session_recv(cl->conn, UINT32_MAX, &q);
 		sl_mq_free(&q);
 	}
 }
@@ -169,7 +169,7 @@ client_timer_fire(struct sl_timer *t, void *ctx)
 	(void)ctx;
 	if ((cl->x != NULL && cl->x->state == X_REQ_HEAD) ||
 	    (cl->x == NULL && cl->conn != NULL && !(cl->flags & CL_CLOSING) &&
-	     (cl->scan.bytes > 0 || cl->pending.n > 0 || cl->conn->rcvq.n > 0))) {
+	     (cl->scan.bytes > 0 || cl->pending.n > 0 || sl_session_rx_mbufs(cl->conn) > 0))) {
 		h1_client_error(cl, 408);   /* slowloris: the head never completed */
 		return;
 	}
@@ -177,7 +177,7 @@ client_timer_fire(struct sl_timer *t, void *ctx)
 		if (unlikely(cl->hp->draining))
 			cl->hp->stats.drain_idle_closed++;
 		cl->flags |= CL_CLOSING;   /* keep-alive idle */
-		sl_tcp_shutdown(cl->hp->tcp, cl->conn);
+		sl_session_shutdown(cl->conn);
 	}
 }
 
@@ -268,7 +268,7 @@ request_event(struct sl_h1_client *cl, struct sl_h1_xchg *x,
 	      struct sl_http_event *ev, uint32_t *fields_from)
 {
 	struct sl_h1_proxy *hp = cl->hp;
-	struct sl_tcp_conn *dst;
+	struct sl_session *dst;
 	uint32_t before;
 	unsigned int st;
 
@@ -294,21 +294,21 @@ request_event(struct sl_h1_client *cl, struct sl_h1_xchg *x,
 		return cl->x == x;
 	case SL_HTTP_EV_BODY:
 		x->bytes_in += ev->body.len;
-		dst = x->up != NULL && x->up->state == SL_TCP_ESTABLISHED ? x->up : NULL;
+		dst = x->up != NULL && sl_session_established(x->up) ? x->up : NULL;
 		before = x->to_up.n;
 		h1_send_body(hp, dst, &x->to_up, x->flags & XF_REQ_CHUNKED, ev->body);
-		h1_to_up_held(hp, x, before);
+		h1_to_up_held(x, before);
 		return true;
 	case SL_HTTP_EV_MESSAGE_DONE:
 		if (x->flags & XF_REQ_CHUNKED) {
 			struct sl_http_slice end = { "0\r\n\r\n", 5 };
 
-			if (x->up != NULL && x->up->state == SL_TCP_ESTABLISHED) {
+			if (x->up != NULL && sl_session_established(x->up)) {
 				h1_send_bytes(hp, x->up, end.ptr, end.len);
 			} else {
 				before = x->to_up.n;
 				h1_to_mq(hp, &x->to_up, end.ptr, end.len);
-				h1_to_up_held(hp, x, before);
+				h1_to_up_held(x, before);
 			}
 		}
 		x->state = X_WAIT_RESP;
@@ -343,7 +343,7 @@ client_scan(struct sl_h1_client *cl)
 			if (!in_pending)
 				return SL_HTTP_SCAN_MORE;
 			in_pending = false;
-			m = cl->conn->rcvq.head;
+			m = sl_session_peek(cl->conn);
 			off = 0;
 			continue;
 		}
@@ -371,15 +371,15 @@ static bool
 client_head_ready(struct sl_h1_client *cl)
 {
 	struct sl_h1_proxy *hp = cl->hp;
-	struct sl_tcp_conn *c = cl->conn;
+	struct sl_session *c = cl->conn;
 	enum sl_http_scan v;
 
-	if (cl->pending.n == 0 && c->rcvq.n == 0) {
-		if (sl_tcp_eof(c)) {
+	if (cl->pending.n == 0 && sl_session_rx_mbufs(c) == 0) {
+		if (sl_session_eof(c)) {
 			/* The client finished sending: a partial head is dropped. */
 			h1_slow_leave(cl);
 			cl->flags |= CL_CLOSING;
-			sl_tcp_shutdown(hp->tcp, c);
+			sl_session_shutdown(c);
 		}
 		return false;
 	}
@@ -397,13 +397,13 @@ client_head_ready(struct sl_h1_client *cl)
 		sl_http_head_scan_init(&cl->scan);
 		return true;
 	case SL_HTTP_SCAN_MORE:
-		/* The client's FIN is in: this head can never end. (sl_tcp_eof
+		/* The client's FIN is in: this head can never end. (sl_session_eof
 		 * waits for the queue to drain, and nothing reads it.) */
-		if (c->flags & SL_TCPF_FIN_RCVD) {
+		if (sl_session_peer_finished(c)) {
 			h1_slow_leave(cl);
 			cl->flags |= CL_CLOSING;
 			h1_client_discard_input(cl);
-			sl_tcp_shutdown(hp->tcp, c);
+			sl_session_shutdown(c);
 			return false;
 		}
 		h1_slow_track(cl);
@@ -438,11 +438,11 @@ client_input_dry(struct sl_h1_client *cl, struct sl_h1_xchg *x,
 	    sl_http_parse(&x->req, NULL, 0, &ev) == 0 &&
 	    ev.type != SL_HTTP_EV_NEED_MORE)
 		return request_event(cl, x, &ev, fields_from);
-	if (sl_tcp_eof(cl->conn) && x->state <= X_REQ_BODY) {
+	if (sl_session_eof(cl->conn) && x->state <= X_REQ_BODY) {
 		/* The client stopped inside its request body. */
 		h1_xchg_free(hp, x, SL_ALOG_TERM_CLIENT_CLOSED, false);
 		cl->flags |= CL_CLOSING;
-		sl_tcp_shutdown(hp->tcp, cl->conn);
+		sl_session_shutdown(cl->conn);
 	}
 	return false;
 }
@@ -452,12 +452,12 @@ client_input_dry(struct sl_h1_client *cl, struct sl_h1_xchg *x,
  * for the connection to open (then up_established drives us again).
  */
 static bool
-client_backpressured(struct sl_h1_proxy *hp, struct sl_h1_xchg *x)
+client_backpressured(const struct sl_h1_xchg *x)
 {
-	if (x->up != NULL && (x->up->state == SL_TCP_ESTABLISHED ?
-			      sl_tcp_sndq_room(hp->tcp, x->up) == 0 :
-			      x->to_up.bytes >= x->up->snd_buf)) {
-		x->up->flags |= SL_TCPF_NOTIFY_W;
+	if (x->up != NULL && (sl_session_established(x->up) ?
+			      sl_session_room(x->up) == 0 :
+			      x->to_up.bytes >= sl_session_send_buffer(x->up))) {
+		sl_session_want_writable(x->up);
 		return true;
 	}
 	return false;
@@ -467,7 +467,6 @@ client_backpressured(struct sl_h1_proxy *hp, struct sl_h1_xchg *x)
 static bool
 client_parse(struct sl_h1_client *cl, struct sl_h1_xchg *x, uint32_t *fields_from)
 {
-	struct sl_h1_proxy *hp = cl->hp;
 	struct rte_mbuf *m = cl->pending.head, *done_m = NULL;
 	size_t avail = rte_pktmbuf_data_len(m) - cl->pending_off, n;
 	struct sl_http_event ev;
@@ -480,7 +479,7 @@ client_parse(struct sl_h1_client *cl, struct sl_h1_xchg *x, uint32_t *fields_fro
 		/* Freed only after the event: its slices point into m. */
 		done_m = sl_mq_pop(&cl->pending);
 		cl->pending_off = 0;
-		sl_tcp_hold(hp->tcp, cl->conn, -1);
+		sl_session_hold(cl->conn, -1);
 	}
 	go_on = ev.type == SL_HTTP_EV_NEED_MORE ||
 		request_event(cl, x, &ev, fields_from);
@@ -517,18 +516,18 @@ h1_client_drive(struct sl_h1_client *cl)
 		if (cl->pending.n == 0) {
 			struct sl_mq q;
 
-			sl_tcp_recv(hp->tcp, cl->conn, UINT32_MAX, &q);
+			sl_session_recv(cl->conn, UINT32_MAX, &q);
 			/* Taken, not consumed: still the connection's buffers. */
-			sl_tcp_hold(hp->tcp, cl->conn, (int32_t)q.n);
+			sl_session_hold(cl->conn, (int32_t)q.n);
 			sl_mq_splice(&cl->pending, &q);
-			sl_tcp_output(hp->tcp, cl->conn);
+			sl_session_flush(cl->conn);
 		}
 		if (cl->pending.n == 0) {
 			if (!client_input_dry(cl, x, &fields_from))
 				return;
 			continue;
 		}
-		if (client_backpressured(hp, x) || !client_parse(cl, x, &fields_from))
+		if (client_backpressured(x) || !client_parse(cl, x, &fields_from))
 			return;
 	}
 	/* Closing: what the client still sends is never read. */
@@ -536,48 +535,48 @@ h1_client_drive(struct sl_h1_client *cl)
 		h1_client_discard_input(cl);
 }
 
-/* ---- TCP callbacks ---------------------------------------------------- */
+/* ---- session callbacks ------------------------------------------------ */
 
 static void
-client_readable(struct sl_tcp_conn *c)
+client_readable(struct sl_session *c __rte_unused, void *app)
 {
-	h1_client_drive(c->app);
+	h1_client_drive(app);
 }
 
 static void
-client_writable(struct sl_tcp_conn *c)
+client_writable(struct sl_session *c __rte_unused, void *app)
 {
-	struct sl_h1_client *cl = c->app;
+	struct sl_h1_client *cl = app;
 
 	if (cl->x != NULL && cl->x->state == X_RESP)
 		h1_upstream_drive(cl->x);
 }
 
 static void
-client_closed(struct sl_tcp_conn *c, enum sl_tcp_close_reason why)
+client_closed(struct sl_session *c __rte_unused, void *app,
+	      enum sl_session_close why)
 {
-	struct sl_h1_client *cl = c->app;
+	struct sl_h1_client *cl = app;
 	struct sl_h1_proxy *hp = cl->hp;
 
-	(void)why;
 	cl->conn = NULL;
 	if (cl->x != NULL) {
 		if (cl->x->flags & XF_RESP_STARTED)
 			hp->stats.aborted_midway++;
-		h1_xchg_free(hp, cl->x, why == SL_TCP_CLOSE_NORMAL ?
+		h1_xchg_free(hp, cl->x, why == SL_SESSION_CLOSE_NORMAL ?
 			     SL_ALOG_TERM_CLIENT_CLOSED : SL_ALOG_TERM_CLIENT_RESET, false);
 	}
 	h1_client_free(cl);
 }
 
-static const struct sl_tcp_app_ops client_ops = {
+static const struct sl_session_ops client_ops = {
 	.readable = client_readable,
 	.writable = client_writable,
 	.closed = client_closed,
 };
 
 int
-h1_accept(struct sl_tcp_conn *c, void *arg)
+h1_accept(struct sl_session *c, void *arg)
 {
 	struct sl_h1_listener *hl = arg;
 	struct sl_h1_proxy *hp = hl->hp;
@@ -598,8 +597,8 @@ h1_accept(struct sl_tcp_conn *c, void *arg)
 	cl->x = NULL;
 	sl_mq_init(&cl->pending);
 	cl->pending_off = 0;
-	cl->client_ip = c->raddr;
-	cl->client_port = c->rport;
+	cl->client_ip = sl_session_remote_addr(c);
+	cl->client_port = sl_session_remote_port(c);
 	cl->listener = listener;
 	cl->flags = 0;
 	cl->slow_mbufs = 0;
@@ -613,8 +612,7 @@ h1_accept(struct sl_tcp_conn *c, void *arg)
 				 RTE_MIN(hp->conf->http.header_timeout_ms,
 					 (uint32_t)SL_H1_DRAIN_IDLE_MS) :
 				 hp->conf->http.header_timeout_ms));
-	c->ops = &client_ops;
-	c->app = cl;
+	sl_session_bind(c, &client_ops, cl);
 	hp->stats.client_conns++;
 	hp->stats.clients++;
 	return 0;

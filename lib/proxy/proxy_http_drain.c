@@ -7,14 +7,14 @@
  * Runs on the worker; nothing here is on the per-packet path.
  */
 #include "proxy_http_private.h"
-#include "sl_tcp.h"
+#include "sl_session.h"
 #include "sl_timer.h"
 
 /* Bytes of a next request already here (or being scanned)? */
 static bool
 drain_client_has_input(const struct sl_h1_client *cl)
 {
-	return cl->scan.bytes > 0 || cl->pending.n > 0 || cl->conn->rcvq.n > 0;
+	return cl->scan.bytes > 0 || cl->pending.n > 0 || sl_session_rx_mbufs(cl->conn) > 0;
 }
 
 void
@@ -47,7 +47,7 @@ sl_h1_drain_left(const struct sl_h1_proxy *hp)
 		if (cl->conn == NULL)
 			continue;
 		if (cl->x != NULL || !(cl->flags & CL_CLOSING) ||
-		    sl_tcp_sndq_bytes(cl->conn) > 0)
+		    sl_session_unsent(cl->conn) > 0)
 			n++;
 	}
 	return n;

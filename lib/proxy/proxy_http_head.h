@@ -18,7 +18,7 @@
 #include "sl_core.h"
 #include "sl_http.h"
 #include "sl_lcore_types.h"
-#include "sl_tcp_types.h"
+#include "sl_session_types.h"
 #include "proxy_fmt.h"
 #include "proxy_http_private.h"
 

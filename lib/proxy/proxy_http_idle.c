@@ -13,13 +13,12 @@
 #include "sl_conf.h"
 #include "sl_core.h"
 #include "sl_lcore_types.h"
-#include "sl_tcp.h"
+#include "sl_session.h"
 #include "sl_timer.h"
 #include "sl_upstream.h"
 #include "proxy_http_private.h"
 
-static const struct sl_tcp_app_ops idle_ops;
-static struct sl_h1_proxy *idle_owner[RTE_MAX_LCORE];
+static const struct sl_session_ops idle_ops;
 
 int
 h1_idle_init(struct sl_h1_proxy *hp, int socket)
@@ -32,6 +31,8 @@ h1_idle_init(struct sl_h1_proxy *hp, int socket)
 	if (hp->idle == NULL)
 		return -1;
 	for (uint32_t b = 0; b < n_backends; b++) {
+		hp->idle[b].hp = hp;
+		hp->idle[b].g = b;
 		hp->idle[b].conns = rte_zmalloc_socket("sl_h1_idle",
 			(conf->http.upstream_pool_max + 1) * sizeof(void *), 0, socket);
 		hp->idle[b].since_tsc = rte_zmalloc_socket("sl_h1_idle",
@@ -56,21 +57,21 @@ h1_idle_free(struct sl_h1_proxy *hp)
 	hp->idle = NULL;
 }
 
-struct sl_tcp_conn *
+struct sl_session *
 h1_idle_take(struct sl_h1_proxy *hp, uint32_t g)
 {
 	struct sl_h1_idle *idle = &hp->idle[g];
 	uint64_t max_idle = (uint64_t)hp->conf->http.upstream_idle_s *
 			    hp->tcp->lc->dp->tsc_hz;
-	struct sl_tcp_conn *c;
+	struct sl_session *c;
 
 	while (idle->n > 0) {
 		c = idle->conns[--idle->n];
 		if (rte_rdtsc() - idle->since_tsc[idle->n] < max_idle &&
-		    sl_tcp_can_send(c))
+		    sl_session_can_send(c))
 			return c;
-		c->ops = NULL;
-		sl_tcp_shutdown(hp->tcp, c);
+		sl_session_bind(c, NULL, NULL);
+		sl_session_shutdown(c);
 		h1_lb_conn_g(hp, g, -1);
 	}
 	return NULL;
@@ -79,7 +80,7 @@ h1_idle_take(struct sl_h1_proxy *hp, uint32_t g)
 void
 h1_idle_release(struct sl_h1_proxy *hp, struct sl_h1_xchg *x, bool reusable)
 {
-	struct sl_tcp_conn *up = x->up;
+	struct sl_session *up = x->up;
 	uint32_t g;
 	struct sl_h1_idle *idle;
 
@@ -91,24 +92,23 @@ h1_idle_release(struct sl_h1_proxy *hp, struct sl_h1_xchg *x, bool reusable)
 	/* A draining or removed backend gets no new requests: do not pool. */
 	if (reusable && idle->n < hp->conf->http.upstream_pool_max &&
 	    SL_UP_LOAD(hp->up->pools[x->pool].b[x->backend].admin) == SL_UP_ADMIN_ENABLED &&
-	    sl_tcp_can_send(up) && up->rcvq.n == 0) {
-		up->ops = &idle_ops;
-		up->app = (void *)(uintptr_t)(g + 1);
-		sl_tcp_bill_to(hp->tcp, up, NULL);
+	    sl_session_can_send(up) && sl_session_rx_mbufs(up) == 0) {
+		sl_session_bind(up, &idle_ops, idle);
+		sl_session_bill_to(up, NULL);
 		idle->since_tsc[idle->n] = rte_rdtsc();
 		idle->conns[idle->n++] = up;
 		return;
 	}
-	up->ops = NULL;
+	sl_session_bind(up, NULL, NULL);
 	h1_lb_conn_g(hp, g, -1);
 	/* Bytes after a complete response break the protocol, and nobody
 	 * will read them: a FIN would leave them queued, and a backend that
 	 * keeps sending holds the connection in FIN_WAIT_2 with a full
 	 * window (its own FIN cannot get in) for good. Reset it. */
-	if (reusable && up->rcvq.n == 0)
-		sl_tcp_shutdown(hp->tcp, up);
+	if (reusable && sl_session_rx_mbufs(up) == 0)
+		sl_session_shutdown(up);
 	else
-		sl_tcp_abort(hp->tcp, up);
+		sl_session_abort(up);
 }
 
 void
@@ -117,34 +117,20 @@ h1_idle_close_slot(struct sl_h1_proxy *hp, uint32_t g)
 	struct sl_h1_idle *idle = &hp->idle[g];
 
 	while (idle->n > 0) {
-		struct sl_tcp_conn *c = idle->conns[--idle->n];
+		struct sl_session *c = idle->conns[--idle->n];
 
-		c->ops = NULL;
-		sl_tcp_shutdown(hp->tcp, c);
+		sl_session_bind(c, NULL, NULL);
+		sl_session_shutdown(c);
 		h1_lb_conn_g(hp, g, -1);
 		hp->stats.upstream_idle_closed++;
 	}
 }
 
-/* ---- TCP callbacks of pooled connections ------------------------------ */
-
-/*
- * Idle pooled connections. Their lcore's proxy is found through
- * idle_owner: callbacks carry only the connection.
- */
-static struct sl_h1_proxy *
-idle_proxy(void)
-{
-	unsigned int id = rte_lcore_id();
-
-	return idle_owner[id < RTE_MAX_LCORE ? id : 0];
-}
+/* ---- session callbacks of pooled connections -------------------------- */
 
 static void
-idle_remove(struct sl_h1_proxy *hp, struct sl_tcp_conn *c)
+idle_remove(struct sl_h1_idle *idle, struct sl_session *c)
 {
-	struct sl_h1_idle *idle = &hp->idle[(uintptr_t)c->app - 1];
-
 	for (uint32_t i = 0; i < idle->n; i++)
 		if (idle->conns[i] == c) {
 			idle->conns[i] = idle->conns[idle->n - 1];
@@ -156,31 +142,26 @@ idle_remove(struct sl_h1_proxy *hp, struct sl_tcp_conn *c)
 
 /* A backend that talks while idle is out of step: retire it. */
 static void
-idle_readable(struct sl_tcp_conn *c)
+idle_readable(struct sl_session *c, void *app)
 {
-	struct sl_h1_proxy *hp = idle_proxy();
+	struct sl_h1_idle *idle = app;
 
-	if (hp == NULL)
-		return;
-	h1_lb_conn_g(hp, (uint32_t)((uintptr_t)c->app - 1), -1);
-	idle_remove(hp, c);
-	c->ops = NULL;
-	sl_tcp_abort(hp->tcp, c);
+	h1_lb_conn_g(idle->hp, idle->g, -1);
+	idle_remove(idle, c);
+	sl_session_bind(c, NULL, NULL);
+	sl_session_abort(c);
 }
 
 static void
-idle_closed(struct sl_tcp_conn *c, enum sl_tcp_close_reason why)
+idle_closed(struct sl_session *c, void *app, enum sl_session_close why __rte_unused)
 {
-	struct sl_h1_proxy *hp = idle_proxy();
+	struct sl_h1_idle *idle = app;
 
-	(void)why;
-	if (hp != NULL) {
-		h1_lb_conn_g(hp, (uint32_t)((uintptr_t)c->app - 1), -1);
-		idle_remove(hp, c);
-	}
+	h1_lb_conn_g(idle->hp, idle->g, -1);
+	idle_remove(idle, c);
 }
 
-static const struct sl_tcp_app_ops idle_ops = {
+static const struct sl_session_ops idle_ops = {
 	.readable = idle_readable,
 	.closed = idle_closed,
 };
@@ -199,7 +180,7 @@ idle_sweep_fire(struct sl_timer *t, void *ctx)
 		struct sl_h1_idle *idle = &hp->idle[g];
 
 		for (uint32_t i = 0; i < idle->n; ) {
-			struct sl_tcp_conn *c = idle->conns[i];
+			struct sl_session *c = idle->conns[i];
 
 			if (now - idle->since_tsc[i] < max_idle) {
 				i++;
@@ -208,8 +189,8 @@ idle_sweep_fire(struct sl_timer *t, void *ctx)
 			idle->conns[i] = idle->conns[idle->n - 1];
 			idle->since_tsc[i] = idle->since_tsc[idle->n - 1];
 			idle->n--;
-			c->ops = NULL;
-			sl_tcp_shutdown(hp->tcp, c);
+			sl_session_bind(c, NULL, NULL);
+			sl_session_shutdown(c);
 			h1_lb_conn_g(hp, g, -1);
 			hp->stats.upstream_idle_closed++;
 		}
@@ -222,7 +203,6 @@ h1_idle_start(struct sl_h1_proxy *hp)
 {
 	struct sl_tcp_stack *tcp = hp->tcp;
 
-	idle_owner[tcp->lc->lcore_id < RTE_MAX_LCORE ? tcp->lc->lcore_id : 0] = hp;
 	sl_timer_init(&hp->idle_sweep, idle_sweep_fire);
 	sl_timer_arm(&tcp->wheel, &hp->idle_sweep, h1_ms_ticks(1000));
 }

@@ -15,7 +15,7 @@
 #include "sl_http.h"
 #include "sl_lb.h"
 #include "sl_lcore_types.h"
-#include "sl_tcp.h"
+#include "sl_session.h"
 #include "sl_upstream.h"
 #include "proxy_http_private.h"
 

@@ -11,7 +11,7 @@
 #include "sl_core.h"
 #include "sl_http.h"
 #include "sl_lcore_types.h"
-#include "sl_tcp.h"
+#include "sl_session.h"
 #include "sl_upstream.h"
 #include "proxy_fmt.h"
 #include "proxy_http_private.h"
@@ -38,23 +38,23 @@ h1_to_mq(struct sl_h1_proxy *hp, struct sl_mq *q, const char *data, size_t len)
 }
 
 static void
-queue_mq(struct sl_h1_proxy *hp, struct sl_tcp_conn *c, struct sl_mq *q)
+queue_mq(struct sl_session *c, struct sl_mq *q)
 {
 	struct rte_mbuf *m;
 
 	while ((m = sl_mq_pop(q)) != NULL)
-		sl_tcp_send(hp->tcp, c, m);
+		sl_session_send(c, m);
 }
 
 void
-h1_send_mq(struct sl_h1_proxy *hp, struct sl_tcp_conn *c, struct sl_mq *q)
+h1_send_mq(struct sl_session *c, struct sl_mq *q)
 {
-	queue_mq(hp, c, q);
-	sl_tcp_output(hp->tcp, c);
+	queue_mq(c, q);
+	sl_session_flush(c);
 }
 
 void
-h1_queue_bytes(struct sl_h1_proxy *hp, struct sl_tcp_conn *c, const char *data,
+h1_queue_bytes(struct sl_h1_proxy *hp, struct sl_session *c, const char *data,
 	       size_t len)
 {
 	struct sl_mq q;
@@ -64,19 +64,19 @@ h1_queue_bytes(struct sl_h1_proxy *hp, struct sl_tcp_conn *c, const char *data,
 		sl_mq_free(&q);
 		return;
 	}
-	queue_mq(hp, c, &q);
+	queue_mq(c, &q);
 }
 
 void
-h1_send_bytes(struct sl_h1_proxy *hp, struct sl_tcp_conn *c, const char *data,
+h1_send_bytes(struct sl_h1_proxy *hp, struct sl_session *c, const char *data,
 	      size_t len)
 {
 	h1_queue_bytes(hp, c, data, len);
-	sl_tcp_output(hp->tcp, c);
+	sl_session_flush(c);
 }
 
 void
-h1_send_body(struct sl_h1_proxy *hp, struct sl_tcp_conn *c, struct sl_mq *pending,
+h1_send_body(struct sl_h1_proxy *hp, struct sl_session *c, struct sl_mq *pending,
 	     bool chunked, struct sl_http_slice b)
 {
 	struct sl_mq q;
@@ -93,7 +93,7 @@ h1_send_body(struct sl_h1_proxy *hp, struct sl_tcp_conn *c, struct sl_mq *pendin
 	if (chunked)
 		h1_to_mq(hp, &q, "\r\n", 2);
 	if (c != NULL)
-		h1_send_mq(hp, c, &q);
+		h1_send_mq(c, &q);
 	else
 		sl_mq_splice(pending, &q);
 }
@@ -104,10 +104,10 @@ h1_send_body(struct sl_h1_proxy *hp, struct sl_tcp_conn *c, struct sl_mq *pendin
  * the caps as its send queue will. `before`: to_up.n before the change.
  */
 void
-h1_to_up_held(struct sl_h1_proxy *hp, struct sl_h1_xchg *x, uint32_t before)
+h1_to_up_held(struct sl_h1_xchg *x, uint32_t before)
 {
 	if (x->up != NULL && x->to_up.n != before)
-		sl_tcp_hold(hp->tcp, x->up, (int32_t)x->to_up.n - (int32_t)before);
+		sl_session_hold(x->up, (int32_t)x->to_up.n - (int32_t)before);
 }
 
 /* ---- statuses ---------------------------------------------------------- */
@@ -178,7 +178,7 @@ client_input_head_kind(const struct sl_h1_client *cl)
 			if (!in_pending || cl->conn == NULL)
 				return INPUT_MAYBE_HEAD;
 			in_pending = false;
-			m = cl->conn->rcvq.head;
+			m = sl_session_peek(cl->conn);
 			off = 0;
 			continue;
 		}
@@ -245,7 +245,7 @@ h1_client_error_ex(struct sl_h1_client *cl, unsigned int status, const char *ext
 	if (cl->conn != NULL) {
 		h1_client_discard_input(cl);
 		h1_send_bytes(hp, cl->conn, buf, (size_t)n);
-		sl_tcp_shutdown(hp->tcp, cl->conn);
+		sl_session_shutdown(cl->conn);
 	}
 }
 

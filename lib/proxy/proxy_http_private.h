@@ -140,7 +140,7 @@ h1_ms_ticks(uint64_t ms)
 
 /* A listener's accept callback: a new client connection. */
 int
-h1_accept(struct sl_tcp_conn *c, void *arg);
+h1_accept(struct sl_session *c, void *arg);
 
 void
 h1_xchg_free(struct sl_h1_proxy *hp, struct sl_h1_xchg *x, uint8_t term,
@@ -160,7 +160,7 @@ h1_client_drive(struct sl_h1_client *cl);
 /* ---- proxy_http_upstream.c: the backend side ---------------------------- */
 
 /* A connection to x's backend: a pooled one, else a new one. */
-struct sl_tcp_conn *
+struct sl_session *
 h1_upstream_get(struct sl_h1_proxy *hp, struct sl_h1_xchg *x);
 
 /* Send x's request head to its (new) backend connection. */
@@ -228,25 +228,25 @@ int
 h1_to_mq(struct sl_h1_proxy *hp, struct sl_mq *q, const char *data, size_t len);
 
 void
-h1_send_mq(struct sl_h1_proxy *hp, struct sl_tcp_conn *c, struct sl_mq *q);
+h1_send_mq(struct sl_session *c, struct sl_mq *q);
 
-/* Onto c's send queue; out with the next sl_tcp_output (coalesced). */
+/* Onto c's send queue; out with the next sl_session_flush (coalesced). */
 void
-h1_queue_bytes(struct sl_h1_proxy *hp, struct sl_tcp_conn *c, const char *data,
+h1_queue_bytes(struct sl_h1_proxy *hp, struct sl_session *c, const char *data,
 	       size_t len);
 
 void
-h1_send_bytes(struct sl_h1_proxy *hp, struct sl_tcp_conn *c, const char *data,
+h1_send_bytes(struct sl_h1_proxy *hp, struct sl_session *c, const char *data,
 	      size_t len);
 
 /* Send body bytes, in chunked framing when the message is chunked. */
 void
-h1_send_body(struct sl_h1_proxy *hp, struct sl_tcp_conn *c, struct sl_mq *pending,
+h1_send_body(struct sl_h1_proxy *hp, struct sl_session *c, struct sl_mq *pending,
 	     bool chunked, struct sl_http_slice b);
 
 /* x->to_up changed while the backend connection opens: bill the change. */
 void
-h1_to_up_held(struct sl_h1_proxy *hp, struct sl_h1_xchg *x, uint32_t before);
+h1_to_up_held(struct sl_h1_xchg *x, uint32_t before);
 
 /* Count a response; err_* only for the ones the gateway itself made. */
 void
@@ -286,7 +286,7 @@ void
 h1_idle_free(struct sl_h1_proxy *hp);
 
 /* A pooled connection to global backend g still fit to send on, or NULL. */
-struct sl_tcp_conn *
+struct sl_session *
 h1_idle_take(struct sl_h1_proxy *hp, uint32_t g);
 
 /* Hand x's backend connection back to the pool, or close it. */

@@ -15,7 +15,7 @@
 #include "sl_core.h"
 #include "sl_lcore_types.h"
 #include "sl_proxy_http.h"
-#include "sl_tcp.h"
+#include "sl_session.h"
 #include "sl_timer.h"
 #include "sl_upstream.h"
 #include "proxy_http_private.h"
@@ -137,8 +137,10 @@ h1_listen(struct sl_h1_proxy *hp, const struct sl_gen *gen)
 		hl->routes = gen->routes[i];
 		if (hl->routes == NULL)
 			return -1;
-		if (sl_tcp_listen(hp->tcp, conf->listeners[i].addr,
-				  conf->listeners[i].port, h1_accept, hl) != 0)
+		hl->sl.accept = h1_accept;
+		hl->sl.arg = hl;
+		if (sl_session_listen(hp->tcp, conf->listeners[i].addr,
+				      conf->listeners[i].port, &hl->sl) != 0)
 			return -1;
 		hp->n_listeners++;
 	}

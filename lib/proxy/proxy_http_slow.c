@@ -9,6 +9,7 @@
 
 #include "sl_conf.h"
 #include "sl_core.h"
+#include "sl_session.h"
 #include "proxy_http_private.h"
 
 #define SLOW_ADDR_PROBES 16
@@ -112,8 +113,8 @@ bool
 h1_slow_track(struct sl_h1_client *cl)
 {
 	struct sl_h1_proxy *hp = cl->hp;
-	const struct sl_tcp_conn *c = cl->conn;
-	uint32_t held = cl->pending.n + c->rcvq.n + c->ooo.n;
+	const struct sl_session *c = cl->conn;
+	uint32_t held = cl->pending.n + sl_session_rx_held_mbufs(c);
 
 	if (!(cl->flags & CL_SLOW) && !slow_enter(cl))
 		return false;

@@ -11,42 +11,41 @@
 #include "sl_core.h"
 #include "sl_http.h"
 #include "sl_lcore_types.h"
-#include "sl_tcp.h"
+#include "sl_session.h"
 #include "sl_timer.h"
 #include "sl_upstream.h"
 #include "proxy_http_head.h"
 #include "proxy_http_private.h"
 
-static const struct sl_tcp_app_ops up_ops;
+static const struct sl_session_ops up_ops;
 
 /* ---- choosing and reaching a backend ---------------------------------- */
 
-struct sl_tcp_conn *
+struct sl_session *
 h1_upstream_get(struct sl_h1_proxy *hp, struct sl_h1_xchg *x)
 {
 	const struct sl_conf_pool *pool = &hp->conf->pools[x->pool];
 	uint32_t g = hp->pool_base[x->pool] + x->backend;
-	struct sl_tcp_conn *c = h1_idle_take(hp, g);
+	struct sl_session *c = h1_idle_take(hp, g);
 
 	if (c != NULL) {
-		c->ops = &up_ops;
-		c->app = x;
+		sl_session_bind(c, &up_ops, x);
 		/* Its buffers now count against this client's share. */
-		sl_tcp_bill_to(hp->tcp, c, x->cl->conn);
+		sl_session_bill_to(c, x->cl->conn);
 		hp->stats.upstream_reused++;
 		x->flags |= XF_UP_REUSED | XF_UP_CONNECTED;
 		return c;
 	}
 	hp->stats.upstream_connects++;
 	x->flags &= ~(XF_UP_REUSED | XF_UP_CONNECTED);
-	c = sl_tcp_connect(hp->tcp, pool->backends[x->backend].addr,
-			   pool->backends[x->backend].port,
-			   pool->connect_timeout_ms, &up_ops, x);
+	c = sl_session_connect(hp->tcp, pool->backends[x->backend].addr,
+			       pool->backends[x->backend].port,
+			       pool->connect_timeout_ms, &up_ops, x);
 	if (c != NULL) {
 		/* We know when a response is complete: its ACK can wait for
 		 * the next request on this connection (up_readable). */
-		sl_tcp_app_ack(c);
-		sl_tcp_bill_to(hp->tcp, c, x->cl->conn);
+		sl_session_app_ack(c);
+		sl_session_bill_to(c, x->cl->conn);
 		h1_lb_conn_g(hp, g, 1);
 		x->flags |= XF_PENDING;
 		sl_up_pending(hp->up, (unsigned int)x->pool, x->backend, 1);
@@ -58,13 +57,13 @@ void
 h1_upstream_send_head(struct sl_h1_proxy *hp, struct sl_h1_xchg *x)
 {
 	x->up_start_tsc = rte_rdtsc();
-	if (x->up->state == SL_TCP_ESTABLISHED) {
+	if (sl_session_established(x->up)) {
 		h1_send_bytes(hp, x->up, x->head, x->head_len);
 	} else {
 		uint32_t before = x->to_up.n;
 
 		h1_to_mq(hp, &x->to_up, x->head, x->head_len);
-		h1_to_up_held(hp, x, before);
+		h1_to_up_held(x, before);
 	}
 }
 
@@ -72,8 +71,7 @@ void
 h1_upstream_drop(struct sl_h1_proxy *hp, struct sl_h1_xchg *x)
 {
 	if (x->up != NULL) {
-		x->up->ops = NULL;
-		sl_tcp_abort(hp->tcp, x->up);
+		sl_session_abort(x->up);
 		h1_lb_conn_g(hp, hp->pool_base[x->pool] + x->backend, -1);
 		x->up = NULL;
 	}
@@ -180,7 +178,7 @@ response_done(struct sl_h1_xchg *x, bool up_reusable)
 		return;
 	if (close_after) {
 		cl->flags |= CL_CLOSING;
-		sl_tcp_shutdown(hp->tcp, cl->conn);
+		sl_session_shutdown(cl->conn);
 		return;
 	}
 	cl->flags |= CL_IDLE;
@@ -217,7 +215,7 @@ response_fail(struct sl_h1_xchg *x)
 	if (x->flags & (XF_RESP_STARTED | XF_RESP_1XX)) {
 		hp->stats.aborted_midway++;
 		x->status = 502;
-		sl_tcp_abort(hp->tcp, cl->conn);
+		sl_session_abort(cl->conn);
 		cl->conn = NULL;
 		h1_xchg_free(hp, x, SL_ALOG_TERM_BACKEND_RESET, false);
 		h1_client_free(cl);
@@ -344,19 +342,19 @@ static void
 upstream_drive_events(struct sl_h1_xchg *x)
 {
 	struct sl_h1_proxy *hp = x->cl->hp;
-	struct sl_tcp_conn *up = x->up;
+	struct sl_session *up = x->up;
 
 	while (up != NULL && x->up == up && x->state >= X_REQ_BODY) {
 		struct sl_http_event ev;
-		struct rte_mbuf *m = up->rcvq.head;
+		struct rte_mbuf *m = sl_session_peek(up);
 		struct sl_mq done;
 		bool go_on;
 		size_t n;
 
 		if (x->cl->conn == NULL)
 			return;
-		if (sl_tcp_sndq_room(hp->tcp, x->cl->conn) == 0) {
-			x->cl->conn->flags |= SL_TCPF_NOTIFY_W;
+		if (sl_session_room(x->cl->conn) == 0) {
+			sl_session_want_writable(x->cl->conn);
 			return;
 		}
 		if (m == NULL) {
@@ -367,7 +365,7 @@ upstream_drive_events(struct sl_h1_xchg *x)
 					return;
 				continue;
 			}
-			if (sl_tcp_eof(up)) {
+			if (sl_session_eof(up)) {
 				/* End of a close-delimited body, or a cut. */
 				sl_http_parse_eof(&x->resp, &ev);
 				response_event(x, &ev);
@@ -382,11 +380,10 @@ upstream_drive_events(struct sl_h1_xchg *x)
 		sl_mq_init(&done);
 		if (n == rte_pktmbuf_data_len(m)) {
 			/* Freed only after the event: its slices point into m. */
-			sl_tcp_recv(hp->tcp, up, rte_pktmbuf_data_len(m), &done);
-			sl_tcp_output(hp->tcp, up);
+			sl_session_recv(up, rte_pktmbuf_data_len(m), &done);
+			sl_session_flush(up);
 		} else {
-			rte_pktmbuf_adj(m, (uint16_t)n);
-			up->rcvq.bytes -= (uint32_t)n;
+			sl_session_consume(up, (uint32_t)n);
 		}
 		go_on = ev.type == SL_HTTP_EV_NEED_MORE || response_event(x, &ev);
 		sl_mq_free(&done);
@@ -398,36 +395,35 @@ upstream_drive_events(struct sl_h1_xchg *x)
 void
 h1_upstream_drive(struct sl_h1_xchg *x)
 {
-	struct sl_h1_proxy *hp = x->cl->hp;
-	struct sl_tcp_conn *cc = x->cl->conn;
-	uint32_t gen = cc != NULL ? cc->gen : 0;
+	struct sl_session *cc = x->cl->conn;
+	uint32_t token = cc != NULL ? sl_session_token(cc) : 0;
 
 	upstream_drive_events(x);
-	/* x and its client may be gone: check the connection itself. */
-	if (cc != NULL && !(cc->flags & SL_TCPF_DEAD) && cc->gen == gen)
-		sl_tcp_output(hp->tcp, cc);
+	/* x and its client may be gone (a response that closes the client
+	 * ends both): ask after the session itself. */
+	if (cc != NULL && sl_session_alive(cc, token))
+		sl_session_flush(cc);
 }
 
-/* ---- TCP callbacks ---------------------------------------------------- */
+/* ---- session callbacks ------------------------------------------------ */
 
 static void
-up_established(struct sl_tcp_conn *c)
+up_established(struct sl_session *c, void *app)
 {
-	struct sl_h1_xchg *x = c->app;
+	struct sl_h1_xchg *x = app;
 	struct sl_h1_proxy *hp = x->cl->hp;
 
 	h1_lb_connected(hp, x);
-	sl_tcp_hold(hp->tcp, c, -(int32_t)x->to_up.n);   /* into its queue now */
-	h1_send_mq(hp, c, &x->to_up);
+	sl_session_hold(c, -(int32_t)x->to_up.n);   /* into its queue now */
+	h1_send_mq(c, &x->to_up);
 	h1_client_drive(x->cl);
 }
 
 static void
-up_readable(struct sl_tcp_conn *c)
+up_readable(struct sl_session *c, void *app)
 {
-	struct sl_h1_xchg *x = c->app;
-	struct sl_h1_proxy *hp = x->cl->hp;
-	uint32_t gen = c->gen;
+	struct sl_h1_xchg *x = app;
+	uint32_t token = sl_session_token(c);
 
 	h1_upstream_drive(x);
 	/*
@@ -436,14 +432,14 @@ up_readable(struct sl_tcp_conn *c)
 	 * our ACK before it sends the rest. A complete response's ACK rides
 	 * on the next request, or on the delayed-ACK timer.
 	 */
-	if (!(c->flags & SL_TCPF_DEAD) && c->gen == gen && c->ops == &up_ops)
-		sl_tcp_ack_now(hp->tcp, c);
+	if (sl_session_alive(c, token) && sl_session_bound_ops(c) == &up_ops)
+		sl_session_ack_now(c);
 }
 
 static void
-up_writable(struct sl_tcp_conn *c)
+up_writable(struct sl_session *c __rte_unused, void *app)
 {
-	struct sl_h1_xchg *x = c->app;
+	struct sl_h1_xchg *x = app;
 	struct sl_h1_proxy *hp = x->cl->hp;
 
 	/*
@@ -469,7 +465,7 @@ up_closed_midway(struct sl_h1_proxy *hp, struct sl_h1_xchg *x)
 		h1_lb_retry_refuse(hp, x, SL_UP_RETRY_REFUSE_response_begun);
 	h1_lb_finish(hp, x, SL_UP_RESET);
 	if (cl->conn != NULL) {
-		sl_tcp_abort(hp->tcp, cl->conn);
+		sl_session_abort(cl->conn);
 		cl->conn = NULL;
 	}
 	h1_xchg_free(hp, x, SL_ALOG_TERM_BACKEND_RESET, false);
@@ -477,15 +473,16 @@ up_closed_midway(struct sl_h1_proxy *hp, struct sl_h1_xchg *x)
 }
 
 static void
-up_closed(struct sl_tcp_conn *c, enum sl_tcp_close_reason why)
+up_closed(struct sl_session *c __rte_unused, void *app,
+	  enum sl_session_close why)
 {
-	struct sl_h1_xchg *x = c->app;
+	struct sl_h1_xchg *x = app;
 	struct sl_h1_client *cl = x->cl;
 	struct sl_h1_proxy *hp = cl->hp;
 	enum sl_up_kind kind;
 	unsigned int status;
 
-	if (why == SL_TCP_CLOSE_NORMAL && x->state == X_RESP) {
+	if (why == SL_SESSION_CLOSE_NORMAL && x->state == X_RESP) {
 		/* Last bytes of a close-delimited response: drain, then end. */
 		h1_upstream_drive(x);
 		if (cl->x != x)
@@ -498,11 +495,11 @@ up_closed(struct sl_tcp_conn *c, enum sl_tcp_close_reason why)
 		return;
 	}
 	switch (why) {
-	case SL_TCP_CLOSE_REFUSED:
+	case SL_SESSION_CLOSE_REFUSED:
 		status = 503;
 		kind = SL_UP_CONNECT_FAIL;
 		break;
-	case SL_TCP_CLOSE_TIMEOUT:
+	case SL_SESSION_CLOSE_TIMEOUT:
 		status = 504;
 		kind = x->flags & XF_UP_CONNECTED ? SL_UP_TIMEOUT : SL_UP_CONNECT_FAIL;
 		break;
@@ -520,7 +517,7 @@ up_closed(struct sl_tcp_conn *c, enum sl_tcp_close_reason why)
 	h1_client_error(cl, status);
 }
 
-static const struct sl_tcp_app_ops up_ops = {
+static const struct sl_session_ops up_ops = {
 	.established = up_established,
 	.readable = up_readable,
 	.writable = up_writable,

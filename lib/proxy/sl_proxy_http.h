@@ -19,7 +19,7 @@
 #include "sl_hist.h"
 #include "sl_http_types.h"
 #include "sl_proxy_types.h"
-#include "sl_tcp_types.h"
+#include "sl_session_types.h"
 #include "sl_timer_types.h"
 
 struct sl_route_table;
@@ -99,7 +99,7 @@ struct sl_h1_xchg;
  */
 struct sl_h1_client {
 	struct sl_h1_proxy *hp;
-	struct sl_tcp_conn *conn;
+	struct sl_session *conn;
 	struct sl_h1_xchg *x;        /* exchange in progress, or NULL */
 	struct sl_mq pending;        /* received, not yet parsed */
 	uint32_t pending_off;        /* parsed bytes of pending.head */
@@ -122,7 +122,7 @@ struct sl_h1_addr_count {
 
 struct sl_h1_xchg {
 	struct sl_h1_client *cl;
-	struct sl_tcp_conn *up;
+	struct sl_session *up;
 	struct sl_mq to_up;          /* for the backend, before it connects */
 	struct sl_timer timer;       /* backend response timeout */
 	uint64_t start_tsc;
@@ -153,12 +153,15 @@ struct sl_h1_xchg {
 
 /* Pooled idle backend connections, per backend. */
 struct sl_h1_idle {
+	struct sl_h1_proxy *hp;      /* the owner: callbacks get the idle list */
+	uint32_t g;                  /* its backend slot */
 	uint32_t n;
-	struct sl_tcp_conn **conns;
+	struct sl_session **conns;
 	uint64_t *since_tsc;
 };
 
 struct sl_h1_listener {
+	struct sl_session_listener sl;   /* what TCP hands back on accept */
 	struct sl_h1_proxy *hp;
 	uint16_t listener;           /* index in the config */
 	struct sl_route_table *routes;

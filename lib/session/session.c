@@ -428,6 +428,48 @@ sl_session_stack(const struct sl_session *ss)
 	return cconn_of(ss)->stack;
 }
 
+bool
+sl_session_peer_finished(const struct sl_session *ss)
+{
+	return (cconn_of(ss)->flags & SL_TCPF_FIN_RCVD) != 0;
+}
+
+uint32_t
+sl_session_rx_held_mbufs(const struct sl_session *ss)
+{
+	const struct sl_tcp_conn *c = cconn_of(ss);
+
+	return c->rcvq.n + c->ooo.n;
+}
+
+uint32_t
+sl_session_send_buffer(const struct sl_session *ss)
+{
+	return cconn_of(ss)->snd_buf;
+}
+
+uint32_t
+sl_session_token(const struct sl_session *ss)
+{
+	return cconn_of(ss)->gen;
+}
+
+bool
+sl_session_alive(const struct sl_session *ss, uint32_t token)
+{
+	const struct sl_tcp_conn *c = cconn_of(ss);
+
+	return !(c->flags & SL_TCPF_DEAD) && c->gen == token;
+}
+
+const struct sl_session_ops *
+sl_session_bound_ops(const struct sl_session *ss)
+{
+	const struct sl_tcp_conn *c = cconn_of(ss);
+
+	return c->ops != NULL ? c->sess_ops : NULL;
+}
+
 /* Buffer accounting and ACK policy ---------------------------------------- */
 
 void

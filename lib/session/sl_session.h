@@ -146,6 +146,34 @@ sl_session_eof(const struct sl_session *ss);
 
 /* State ------------------------------------------------------------------- */
 
+/* The peer sent FIN (bytes before it may still wait to be read). */
+bool
+sl_session_peer_finished(const struct sl_session *ss);
+
+/* Mbufs the stack holds for what ss received (in order and out of order),
+ * not yet taken: what a slow sender costs the pool. */
+uint32_t
+sl_session_rx_held_mbufs(const struct sl_session *ss);
+
+/* The send buffer, bytes: what an app may queue ahead of an open. */
+uint32_t
+sl_session_send_buffer(const struct sl_session *ss);
+
+/*
+ * Liveness across the app's own actions: a callback that may free a
+ * session (its own request done, a pooled connection closed) takes a
+ * token first and asks afterwards whether the same session still exists.
+ * The slot may have been reused: the token tells the two apart.
+ */
+uint32_t
+sl_session_token(const struct sl_session *ss);
+bool
+sl_session_alive(const struct sl_session *ss, uint32_t token);
+
+/* The callbacks ss is bound to (NULL: none). */
+const struct sl_session_ops *
+sl_session_bound_ops(const struct sl_session *ss);
+
 bool
 sl_session_established(const struct sl_session *ss);
 
