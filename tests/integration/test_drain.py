@@ -222,7 +222,10 @@ def test_second_sigterm_ends_the_drain_at_once(make_gw):
 
 
 def test_drain_all_command_and_grace_end(make_gw):
-    grace_ms = 1500
+    # Long enough for the sluicectl call below to reach a gateway that is
+    # still draining on a loaded machine (a Python start can take a second
+    # or more there); at 1.5 s the gateway had sometimes exited already.
+    grace_ms = 5000
     g = make_gw(grace_ms)
     hang = hang_request()
     try:
