@@ -12,22 +12,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <rte_cycles.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
-#include <rte_malloc.h>
 
 #include "sl_conf.h"
 #include "sl_lcore.h"
 #include "sl_log.h"
 #include "sl_net.h"
 #include "sl_port.h"
-#include "sl_tcp.h"
-#include "sl_timer.h"
+#include "sl_worker.h"
 #include "lg.h"
 
 static struct sl_dp dp;
@@ -42,13 +39,6 @@ on_signal(int sig)
 {
 	(void)sig;
 	signals++;
-}
-
-static void
-lg_tcp_input(struct sl_lcore *lc, unsigned int port, struct rte_mbuf *m,
-	     struct rte_ipv4_hdr *ip, uint16_t hlen)
-{
-	sl_tcp_input(lc->tcp, port, m, ip, hlen);
 }
 
 /*
@@ -100,46 +90,6 @@ make_conf(const struct lg_opts *o)
 	return c;
 }
 
-static struct sl_lcore *
-lcore_create(void)
-{
-	unsigned int id = rte_lcore_id();
-	int socket = (int)rte_lcore_to_socket_id(id);
-	struct sl_lcore *lc;
-
-	if (socket < 0 || socket >= RTE_MAX_NUMA_NODES)
-		socket = 0;
-	lc = rte_zmalloc_socket("lg_lcore", sizeof(*lc), RTE_CACHE_LINE_SIZE, socket);
-	if (lc == NULL)
-		return NULL;
-	lc->lcore_id = id;
-	lc->dp = &dp;
-	lc->arp = sl_arp_create("lg_arp", socket, &dp.conf->arp, dp.tsc_hz);
-	if (lc->arp != NULL)
-		lc->tcp = sl_tcp_stack_create(lc, &dp.conf->tcp, socket, 0, 1);
-	if (lc->tcp == NULL) {
-		sl_arp_free(lc->arp);
-		rte_free(lc);
-		return NULL;
-	}
-	lc->tcp_input = lg_tcp_input;
-	return lc;
-}
-
-static void
-lcore_free(struct sl_lcore *lc)
-{
-	if (lc == NULL)
-		return;
-	sl_tcp_stack_free(lc->tcp);
-	for (unsigned int p = 0; p < SL_MAX_PORTS; p++)
-		for (uint16_t i = 0; i < lc->txq[p].n; i++)
-			rte_pktmbuf_free(lc->txq[p].pkts[i]);
-	sl_arp_flush_pending(lc->arp);
-	sl_arp_free(lc->arp);
-	rte_free(lc);
-}
-
 static bool
 links_up(void)
 {
@@ -154,50 +104,27 @@ links_up(void)
 	return true;
 }
 
-/* One turn of the loop: RX, timers, ARP, new requests, TX. */
-static inline void
-turn(struct sl_lcore *lc, bool clients, uint32_t *empty, uint32_t *sleep_us)
+/* The loop's own step (sl_worker_turn's hook): new requests, sent in this
+ * turn's burst. A turn that issued some counts as busy. */
+static bool
+issue_hook(struct sl_lcore *lc, void *arg)
 {
-	static struct rte_mbuf *pkts[32];
-	uint64_t t0 = rte_rdtsc(), t1, issued = client.st.issued;
-	uint32_t got = 0, fired;
+	struct lg_client *cl = arg;
+	uint64_t issued = cl->st.issued;
 
-	lc->now = t0;
-	for (unsigned int p = 0; p < dp.n_ports; p++) {
-		uint16_t n = rte_eth_rx_burst(dp.ports[p].port_id, 0, pkts, 32);
+	lg_client_poll(cl, lc->now);
+	return cl->st.issued != issued;
+}
 
-		if (n > 0) {
-			sl_net_input(lc, p, pkts, n);
-			got += n;
-		}
-	}
-	fired = sl_timer_wheel_advance(&lc->tcp->wheel, t0);
-	/* The apps hear of this turn's input and timers now, all at once. */
-	sl_tcp_dispatch(lc->tcp);
-	sl_arp_tick(lc);
+/* One turn of lib/worker's loop, the gateway's own: RX, timers, the
+ * sessions' events, ARP, new requests (while the run issues them), TX. */
+static inline void
+turn(struct sl_lcore *lc, struct sl_worker_loop *wl, bool clients)
+{
 	if (clients)
-		lg_client_poll(&client, t0);
-	sl_tx_flush_all(lc);
-	t1 = rte_rdtsc();
-	lc->cycles.polls++;
-	if (got > 0 || fired > 0 || client.st.issued != issued) {
-		lc->cycles.busy += t1 - t0;
-		lc->cycles.busy_polls++;
-		lc->cycles.packets += got;
-		*empty = 0;
-		*sleep_us = 1;
-		return;
-	}
-	lc->cycles.idle += t1 - t0;
-	if (opts.adaptive && ++*empty >= 256) {
-		struct timespec ts = { 0, (long)*sleep_us * 1000 };
-
-		nanosleep(&ts, NULL);
-		lc->cycles.sleeps++;
-		lc->cycles.idle += rte_rdtsc() - t1;
-		if (*sleep_us < 50)
-			*sleep_us *= 2;
-	}
+		sl_worker_turn(lc, wl, issue_hook, &client);
+	else
+		sl_worker_turn(lc, wl, NULL, NULL);
 }
 
 enum phase {
@@ -209,19 +136,20 @@ enum phase {
 static int
 run(struct sl_lcore *lc, struct lg_result *res)
 {
+	struct sl_worker_loop wl;
 	const bool has_c = opts.client_port[0] != '\0';
 	const bool has_s = opts.server_port[0] != '\0';
 	const uint64_t hz = dp.tsc_hz;
 	enum phase ph = P_LINK;
 	uint64_t deadline = rte_rdtsc() + (uint64_t)(opts.link_wait_s * (double)hz);
 	uint64_t start = 0, stop = 0, next_check = 0, busy0 = 0, idle0 = 0;
-	uint32_t empty = 0, sleep_us = 1;
 	int seen_signals = 0;
 
+	sl_worker_loop_init(&wl, lc);
 	while (ph != P_DONE) {
 		uint64_t now;
 
-		turn(lc, has_c && ph == P_RUN, &empty, &sleep_us);
+		turn(lc, &wl, has_c && ph == P_RUN);
 		now = lc->now;
 		if (signals != seen_signals) {
 			seen_signals = signals;
@@ -360,11 +288,12 @@ static void
 hold(struct sl_lcore *lc)
 {
 	uint64_t end = rte_rdtsc() + (uint64_t)(opts.hold_s * (double)dp.tsc_hz);
-	uint32_t empty = 0, sleep_us = 1;
+	struct sl_worker_loop wl;
 	int seen = signals;
 
+	sl_worker_loop_init(&wl, lc);
 	while (signals == seen && lc->now < end)
-		turn(lc, false, &empty, &sleep_us);
+		turn(lc, &wl, false);
 }
 
 int
@@ -426,7 +355,7 @@ main(int argc, char **argv)
 	dp.conf = conf;
 	dp.tsc_hz = rte_get_tsc_hz();
 	dp.start_tsc = rte_rdtsc();
-	lc = lcore_create();
+	lc = sl_worker_lcore_create(&dp, rte_lcore_id(), 0, 1);
 	if (lc == NULL) {
 		fprintf(stderr, "sluice-loadgen: cannot create the lcore state "
 			"(%u TCP connections): %s\n", conf->tcp.max_conns,
@@ -484,7 +413,7 @@ out:
 	lg_client_free(&client);
 	lg_server_free(&server);
 	lg_idle_free(&idle);
-	lcore_free(lc);
+	sl_worker_lcore_free(lc);
 	dp.workers[0] = NULL;
 	dp.n_workers = 0;
 	sl_port_teardown(&dp);

@@ -1,4 +1,8 @@
-/* The per-lcore poll loop and its cycle accounting. */
+/*
+ * The per-lcore poll loop and its cycle accounting: one turn
+ * (sl_worker_turn) that the gateway's workers and sluice-loadgen share, so
+ * that the two cannot drift, and the gateway's own per-turn checks.
+ */
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -45,8 +49,8 @@ worker_tcp_input(struct sl_lcore *lc, unsigned int port, struct rte_mbuf *m,
 }
 
 struct sl_lcore *
-sl_worker_create(struct sl_dp *dp, unsigned int lcore_id, unsigned int idx,
-		 unsigned int n_workers)
+sl_worker_lcore_create(struct sl_dp *dp, unsigned int lcore_id, unsigned int idx,
+		       unsigned int n_workers)
 {
 	int socket = (int)rte_lcore_to_socket_id(lcore_id);
 	char name[64];
@@ -69,16 +73,44 @@ sl_worker_create(struct sl_dp *dp, unsigned int lcore_id, unsigned int idx,
 		return NULL;
 	}
 	lc->tcp = sl_tcp_stack_create(lc, &dp->conf->tcp, socket, idx, n_workers);
-	lc->gen = dp->gen;
-	if (lc->tcp != NULL)
-		lc->proxy = sl_proxy_create(lc->tcp, dp->gen->conf, socket);
-	if (lc->proxy != NULL)
-		lc->http = sl_h1_create(lc->tcp, dp->gen, socket);
-	if (lc->tcp == NULL || lc->proxy == NULL || lc->http == NULL) {
-		sl_worker_free(lc);
+	if (lc->tcp == NULL) {
+		sl_worker_lcore_free(lc);
 		return NULL;
 	}
 	lc->tcp_input = worker_tcp_input;
+	return lc;
+}
+
+void
+sl_worker_lcore_free(struct sl_lcore *lc)
+{
+	if (lc == NULL)
+		return;
+	sl_tcp_stack_free(lc->tcp);
+	for (unsigned int p = 0; p < SL_MAX_PORTS; p++)
+		for (uint16_t i = 0; i < lc->txq[p].n; i++)
+			rte_pktmbuf_free(lc->txq[p].pkts[i]);
+	sl_arp_free(lc->arp);
+	rte_free(lc);
+}
+
+struct sl_lcore *
+sl_worker_create(struct sl_dp *dp, unsigned int lcore_id, unsigned int idx,
+		 unsigned int n_workers)
+{
+	int socket = (int)rte_lcore_to_socket_id(lcore_id);
+	struct sl_lcore *lc = sl_worker_lcore_create(dp, lcore_id, idx, n_workers);
+
+	if (lc == NULL)
+		return NULL;
+	lc->gen = dp->gen;
+	lc->proxy = sl_proxy_create(lc->tcp, dp->gen->conf, socket);
+	if (lc->proxy != NULL)
+		lc->http = sl_h1_create(lc->tcp, dp->gen, socket);
+	if (lc->proxy == NULL || lc->http == NULL) {
+		sl_worker_free(lc);
+		return NULL;
+	}
 	return lc;
 }
 
@@ -89,12 +121,7 @@ sl_worker_free(struct sl_lcore *lc)
 		return;
 	sl_h1_free(lc->http);
 	sl_proxy_free(lc->proxy);
-	sl_tcp_stack_free(lc->tcp);
-	for (unsigned int p = 0; p < SL_MAX_PORTS; p++)
-		for (uint16_t i = 0; i < lc->txq[p].n; i++)
-			rte_pktmbuf_free(lc->txq[p].pkts[i]);
-	sl_arp_free(lc->arp);
-	rte_free(lc);
+	sl_worker_lcore_free(lc);
 }
 
 /*
@@ -227,23 +254,109 @@ idle_backoff(struct sl_lcore *lc, const struct sl_conf_runtime *rt,
 		*sleep_us = RTE_MIN(*sleep_us * 2, rt->idle_sleep_us);
 }
 
+static inline void
+worker_loop_init(struct sl_worker_loop *wl, const struct sl_lcore *lc)
+{
+	wl->rt = lc->dp->conf->runtime;
+	wl->t0 = rte_rdtsc();
+	wl->empty = 0;
+	wl->sleep_us = 1;
+}
+
+void
+sl_worker_loop_init(struct sl_worker_loop *wl, const struct sl_lcore *lc)
+{
+	worker_loop_init(wl, lc);
+}
+
+/* Inlined in both callers, so that the gateway's loop pays no call and no
+ * test of a hook (sl_worker_turn is the same code for other callers). */
+static __rte_always_inline void
+worker_turn(struct sl_lcore *lc, struct sl_worker_loop *wl,
+	    bool (*hook)(struct sl_lcore *lc, void *arg), void *arg)
+{
+	struct sl_dp *dp = lc->dp;
+	const uint16_t burst = (uint16_t)wl->rt.burst;
+	struct rte_mbuf *pkts[256];
+	uint64_t t0 = wl->t0, t1;
+	uint32_t got = 0, kept = 0, fired;
+	bool worked = false;
+
+	lc->now = t0;
+	for (unsigned int p = 0; p < dp->n_ports; p++) {
+		uint16_t n;
+
+		/* A port with fewer queues than workers: ours comes by steering.
+		 * A paused one is being restarted by the RX watchdog. */
+		if (unlikely(lc->queue >= dp->ports[p].n_queues ||
+			     sl_port_rx_paused(p)))
+			continue;
+		n = rte_eth_rx_burst(dp->ports[p].port_id, lc->queue, pkts, burst);
+		if (n == 0)
+			continue;
+		got += n;
+		/* One worker owns everything: no steering step at all. */
+		if (lc->steer != NULL)
+			n = sl_steer_rx(lc, p, pkts, n);
+		kept += n;
+		worker_net_input(lc, p, pkts, n);
+	}
+	/* Packets other workers received for connections we own. */
+	if (lc->steer != NULL) {
+		uint32_t tx_taken, in = sl_steer_drain(lc, &tx_taken);
+
+		got += in + tx_taken;
+		kept += in;
+	}
+	/* Timers that fire do real work: their turn counts as busy. */
+	fired = sl_timer_wheel_advance(&lc->tcp->wheel, t0);
+	/* The apps hear of this turn's input and timers now, all at
+	 * once, and nothing of theirs runs mid-segment (tcp_event.c). */
+	sl_tcp_dispatch(lc->tcp);
+	sl_arp_tick(lc);
+	/* The application's own step: what it sends leaves in this burst. */
+	if (hook != NULL)
+		worked = hook(lc, arg);
+	sl_tx_flush_all(lc);
+	sl_port_tx_kick(lc, t0);
+
+	t1 = rte_rdtsc();
+	lc->cycles.polls++;
+	if (got > 0 || fired > 0 || worked) {
+		lc->cycles.busy += t1 - t0;
+		lc->cycles.busy_polls++;
+		lc->cycles.packets += kept;
+		wl->empty = 0;
+		wl->sleep_us = 1;
+		wl->t0 = t1;
+		return;
+	}
+	lc->cycles.idle += t1 - t0;
+	wl->empty++;
+	idle_backoff(lc, &wl->rt, wl->empty, &wl->sleep_us);
+	/* Sleep time is idle: re-read the clock after it. */
+	wl->t0 = rte_rdtsc();
+	lc->cycles.idle += wl->t0 - t1;
+}
+
+void
+sl_worker_turn(struct sl_lcore *lc, struct sl_worker_loop *wl,
+	       bool (*hook)(struct sl_lcore *lc, void *arg), void *arg)
+{
+	worker_turn(lc, wl, hook, arg);
+}
+
 int
 sl_worker_main(void *arg)
 {
 	struct sl_lcore *lc = arg;
 	struct sl_dp *dp = lc->dp;
-	/* A copy: runtime settings never change, but a reload frees the
-	 * config they came from. */
-	const struct sl_conf_runtime rt_copy = dp->conf->runtime, *rt = &rt_copy;
-	const uint16_t burst = (uint16_t)rt->burst;
-	struct rte_mbuf *pkts[256];
-	uint32_t empty = 0, sleep_us = 1;
+	struct sl_worker_loop wl;
 	unsigned int hold_seen = 0;
-	uint64_t t0, t1;
 
 	SL_LOG(INFO, "worker %u on lcore %u (socket %u): queue %u, idle policy %s",
 	       lc->worker_idx, lc->lcore_id, rte_socket_id(), lc->queue,
-	       sl_conf_idle_name(rt->idle));
+	       sl_conf_idle_name(dp->conf->runtime.idle));
 	lc->now = rte_rdtsc();
 	/* Announce ourselves so neighbours refresh stale caches (gratuitous ARP). */
 	if (lc->worker_idx == 0) {
@@ -251,15 +364,13 @@ sl_worker_main(void *arg)
 			sl_arp_announce(lc, p);
 		sl_tx_flush_all(lc);
 	}
-	t0 = rte_rdtsc();
+	worker_loop_init(&wl, lc);
 	if (dp->qsbr != NULL) {
 		rte_rcu_qsbr_thread_register(dp->qsbr, lc->worker_idx);
 		rte_rcu_qsbr_thread_online(dp->qsbr, lc->worker_idx);
 	}
 	while (!dp->stop) {
-		uint32_t got = 0, kept = 0, fired;
-
-		lc->now = t0;
+		lc->now = wl.t0;
 		worker_control(lc, dp);
 		/* Only a test asks (SLUICE_TEST_HOOKS=1): once per request. */
 		if (unlikely(__atomic_load_n(&sl_port_test_hold_gen, __ATOMIC_ACQUIRE) !=
@@ -267,59 +378,7 @@ sl_worker_main(void *arg)
 			hold_seen = __atomic_load_n(&sl_port_test_hold_gen, __ATOMIC_ACQUIRE);
 			sl_port_test_hold_lcore(lc);
 		}
-		lc->now = t0;
-		for (unsigned int p = 0; p < dp->n_ports; p++) {
-			uint16_t n;
-
-			/* A port with fewer queues than workers: ours comes by steering.
-			 * A paused one is being restarted by the RX watchdog. */
-			if (unlikely(lc->queue >= dp->ports[p].n_queues ||
-				     sl_port_rx_paused(p)))
-				continue;
-			n = rte_eth_rx_burst(dp->ports[p].port_id, lc->queue, pkts, burst);
-			if (n == 0)
-				continue;
-			got += n;
-			/* One worker owns everything: no steering step at all. */
-			if (lc->steer != NULL)
-				n = sl_steer_rx(lc, p, pkts, n);
-			kept += n;
-			worker_net_input(lc, p, pkts, n);
-		}
-		/* Packets other workers received for connections we own. */
-		if (lc->steer != NULL) {
-			uint32_t tx_taken, in = sl_steer_drain(lc, &tx_taken);
-
-			got += in + tx_taken;
-			kept += in;
-		}
-		/* Timers that fire do real work: their turn counts as busy. */
-		fired = sl_timer_wheel_advance(&lc->tcp->wheel, t0);
-		/* The apps hear of this turn's input and timers now, all at
-		 * once, and nothing of theirs runs mid-segment (tcp_event.c). */
-		sl_tcp_dispatch(lc->tcp);
-		sl_arp_tick(lc);
-		sl_tx_flush_all(lc);
-		sl_port_tx_kick(lc, t0);
-
-		t1 = rte_rdtsc();
-		lc->cycles.polls++;
-		if (got > 0 || fired > 0) {
-			lc->cycles.busy += t1 - t0;
-			lc->cycles.busy_polls++;
-			lc->cycles.packets += kept;
-			empty = 0;
-			sleep_us = 1;
-		} else {
-			lc->cycles.idle += t1 - t0;
-			empty++;
-			idle_backoff(lc, rt, empty, &sleep_us);
-			/* Sleep time is idle: re-read the clock after it. */
-			t0 = rte_rdtsc();
-			lc->cycles.idle += t0 - t1;
-			continue;
-		}
-		t0 = t1;
+		worker_turn(lc, &wl, NULL, NULL);
 	}
 	sl_tx_flush_all(lc);
 	/* Offline: a reload waiting on us must not wait for a stopped lcore. */
