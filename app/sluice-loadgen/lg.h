@@ -3,7 +3,9 @@
 
 /*
  * sluice-loadgen: an HTTP/1.1 client population and backend servers on
- * Sluice's own lib/net, lib/tcp and lib/http, driven by one lcore. Every
+ * Sluice's own lib/net, lib/tcp (seen through lib/session, as every
+ * application sees it) and lib/http, driven by one lcore on lib/worker's
+ * loop. Every
  * connection and buffer is allocated before the run; the loop allocates
  * nothing but mbufs and prints nothing.
  */
@@ -15,7 +17,7 @@
 #include "sl_hist.h"
 #include "sl_http_types.h"
 #include "sl_lcore_types.h"
-#include "sl_tcp_types.h"
+#include "sl_session.h"
 #include "sl_timer_types.h"
 
 #define LG_MAX_LISTEN    16
@@ -100,12 +102,12 @@ struct lg_client;
 
 struct lg_cconn {
 	struct lg_client *cl;
-	struct sl_tcp_conn *tc;
+	struct sl_session *ss;
 	uint32_t idx;
 	uint8_t state;
 	bool has_req;                    /* a request is issued on this slot */
 	bool in_ready;                   /* on the client's ready stack */
-	bool gone;                       /* inside closed(): the stack frees tc */
+	bool gone;                       /* inside closed(): the stack frees ss */
 	uint16_t status;                 /* of the response being read */
 	bool keep_alive;                 /* ...and whether it keeps the conn */
 	uint32_t tx_off;                 /* bytes of the request queued */
@@ -155,7 +157,7 @@ struct lg_client {
 
 struct lg_sconn {
 	struct lg_server *sv;
-	struct sl_tcp_conn *tc;
+	struct sl_session *ss;
 	uint32_t tx_left;                /* bytes of responses still to queue */
 	uint32_t tx_off;                 /* into the response */
 	bool req_close;                  /* the request being read asks to close */
@@ -184,6 +186,7 @@ struct lg_server {
 	const char *resp;
 	uint32_t resp_len;
 	struct sl_http_limits lim;
+	struct sl_session_listener listener;   /* every --listen port's */
 	struct lg_server_stats st;
 };
 
@@ -194,7 +197,7 @@ struct lg_server {
  */
 struct lg_iconn {
 	struct lg_idle *id;
-	struct sl_tcp_conn *tc;
+	struct sl_session *ss;
 	bool up;                         /* established once */
 };
 

@@ -15,7 +15,7 @@
 #include "sl_hist.h"
 #include "sl_http.h"
 #include "sl_lcore.h"
-#include "sl_tcp.h"
+#include "sl_session.h"
 #include "sl_timer.h"
 #include "lg.h"
 
@@ -31,7 +31,7 @@ lg_error_name(unsigned int e)
 	return e < LG_E_MAX ? error_names[e] : "?";
 }
 
-static const struct sl_tcp_app_ops client_ops;
+static const struct sl_session_ops client_ops;
 
 static inline struct sl_tcp_stack *
 stack(const struct lg_client *cl)
@@ -83,11 +83,11 @@ req_fail(struct lg_client *cl, struct lg_cconn *cc, enum lg_error e)
 	req_end(cl, cc);
 }
 
-/* Forget the TCP connection (already freed or being freed by the stack). */
+/* Forget the session (already freed or being freed by the stack). */
 static void
 slot_free(struct lg_client *cl, struct lg_cconn *cc)
 {
-	cc->tc = NULL;
+	cc->ss = NULL;
 	cc->state = LG_C_FREE;
 	if (cl->issuing)
 		ready_push(cl, cc);
@@ -96,40 +96,37 @@ slot_free(struct lg_client *cl, struct lg_cconn *cc)
 static void
 slot_abort(struct lg_client *cl, struct lg_cconn *cc)
 {
-	if (cc->tc != NULL && !cc->gone)
-		sl_tcp_abort(stack(cl), cc->tc);   /* no callback */
+	if (cc->ss != NULL && !cc->gone)
+		sl_session_abort(cc->ss);   /* no callback */
 	slot_free(cl, cc);
 }
 
 /* Our FIN; the slot comes back through closed(). */
 static void
-slot_shutdown(struct lg_client *cl, struct lg_cconn *cc)
+slot_shutdown(struct lg_cconn *cc)
 {
 	cc->state = LG_C_CLOSING;
 	if (!cc->gone)
-		sl_tcp_shutdown(stack(cl), cc->tc);
+		sl_session_shutdown(cc->ss);
 }
 
-/* Queue as much of the request as the send buffer takes. */
+/* Queue as much of the request as the send buffer takes; the rest goes
+ * from writable(). -1 when the pool ran dry or the session cannot send. */
 static int
 send_more(struct lg_client *cl, struct lg_cconn *cc)
 {
-	struct sl_tcp_conn *tc = cc->tc;
+	struct sl_session *ss = cc->ss;
+	uint32_t n = RTE_MIN(cl->req_len - cc->tx_off, sl_session_room(ss));
 
-	while (cc->tx_off < cl->req_len && sl_tcp_sndq_bytes(tc) < tc->snd_buf) {
-		struct rte_mbuf *m = rte_pktmbuf_alloc(cl->lc->pool);
-		uint16_t n;
-
-		if (unlikely(m == NULL))
+	if (n > 0) {
+		if (unlikely(sl_session_write(ss, cl->lc->pool, cl->req + cc->tx_off,
+					      n) != n))
 			return -1;
-		n = (uint16_t)RTE_MIN((uint32_t)rte_pktmbuf_tailroom(m),
-				      cl->req_len - cc->tx_off);
-		memcpy(rte_pktmbuf_append(m, n), cl->req + cc->tx_off, n);
 		cc->tx_off += n;
-		if (sl_tcp_send(stack(cl), tc, m) != 0)
-			return -1;
 	}
-	sl_tcp_output(stack(cl), tc);
+	if (cc->tx_off < cl->req_len)
+		sl_session_want_writable(ss);
+	sl_session_flush(ss);
 	return 0;
 }
 
@@ -152,13 +149,13 @@ start_connect(struct lg_client *cl, struct lg_cconn *cc)
 {
 	const struct lg_opts *o = cl->o;
 
-	cc->tc = sl_tcp_connect(stack(cl), o->target_addr, o->target_port,
-				o->connect_timeout_ms, &client_ops, cc);
-	if (cc->tc == NULL)
+	cc->ss = sl_session_connect(stack(cl), o->target_addr, o->target_port,
+				    o->connect_timeout_ms, &client_ops, cc);
+	if (cc->ss == NULL)
 		return false;
 	/* As a browser's stack does in effect: the ACK of a complete
 	 * response rides on the next request (c_readable acks the rest). */
-	sl_tcp_app_ack(cc->tc);
+	sl_session_app_ack(cc->ss);
 	cl->st.connects++;
 	cc->state = LG_C_CONNECTING;
 	cc->conn_start_tsc = rte_rdtsc();
@@ -228,7 +225,7 @@ response_done(struct lg_client *cl, struct lg_cconn *cc, uint64_t body_bytes)
 	cc->nreq++;
 	req_end(cl, cc);
 	if (cl->o->new_conn || !cc->keep_alive || !cl->issuing || cc->gone) {
-		slot_shutdown(cl, cc);
+		slot_shutdown(cc);
 		return;
 	}
 	cc->state = LG_C_READY;
@@ -237,7 +234,7 @@ response_done(struct lg_client *cl, struct lg_cconn *cc, uint64_t body_bytes)
 
 /*
  * Feed response bytes to the parser. Returns false when the slot's
- * connection was aborted (cc->tc is gone).
+ * connection was aborted (cc->ss is gone).
  */
 static bool
 parse_bytes(struct lg_client *cl, struct lg_cconn *cc, const char *p, size_t len)
@@ -278,12 +275,11 @@ parse_bytes(struct lg_client *cl, struct lg_cconn *cc, const char *p, size_t len
 static bool
 drain_rx(struct lg_client *cl, struct lg_cconn *cc)
 {
-	struct sl_tcp_conn *tc = cc->tc;
 	struct sl_mq q;
 	struct rte_mbuf *m;
 	bool alive = true;
 
-	sl_tcp_recv(stack(cl), tc, UINT32_MAX, &q);
+	sl_session_recv(cc->ss, UINT32_MAX, &q);
 	while ((m = sl_mq_pop(&q)) != NULL) {
 		cl->st.bytes_in += rte_pktmbuf_data_len(m);
 		if (alive && cc->state == LG_C_BUSY)
@@ -295,11 +291,12 @@ drain_rx(struct lg_client *cl, struct lg_cconn *cc)
 }
 
 static void
-c_established(struct sl_tcp_conn *tc)
+c_established(struct sl_session *ss, void *app)
 {
-	struct lg_cconn *cc = tc->app;
+	struct lg_cconn *cc = app;
 	struct lg_client *cl = cc->cl;
 
+	(void)ss;
 	cl->st.conns_opened++;
 	sl_hist_record(&cl->conn_lat, (uint64_t)((double)(rte_rdtsc() -
 				cc->conn_start_tsc) * cl->ns_per_tsc));
@@ -312,19 +309,19 @@ c_established(struct sl_tcp_conn *tc)
 }
 
 static void
-c_readable(struct sl_tcp_conn *tc)
+c_readable(struct sl_session *ss, void *app)
 {
-	struct lg_cconn *cc = tc->app;
+	struct lg_cconn *cc = app;
 	struct lg_client *cl = cc->cl;
 
 	if (!drain_rx(cl, cc))
 		return;
-	if (cc->tc == NULL)
+	if (cc->ss == NULL)
 		return;
 	if (cc->state == LG_C_BUSY)
-		sl_tcp_ack_now(stack(cl), tc);   /* more of the response to come */
-	sl_tcp_output(stack(cl), tc);
-	if (sl_tcp_eof(tc) && cc->state != LG_C_CLOSING) {
+		sl_session_ack_now(ss);   /* more of the response to come */
+	sl_session_flush(ss);
+	if (sl_session_eof(ss) && cc->state != LG_C_CLOSING) {
 		if (cc->state == LG_C_BUSY) {
 			struct sl_http_event ev;
 
@@ -335,16 +332,17 @@ c_readable(struct sl_tcp_conn *tc)
 				req_fail(cl, cc, LG_E_CLOSED);
 		}
 		if (cc->state != LG_C_CLOSING)
-			slot_shutdown(cl, cc);
+			slot_shutdown(cc);
 	}
 }
 
 static void
-c_writable(struct sl_tcp_conn *tc)
+c_writable(struct sl_session *ss, void *app)
 {
-	struct lg_cconn *cc = tc->app;
+	struct lg_cconn *cc = app;
 	struct lg_client *cl = cc->cl;
 
+	(void)ss;
 	if (cc->state == LG_C_BUSY && cc->tx_off < cl->req_len &&
 	    send_more(cl, cc) != 0) {
 		req_fail(cl, cc, LG_E_NO_MBUF);
@@ -353,17 +351,17 @@ c_writable(struct sl_tcp_conn *tc)
 }
 
 static void
-c_closed(struct sl_tcp_conn *tc, enum sl_tcp_close_reason why)
+c_closed(struct sl_session *ss, void *app, enum sl_session_close why)
 {
-	struct lg_cconn *cc = tc->app;
+	struct lg_cconn *cc = app;
 	struct lg_client *cl = cc->cl;
 
-	/* From here on only the stack may free tc: no abort, no shutdown. */
+	/* From here on only the stack may free ss: no abort, no shutdown. */
 	cc->gone = true;
 	/* The last bytes may arrive with the FIN that closes it. */
-	if (cc->state == LG_C_BUSY && tc->rcvq.n > 0)
+	if (cc->state == LG_C_BUSY && sl_session_rx_mbufs(ss) > 0)
 		drain_rx(cl, cc);
-	if (cc->state == LG_C_BUSY && why == SL_TCP_CLOSE_NORMAL) {
+	if (cc->state == LG_C_BUSY && why == SL_SESSION_CLOSE_NORMAL) {
 		struct sl_http_event ev;
 
 		sl_http_parse_eof(&cc->parser, &ev);
@@ -374,13 +372,13 @@ c_closed(struct sl_tcp_conn *tc, enum sl_tcp_close_reason why)
 		enum lg_error e;
 
 		switch (why) {
-		case SL_TCP_CLOSE_REFUSED:
+		case SL_SESSION_CLOSE_REFUSED:
 			e = LG_E_CONNECT_REFUSED;
 			break;
-		case SL_TCP_CLOSE_TIMEOUT:
+		case SL_SESSION_CLOSE_TIMEOUT:
 			e = cc->state == LG_C_CONNECTING ? LG_E_CONNECT_TIMEOUT : LG_E_TIMEOUT;
 			break;
-		case SL_TCP_CLOSE_RESET:
+		case SL_SESSION_CLOSE_RESET:
 			e = LG_E_RESET;
 			break;
 		default:
@@ -390,14 +388,14 @@ c_closed(struct sl_tcp_conn *tc, enum sl_tcp_close_reason why)
 		req_fail(cl, cc, e);
 	} else if (cc->state == LG_C_CONNECTING) {
 		/* A pre-connect that failed. */
-		cl->st.errors[why == SL_TCP_CLOSE_REFUSED ? LG_E_CONNECT_REFUSED :
+		cl->st.errors[why == SL_SESSION_CLOSE_REFUSED ? LG_E_CONNECT_REFUSED :
 			      LG_E_CONNECT_TIMEOUT]++;
 	}
 	cc->gone = false;
 	slot_free(cl, cc);
 }
 
-static const struct sl_tcp_app_ops client_ops = {
+static const struct sl_session_ops client_ops = {
 	.established = c_established,
 	.readable = c_readable,
 	.writable = c_writable,
@@ -499,7 +497,7 @@ lg_client_open(const struct lg_client *cl)
 	uint32_t n = 0;
 
 	for (uint32_t i = 0; i < cl->n; i++)
-		n += cl->conns[i].tc != NULL;
+		n += cl->conns[i].ss != NULL;
 	return n;
 }
 
@@ -593,13 +591,13 @@ lg_client_close_all(struct lg_client *cl, bool abort)
 	for (uint32_t i = 0; i < cl->n; i++) {
 		struct lg_cconn *cc = &cl->conns[i];
 
-		if (cc->tc == NULL)
+		if (cc->ss == NULL)
 			continue;
 		if (abort || cc->state == LG_C_CONNECTING) {
 			req_end(cl, cc);
 			slot_abort(cl, cc);
 		} else if (cc->state != LG_C_CLOSING) {
-			slot_shutdown(cl, cc);
+			slot_shutdown(cc);
 		}
 	}
 }

@@ -10,17 +10,18 @@
 #include <rte_mbuf.h>
 
 #include "sl_lcore.h"
-#include "sl_tcp.h"
+#include "sl_session.h"
 #include "lg.h"
 
-static const struct sl_tcp_app_ops idle_ops;
+static const struct sl_session_ops idle_ops;
 
 static void
-i_established(struct sl_tcp_conn *tc)
+i_established(struct sl_session *ss, void *app)
 {
-	struct lg_iconn *ic = tc->app;
+	struct lg_iconn *ic = app;
 	struct lg_idle *id = ic->id;
 
+	(void)ss;
 	ic->up = true;
 	id->connecting--;
 	id->st.established++;
@@ -28,54 +29,49 @@ i_established(struct sl_tcp_conn *tc)
 
 /* Nothing is expected; what comes (an error page, a FIN) is counted. */
 static void
-i_readable(struct sl_tcp_conn *tc)
+i_readable(struct sl_session *ss, void *app)
 {
-	struct lg_iconn *ic = tc->app;
+	struct lg_iconn *ic = app;
 	struct lg_idle *id = ic->id;
 	struct sl_mq q;
 	struct rte_mbuf *m;
 
-	sl_tcp_recv(id->lc->tcp, tc, UINT32_MAX, &q);
+	sl_session_recv(ss, UINT32_MAX, &q);
 	while ((m = sl_mq_pop(&q)) != NULL) {
 		id->st.bytes_in += rte_pktmbuf_data_len(m);
 		rte_pktmbuf_free(m);
 	}
-	if (sl_tcp_eof(tc) && !id->closing) {
+	if (sl_session_eof(ss) && !id->closing) {
 		id->st.closed++;
-		sl_tcp_shutdown(id->lc->tcp, tc);
+		sl_session_shutdown(ss);
 	}
 }
 
 static void
-i_writable(struct sl_tcp_conn *tc)
+i_closed(struct sl_session *ss, void *app, enum sl_session_close why)
 {
-	(void)tc;
-}
-
-static void
-i_closed(struct sl_tcp_conn *tc, enum sl_tcp_close_reason why)
-{
-	struct lg_iconn *ic = tc->app;
+	struct lg_iconn *ic = app;
 	struct lg_idle *id = ic->id;
 
+	(void)ss;
 	if (!ic->up) {
 		id->connecting--;
 		id->st.failed++;
-		if (why == SL_TCP_CLOSE_REFUSED)
+		if (why == SL_SESSION_CLOSE_REFUSED)
 			id->st.refused++;
 		else
 			id->st.timed_out++;
-	} else if (!id->closing && why != SL_TCP_CLOSE_NORMAL) {
+	} else if (!id->closing && why != SL_SESSION_CLOSE_NORMAL) {
 		id->st.closed++;   /* reset or timed out while idle */
 	}
-	ic->tc = NULL;
+	ic->ss = NULL;
 	id->open--;
 }
 
-static const struct sl_tcp_app_ops idle_ops = {
+/* Nothing is ever written: no writable(). */
+static const struct sl_session_ops idle_ops = {
 	.established = i_established,
 	.readable = i_readable,
-	.writable = i_writable,
 	.closed = i_closed,
 };
 
@@ -114,9 +110,9 @@ lg_idle_open_more(struct lg_idle *id, uint64_t now)
 		uint16_t port = (uint16_t)(o->target_port + id->next % o->idle_ports);
 
 		id->next++;
-		ic->tc = sl_tcp_connect(id->lc->tcp, o->target_addr, port,
-					o->connect_timeout_ms, &idle_ops, ic);
-		if (ic->tc == NULL) {
+		ic->ss = sl_session_connect(id->lc->tcp, o->target_addr, port,
+					    o->connect_timeout_ms, &idle_ops, ic);
+		if (ic->ss == NULL) {
 			id->st.failed++;
 			id->st.no_slot++;
 			continue;
@@ -137,18 +133,18 @@ lg_idle_open_more(struct lg_idle *id, uint64_t now)
 static void
 close_one(struct lg_idle *id, uint32_t i, bool abort)
 {
-	struct sl_tcp_conn *tc = id->conns[i].tc;
+	struct sl_session *ss = id->conns[i].ss;
 
-	if (tc == NULL)
+	if (ss == NULL)
 		return;
 	if (abort || !id->conns[i].up) {
-		id->conns[i].tc = NULL;
+		id->conns[i].ss = NULL;
 		id->open--;
 		if (!id->conns[i].up)
 			id->connecting--;
-		sl_tcp_abort(id->lc->tcp, tc);   /* no callback */
-	} else if (tc->state == SL_TCP_ESTABLISHED || tc->state == SL_TCP_CLOSE_WAIT) {
-		sl_tcp_shutdown(id->lc->tcp, tc);
+		sl_session_abort(ss);   /* no callback */
+	} else if (sl_session_can_send(ss)) {
+		sl_session_shutdown(ss);   /* not twice: a FIN already queued stays */
 	}
 }
 
@@ -162,7 +158,7 @@ lg_idle_close_more(struct lg_idle *id)
 
 	id->closing = true;
 	while (id->close_next < id->n && budget > 0) {
-		if (id->conns[id->close_next].tc != NULL)
+		if (id->conns[id->close_next].ss != NULL)
 			budget--;
 		close_one(id, id->close_next++, false);
 	}

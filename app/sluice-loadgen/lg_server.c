@@ -10,21 +10,15 @@
 
 #include "sl_http.h"
 #include "sl_lcore.h"
-#include "sl_tcp.h"
+#include "sl_session.h"
 #include "lg.h"
 
-static const struct sl_tcp_app_ops server_ops;
-
-static inline struct sl_tcp_stack *
-stack(const struct lg_server *sv)
-{
-	return sv->lc->tcp;
-}
+static const struct sl_session_ops server_ops;
 
 static void
 slot_put(struct lg_server *sv, struct lg_sconn *sc)
 {
-	sc->tc = NULL;
+	sc->ss = NULL;
 	sc->free_next = sv->free_head;
 	sv->free_head = (uint32_t)(sc - sv->conns);
 	sv->st.active--;
@@ -34,45 +28,43 @@ slot_put(struct lg_server *sv, struct lg_sconn *sc)
 static void
 pump(struct lg_server *sv, struct lg_sconn *sc)
 {
-	struct sl_tcp_conn *tc = sc->tc;
+	struct sl_session *ss = sc->ss;
+	uint32_t room;
 
-	while (sc->tx_left > 0 && sl_tcp_sndq_bytes(tc) < tc->snd_buf) {
-		struct rte_mbuf *m = rte_pktmbuf_alloc(sv->lc->pool);
-		uint32_t n;
+	while (sc->tx_left > 0 && (room = sl_session_room(ss)) > 0) {
+		uint32_t n = RTE_MIN(RTE_MIN(sc->tx_left, sv->resp_len - sc->tx_off), room);
+		uint32_t w = sl_session_write(ss, sv->lc->pool, sv->resp + sc->tx_off, n);
 
-		if (unlikely(m == NULL)) {
+		sc->tx_off = sc->tx_off + w == sv->resp_len ? 0 : sc->tx_off + w;
+		sc->tx_left -= w;
+		sv->st.bytes_out += w;
+		if (unlikely(w < n)) {
+			if (!sl_session_can_send(ss))
+				return;
 			sv->st.no_mbuf++;
 			break;   /* retried when an ACK makes the queue writable */
 		}
-		n = RTE_MIN((uint32_t)rte_pktmbuf_tailroom(m), sc->tx_left);
-		n = RTE_MIN(n, sv->resp_len - sc->tx_off);
-		memcpy(rte_pktmbuf_append(m, (uint16_t)n), sv->resp + sc->tx_off, n);
-		sc->tx_off = sc->tx_off + n == sv->resp_len ? 0 : sc->tx_off + n;
-		sc->tx_left -= n;
-		sv->st.bytes_out += n;
-		if (sl_tcp_send(stack(sv), tc, m) != 0)
-			return;
 	}
 	if (sc->tx_left == 0 && sc->close_after && !sc->closing) {
 		sc->closing = true;
-		sl_tcp_shutdown(stack(sv), tc);   /* after the queued bytes */
+		sl_session_shutdown(ss);   /* after the queued bytes */
 		return;
 	}
 	if (sc->tx_left > 0)
-		tc->flags |= SL_TCPF_NOTIFY_W;
-	sl_tcp_output(stack(sv), tc);
+		sl_session_want_writable(ss);
+	sl_session_flush(ss);
 }
 
 static void
-s_readable(struct sl_tcp_conn *tc)
+s_readable(struct sl_session *ss, void *app)
 {
-	struct lg_sconn *sc = tc->app;
+	struct lg_sconn *sc = app;
 	struct lg_server *sv = sc->sv;
 	struct sl_mq q;
 	struct rte_mbuf *m;
 	bool bad = false;
 
-	sl_tcp_recv(stack(sv), tc, UINT32_MAX, &q);
+	sl_session_recv(ss, UINT32_MAX, &q);
 	while ((m = sl_mq_pop(&q)) != NULL) {
 		const char *p = rte_pktmbuf_mtod(m, const char *);
 		size_t len = rte_pktmbuf_data_len(m), off = 0;
@@ -98,40 +90,42 @@ s_readable(struct sl_tcp_conn *tc)
 	}
 	if (bad) {
 		sv->st.bad_requests++;
-		sl_tcp_abort(stack(sv), tc);   /* no callback */
+		sl_session_abort(ss);   /* no callback */
 		slot_put(sv, sc);
 		return;
 	}
-	if (sl_tcp_eof(tc))
+	if (sl_session_eof(ss))
 		sc->close_after = true;
 	pump(sv, sc);
 }
 
 static void
-s_writable(struct sl_tcp_conn *tc)
+s_writable(struct sl_session *ss, void *app)
 {
-	struct lg_sconn *sc = tc->app;
+	struct lg_sconn *sc = app;
 
+	(void)ss;
 	pump(sc->sv, sc);
 }
 
 static void
-s_closed(struct sl_tcp_conn *tc, enum sl_tcp_close_reason why)
+s_closed(struct sl_session *ss, void *app, enum sl_session_close why)
 {
-	struct lg_sconn *sc = tc->app;
+	struct lg_sconn *sc = app;
 
+	(void)ss;
 	(void)why;
 	slot_put(sc->sv, sc);
 }
 
-static const struct sl_tcp_app_ops server_ops = {
+static const struct sl_session_ops server_ops = {
 	.readable = s_readable,
 	.writable = s_writable,
 	.closed = s_closed,
 };
 
 static int
-s_accept(struct sl_tcp_conn *tc, void *arg)
+s_accept(struct sl_session *ss, void *arg)
 {
 	struct lg_server *sv = arg;
 	struct lg_sconn *sc;
@@ -143,15 +137,14 @@ s_accept(struct sl_tcp_conn *tc, void *arg)
 	sc = &sv->conns[sv->free_head];
 	sv->free_head = sc->free_next;
 	sc->sv = sv;
-	sc->tc = tc;
+	sc->ss = ss;
 	sc->tx_left = 0;
 	sc->tx_off = 0;
 	sc->close_after = false;
 	sc->req_close = false;
 	sc->closing = false;
 	sl_http_parser_init_request(&sc->parser, &sv->lim);
-	tc->ops = &server_ops;
-	tc->app = sc;
+	sl_session_bind(ss, &server_ops, sc);
 	sv->st.accepted++;
 	sv->st.active++;
 	return 0;
@@ -192,8 +185,10 @@ lg_server_init(struct lg_server *sv, struct sl_lcore *lc, const struct lg_opts *
 		sv->conns[i].free_next = sv->free_head;
 		sv->free_head = i;
 	}
+	sv->listener.accept = s_accept;
+	sv->listener.arg = sv;
 	for (unsigned int i = 0; i < o->n_listen; i++)
-		if (sl_tcp_listen(lc->tcp, addr, o->listen[i], s_accept, sv) != 0) {
+		if (sl_session_listen(lc->tcp, addr, o->listen[i], &sv->listener) != 0) {
 			lg_server_free(sv);
 			return -1;
 		}
@@ -215,15 +210,15 @@ lg_server_close_all(struct lg_server *sv, bool abort)
 	for (uint32_t i = 0; i < sv->n; i++) {
 		struct lg_sconn *sc = &sv->conns[i];
 
-		if (sc->tc == NULL)
+		if (sc->ss == NULL)
 			continue;
 		if (abort) {
-			sl_tcp_abort(stack(sv), sc->tc);
+			sl_session_abort(sc->ss);
 			slot_put(sv, sc);
 		} else if (!sc->closing) {
 			sc->closing = true;
 			sc->close_after = true;
-			sl_tcp_shutdown(stack(sv), sc->tc);
+			sl_session_shutdown(sc->ss);
 		}
 	}
 }
