@@ -18,8 +18,9 @@
 
 /* ---- small output helpers ------------------------------------------- */
 
-int
-h1_to_mq(struct sl_h1_proxy *hp, struct sl_mq *q, const char *data, size_t len)
+/* Inline where it runs for every write; h1_to_mq for the other files. */
+static inline int
+to_mq(struct sl_h1_proxy *hp, struct sl_mq *q, const char *data, size_t len)
 {
 	while (len > 0) {
 		struct rte_mbuf *m = rte_pktmbuf_alloc(hp->tcp->lc->pool);
@@ -53,14 +54,20 @@ h1_send_mq(struct sl_session *c, struct sl_mq *q)
 	sl_session_flush(c);
 }
 
-void
-h1_queue_bytes(struct sl_h1_proxy *hp, struct sl_session *c, const char *data,
-	       size_t len)
+int
+h1_to_mq(struct sl_h1_proxy *hp, struct sl_mq *q, const char *data, size_t len)
+{
+	return to_mq(hp, q, data, len);
+}
+
+static inline void
+queue_bytes(struct sl_h1_proxy *hp, struct sl_session *c, const char *data,
+	    size_t len)
 {
 	struct sl_mq q;
 
 	sl_mq_init(&q);
-	if (h1_to_mq(hp, &q, data, len) != 0) {
+	if (to_mq(hp, &q, data, len) != 0) {
 		sl_mq_free(&q);
 		return;
 	}
@@ -68,10 +75,17 @@ h1_queue_bytes(struct sl_h1_proxy *hp, struct sl_session *c, const char *data,
 }
 
 void
+h1_queue_bytes(struct sl_h1_proxy *hp, struct sl_session *c, const char *data,
+	       size_t len)
+{
+	queue_bytes(hp, c, data, len);
+}
+
+void
 h1_send_bytes(struct sl_h1_proxy *hp, struct sl_session *c, const char *data,
 	      size_t len)
 {
-	h1_queue_bytes(hp, c, data, len);
+	queue_bytes(hp, c, data, len);
 	sl_session_flush(c);
 }
 
@@ -87,11 +101,11 @@ h1_send_body(struct sl_h1_proxy *hp, struct sl_session *c, struct sl_mq *pending
 		char *e = sl_fmt_hex(sz, b.len, 1);
 
 		e = SL_FMT_LIT(e, "\r\n");
-		h1_to_mq(hp, &q, sz, (size_t)(e - sz));
+		to_mq(hp, &q, sz, (size_t)(e - sz));
 	}
-	h1_to_mq(hp, &q, b.ptr, b.len);
+	to_mq(hp, &q, b.ptr, b.len);
 	if (chunked)
-		h1_to_mq(hp, &q, "\r\n", 2);
+		to_mq(hp, &q, "\r\n", 2);
 	if (c != NULL)
 		h1_send_mq(c, &q);
 	else
@@ -122,30 +136,6 @@ reason(unsigned int status)
 #undef SL_H1_STATUS
 #undef SL_H1_STATUS_UNCOUNTED
 	default: return "Error";
-	}
-}
-
-void
-h1_count_status(struct sl_h1_proxy *hp, unsigned int status, bool ours)
-{
-	hp->stats.responses++;
-	if (status >= 500)
-		hp->stats.status_5xx++;
-	else if (status >= 400)
-		hp->stats.status_4xx++;
-	else if (status >= 300)
-		hp->stats.status_3xx++;
-	else if (status >= 200)
-		hp->stats.status_2xx++;
-	if (!ours)
-		return;
-	switch (status) {
-#define SL_H1_STATUS(st, phrase, counter) case st: hp->stats.counter++; break;
-#define SL_H1_STATUS_UNCOUNTED(st, phrase)
-#include "sl_http_status.def"
-#undef SL_H1_STATUS
-#undef SL_H1_STATUS_UNCOUNTED
-	default: break;
 	}
 }
 

@@ -248,9 +248,33 @@ h1_send_body(struct sl_h1_proxy *hp, struct sl_session *c, struct sl_mq *pending
 void
 h1_to_up_held(struct sl_h1_xchg *x, uint32_t before);
 
-/* Count a response; err_* only for the ones the gateway itself made. */
-void
-h1_count_status(struct sl_h1_proxy *hp, unsigned int status, bool ours);
+/*
+ * Count a response; err_* only for the ones the gateway itself made.
+ * (Inline: once per response, from both sides of the exchange.)
+ */
+static inline void
+h1_count_status(struct sl_h1_proxy *hp, unsigned int status, bool ours)
+{
+	hp->stats.responses++;
+	if (status >= 500)
+		hp->stats.status_5xx++;
+	else if (status >= 400)
+		hp->stats.status_4xx++;
+	else if (status >= 300)
+		hp->stats.status_3xx++;
+	else if (status >= 200)
+		hp->stats.status_2xx++;
+	if (!ours)
+		return;
+	switch (status) {
+#define SL_H1_STATUS(st, phrase, counter) case st: hp->stats.counter++; break;
+#define SL_H1_STATUS_UNCOUNTED(st, phrase)
+#include "sl_http_status.def"
+#undef SL_H1_STATUS
+#undef SL_H1_STATUS_UNCOUNTED
+	default: break;
+	}
+}
 
 /* Does the unread input start with a HEAD request line? */
 bool
