@@ -7,7 +7,7 @@
 #include <rte_errno.h>
 
 #include "sl_session.h"
-#include "sl_tcp_types.h"
+#include "sl_tcp_conn.h"
 
 static inline struct sl_tcp_conn *
 conn_of(struct sl_session *ss)

@@ -115,21 +115,6 @@ sl_tcp_consume(struct sl_tcp_stack *s, struct sl_tcp_conn *c, uint32_t n);
 void
 sl_tcp_shutdown(struct sl_tcp_stack *s, struct sl_tcp_conn *c);
 
-/*
- * On a connection we opened, a segment that ends the peer's write (PSH) is
- * acknowledged at once, because a peer writing with Nagle on may wait for
- * that ACK. An app that knows when it awaits more (an HTTP client: until
- * the response is complete) can take that decision instead: the ACK of a
- * complete answer then rides on the next request, one segment fewer each
- * way per exchange. With sl_tcp_app_ack() set, the app must call
- * sl_tcp_ack_now() from readable() whenever it awaits more bytes.
- */
-static inline void
-sl_tcp_app_ack(struct sl_tcp_conn *c)
-{
-	c->flags |= SL_TCPF_APP_ACK;
-}
-
 /* Acknowledge now what waits on the delayed-ACK timer, if anything. */
 void
 sl_tcp_ack_now(struct sl_tcp_stack *s, struct sl_tcp_conn *c);
@@ -157,12 +142,6 @@ sl_tcp_reset_all(struct sl_tcp_stack *s);
 /* Send RST and free now. No callback is made. */
 void
 sl_tcp_abort(struct sl_tcp_stack *s, struct sl_tcp_conn *c);
-
-static inline uint32_t
-sl_tcp_sndq_bytes(const struct sl_tcp_conn *c)
-{
-	return c->sndq.bytes;
-}
 
 /*
  * Bytes the app may still queue on c with sl_tcp_send(): snd_buf less what
@@ -197,20 +176,6 @@ sl_tcp_hold(struct sl_tcp_stack *s, struct sl_tcp_conn *c, int32_t n);
 /* Mbufs held for remote address `addr` on this lcore (0 if none). */
 uint32_t
 sl_tcp_addr_mbufs(const struct sl_tcp_stack *s, uint32_t addr);
-
-/* The peer sent FIN and every byte before it has been taken. */
-static inline bool
-sl_tcp_eof(const struct sl_tcp_conn *c)
-{
-	return (c->flags & SL_TCPF_FIN_RCVD) && c->rcvq.n == 0;
-}
-
-static inline bool
-sl_tcp_can_send(const struct sl_tcp_conn *c)
-{
-	return (c->state == SL_TCP_ESTABLISHED || c->state == SL_TCP_CLOSE_WAIT) &&
-	       !(c->flags & SL_TCPF_FIN_QUEUED);
-}
 
 const char *
 sl_tcp_state_name(unsigned int state);

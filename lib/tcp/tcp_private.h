@@ -8,6 +8,7 @@
 
 #include "sl_cksum.h"
 #include "sl_tcp.h"
+#include "sl_tcp_conn.h"
 #include "sl_timer.h"
 
 #define TCP_HDR_MIN 20

@@ -12,6 +12,7 @@
 
 #include "sl_conf.h"
 #include "sl_tcp.h"
+#include "sl_tcp_conn.h"
 #include "sl_tcp_telemetry.h"
 #include "sl_telemetry.h"
 #include "sl_timer.h"

@@ -46,6 +46,7 @@
 #include "sl_lcore.h"
 #include "sl_net.h"
 #include "sl_tcp.h"
+#include "sl_tcp_conn.h"
 #include "sl_tcp_proto.h"
 #include "sl_test_stack.h"
 #include "sl_timer.h"

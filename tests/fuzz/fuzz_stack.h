@@ -32,6 +32,7 @@
 #include "sl_lcore.h"
 #include "sl_net.h"
 #include "sl_tcp.h"
+#include "sl_tcp_conn.h"
 #include "sl_timer.h"
 #include "fuzz.h"
 

@@ -23,6 +23,7 @@
 #include "sl_lcore.h"
 #include "sl_net.h"
 #include "sl_tcp.h"
+#include "sl_tcp_conn.h"
 #include "sl_tcp_thash.h"
 #include "sl_test.h"
 #include "sl_test_stack.h"
