@@ -9,17 +9,9 @@
 #include "sl_session.h"
 #include "sl_tcp_conn.h"
 
-static inline struct sl_tcp_conn *
-conn_of(struct sl_session *ss)
-{
-	return (struct sl_tcp_conn *)(void *)ss;
-}
-
-static inline const struct sl_tcp_conn *
-cconn_of(const struct sl_session *ss)
-{
-	return (const struct sl_tcp_conn *)(const void *)ss;
-}
+#define conn_of sl_ss_conn
+#define cconn_of sl_ss_cconn
+#define layer_of sl_ss_layer
 
 static inline struct sl_session *
 session_of(struct sl_tcp_conn *c)
@@ -31,12 +23,6 @@ static inline const struct sl_session_ops *
 app_ops(const struct sl_tcp_conn *c)
 {
 	return c->sess_ops;
-}
-
-static inline const struct sl_session_layer *
-layer_of(const struct sl_tcp_conn *c)
-{
-	return c->sess_layer;
 }
 
 /* TCP's events ------------------------------------------------------------ */
@@ -205,42 +191,7 @@ sl_session_lower_recv(struct sl_session *ss, uint32_t max_bytes,
 	sl_tcp_recv(c->stack, c, max_bytes, out);
 }
 
-int
-sl_session_lower_send(struct sl_session *ss, struct rte_mbuf *m)
-{
-	struct sl_tcp_conn *c = conn_of(ss);
-	struct rte_mbuf *next;
-
-	/* TCP queues single-segment mbufs: a chain goes link by link. */
-	for (; m != NULL; m = next) {
-		next = m->next;
-		if (next != NULL) {
-			m->next = NULL;
-			next->nb_segs = (uint16_t)(m->nb_segs - 1);
-			next->pkt_len = m->pkt_len - m->data_len;
-			m->nb_segs = 1;
-			m->pkt_len = m->data_len;
-		}
-		if (sl_tcp_send(c->stack, c, m) != 0) {
-			rte_pktmbuf_free(next);
-			return -1;
-		}
-	}
-	return 0;
-}
-
 /* Writing ----------------------------------------------------------------- */
-
-int
-sl_session_send(struct sl_session *ss, struct rte_mbuf *m)
-{
-	struct sl_tcp_conn *c = conn_of(ss);
-	const struct sl_session_layer *l = layer_of(c);
-
-	if (l != NULL)
-		return l->send(ss, c->sess_layer_ctx, m);
-	return sl_session_lower_send(ss, m);
-}
 
 uint32_t
 sl_session_write(struct sl_session *ss, struct rte_mempool *pool,
@@ -274,14 +225,6 @@ sl_session_write(struct sl_session *ss, struct rte_mempool *pool,
 	return len;
 }
 
-void
-sl_session_flush(struct sl_session *ss)
-{
-	struct sl_tcp_conn *c = conn_of(ss);
-
-	sl_tcp_output(c->stack, c);
-}
-
 uint32_t
 sl_session_room(const struct sl_session *ss)
 {
@@ -294,12 +237,6 @@ uint32_t
 sl_session_unsent(const struct sl_session *ss)
 {
 	return sl_tcp_sndq_bytes(cconn_of(ss));
-}
-
-void
-sl_session_want_writable(struct sl_session *ss)
-{
-	conn_of(ss)->flags |= SL_TCPF_NOTIFY_W;
 }
 
 void
@@ -320,118 +257,13 @@ sl_session_abort(struct sl_session *ss)
 
 /* Reading ----------------------------------------------------------------- */
 
-/* What the application reads: the layer's queue, else TCP's. */
-static inline struct sl_mq *
-app_rxq(struct sl_session *ss)
-{
-	struct sl_tcp_conn *c = conn_of(ss);
-	const struct sl_session_layer *l = layer_of(c);
-
-	return l != NULL ? l->rxq(ss, c->sess_layer_ctx) : &c->rcvq;
-}
-
-struct rte_mbuf *
-sl_session_peek(struct sl_session *ss)
-{
-	return app_rxq(ss)->head;
-}
-
-uint32_t
-sl_session_rx_bytes(const struct sl_session *ss)
-{
-	return app_rxq((struct sl_session *)(uintptr_t)ss)->bytes;
-}
-
-uint32_t
-sl_session_rx_mbufs(const struct sl_session *ss)
-{
-	return app_rxq((struct sl_session *)(uintptr_t)ss)->n;
-}
-
-void
-sl_session_consume(struct sl_session *ss, uint32_t n)
-{
-	struct sl_tcp_conn *c = conn_of(ss);
-	struct sl_mq *q;
-	struct rte_mbuf *m;
-
-	if (layer_of(c) == NULL) {
-		sl_tcp_consume(c->stack, c, n);
-		return;
-	}
-	q = app_rxq(ss);
-	while ((m = q->head) != NULL && rte_pktmbuf_data_len(m) <= n) {
-		n -= rte_pktmbuf_data_len(m);
-		rte_pktmbuf_free(sl_mq_pop(q));
-	}
-	if (m != NULL && n > 0) {
-		rte_pktmbuf_adj(m, (uint16_t)n);
-		q->bytes -= n;
-	}
-}
-
-void
-sl_session_recv(struct sl_session *ss, uint32_t max_bytes, struct sl_mq *out)
-{
-	struct sl_tcp_conn *c = conn_of(ss);
-	struct sl_mq *q;
-
-	if (layer_of(c) == NULL) {
-		sl_tcp_recv(c->stack, c, max_bytes, out);
-		return;
-	}
-	q = app_rxq(ss);
-	sl_mq_init(out);
-	while (q->head != NULL &&
-	       (out->n == 0 || out->bytes + rte_pktmbuf_data_len(q->head) <= max_bytes))
-		sl_mq_push(out, sl_mq_pop(q));
-}
-
-bool
-sl_session_eof(const struct sl_session *ss)
-{
-	const struct sl_tcp_conn *c = cconn_of(ss);
-
-	return (c->flags & SL_TCPF_FIN_RCVD) && c->rcvq.n == 0 &&
-	       sl_session_rx_mbufs(ss) == 0;
-}
 
 /* State ------------------------------------------------------------------- */
-
-bool
-sl_session_established(const struct sl_session *ss)
-{
-	return cconn_of(ss)->state == SL_TCP_ESTABLISHED;
-}
-
-bool
-sl_session_can_send(const struct sl_session *ss)
-{
-	return sl_tcp_can_send(cconn_of(ss));
-}
-
-uint32_t
-sl_session_remote_addr(const struct sl_session *ss)
-{
-	return cconn_of(ss)->raddr;
-}
-
-uint16_t
-sl_session_remote_port(const struct sl_session *ss)
-{
-	return cconn_of(ss)->rport;
-}
 
 struct sl_tcp_stack *
 sl_session_stack(const struct sl_session *ss)
 {
 	return cconn_of(ss)->stack;
-}
-
-bool
-sl_session_peer_finished(const struct sl_session *ss)
-{
-	return (cconn_of(ss)->flags & SL_TCPF_FIN_RCVD) != 0;
 }
 
 uint32_t
@@ -448,26 +280,62 @@ sl_session_send_buffer(const struct sl_session *ss)
 	return cconn_of(ss)->snd_buf;
 }
 
-uint32_t
-sl_session_token(const struct sl_session *ss)
+/* TCP queues single-segment mbufs: a chain goes link by link. */
+int
+sl_session_send_chain(struct sl_session *ss, struct rte_mbuf *m)
 {
-	return cconn_of(ss)->gen;
+	struct sl_tcp_conn *c = conn_of(ss);
+	struct rte_mbuf *next;
+
+	for (; m != NULL; m = next) {
+		next = m->next;
+		if (next != NULL) {
+			m->next = NULL;
+			next->nb_segs = (uint16_t)(m->nb_segs - 1);
+			next->pkt_len = m->pkt_len - m->data_len;
+			m->nb_segs = 1;
+			m->pkt_len = m->data_len;
+		}
+		if (sl_tcp_send(c->stack, c, m) != 0) {
+			rte_pktmbuf_free(next);
+			return -1;
+		}
+	}
+	return 0;
 }
 
-bool
-sl_session_alive(const struct sl_session *ss, uint32_t token)
+void
+sl_session_consume_slow(struct sl_session *ss, uint32_t n)
 {
-	const struct sl_tcp_conn *c = cconn_of(ss);
+	struct sl_tcp_conn *c = conn_of(ss);
+	struct sl_mq *q;
+	struct rte_mbuf *m;
 
-	return !(c->flags & SL_TCPF_DEAD) && c->gen == token;
+	if (layer_of(c) == NULL) {
+		sl_tcp_consume(c->stack, c, n);
+		return;
+	}
+	q = sl_ss_rxq(ss);
+	while ((m = q->head) != NULL && rte_pktmbuf_data_len(m) <= n) {
+		n -= rte_pktmbuf_data_len(m);
+		rte_pktmbuf_free(sl_mq_pop(q));
+	}
+	if (m != NULL && n > 0) {
+		rte_pktmbuf_adj(m, (uint16_t)n);
+		q->bytes -= n;
+	}
 }
 
-const struct sl_session_ops *
-sl_session_bound_ops(const struct sl_session *ss)
+void
+sl_session_recv_layer(struct sl_session *ss, uint32_t max_bytes,
+		      struct sl_mq *out)
 {
-	const struct sl_tcp_conn *c = cconn_of(ss);
+	struct sl_mq *q = sl_ss_rxq(ss);
 
-	return c->ops != NULL ? c->sess_ops : NULL;
+	sl_mq_init(out);
+	while (q->head != NULL &&
+	       (out->n == 0 || out->bytes + rte_pktmbuf_data_len(q->head) <= max_bytes))
+		sl_mq_push(out, sl_mq_pop(q));
 }
 
 /* Buffer accounting and ACK policy ---------------------------------------- */

@@ -29,6 +29,7 @@
 
 #include "sl_session_types.h"
 #include "sl_tcp.h"
+#include "sl_tcp_conn.h"
 
 /* Set-up ------------------------------------------------------------------ */
 
@@ -71,7 +72,7 @@ sl_session_app_closed(struct sl_session *ss, enum sl_session_close why);
 void
 sl_session_lower_recv(struct sl_session *ss, uint32_t max_bytes,
 		      struct sl_mq *out);
-int
+static inline int
 sl_session_lower_send(struct sl_session *ss, struct rte_mbuf *m);
 
 /* Writing ----------------------------------------------------------------- */
@@ -81,7 +82,7 @@ sl_session_lower_send(struct sl_session *ss, struct rte_mbuf *m);
  * A chain is sent segment by segment. 0, or -1 when the session can no
  * longer send (the mbufs are freed).
  */
-int
+static inline int
 sl_session_send(struct sl_session *ss, struct rte_mbuf *m);
 
 /*
@@ -96,7 +97,7 @@ sl_session_write(struct sl_session *ss, struct rte_mempool *pool,
 
 /* Send what is queued, as the windows allow. Sends and writes only queue,
  * so that what an app writes in one callback leaves in full segments. */
-void
+static inline void
 sl_session_flush(struct sl_session *ss);
 
 /* Bytes the app may still queue: a splice moves no more than this. */
@@ -108,7 +109,7 @@ uint32_t
 sl_session_unsent(const struct sl_session *ss);
 
 /* Call writable() once the send queue has room again. */
-void
+static inline void
 sl_session_want_writable(struct sl_session *ss);
 
 /* Half-close: FIN once everything queued is sent. */
@@ -123,31 +124,31 @@ sl_session_abort(struct sl_session *ss);
 
 /* The first received mbuf not yet consumed (walk on with sl_mq_next);
  * NULL when none. */
-struct rte_mbuf *
+static inline struct rte_mbuf *
 sl_session_peek(struct sl_session *ss);
 
 /* Bytes and mbufs received and not yet consumed. */
-uint32_t
+static inline uint32_t
 sl_session_rx_bytes(const struct sl_session *ss);
-uint32_t
+static inline uint32_t
 sl_session_rx_mbufs(const struct sl_session *ss);
 
 /* Drop the first `n` received bytes (the window reopens). */
-void
+static inline void
 sl_session_consume(struct sl_session *ss, uint32_t n);
 
 /* Take whole received mbufs, up to max_bytes (at least one if any). */
-void
+static inline void
 sl_session_recv(struct sl_session *ss, uint32_t max_bytes, struct sl_mq *out);
 
 /* The peer finished writing and everything before that has been taken. */
-bool
+static inline bool
 sl_session_eof(const struct sl_session *ss);
 
 /* State ------------------------------------------------------------------- */
 
 /* The peer sent FIN (bytes before it may still wait to be read). */
-bool
+static inline bool
 sl_session_peer_finished(const struct sl_session *ss);
 
 /* Mbufs the stack holds for what ss received (in order and out of order),
@@ -165,25 +166,25 @@ sl_session_send_buffer(const struct sl_session *ss);
  * token first and asks afterwards whether the same session still exists.
  * The slot may have been reused: the token tells the two apart.
  */
-uint32_t
+static inline uint32_t
 sl_session_token(const struct sl_session *ss);
-bool
+static inline bool
 sl_session_alive(const struct sl_session *ss, uint32_t token);
 
 /* The callbacks ss is bound to (NULL: none). */
-const struct sl_session_ops *
+static inline const struct sl_session_ops *
 sl_session_bound_ops(const struct sl_session *ss);
 
-bool
+static inline bool
 sl_session_established(const struct sl_session *ss);
 
 /* Established (or the peer half-closed) and we have not shut down. */
-bool
+static inline bool
 sl_session_can_send(const struct sl_session *ss);
 
-uint32_t
+static inline uint32_t
 sl_session_remote_addr(const struct sl_session *ss);
-uint16_t
+static inline uint16_t
 sl_session_remote_port(const struct sl_session *ss);
 
 /* TCP's stack the session lives on. */
@@ -205,5 +206,192 @@ void
 sl_session_app_ack(struct sl_session *ss);
 void
 sl_session_ack_now(struct sl_session *ss);
+
+
+/* The fast paths, inline -------------------------------------------------
+ * A session is its TCP slot: these read it directly so that the proxies'
+ * per-segment calls cost what the direct TCP calls did. They are lib/session's
+ * code; applications see only the functions above (check_layers.sh). */
+
+static inline struct sl_tcp_conn *
+sl_ss_conn(struct sl_session *ss)
+{
+	return (struct sl_tcp_conn *)(void *)ss;
+}
+
+static inline const struct sl_tcp_conn *
+sl_ss_cconn(const struct sl_session *ss)
+{
+	return (const struct sl_tcp_conn *)(const void *)ss;
+}
+
+static inline const struct sl_session_layer *
+sl_ss_layer(const struct sl_tcp_conn *c)
+{
+	return c->sess_layer;
+}
+
+/* What the application reads: the layer's queue, else TCP's. */
+static inline struct sl_mq *
+sl_ss_rxq(const struct sl_session *ss)
+{
+	struct sl_tcp_conn *c = (struct sl_tcp_conn *)(uintptr_t)sl_ss_cconn(ss);
+	const struct sl_session_layer *l = sl_ss_layer(c);
+
+	return l != NULL ? l->rxq((struct sl_session *)(uintptr_t)ss, c->sess_layer_ctx) :
+	       &c->rcvq;
+}
+
+int
+sl_session_send_chain(struct sl_session *ss, struct rte_mbuf *m);
+
+static inline int
+sl_session_lower_send(struct sl_session *ss, struct rte_mbuf *m)
+{
+	struct sl_tcp_conn *c = sl_ss_conn(ss);
+
+	if (likely(m->next == NULL))
+		return sl_tcp_send(c->stack, c, m);
+	return sl_session_send_chain(ss, m);
+}
+
+static inline int
+sl_session_send(struct sl_session *ss, struct rte_mbuf *m)
+{
+	struct sl_tcp_conn *c = sl_ss_conn(ss);
+	const struct sl_session_layer *l = sl_ss_layer(c);
+
+	if (l != NULL)
+		return l->send(ss, c->sess_layer_ctx, m);
+	return sl_session_lower_send(ss, m);
+}
+
+static inline void
+sl_session_flush(struct sl_session *ss)
+{
+	struct sl_tcp_conn *c = sl_ss_conn(ss);
+
+	sl_tcp_output(c->stack, c);
+}
+
+static inline void
+sl_session_want_writable(struct sl_session *ss)
+{
+	sl_ss_conn(ss)->flags |= SL_TCPF_NOTIFY_W;
+}
+
+static inline struct rte_mbuf *
+sl_session_peek(struct sl_session *ss)
+{
+	return sl_ss_rxq(ss)->head;
+}
+
+static inline uint32_t
+sl_session_rx_bytes(const struct sl_session *ss)
+{
+	return sl_ss_rxq(ss)->bytes;
+}
+
+static inline uint32_t
+sl_session_rx_mbufs(const struct sl_session *ss)
+{
+	return sl_ss_rxq(ss)->n;
+}
+
+void
+sl_session_consume_slow(struct sl_session *ss, uint32_t n);
+
+static inline void
+sl_session_consume(struct sl_session *ss, uint32_t n)
+{
+	struct sl_tcp_conn *c = sl_ss_conn(ss);
+	struct rte_mbuf *m = c->rcvq.head;
+
+	/* The common case, a parser taking the front of the first mbuf: trim
+	 * in place (the window is unchanged: the mbuf is still held). */
+	if (likely(sl_ss_layer(c) == NULL && m != NULL &&
+		   n < rte_pktmbuf_data_len(m))) {
+		rte_pktmbuf_adj(m, (uint16_t)n);
+		c->rcvq.bytes -= n;
+		return;
+	}
+	sl_session_consume_slow(ss, n);
+}
+
+void
+sl_session_recv_layer(struct sl_session *ss, uint32_t max_bytes,
+		      struct sl_mq *out);
+
+static inline void
+sl_session_recv(struct sl_session *ss, uint32_t max_bytes, struct sl_mq *out)
+{
+	struct sl_tcp_conn *c = sl_ss_conn(ss);
+
+	if (likely(sl_ss_layer(c) == NULL))
+		sl_tcp_recv(c->stack, c, max_bytes, out);
+	else
+		sl_session_recv_layer(ss, max_bytes, out);
+}
+
+static inline bool
+sl_session_eof(const struct sl_session *ss)
+{
+	const struct sl_tcp_conn *c = sl_ss_cconn(ss);
+
+	return (c->flags & SL_TCPF_FIN_RCVD) && c->rcvq.n == 0 &&
+	       sl_session_rx_mbufs(ss) == 0;
+}
+
+static inline bool
+sl_session_peer_finished(const struct sl_session *ss)
+{
+	return (sl_ss_cconn(ss)->flags & SL_TCPF_FIN_RCVD) != 0;
+}
+
+static inline bool
+sl_session_established(const struct sl_session *ss)
+{
+	return sl_ss_cconn(ss)->state == SL_TCP_ESTABLISHED;
+}
+
+static inline bool
+sl_session_can_send(const struct sl_session *ss)
+{
+	return sl_tcp_can_send(sl_ss_cconn(ss));
+}
+
+static inline uint32_t
+sl_session_remote_addr(const struct sl_session *ss)
+{
+	return sl_ss_cconn(ss)->raddr;
+}
+
+static inline uint16_t
+sl_session_remote_port(const struct sl_session *ss)
+{
+	return sl_ss_cconn(ss)->rport;
+}
+
+static inline uint32_t
+sl_session_token(const struct sl_session *ss)
+{
+	return sl_ss_cconn(ss)->gen;
+}
+
+static inline bool
+sl_session_alive(const struct sl_session *ss, uint32_t token)
+{
+	const struct sl_tcp_conn *c = sl_ss_cconn(ss);
+
+	return !(c->flags & SL_TCPF_DEAD) && c->gen == token;
+}
+
+static inline const struct sl_session_ops *
+sl_session_bound_ops(const struct sl_session *ss)
+{
+	const struct sl_tcp_conn *c = sl_ss_cconn(ss);
+
+	return c->ops != NULL ? (const struct sl_session_ops *)c->sess_ops : NULL;
+}
 
 #endif
