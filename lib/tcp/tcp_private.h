@@ -121,6 +121,15 @@ void tcp_enter_time_wait(struct sl_tcp_stack *s, struct sl_tcp_conn *c);
 /* A TIME_WAIT entry whose app has been told: drop the app and the queues. */
 void tcp_time_wait_told(struct sl_tcp_stack *s, struct sl_tcp_conn *c);
 
+/* tcp_ooo.c: the out-of-order queue. */
+void tcp_ooo_insert(struct sl_tcp_stack *s, struct sl_tcp_conn *c,
+		    unsigned int port, struct rte_mbuf *m, uint32_t seq, bool fin);
+void tcp_ooo_purge(struct sl_tcp_stack *s, struct sl_tcp_conn *c,
+		   unsigned int port);
+/* Move what became in order to rcvq. Returns true on FIN. */
+bool tcp_ooo_drain(struct sl_tcp_stack *s, struct sl_tcp_conn *c,
+		   unsigned int port);
+
 /* tcp_event.c: app events, marked during input and told at dispatch. */
 static inline void
 tcp_event(struct sl_tcp_stack *s, struct sl_tcp_conn *c, uint8_t ev)
