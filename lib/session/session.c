@@ -9,10 +9,6 @@
 #include "sl_session.h"
 #include "sl_tcp_conn.h"
 
-#define conn_of sl_ss_conn
-#define cconn_of sl_ss_cconn
-#define layer_of sl_ss_layer
-
 static inline struct sl_session *
 session_of(struct sl_tcp_conn *c)
 {
@@ -30,7 +26,7 @@ app_ops(const struct sl_tcp_conn *c)
 void
 sl_session_app_established(struct sl_session *ss)
 {
-	struct sl_tcp_conn *c = conn_of(ss);
+	struct sl_tcp_conn *c = sl_ss_conn(ss);
 	const struct sl_session_ops *o = app_ops(c);
 
 	if (o != NULL && o->established != NULL)
@@ -40,7 +36,7 @@ sl_session_app_established(struct sl_session *ss)
 void
 sl_session_app_readable(struct sl_session *ss)
 {
-	struct sl_tcp_conn *c = conn_of(ss);
+	struct sl_tcp_conn *c = sl_ss_conn(ss);
 	const struct sl_session_ops *o = app_ops(c);
 
 	if (o != NULL && o->readable != NULL)
@@ -50,7 +46,7 @@ sl_session_app_readable(struct sl_session *ss)
 void
 sl_session_app_writable(struct sl_session *ss)
 {
-	struct sl_tcp_conn *c = conn_of(ss);
+	struct sl_tcp_conn *c = sl_ss_conn(ss);
 	const struct sl_session_ops *o = app_ops(c);
 
 	if (o != NULL && o->writable != NULL)
@@ -60,7 +56,7 @@ sl_session_app_writable(struct sl_session *ss)
 void
 sl_session_app_closed(struct sl_session *ss, enum sl_session_close why)
 {
-	struct sl_tcp_conn *c = conn_of(ss);
+	struct sl_tcp_conn *c = sl_ss_conn(ss);
 	const struct sl_session_ops *o = app_ops(c);
 
 	c->sess_ops = NULL;
@@ -71,7 +67,7 @@ sl_session_app_closed(struct sl_session *ss, enum sl_session_close why)
 static void
 shim_established(struct sl_tcp_conn *c)
 {
-	const struct sl_session_layer *l = layer_of(c);
+	const struct sl_session_layer *l = sl_ss_layer(c);
 
 	if (l != NULL)
 		l->established(session_of(c), c->sess_layer_ctx);
@@ -82,7 +78,7 @@ shim_established(struct sl_tcp_conn *c)
 static void
 shim_readable(struct sl_tcp_conn *c)
 {
-	const struct sl_session_layer *l = layer_of(c);
+	const struct sl_session_layer *l = sl_ss_layer(c);
 
 	if (l != NULL)
 		l->readable(session_of(c), c->sess_layer_ctx);
@@ -93,7 +89,7 @@ shim_readable(struct sl_tcp_conn *c)
 static void
 shim_writable(struct sl_tcp_conn *c)
 {
-	const struct sl_session_layer *l = layer_of(c);
+	const struct sl_session_layer *l = sl_ss_layer(c);
 
 	if (l != NULL)
 		l->writable(session_of(c), c->sess_layer_ctx);
@@ -104,7 +100,7 @@ shim_writable(struct sl_tcp_conn *c)
 static void
 shim_closed(struct sl_tcp_conn *c, enum sl_tcp_close_reason why)
 {
-	const struct sl_session_layer *l = layer_of(c);
+	const struct sl_session_layer *l = sl_ss_layer(c);
 
 	if (l != NULL)
 		l->closed(session_of(c), c->sess_layer_ctx, (enum sl_session_close)why);
@@ -162,7 +158,7 @@ void
 sl_session_bind(struct sl_session *ss, const struct sl_session_ops *ops,
 		void *app)
 {
-	struct sl_tcp_conn *c = conn_of(ss);
+	struct sl_tcp_conn *c = sl_ss_conn(ss);
 
 	c->ops = ops != NULL ? &shim_ops : NULL;
 	c->sess_ops = ops;
@@ -173,7 +169,7 @@ void
 sl_session_push_layer(struct sl_session *ss, const struct sl_session_layer *layer,
 		      void *ctx)
 {
-	struct sl_tcp_conn *c = conn_of(ss);
+	struct sl_tcp_conn *c = sl_ss_conn(ss);
 
 	c->ops = &shim_ops;
 	c->sess_layer = layer;
@@ -186,7 +182,7 @@ void
 sl_session_lower_recv(struct sl_session *ss, uint32_t max_bytes,
 		      struct sl_mq *out)
 {
-	struct sl_tcp_conn *c = conn_of(ss);
+	struct sl_tcp_conn *c = sl_ss_conn(ss);
 
 	sl_tcp_recv(c->stack, c, max_bytes, out);
 }
@@ -228,7 +224,7 @@ sl_session_write(struct sl_session *ss, struct rte_mempool *pool,
 uint32_t
 sl_session_room(const struct sl_session *ss)
 {
-	const struct sl_tcp_conn *c = cconn_of(ss);
+	const struct sl_tcp_conn *c = sl_ss_cconn(ss);
 
 	return sl_tcp_sndq_room(c->stack, c);
 }
@@ -236,13 +232,13 @@ sl_session_room(const struct sl_session *ss)
 uint32_t
 sl_session_unsent(const struct sl_session *ss)
 {
-	return sl_tcp_sndq_bytes(cconn_of(ss));
+	return sl_tcp_sndq_bytes(sl_ss_cconn(ss));
 }
 
 void
 sl_session_shutdown(struct sl_session *ss)
 {
-	struct sl_tcp_conn *c = conn_of(ss);
+	struct sl_tcp_conn *c = sl_ss_conn(ss);
 
 	sl_tcp_shutdown(c->stack, c);
 }
@@ -250,7 +246,7 @@ sl_session_shutdown(struct sl_session *ss)
 void
 sl_session_abort(struct sl_session *ss)
 {
-	struct sl_tcp_conn *c = conn_of(ss);
+	struct sl_tcp_conn *c = sl_ss_conn(ss);
 
 	sl_tcp_abort(c->stack, c);
 }
@@ -263,13 +259,13 @@ sl_session_abort(struct sl_session *ss)
 struct sl_tcp_stack *
 sl_session_stack(const struct sl_session *ss)
 {
-	return cconn_of(ss)->stack;
+	return sl_ss_cconn(ss)->stack;
 }
 
 uint32_t
 sl_session_rx_held_mbufs(const struct sl_session *ss)
 {
-	const struct sl_tcp_conn *c = cconn_of(ss);
+	const struct sl_tcp_conn *c = sl_ss_cconn(ss);
 
 	return c->rcvq.n + c->ooo.n;
 }
@@ -277,14 +273,14 @@ sl_session_rx_held_mbufs(const struct sl_session *ss)
 uint32_t
 sl_session_send_buffer(const struct sl_session *ss)
 {
-	return cconn_of(ss)->snd_buf;
+	return sl_ss_cconn(ss)->snd_buf;
 }
 
 /* TCP queues single-segment mbufs: a chain goes link by link. */
 int
 sl_session_send_chain(struct sl_session *ss, struct rte_mbuf *m)
 {
-	struct sl_tcp_conn *c = conn_of(ss);
+	struct sl_tcp_conn *c = sl_ss_conn(ss);
 	struct rte_mbuf *next;
 
 	for (; m != NULL; m = next) {
@@ -307,11 +303,11 @@ sl_session_send_chain(struct sl_session *ss, struct rte_mbuf *m)
 void
 sl_session_consume_slow(struct sl_session *ss, uint32_t n)
 {
-	struct sl_tcp_conn *c = conn_of(ss);
+	struct sl_tcp_conn *c = sl_ss_conn(ss);
 	struct sl_mq *q;
 	struct rte_mbuf *m;
 
-	if (layer_of(c) == NULL) {
+	if (sl_ss_layer(c) == NULL) {
 		sl_tcp_consume(c->stack, c, n);
 		return;
 	}
@@ -343,15 +339,15 @@ sl_session_recv_layer(struct sl_session *ss, uint32_t max_bytes,
 void
 sl_session_bill_to(struct sl_session *ss, const struct sl_session *payer)
 {
-	struct sl_tcp_conn *c = conn_of(ss);
+	struct sl_tcp_conn *c = sl_ss_conn(ss);
 
-	sl_tcp_bill_to(c->stack, c, payer != NULL ? cconn_of(payer) : NULL);
+	sl_tcp_bill_to(c->stack, c, payer != NULL ? sl_ss_cconn(payer) : NULL);
 }
 
 void
 sl_session_hold(struct sl_session *ss, int32_t n)
 {
-	struct sl_tcp_conn *c = conn_of(ss);
+	struct sl_tcp_conn *c = sl_ss_conn(ss);
 
 	sl_tcp_hold(c->stack, c, n);
 }
@@ -359,13 +355,13 @@ sl_session_hold(struct sl_session *ss, int32_t n)
 void
 sl_session_app_ack(struct sl_session *ss)
 {
-	sl_tcp_app_ack(conn_of(ss));
+	sl_tcp_app_ack(sl_ss_conn(ss));
 }
 
 void
 sl_session_ack_now(struct sl_session *ss)
 {
-	struct sl_tcp_conn *c = conn_of(ss);
+	struct sl_tcp_conn *c = sl_ss_conn(ss);
 
 	sl_tcp_ack_now(c->stack, c);
 }

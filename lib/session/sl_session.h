@@ -338,8 +338,10 @@ sl_session_eof(const struct sl_session *ss)
 {
 	const struct sl_tcp_conn *c = sl_ss_cconn(ss);
 
+	/* With a layer, its own queue must be empty too; without one that
+	 * queue is TCP's (sl_ss_rxq), so one test covers both. */
 	return (c->flags & SL_TCPF_FIN_RCVD) && c->rcvq.n == 0 &&
-	       sl_session_rx_mbufs(ss) == 0;
+	       (sl_ss_layer(c) == NULL || sl_session_rx_mbufs(ss) == 0);
 }
 
 static inline bool

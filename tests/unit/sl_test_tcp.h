@@ -330,6 +330,20 @@ drain_out(void)
 #define RST RTE_TCP_RST_FLAG
 #define PSH RTE_TCP_PSH_FLAG
 
+/* A SYN from sport to dport, answered with SYN-ACK; returns our ISN. */
+static inline uint32_t
+syn_to(uint16_t sport, uint16_t dport, uint32_t isn)
+{
+	struct out o;
+
+	drain_out();
+	send_in(&(struct in){ .flags = SYN, .seq = isn, .sport = sport,
+			      .dport = dport });
+	CHECK(get_out(&o));
+	CHECK_EQ(o.flags, SYN | ACK);
+	return o.seq;
+}
+
 /* Passive handshake from peer ISN `isn`; returns our ISN. */
 static inline uint32_t
 handshake(uint32_t isn, bool ts)

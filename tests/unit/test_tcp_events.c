@@ -100,14 +100,7 @@ ev_setup(void)
 static uint32_t
 ev_syn(uint16_t sport, uint32_t isn)
 {
-	struct out o;
-
-	drain_out();
-	send_in(&(struct in){ .flags = SYN, .seq = isn, .sport = sport,
-			      .dport = LPORT_EV });
-	CHECK(get_out(&o));
-	CHECK_EQ(o.flags, SYN | ACK);
-	return o.seq;
+	return syn_to(sport, LPORT_EV, isn);
 }
 
 /*
