@@ -56,16 +56,26 @@ line_read(struct sl_http_parser *p, const char *buf, size_t len, size_t limit,
 	return LINE_OK;
 }
 
-/* Drop the CRLF; a line must end in CRLF and hold no other CR. */
+/* Drop the CRLF a line must end in. */
 static enum sl_http_error
-line_strip(struct sl_http_slice *line)
+line_strip_crlf(struct sl_http_slice *line)
 {
 	if (line->len < 2 || line->ptr[line->len - 2] != '\r')
 		return SL_HTTP_E_BARE_LF;
 	line->len -= 2;
-	if (line->len > 0 && memchr(line->ptr, '\r', line->len) != NULL)
-		return SL_HTTP_E_BARE_CR;
 	return SL_HTTP_E_NONE;
+}
+
+/* ... and the line, CRLF dropped, must hold no other CR. */
+static enum sl_http_error
+line_strip(struct sl_http_slice *line)
+{
+	enum sl_http_error e = line_strip_crlf(line);
+
+	if (e == SL_HTTP_E_NONE && line->len > 0 &&
+	    memchr(line->ptr, '\r', line->len) != NULL)
+		return SL_HTTP_E_BARE_CR;
+	return e;
 }
 
 static inline int
@@ -210,9 +220,8 @@ status_line(struct sl_http_parser *p, struct sl_http_slice line,
 	if (i < n) {
 		if (s[i] != ' ')
 			return SL_HTTP_E_BAD_STATUS;
-		for (size_t k = i + 1; k < n; k++)
-			if (!http_is(s[k], HTTP_C_FIELD))
-				return SL_HTTP_E_BAD_STATUS;
+		if (http_field_run(s, i + 1, n) != n)
+			return SL_HTTP_E_BAD_STATUS;
 		sl->reason.ptr = s + i + 1;
 		sl->reason.len = n - i - 1;
 	}
@@ -244,9 +253,8 @@ field_line(struct sl_http_slice line, struct sl_http_field *f)
 	while (i < n && http_ows(s[i]))
 		i++;
 	v0 = i;
-	for (; i < n; i++)
-		if (!http_is(s[i], HTTP_C_FIELD))
-			return SL_HTTP_E_BAD_FIELD_VALUE;
+	if (http_field_run(s, i, n) != n)
+		return SL_HTTP_E_BAD_FIELD_VALUE;
 	v1 = n;
 	while (v1 > v0 && http_ows(s[v1 - 1]))
 		v1--;
@@ -554,7 +562,10 @@ sl_http_parse(struct sl_http_parser *p, const char *buf, size_t len,
 				e = SL_HTTP_E_FIELDS_TOO_LARGE;
 				goto error;
 			}
-			if ((e = line_strip(&line)) != SL_HTTP_E_NONE)
+			/* A well-formed field line has no CR (a name is a
+			 * token; OWS and a value hold no CTL), so a stray CR
+			 * is looked for only in a line field_line refuses. */
+			if ((e = line_strip_crlf(&line)) != SL_HTTP_E_NONE)
 				goto error;
 			if (line.len == 0) {
 				if (p->state == SL_HTTP_S_TRAILER) {
@@ -567,8 +578,11 @@ sl_http_parse(struct sl_http_parser *p, const char *buf, size_t len,
 				ev->type = SL_HTTP_EV_HEADERS_DONE;
 				return off;
 			}
-			if ((e = field_line(line, &ev->field)) != SL_HTTP_E_NONE)
+			if ((e = field_line(line, &ev->field)) != SL_HTTP_E_NONE) {
+				if (memchr(line.ptr, '\r', line.len) != NULL)
+					e = SL_HTTP_E_BARE_CR;
 				goto error;
+			}
 			if (++p->n_fields > p->lim.max_headers &&
 			    p->lim.max_headers != 0) {
 				e = SL_HTTP_E_TOO_MANY_FIELDS;

@@ -2,6 +2,8 @@
 #define HTTP_PRIVATE_H
 
 /* Shared by the parser's files; not part of the API. */
+#include <string.h>
+
 #include "sl_http_types.h"
 
 /* Character classes (RFC 9110 5.6.2, 5.5; RFC 3986 3.2.2). */
@@ -18,6 +20,38 @@ static inline int
 http_is(unsigned char c, uint8_t cls)
 {
 	return http_cls[c] & cls;
+}
+
+/* Is some byte of the 8 at s a CTL (below 0x20, or 0x7f)? */
+static inline int
+http_word_has_ctl(const char *s)
+{
+	const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+	uint64_t w, del;
+
+	memcpy(&w, s, 8);
+	del = w ^ (0x7f * ones);
+	/* each test exact: some byte below 0x20; some byte equal to 0x7f */
+	return ((((w - 0x20 * ones) & ~w) | ((del - ones) & ~del)) & high) != 0;
+}
+
+/*
+ * The end of a run of field-value bytes (HTTP_C_FIELD) in s[i..n): the
+ * index of the first byte outside the class, or n. Eight bytes at a time
+ * while no byte of the word is a CTL (below 0x20, or 0x7f): values are
+ * most of a head's bytes, and a table lookup per byte is most of their
+ * cost. A word holding a CTL (HTAB, the one allowed) goes byte by byte.
+ */
+static inline size_t
+http_field_run(const char *s, size_t i, size_t n)
+{
+	for (;;) {
+		while (n - i >= 8 && !http_word_has_ctl(s + i))
+			i += 8;
+		if (i == n || !http_is((unsigned char)s[i], HTTP_C_FIELD))
+			return i;
+		i++;
+	}
 }
 
 static inline int

@@ -99,6 +99,47 @@ scan_line_byte(struct sl_http_head_scan *s, unsigned char c)
 	}
 }
 
+/*
+ * A whole request line in buf, well formed: take it in one pass and go to
+ * the field section, as the byte-by-byte machine would after its LF.
+ * Anything else (a partial line, an empty line first, any fault) returns
+ * 0 with nothing changed, and the machine takes the bytes one by one: it
+ * alone decides the verdict and where it comes.
+ */
+static size_t
+scan_request_line_whole(struct sl_http_head_scan *s, const char *buf,
+			size_t len, size_t max_line)
+{
+	/* The machine refuses the line once max_line bytes precede its LF. */
+	const char *lf = memchr(buf, '\n', RTE_MIN(len, max_line));
+	size_t n, i = 0, t;
+
+	if (lf == NULL)
+		return 0;
+	n = (size_t)(lf - buf);     /* bytes before the LF */
+	while (i < n && http_is((unsigned char)buf[i], HTTP_C_TCHAR))
+		i++;
+	if (i == 0 || i == n || buf[i] != ' ')
+		return 0;
+	t = ++i;
+	while (i < n && http_is((unsigned char)buf[i], HTTP_C_TARGET))
+		i++;
+	if (i == t || i == n || buf[i] != ' ')
+		return 0;
+	i++;
+	/* "HTTP/" DIGIT "." DIGIT CR */
+	if (n - i != 9 || memcmp(buf + i, "HTTP/", 5) != 0 ||
+	    buf[i + 5] < '0' || buf[i + 5] > '9' || buf[i + 6] != '.' ||
+	    buf[i + 7] < '0' || buf[i + 7] > '9' || buf[i + 8] != '\r')
+		return 0;
+	s->bytes += (uint32_t)(n + 1);
+	s->prev = '\n';
+	s->state = SCAN_FIELDS;
+	s->line_start = s->bytes;
+	s->fields_start = s->bytes;
+	return n + 1;
+}
+
 enum sl_http_scan
 sl_http_head_scan(struct sl_http_head_scan *s, const char *buf, size_t len,
 		  const struct sl_http_limits *lim)
@@ -106,6 +147,9 @@ sl_http_head_scan(struct sl_http_head_scan *s, const char *buf, size_t len,
 	const size_t max_line = line_limit(lim);
 	size_t i = 0;
 
+	if (s->state == SCAN_LEAD && len > 0 &&
+	    http_is((unsigned char)buf[0], HTTP_C_TCHAR))
+		i = scan_request_line_whole(s, buf, len, max_line);
 	while (i < len) {
 		if (s->state != SCAN_FIELDS) {
 			enum sl_http_scan v = scan_line_byte(s, (unsigned char)buf[i]);

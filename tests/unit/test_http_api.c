@@ -311,6 +311,61 @@ test_null_empty(void)
 	CHECK_EQ(ev.type, SL_HTTP_EV_NEED_MORE);
 }
 
+/*
+ * Field values and reason phrases are checked eight bytes at a time
+ * (http_field_run): every byte value at every offset of a value longer
+ * than two words must get the verdict the grammar gives it alone. Allowed
+ * (RFC 9110 5.5): HTAB, SP, VCHAR, obs-text; CR anywhere is BARE_CR.
+ * LF ends the line, so it is not tried.
+ */
+static bool
+field_byte_ok(unsigned int b)
+{
+	return b == 0x09 || (b >= 0x20 && b != 0x7f);
+}
+
+static void
+test_field_value_bytes(void)
+{
+	unsigned int bad = 0;
+
+	for (unsigned int b = 0; b < 256; b++) {
+		if (b == '\n')
+			continue;
+		for (size_t at = 0; at < 21; at++) {
+			struct sl_http_parser p;
+			struct sl_http_event ev;
+			char req[96], val[22];
+			int n;
+
+			memset(val, 'v', sizeof(val) - 1);
+			val[sizeof(val) - 1] = '\0';
+			n = snprintf(req, sizeof(req), "GET / HTTP/1.1\r\nX-A: %s\r\n\r\n", val);
+			/* the value starts after "X-A: "; byte `at` of it */
+			req[n - 4 - 21 + (int)at] = (char)b;
+			sl_http_parser_init_request(&p, NULL);
+			nth_event(&p, req, (size_t)n, 1, &ev);
+			/* A leading or trailing SP/HTAB is OWS: still fine. */
+			if (field_byte_ok(b) ? ev.type != SL_HTTP_EV_HEADER :
+			    ev.type != SL_HTTP_EV_ERROR ||
+			    ev.error.code != (b == '\r' ? SL_HTTP_E_BARE_CR :
+					      SL_HTTP_E_BAD_FIELD_VALUE))
+				bad++;
+
+			n = snprintf(req, sizeof(req), "HTTP/1.1 200 %s\r\n\r\n", val);
+			req[n - 4 - 21 + (int)at] = (char)b;
+			sl_http_parser_init_response(&p, NULL, false);
+			nth_event(&p, req, (size_t)n, 0, &ev);
+			if (field_byte_ok(b) ? ev.type != SL_HTTP_EV_STATUS_LINE :
+			    ev.type != SL_HTTP_EV_ERROR ||
+			    ev.error.code != (b == '\r' ? SL_HTTP_E_BARE_CR :
+					      SL_HTTP_E_BAD_STATUS))
+				bad++;
+		}
+	}
+	CHECK_EQ(bad, 0);
+}
+
 int
 main(void)
 {
@@ -320,5 +375,6 @@ main(void)
 	test_hop_by_hop();
 	test_contract();
 	test_null_empty();
+	test_field_value_bytes();
 	return sl_test_result("test_http_api");
 }

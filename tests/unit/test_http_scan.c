@@ -273,11 +273,82 @@ test_target_split(void)
 	check_split("http:a.example", -1, NULL, NULL);
 }
 
+/*
+ * A whole request line is taken in one pass when it is well formed; the
+ * byte-by-byte machine decides everything else. The two must never
+ * differ: every one-byte change, insertion and deletion in the request
+ * line of a few heads gets the same verdict at the same offset whole, in
+ * 3-byte pieces and byte by byte (a 1-byte piece never holds a whole
+ * line), with the default limits and with request lines bounded near
+ * their length.
+ */
+static void
+test_request_line_whole(void)
+{
+	static const char *const heads[] = {
+		"GET / HTTP/1.1\r\nHost: a\r\n\r\n",
+		"POST /a/b?c=d%20e HTTP/1.0\r\nContent-Length: 0\r\n\r\n",
+		"OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n",
+		"GET http://x.example/y HTTP/1.1\r\nHost: x\r\n\r\n",
+		"\r\nGET /z HTTP/1.1\r\n\r\n",
+	};
+	static const char bytes[] = { 0x00, '\t', ' ', '\r', '\n', 'x', '1', '9',
+				      '/', '.', ':', 'H', 0x7f, (char)0x80, '"' };
+	const unsigned int line_limits[] = { 0, 12, 15, 16, 17, 24 };
+	unsigned int differ = 0, tried = 0;
+	char buf[128];
+
+	for (size_t h = 0; h < sizeof(heads) / sizeof(heads[0]); h++) {
+		size_t hl = strlen(heads[h]);
+		size_t line = (size_t)(strstr(heads[h] + 2, "\r\n") - heads[h]) + 2;
+
+		for (size_t at = 0; at < line; at++) {
+			for (size_t k = 0; k < sizeof(bytes) + 2; k++) {
+				size_t n = hl;
+
+				memcpy(buf, heads[h], hl);
+				if (k < sizeof(bytes)) {
+					buf[at] = bytes[k];
+				} else if (k == sizeof(bytes)) {
+					memmove(buf + at, buf + at + 1, hl - at - 1);
+					n--;
+				} else {
+					memmove(buf + at + 1, buf + at, hl - at);
+					buf[at] = 'A';
+					n++;
+				}
+				for (size_t l = 0; l < sizeof(line_limits) / sizeof(line_limits[0]); l++) {
+					struct sl_http_limits lim = SL_HTTP_LIMITS_DEFAULT;
+					struct verdict w, b1, b3;
+
+					if (line_limits[l] != 0)
+						lim.max_request_line = line_limits[l];
+					w = scan_all(buf, n, &lim);
+					b1 = scan_split(buf, n, 1, &lim);
+					b3 = scan_split(buf, n, 3, &lim);
+					tried++;
+					if (w.v != b1.v || w.at != b1.at ||
+					    b3.v != b1.v || b3.at != b1.at) {
+						if (differ++ < 5)
+							fprintf(stderr, "differ: \"%.*s\" limit %u: "
+								"whole %d@%u, bytewise %d@%u\n",
+								(int)n, buf, line_limits[l],
+								w.v, w.at, b1.v, b1.at);
+					}
+				}
+			}
+		}
+	}
+	CHECK(tried > 10000);
+	CHECK_EQ(differ, 0);
+}
+
 int
 main(void)
 {
 	test_verdicts();
 	test_limits();
+	test_request_line_whole();
 	test_corpus();
 	test_path_normalize();
 	test_target_split();
