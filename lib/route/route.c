@@ -36,6 +36,7 @@ struct sl_route_table {
 	bool has_default;
 	struct table hosts;      /* exact host -> group */
 	struct table suffixes;   /* ".suffix" -> group */
+	bool any_host, any_suffix;   /* the tables above are not empty */
 	struct table prefixes;   /* (group, prefix) -> first route */
 	int32_t *next;           /* next route with the same (group, prefix) */
 	uint32_t n_groups;
@@ -145,9 +146,11 @@ sl_route_compile(const struct sl_conf_listener *l)
 			/* Keep the dot: "*.a.com" matches x.a.com, not xa.com. */
 			s = table_put(&t->suffixes, 0, r->host + 1, strlen(r->host + 1),
 				      (int32_t)t->n_groups);
+			t->any_suffix = true;
 		} else if (r->host[0] != '\0') {
 			s = table_put(&t->hosts, 0, r->host, strlen(r->host),
 				      (int32_t)t->n_groups);
+			t->any_host = true;
 		} else {
 			s = NULL;
 		}
@@ -221,6 +224,9 @@ sl_route_lookup(const struct sl_route_table *t, const char *host, size_t host_le
 			path_len = i;
 			break;
 		}
+	/* No route names a host: its lookups (a hash per dot) would all miss. */
+	if (!t->any_host && !t->any_suffix)
+		host_len = 0;
 	/* Normalise the Host: lower case, no port, no trailing dot. */
 	for (size_t i = 0; i < host_len && n < HOST_MAX && host[i] != ':'; i++)
 		h[n++] = (host[i] >= 'A' && host[i] <= 'Z') ?
@@ -228,12 +234,12 @@ sl_route_lookup(const struct sl_route_table *t, const char *host, size_t host_le
 	if (n > 0 && h[n - 1] == '.')
 		n--;
 	if (n > 0) {
-		s = table_find(&t->hosts, 0, h, n);
-		if (s->key != NULL &&
+		s = t->any_host ? table_find(&t->hosts, 0, h, n) : NULL;
+		if (s != NULL && s->key != NULL &&
 		    (r = match_group(t, (uint32_t)s->value, path, path_len, method)) >= 0)
 			return r;
 		/* Wildcards, longest suffix first: ".b.c.com", ".c.com", ".com". */
-		for (size_t i = 0; i < n; i++) {
+		for (size_t i = 0; t->any_suffix && i < n; i++) {
 			if (h[i] != '.')
 				continue;
 			s = table_find(&t->suffixes, 0, h + i, n - i);

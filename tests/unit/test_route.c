@@ -70,6 +70,36 @@ main(void)
 	CHECK_EQ(look(t, "other.org", "/nothing", SL_METHOD_GET), SL_ROUTE_DEFAULT);
 	sl_route_free(t);
 
+	/* Tables with only some kinds of host: a lookup skips the kinds a
+	 * table lacks, and must still find the others. (Route numbers are
+	 * within the slice of routes compiled.) */
+	{
+		struct sl_conf_listener l = c->listeners[0];
+
+		l.routes = c->listeners[0].routes + 2;    /* wildcards only */
+		l.n_routes = 2;
+		t = sl_route_compile(&l);
+		CHECK_EQ(look(t, "WWW.example.com:81", "/", SL_METHOD_GET), 0);
+		CHECK_EQ(look(t, "a.deep.example.com", "/x/y", SL_METHOD_GET), 1);
+		CHECK_EQ(look(t, "example.com", "/", SL_METHOD_GET), SL_ROUTE_DEFAULT);
+		sl_route_free(t);
+		l.routes = c->listeners[0].routes;        /* exact hosts only */
+		l.n_routes = 2;
+		t = sl_route_compile(&l);
+		CHECK_EQ(look(t, "API.example.com.", "/v1/a", SL_METHOD_GET), 0);
+		CHECK_EQ(look(t, "www.example.com", "/v1/a", SL_METHOD_GET),
+			 SL_ROUTE_DEFAULT);
+		sl_route_free(t);
+		l.routes = c->listeners[0].routes + 4;    /* no host at all */
+		l.n_routes = 2;
+		t = sl_route_compile(&l);
+		CHECK_EQ(look(t, "api.example.com", "/static/a", SL_METHOD_GET), 0);
+		CHECK_EQ(look(t, "api.example.com", "/static/a", SL_METHOD_PUT), 1);
+		CHECK_EQ(look(t, "api.example.com", "/v1/a", SL_METHOD_GET),
+			 SL_ROUTE_DEFAULT);
+		sl_route_free(t);
+	}
+
 	/* Without a listener pool a miss is no route (404). */
 	c->listeners[0].pool = -1;
 	t = sl_route_compile(&c->listeners[0]);
