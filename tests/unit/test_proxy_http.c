@@ -83,7 +83,7 @@ on_data(struct fz_net *n, struct fz_peer *p)
 static struct sl_h1_proxy *
 hp(void)
 {
-	return N.lc->http;
+	return sl_h1_proxy_of(N.lc);
 }
 
 /* Does buf hold s (buf is not a C string)? */
@@ -141,7 +141,7 @@ finish(struct fz_peer *c)
 		if (N.peers[i].used && !fz_peer_gone(&N.peers[i]))
 			fz_peer_close(&N, &N.peers[i]);
 	fz_net_advance(&N, 3000);
-	CHECK_EQ(N.lc->tcp->stats.active, 0);
+	CHECK_EQ(sl_tcp_of(N.lc)->stats.active, 0);
 	CHECK_EQ(hp()->stats.clients, 0);
 	CHECK_EQ(hp()->stats.inflight, 0);
 	CHECK_EQ(hp()->idle[0].n, 0);
@@ -325,13 +325,6 @@ test_refused_backend_is_503(void)
 	finish(c);
 }
 
-static void
-tcp_hook(struct sl_lcore *l, unsigned int port, struct rte_mbuf *m,
-	 struct rte_ipv4_hdr *ip, uint16_t hlen)
-{
-	sl_tcp_input(l->tcp, port, m, ip, hlen);
-}
-
 /* One lcore as fuzz_proxy.c sets it up: the proxy over a real TCP stack. */
 static int
 setup(char *argv0)
@@ -381,13 +374,12 @@ setup(char *argv0)
 	lc->gen = &gen;
 	lc->now = rte_rdtsc();
 	lc->arp = sl_arp_create("tp_arp", SOCKET_ID_ANY, &conf->arp, dp.tsc_hz);
-	lc->tcp = sl_tcp_stack_create(lc, &conf->tcp, SOCKET_ID_ANY, 0, 1);
-	if (lc->arp == NULL || lc->tcp == NULL)
+	sl_tcp_stack_create(lc, &conf->tcp, SOCKET_ID_ANY, 0, 1);
+	if (lc->arp == NULL || sl_tcp_of(lc) == NULL)
 		return -1;
-	lc->http = sl_h1_create(lc->tcp, &gen, SOCKET_ID_ANY);
-	if (lc->http == NULL)
+	sl_h1_create(sl_tcp_of(lc), &gen, SOCKET_ID_ANY);
+	if (sl_h1_proxy_of(lc) == NULL)
 		return -1;
-	lc->tcp_input = tcp_hook;
 	/* Every frame flushed goes to our ring, not to an ethdev. */
 	lc->txq[0].handoff = N.tx;
 	N.lc = lc;
@@ -395,7 +387,7 @@ setup(char *argv0)
 	N.gw_mac = gw_mac;
 	N.on_data = on_data;
 	N.on_syn = on_syn;
-	N.vnow = lc->tcp->wheel.now;
+	N.vnow = sl_tcp_of(lc)->wheel.now;
 	N.iss_seed = 0x5eed;
 	/* Both hosts introduce themselves, so nothing waits on ARP. */
 	mac = fz_mac_of(CLIENT_IP);
