@@ -22,6 +22,8 @@
 
 #include "sl_conf.h"
 #include "sl_event.h"
+#include "sl_lcore.h"
+#include "sl_proxy.h"
 #include "sl_proxy_http.h"
 #include "sl_route.h"
 #include "sl_upstream.h"
@@ -399,6 +401,65 @@ setup(char *argv0)
 	return 0;
 }
 
+/*
+ * An operator's counter reset, as the worker runs it (reset_req):
+ * sl_lcore_reset_counters zeroes the port counters and has each attached
+ * module zero its own, keeping its gauges; here mid-exchange, with one
+ * client, one request in flight and two TCP connections. A module never
+ * attached to this lcore (the L4 proxy) reads NULL.
+ */
+static uint64_t
+route_hist_count(void)
+{
+	uint64_t n = 0;
+
+	for (uint32_t i = 0; i < hp()->n_route_hists; i++)
+		n += hp()->route_total[i].count;
+	return n;
+}
+
+static void
+test_counter_reset_keeps_gauges(void)
+{
+	struct sl_tcp_stack *s = sl_tcp_of(N.lc);
+	struct fz_peer *c = client_connect();
+
+	CHECK(sl_lcore_module_ctx(N.lc, &sl_h1_module) == hp());
+	CHECK(sl_proxy_of(N.lc) == NULL);
+	client_send(c, "GET /r HTTP/1.1\r\nHost: h\r\n\r\n");
+	CHECK(backend != NULL);
+	if (backend == NULL) {
+		finish(c);
+		return;
+	}
+	CHECK(hp()->stats.requests > 0 && hp()->stats.status_2xx > 0);
+	CHECK(s->stats.segments_in > 0 && N.lc->stats[0].rx_packets > 0);
+	CHECK(route_hist_count() > 0);
+	sl_lcore_reset_counters(N.lc);
+	CHECK_EQ(hp()->stats.requests, 0);
+	CHECK_EQ(hp()->stats.status_2xx, 0);
+	CHECK_EQ(hp()->stats.upstream_connects, 0);
+	CHECK_EQ(route_hist_count(), 0);
+	CHECK_EQ(s->stats.segments_in, 0);
+	CHECK_EQ(s->stats.passive_opens, 0);
+	CHECK_EQ(N.lc->stats[0].rx_packets, 0);
+	CHECK_EQ(N.lc->cycles.polls, 0);
+	/* The gauges stay. */
+	CHECK_EQ(hp()->stats.clients, 1);
+	CHECK_EQ(hp()->stats.inflight, 1);
+	CHECK_EQ(s->stats.active, 2);
+	CHECK_EQ(s->stats.state[SL_TCP_ESTABLISHED], 2);
+	/* Counting goes on from zero. */
+	fz_peer_write(&N, backend, ok_resp, strlen(ok_resp), 0);
+	fz_net_pump(&N);
+	CHECK_EQ(count(&c->in, "HTTP/1.1 200 OK\r\n"), 1);
+	CHECK_EQ(hp()->stats.status_2xx, 1);
+	CHECK_EQ(hp()->stats.inflight, 0);
+	CHECK_EQ(route_hist_count(), 1);
+	CHECK_EQ(sl_h1_idle_conns(hp(), 0), 1);   /* the backend connection is pooled */
+	finish(c);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -413,5 +474,6 @@ main(int argc, char **argv)
 	test_backend_reset_is_502();
 	test_silent_backend_is_504();
 	test_refused_backend_is_503();
+	test_counter_reset_keeps_gauges();
 	return sl_test_result("proxy_http");
 }
