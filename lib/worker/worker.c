@@ -4,7 +4,6 @@
  * that the two cannot drift, and the gateway's own per-turn checks.
  */
 #include <stdio.h>
-#include <string.h>
 #include <time.h>
 
 #include <rte_cycles.h>
