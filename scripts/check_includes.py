@@ -10,7 +10,12 @@ Two checks over every `#include "..."` line of lib/, app/ and tests/unit/:
    lib/Y only when Y comes before X in lib/meson.build's list, so the
    library graph is acyclic in that order.
 
-With --objects BUILD_DIR, a third check on what is linked rather than
+3. struct sl_lcore (lib/core/sl_lcore_types.h) names no type of a library
+   after lib/net: the layers above keep their per-lcore state in its
+   module slots (struct sl_lcore_module), so lib/core names none of them.
+   A type belongs to the library whose files define it (`struct sl_x {`).
+
+With --objects BUILD_DIR, a fourth check on what is linked rather than
 included: the symbols each library's objects define and use (nm), so that
 no library calls up the order either (a call through an extern declared
 by hand would pass the include check).
@@ -71,6 +76,39 @@ def scc(graph):
         if v not in index:
             visit(v)
     return out
+
+
+STRUCT_DEF = re.compile(r"^struct\s+(sl_\w+)\s*\{", re.M)
+STRUCT_USE = re.compile(r"\bstruct\s+(sl_\w+)")
+
+
+def check_lcore(root, order):
+    """Types of libraries after lib/net that struct sl_lcore names."""
+    rank = {l: i for i, l in enumerate(order)}
+    owner = {}
+    for l in order:
+        d = os.path.join(root, "lib", l)
+        for f in sorted(os.listdir(d)):
+            if f.endswith((".c", ".h")):
+                text = open(os.path.join(d, f), errors="replace").read()
+                for name in STRUCT_DEF.findall(text):
+                    owner.setdefault(name, l)
+    # The check must be able to fail: TCP's stack is a type above lib/net.
+    if rank.get(owner.get("sl_tcp_stack"), -1) <= rank["net"]:
+        return ["check_lcore: struct sl_tcp_stack is no longer found "
+                "defined above lib/net; the check needs updating"]
+    text = open(os.path.join(root, "lib", "core", "sl_lcore_types.h")).read()
+    m = re.search(r"^struct sl_lcore \{(.*?)^\}", text, re.S | re.M)
+    if m is None:
+        return ["check_lcore: no struct sl_lcore in lib/core/sl_lcore_types.h"]
+    bad = []
+    for name in sorted(set(STRUCT_USE.findall(m.group(1)))):
+        l = owner.get(name)
+        if l is not None and rank[l] > rank["net"]:
+            bad.append(f"struct sl_lcore names struct {name} of lib/{l}, "
+                       f"a layer above lib/net: give it a module slot "
+                       f"(struct sl_lcore_module) instead")
+    return bad
 
 
 def check_objects(build, order):
@@ -138,16 +176,20 @@ def main():
         print("include cycle: " + " -> ".join(c))
     for b in bad:
         print("upward include: " + b)
+    lcore = check_lcore(root, order)
+    for b in lcore:
+        print("lcore: " + b)
     linked, n_libs = [], 0
     if build is not None:
         linked, n_libs = check_objects(build, order)
         for b in linked:
             print("upward call: " + b)
-    if cycles or bad or linked:
+    if cycles or bad or lcore or linked:
         return 1
     print(f"includes: {len(files)} files, {edges} #include \"...\" lines, "
           f"{len(graph)} headers: no cycle; {len(order)} libraries: every "
-          f"include goes down lib/meson.build's order")
+          f"include goes down lib/meson.build's order; struct sl_lcore names "
+          f"no type above lib/net")
     if build is not None:
         print(f"objects: {n_libs} libraries' symbols: no call goes up the order")
     return 0

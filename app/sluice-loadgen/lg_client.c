@@ -36,7 +36,7 @@ static const struct sl_session_ops client_ops;
 static inline struct sl_tcp_stack *
 stack(const struct lg_client *cl)
 {
-	return cl->lc->tcp;
+	return sl_tcp_of(cl->lc);
 }
 
 static inline void

@@ -110,7 +110,7 @@ lg_idle_open_more(struct lg_idle *id, uint64_t now)
 		uint16_t port = (uint16_t)(o->target_port + id->next % o->idle_ports);
 
 		id->next++;
-		ic->ss = sl_session_connect(id->lc->tcp, o->target_addr, port,
+		ic->ss = sl_session_connect(sl_tcp_of(id->lc), o->target_addr, port,
 					    o->connect_timeout_ms, &idle_ops, ic);
 		if (ic->ss == NULL) {
 			id->st.failed++;

@@ -188,7 +188,7 @@ lg_server_init(struct lg_server *sv, struct sl_lcore *lc, const struct lg_opts *
 	sv->listener.accept = s_accept;
 	sv->listener.arg = sv;
 	for (unsigned int i = 0; i < o->n_listen; i++)
-		if (sl_session_listen(lc->tcp, addr, o->listen[i], &sv->listener) != 0) {
+		if (sl_session_listen(sl_tcp_of(lc), addr, o->listen[i], &sv->listener) != 0) {
 			lg_server_free(sv);
 			return -1;
 		}

@@ -237,7 +237,11 @@ workers_create(void)
 				lcore, rte_strerror(rte_errno));
 			return -1;
 		}
-		lc->alog = sl_alog_lcore(dp.alog, dp.n_workers);
+		if (sl_alog_lcore_attach(dp.alog, lc, dp.n_workers) != 0) {
+			fprintf(stderr, "sluice: no lcore slot left for the access log\n");
+			sl_worker_free(lc);
+			return -1;
+		}
 		dp.workers[dp.n_workers++] = lc;
 	}
 	if (dp.n_workers == 0) {

@@ -11,6 +11,7 @@
 #include <rte_malloc.h>
 
 #include "sl_alog.h"
+#include "sl_lcore.h"
 #include "sl_log.h"
 
 #define DRAIN_BURST 64
@@ -84,6 +85,15 @@ struct sl_alog_lcore *
 sl_alog_lcore(struct sl_alog *a, unsigned int idx)
 {
 	return a != NULL && a->out != NULL && idx < a->n ? &a->lcores[idx] : NULL;
+}
+
+/* Its counters are the writer's and the log's own (not reset). */
+struct sl_lcore_module sl_alog_module = { .name = "alog" };
+
+int
+sl_alog_lcore_attach(struct sl_alog *a, struct sl_lcore *lc, unsigned int idx)
+{
+	return sl_lcore_module_attach(lc, &sl_alog_module, sl_alog_lcore(a, idx));
 }
 
 static void

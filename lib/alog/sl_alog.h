@@ -13,6 +13,7 @@
 #include <rte_ring.h>
 
 #include "sl_alog_types.h"
+#include "sl_lcore_types.h"
 
 struct sl_alog;
 
@@ -24,6 +25,23 @@ sl_alog_create(const char *path, uint32_t ring_size, uint32_t sample_every,
 /* The producer end for worker `idx`, or NULL when the log is disabled. */
 struct sl_alog_lcore *
 sl_alog_lcore(struct sl_alog *a, unsigned int idx);
+
+/*
+ * The access log's slot on each lcore: worker idx's producer end, attached
+ * to lc by sl_alog_lcore_attach() (none when the log is disabled).
+ */
+extern struct sl_lcore_module sl_alog_module;
+
+/* Attach worker idx's producer end to lc. 0, or a negative errno. */
+int
+sl_alog_lcore_attach(struct sl_alog *a, struct sl_lcore *lc, unsigned int idx);
+
+/* The lcore's producer end, NULL when the access log is off. */
+static inline struct sl_alog_lcore *
+sl_alog_lcore_of(const struct sl_lcore *lc)
+{
+	return lc->mod[sl_alog_module.id];
+}
 
 /* Start / stop the writer thread. Stop drains what is queued first. */
 int

@@ -93,7 +93,7 @@ cmd_info(const char *cmd __rte_unused, const char *params,
 
 	sl_alog_counters(tel_dp->alog, &written, &errors);
 	for (unsigned int w = 0; w < tel_dp->n_workers; w++) {
-		const struct sl_alog_lcore *l = tel_dp->workers[w]->alog;
+		const struct sl_alog_lcore *l = sl_alog_lcore_of(tel_dp->workers[w]);
 
 		if (up != NULL)
 			dropped += TEL_LOAD(up->outcomes_dropped[w]);
@@ -261,9 +261,9 @@ static struct rte_tel_data *
 lcore_dict(const struct sl_lcore *lc)
 {
 	const struct sl_upstream *up = tel_dp->up;
-	const struct sl_alog_lcore *al = lc->alog;
+	const struct sl_alog_lcore *al = sl_alog_lcore_of(lc);
 	const struct sl_arp_table *arp = lc->arp;
-	const struct sl_timer_wheel *wh = &lc->tcp->wheel;
+	const struct sl_timer_wheel *wh = &sl_tcp_of(lc)->wheel;
 	struct rte_tel_data *ld = rte_tel_data_alloc();
 	uint64_t busy = TEL_LOAD(lc->cycles.busy), idle = TEL_LOAD(lc->cycles.idle);
 	uint64_t pkts = TEL_LOAD(lc->cycles.packets);

@@ -63,17 +63,19 @@ cmd_memory(const char *cmd __rte_unused, const char *params,
 	}
 	for (unsigned int w = 0; w < tel_dp->n_workers; w++) {
 		const struct sl_lcore *lc = tel_dp->workers[w];
-		const struct sl_tcp_stack *s = lc->tcp;
+		const struct sl_tcp_stack *s = sl_tcp_of(lc);
+		const struct sl_h1_proxy *hp = sl_h1_proxy_of(lc);
+		const struct sl_proxy *px = sl_proxy_of(lc);
 
 		tcp_slots += s->max_conns;
 		tcp_used += TEL_LOAD(s->stats.active);
-		if (lc->http != NULL) {
-			clients += lc->http->max_clients;
-			clients_used += TEL_LOAD(lc->http->stats.clients);
-			xchgs += lc->http->max_xchgs;
+		if (hp != NULL) {
+			clients += hp->max_clients;
+			clients_used += TEL_LOAD(hp->stats.clients);
+			xchgs += hp->max_xchgs;
 		}
-		if (lc->proxy != NULL)
-			sessions += lc->proxy->max_sessions;
+		if (px != NULL)
+			sessions += px->max_sessions;
 	}
 	for (int s = 0; s < RTE_MAX_NUMA_NODES; s++)
 		if (tel_dp->pools[s] != NULL)

@@ -8,6 +8,35 @@
 
 #include "sl_lcore_types.h"
 
+/*
+ * Give module m's state on lc (ctx), registering m at its first call: m->id
+ * is its slot in lc->mod[] from then on, for every lcore. Control thread,
+ * while lc's loop is not running. 0, or -ENOSPC when every slot is taken.
+ */
+int
+sl_lcore_module_attach(struct sl_lcore *lc, struct sl_lcore_module *m,
+		       void *ctx);
+
+/* Take m's state off lc if it is still ctx (a module's free); lc may be NULL. */
+void
+sl_lcore_module_detach(struct sl_lcore *lc, const struct sl_lcore_module *m,
+		       const void *ctx);
+
+/* Module m's state on lc, NULL if none: one load at a slot fixed at init. */
+static inline void *
+sl_lcore_module_ctx(const struct sl_lcore *lc, const struct sl_lcore_module *m)
+{
+	return lc->mod[m->id];
+}
+
+/*
+ * An operator reset the counters: zero lc's port counters and cycle
+ * accounting, and let each attached module zero its own (reset_counters).
+ * Gauges stay. On lc's own lcore, the only writer of all of them.
+ */
+void
+sl_lcore_reset_counters(struct sl_lcore *lc);
+
 /* Count a drop against a port and free the packet. */
 static inline void
 sl_drop(struct sl_lcore *lc, unsigned int port, enum sl_drop_reason why,

@@ -15,13 +15,8 @@ struct rte_mempool;
 struct rte_ring;
 struct sl_conf;
 struct sl_arp_table;
-struct sl_tcp_stack;
 struct sl_alog;
-struct sl_alog_lcore;
-struct sl_proxy;
-struct sl_h1_proxy;
 struct sl_upstream;
-struct sl_steer_lcore;
 struct sl_event_log;
 struct rte_ipv4_hdr;
 struct rte_rcu_qsbr;
@@ -122,6 +117,38 @@ enum sl_run_state {
 	SL_RUN_CLOSING,            /* grace over: reset what remains, then stop */
 };
 
+/*
+ * A module with state of its own on every lcore (TCP, the proxies,
+ * steering, the access log). lib/core names none of them: each declares one
+ * of these, and its state for an lcore sits in lc->mod[] at the slot the
+ * module's first sl_lcore_module_attach() gave it (as DPDK's mbuf dynamic
+ * fields get their offset at registration). The module's own header reads
+ * it back with one indexed load, lc->mod[m.id] (sl_tcp_of() and the like);
+ * slot 0 is never given out and stays NULL, so a module that was never
+ * attached reads NULL.
+ */
+#define SL_LCORE_MODULES 8
+
+struct sl_lcore_module {
+	const char *name;
+	/* An operator reset the counters (sl_lcore_reset_counters, run by the
+	 * lcore itself): zero this module's counters in ctx, keep its gauges.
+	 * NULL when it has none. */
+	void (*reset_counters)(void *ctx);
+	uint8_t id;                /* slot in lc->mod[]; 0 until registered */
+};
+
+/*
+ * The input of an IP protocol above lib/net, registered by the module that
+ * owns it (sl_ipv4_proto_register); lib/net calls input(ctx, ...) for each
+ * packet of that protocol that is for us.
+ */
+struct sl_ipv4_proto {
+	void (*input)(void *ctx, unsigned int port, struct rte_mbuf *m,
+		      struct rte_ipv4_hdr *ip, uint16_t hlen);
+	void *ctx;
+};
+
 /* Everything one worker lcore owns. Never touched by another worker. */
 struct sl_lcore {
 	unsigned int lcore_id;
@@ -130,15 +157,11 @@ struct sl_lcore {
 	struct rte_mempool *pool;  /* mbufs of this lcore's NUMA socket */
 	struct sl_dp *dp;
 	struct sl_arp_table *arp;
-	struct sl_tcp_stack *tcp;
-	struct sl_proxy *proxy;
-	struct sl_h1_proxy *http;
-	struct sl_alog_lcore *alog;      /* NULL when the access log is off */
-	struct sl_steer_lcore *steer;    /* NULL with one worker (no steering) */
-	/* TCP is layered above lib/net: IPv4 input reaches it through this. */
-	void (*tcp_input)(struct sl_lcore *lc, unsigned int port,
-			  struct rte_mbuf *m, struct rte_ipv4_hdr *ip,
-			  uint16_t hlen);
+	/* TCP is layered above lib/net: IPv4 input reaches it through this
+	 * (registered by lib/tcp; no handler: dropped as no listener). */
+	struct sl_ipv4_proto ipv4_tcp;
+	/* The modules' per-lcore state, by the id each registered (above). */
+	void *mod[SL_LCORE_MODULES];
 	uint64_t now;              /* TSC at the start of this loop turn */
 	uint64_t tx_kick_last;     /* last AF_XDP TX kick (sl_port_tx_kick) */
 	const struct sl_gen *gen;  /* the config generation this worker runs */

@@ -23,9 +23,9 @@ ready_counters(struct rte_tel_data *d)
 
 		for (unsigned int p = 0; p < SL_MAX_PORTS; p++)
 			refused += TEL_LOAD(lc->stats[p].drops[SL_DROP_TCP_DRAINING]);
-		ka += TEL_LOAD(lc->http->stats.drain_keepalive_closed);
-		idle += TEL_LOAD(lc->http->stats.drain_idle_closed);
-		reset += TEL_LOAD(lc->tcp->stats.drain_reset);
+		ka += TEL_LOAD(sl_h1_proxy_of(lc)->stats.drain_keepalive_closed);
+		idle += TEL_LOAD(sl_h1_proxy_of(lc)->stats.drain_idle_closed);
+		reset += TEL_LOAD(sl_tcp_of(lc)->stats.drain_reset);
 	}
 	rte_tel_data_add_dict_u64(d, "refused", refused);
 	rte_tel_data_add_dict_u64(d, "keepalive_closed", ka);

@@ -191,7 +191,7 @@ latency_delta(const struct sl_dp *dp, unsigned int slot, struct sl_incident_row 
 
 	memset(acc, 0, sizeof(*acc));
 	for (unsigned int w = 0; w < dp->n_workers; w++) {
-		const struct sl_h1_proxy *hp = dp->workers[w]->http;
+		const struct sl_h1_proxy *hp = sl_h1_proxy_of(dp->workers[w]);
 
 		if (hp != NULL && hp->backend_total != NULL && slot < hp->n_backend_hists)
 			sl_hist_merge(acc, &hp->backend_total[slot]);

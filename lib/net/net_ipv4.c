@@ -1,4 +1,6 @@
 /* IPv4 input validation, local delivery and output routing. */
+#include <errno.h>
+
 #include <rte_ip.h>
 #include <rte_mbuf.h>
 
@@ -63,6 +65,20 @@ bad_source(uint32_t src, const struct sl_port *p)
 	       src == p->addr || src == (p->addr | ~p->mask);
 }
 
+int
+sl_ipv4_proto_register(struct sl_lcore *lc, uint8_t proto,
+		       void (*input)(void *ctx, unsigned int port,
+				     struct rte_mbuf *m, struct rte_ipv4_hdr *ip,
+				     uint16_t hlen),
+		       void *ctx)
+{
+	if (proto != IPPROTO_TCP)
+		return -EPROTONOSUPPORT;
+	lc->ipv4_tcp.input = input;
+	lc->ipv4_tcp.ctx = input != NULL ? ctx : NULL;
+	return 0;
+}
+
 void
 sl_ipv4_input(struct sl_lcore *lc, unsigned int port, struct rte_mbuf *m)
 {
@@ -100,8 +116,9 @@ sl_ipv4_input(struct sl_lcore *lc, unsigned int port, struct rte_mbuf *m)
 		sl_icmp_input(lc, port, m, ip, (uint16_t)hlen);
 		break;
 	case IPPROTO_TCP:
-		if (likely(lc->tcp_input != NULL))
-			lc->tcp_input(lc, port, m, ip, (uint16_t)hlen);
+		if (likely(lc->ipv4_tcp.input != NULL))
+			lc->ipv4_tcp.input(lc->ipv4_tcp.ctx, port, m, ip,
+					   (uint16_t)hlen);
 		else
 			sl_drop(lc, port, SL_DROP_TCP_NO_LISTENER, m);
 		break;

@@ -40,6 +40,20 @@ sl_ipv4_check(const struct rte_ipv4_hdr *ip, uint32_t len, bool cksum_ok,
 	      enum sl_drop_reason *why);
 
 /*
+ * The module above lib/net that takes IP protocol `proto` on lc registers
+ * its input here (input NULL: none, its packets are dropped). lib/net calls
+ * input(ctx, port, m, ip, hlen) for each packet of it addressed to us, the
+ * Ethernet padding trimmed, hlen the IP header's length; input consumes m.
+ * Only IPPROTO_TCP so far: -EPROTONOSUPPORT for others, else 0.
+ */
+int
+sl_ipv4_proto_register(struct sl_lcore *lc, uint8_t proto,
+		       void (*input)(void *ctx, unsigned int port,
+				     struct rte_mbuf *m, struct rte_ipv4_hdr *ip,
+				     uint16_t hlen),
+		       void *ctx);
+
+/*
  * Route and send an IPv4 packet whose IP header is final but for its
  * checksum (filled here, for the port the route picks). Data starts at the
  * Ethernet header, which is filled in once the next hop resolves.

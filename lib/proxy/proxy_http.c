@@ -49,7 +49,7 @@ xchg_log(struct sl_h1_proxy *hp, struct sl_h1_xchg *x, uint8_t term)
 		.method = x->method,
 	};
 
-	if (hp->tcp->lc->alog == NULL)
+	if (sl_alog_lcore_of(hp->tcp->lc) == NULL)
 		return;
 	if (x->pool >= 0 && x->backend != UINT16_MAX) {
 		const struct sl_conf_backend *b =
@@ -59,7 +59,7 @@ xchg_log(struct sl_h1_proxy *hp, struct sl_h1_xchg *x, uint8_t term)
 		r.backend_port = b->port;
 	}
 	memcpy(r.path, x->path, sizeof(r.path));
-	sl_alog_submit(hp->tcp->lc->alog, &r);
+	sl_alog_submit(sl_alog_lcore_of(hp->tcp->lc), &r);
 }
 
 static void

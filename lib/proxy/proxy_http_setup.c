@@ -13,7 +13,7 @@
 
 #include "sl_conf.h"
 #include "sl_core.h"
-#include "sl_lcore_types.h"
+#include "sl_lcore.h"
 #include "sl_proxy_http.h"
 #include "sl_session.h"
 #include "sl_timer.h"
@@ -166,6 +166,10 @@ sl_h1_create(struct sl_tcp_stack *tcp, const struct sl_gen *gen, int socket)
 		goto fail;
 	if (h1_lb_init(hp, socket) != 0 || h1_health_init(hp, socket) != 0)
 		goto nomem;
+	if (tcp->lc != NULL && sl_lcore_module_attach(tcp->lc, &sl_h1_module, hp) != 0) {
+		rte_errno = ENOSPC;
+		goto fail;
+	}
 	h1_idle_start(hp);
 	return hp;
 nomem:
@@ -180,6 +184,8 @@ sl_h1_free(struct sl_h1_proxy *hp)
 {
 	if (hp == NULL)
 		return;
+	if (hp->tcp != NULL)
+		sl_lcore_module_detach(hp->tcp->lc, &sl_h1_module, hp);
 	h1_idle_free(hp);
 	/* Exchanges hold only mbufs the TCP stack frees with its queues,
 	 * plus their own to_up queues. */

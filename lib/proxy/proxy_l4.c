@@ -9,7 +9,7 @@
 
 #include "sl_alog.h"
 #include "sl_conf.h"
-#include "sl_lcore_types.h"
+#include "sl_lcore.h"
 #include "sl_proxy.h"
 #include "sl_lb.h"
 #include "sl_session.h"
@@ -53,13 +53,13 @@ session_log(struct sl_proxy *px, const struct sl_l4_session *ss)
 		.term = ss->term,
 	};
 
-	if (px->tcp->lc->alog == NULL)
+	if (sl_alog_lcore_of(px->tcp->lc) == NULL)
 		return;
 	if (ss->backend != UINT16_MAX) {
 		r.backend_ip = pool->backends[ss->backend].addr;
 		r.backend_port = pool->backends[ss->backend].port;
 	}
-	sl_alog_submit(px->tcp->lc->alog, &r);
+	sl_alog_submit(sl_alog_lcore_of(px->tcp->lc), &r);
 }
 
 static unsigned int
@@ -431,6 +431,10 @@ sl_proxy_create(struct sl_tcp_stack *tcp, const struct sl_conf *conf, int socket
 			goto fail;
 		}
 	}
+	if (tcp->lc != NULL && sl_lcore_module_attach(tcp->lc, &sl_proxy_module, px) != 0) {
+		rte_errno = ENOSPC;
+		goto fail;
+	}
 	return px;
 nomem:
 	rte_errno = ENOMEM;
@@ -456,6 +460,8 @@ sl_proxy_free(struct sl_proxy *px)
 {
 	if (px == NULL)
 		return;
+	if (px->tcp != NULL)
+		sl_lcore_module_detach(px->tcp->lc, &sl_proxy_module, px);
 	rte_free(px->sessions);
 	rte_free(px->cursors);
 	rte_free(px);

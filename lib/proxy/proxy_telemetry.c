@@ -4,9 +4,9 @@
  * proxy (TCP's part comes from lib/tcp). Latency histograms live per
  * lcore and are merged here at read time with relaxed loads
  * (sl_hist_merge), so a read never stalls a worker; a percentile may miss
- * the requests of the last microseconds. The HTTP rows read struct
- * sl_h1_proxy's counters and idle pool (hp->idle[]) directly: lib/proxy's
- * own fields, read by lib/proxy's own file.
+ * the requests of the last microseconds. Each worker's proxies are
+ * reached through their lcore slots (sl_h1_proxy_of, sl_proxy_of), the
+ * idle pool's size through sl_h1_idle_conns().
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -64,7 +64,7 @@ merge_hist(struct sl_hist *acc, size_t off, uint32_t idx)
 {
 	memset(acc, 0, sizeof(*acc));
 	for (unsigned int w = 0; w < tel_dp->n_workers; w++) {
-		const struct sl_h1_proxy *hp = tel_dp->workers[w]->http;
+		const struct sl_h1_proxy *hp = sl_h1_proxy_of(tel_dp->workers[w]);
 		const struct sl_hist *arr = *(struct sl_hist *const *)((const char *)hp + off);
 
 		sl_hist_merge(acc, &arr[idx]);
@@ -85,7 +85,7 @@ cmd_http(const char *cmd __rte_unused, const char *params,
 	RTE_BUILD_BUG_ON(sizeof(struct sl_h1_stats) / sizeof(uint64_t) > RTE_DIM(sum));
 	rte_tel_data_start_dict(d);
 	for (unsigned int w = 0; w < tel_dp->n_workers; w++) {
-		const struct sl_h1_proxy *hp = tel_dp->workers[w]->http;
+		const struct sl_h1_proxy *hp = sl_h1_proxy_of(tel_dp->workers[w]);
 		const uint64_t *v = (const uint64_t *)&hp->stats;
 
 		for (unsigned int i = 0; i < sl_h1_n_stats && i < RTE_DIM(sum); i++)
@@ -109,7 +109,7 @@ cmd_http(const char *cmd __rte_unused, const char *params,
 
 		memset(all, 0, sizeof(*all));
 		for (uint32_t i = 0; tel_dp->n_workers > 0 &&
-		     i < tel_dp->workers[0]->http->n_route_hists; i++) {
+		     i < sl_h1_proxy_of(tel_dp->workers[0])->n_route_hists; i++) {
 			merge_hist(one, off, i);
 			sl_hist_merge(all, one);
 		}
@@ -240,7 +240,7 @@ backend_row(const struct sl_conf *c, unsigned int pool, unsigned int b,
 		sl_upstream_tel_backend_state(e, c, pool, b);
 	/* Pooled keep-alive connections waiting for a request, all lcores. */
 	for (unsigned int w = 0; w < tel_dp->n_workers; w++)
-		idle += TEL_LOAD(tel_dp->workers[w]->http->idle[idx].n);
+		idle += sl_h1_idle_conns(sl_h1_proxy_of(tel_dp->workers[w]), idx);
 	rte_tel_data_add_dict_u64(e, "idle_connections", idle);
 	merge_hist(h, offsetof(struct sl_h1_proxy, backend_total), idx);
 	rte_tel_data_add_dict_u64(e, "requests", h->count);
@@ -414,7 +414,7 @@ cmd_latency(const char *cmd __rte_unused, const char *params,
 	tel_page_meta(d, &pg);
 	n = 0;
 	if (pg.first == 0 && pg.last > 0) {
-		uint32_t routes = tel_dp->workers[0]->http->n_route_hists;
+		uint32_t routes = sl_h1_proxy_of(tel_dp->workers[0])->n_route_hists;
 
 		tel_add_row(d, "0", latency_row("all", "", "", "", "", rt_t, rt_u,
 						0, routes, h));
@@ -469,14 +469,15 @@ tcp_dict(const struct sl_conf *c, int only)
 	RTE_BUILD_BUG_ON(sizeof(struct sl_proxy_stats) / sizeof(uint64_t) > RTE_DIM(px));
 	for (unsigned int w = 0; w < tel_dp->n_workers; w++) {
 		const struct sl_lcore *lc = tel_dp->workers[w];
-		const uint64_t *pv = (const uint64_t *)&lc->proxy->stats;
+		const struct sl_proxy *p = sl_proxy_of(lc);
+		const uint64_t *pv = (const uint64_t *)&p->stats;
 
 		if (only >= 0 && (int)w != only)
 			continue;
 		for (unsigned int i = 0; i < sl_proxy_n_stats && i < RTE_DIM(px); i++)
 			px[i] += TEL_LOAD(pv[i]);
-		l4_active += TEL_LOAD(lc->proxy->stats.l4_active);
-		max_sessions += lc->proxy->max_sessions;
+		l4_active += TEL_LOAD(p->stats.l4_active);
+		max_sessions += p->max_sessions;
 	}
 	rte_tel_data_start_dict(d);
 	sl_tcp_telemetry_stats(d, only);

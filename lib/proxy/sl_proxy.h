@@ -9,7 +9,19 @@
  * the receive window closes, so memory per session stays bounded.
  */
 
+#include "sl_lcore_types.h"
 #include "sl_proxy_types.h"
+
+/* The L4 proxy's slot on each lcore: sl_proxy_create() attaches it to its
+ * TCP stack's lcore, sl_proxy_free() takes it back. */
+extern struct sl_lcore_module sl_proxy_module;
+
+/* The lcore's L4 proxy, NULL if none. */
+static inline struct sl_proxy *
+sl_proxy_of(const struct sl_lcore *lc)
+{
+	return lc->mod[sl_proxy_module.id];
+}
 
 /* Create the proxy of one lcore and register its tcp-mode listeners. */
 struct sl_proxy *

@@ -18,6 +18,7 @@
 
 #include "sl_hist.h"
 #include "sl_http_types.h"
+#include "sl_lcore_types.h"
 #include "sl_proxy_types.h"
 #include "sl_session_types.h"
 #include "sl_timer_types.h"
@@ -215,6 +216,17 @@ struct sl_h1_proxy {
 	struct sl_h1_stats stats;
 };
 
+/* The HTTP proxy's slot on each lcore: sl_h1_create() attaches it to its
+ * TCP stack's lcore, sl_h1_free() takes it back. */
+extern struct sl_lcore_module sl_h1_module;
+
+/* The lcore's HTTP proxy, NULL if none. */
+static inline struct sl_h1_proxy *
+sl_h1_proxy_of(const struct sl_lcore *lc)
+{
+	return lc->mod[sl_h1_module.id];
+}
+
 struct sl_h1_proxy *
 sl_h1_create(struct sl_tcp_stack *tcp, const struct sl_gen *gen, int socket);
 
@@ -229,6 +241,14 @@ sl_h1_adopt(struct sl_h1_proxy *hp, const struct sl_gen *gen);
 
 void
 sl_h1_free(struct sl_h1_proxy *hp);
+
+/* Pooled connections to backend slot g waiting for a request, read from
+ * another thread (telemetry): relaxed, one writer (the worker). */
+static inline uint32_t
+sl_h1_idle_conns(const struct sl_h1_proxy *hp, uint32_t g)
+{
+	return __atomic_load_n(&hp->idle[g].n, __ATOMIC_RELAXED);
+}
 
 /*
  * How long a client connection waiting for a request is kept once the

@@ -31,6 +31,18 @@
 #include "sl_lcore_types.h"
 
 struct rte_mbuf;
+struct sl_steer_lcore;
+
+/* Steering's slot on each lcore: set by sl_steer_setup() with several
+ * workers, cleared by sl_steer_teardown(). */
+extern struct sl_lcore_module sl_steer_module;
+
+/* The lcore's steering state, NULL with one worker (no steering). */
+static inline struct sl_steer_lcore *
+sl_steer_of(const struct sl_lcore *lc)
+{
+	return lc->mod[sl_steer_module.id];
+}
 
 /* Entries of each per-pair ring; a full ring drops (steer_ring_full). */
 #define SL_STEER_RING_SIZE 2048

@@ -85,6 +85,9 @@ sl_steer_port_mode(const struct sl_dp *dp, unsigned int port)
 	       SL_STEER_SOFTWARE;
 }
 
+/* Its counters are the ports' (lc->stats), which lib/core resets. */
+struct sl_lcore_module sl_steer_module = { .name = "steer" };
+
 static void
 steer_free(struct sl_steer_lcore *st)
 {
@@ -119,7 +122,7 @@ sl_steer_teardown(struct sl_dp *dp)
 
 	for (unsigned int w = 0; w < dp->n_workers; w++) {
 		struct sl_lcore *lc = dp->workers[w];
-		struct sl_steer_lcore *st = lc ? lc->steer : NULL;
+		struct sl_steer_lcore *st = lc ? sl_steer_of(lc) : NULL;
 
 		if (st == NULL)
 			continue;
@@ -136,7 +139,7 @@ sl_steer_teardown(struct sl_dp *dp)
 		for (unsigned int p = 0; p < SL_MAX_PORTS; p++)
 			lc->txq[p].handoff = NULL;
 		steer_free(st);
-		lc->steer = NULL;
+		sl_lcore_module_detach(lc, &sl_steer_module, st);
 	}
 	if (left > 0)
 		SL_LOG(INFO, "steering: %u packet(s) were still in the rings at stop",
@@ -154,14 +157,17 @@ sl_steer_setup(struct sl_dp *dp, char *err, size_t errlen)
 	for (unsigned int w = 0; w < n; w++) {
 		struct sl_lcore *lc = dp->workers[w];
 		int socket = (int)rte_lcore_to_socket_id(lc->lcore_id);
-		const struct sl_conf_tcp *tc = lc->tcp->conf;
+		const struct sl_conf_tcp *tc = sl_tcp_of(lc)->conf;
 		struct sl_steer_lcore *st;
 
 		st = rte_zmalloc_socket("sl_steer", sizeof(*st), RTE_CACHE_LINE_SIZE,
 					socket);
 		if (st == NULL)
 			goto nomem;
-		lc->steer = st;
+		if (sl_lcore_module_attach(lc, &sl_steer_module, st) != 0) {
+			steer_free(st);
+			goto nomem;
+		}
 		st->me = w;
 		st->n = n;
 		st->eph_lo = tc->ephemeral_lo;
@@ -204,8 +210,8 @@ sl_steer_setup(struct sl_dp *dp, char *err, size_t errlen)
 				sl_steer_teardown(dp);
 				return -1;
 			}
-			to->steer->from[s] = r;
-			dp->workers[s]->steer->to[d] = r;
+			sl_steer_of(to)->from[s] = r;
+			sl_steer_of(dp->workers[s])->to[d] = r;
 		}
 	}
 	/*
@@ -217,6 +223,7 @@ sl_steer_setup(struct sl_dp *dp, char *err, size_t errlen)
 
 		for (unsigned int s = nq; s < n; s++) {
 			struct sl_lcore *to = dp->workers[s % nq];
+			struct sl_steer_lcore *tst = sl_steer_of(to);
 			struct rte_ring *r;
 
 			snprintf(name, sizeof(name), "sl_txh_%u_%u", s, p);
@@ -229,8 +236,7 @@ sl_steer_setup(struct sl_dp *dp, char *err, size_t errlen)
 				sl_steer_teardown(dp);
 				return -1;
 			}
-			to->steer->txin[to->steer->n_txin++] =
-				(struct steer_txin){ .ring = r, .port = p };
+			tst->txin[tst->n_txin++] = (struct steer_txin){ .ring = r, .port = p };
 			dp->workers[s]->txq[p].handoff = r;
 		}
 	}
@@ -341,7 +347,7 @@ uint16_t
 sl_steer_rx(struct sl_lcore *lc, unsigned int port, struct rte_mbuf **pkts,
 	    uint16_t n)
 {
-	struct sl_steer_lcore *st = lc->steer;
+	struct sl_steer_lcore *st = sl_steer_of(lc);
 	struct sl_port_stats *ps = &lc->stats[port];
 	uint16_t ethdev = lc->dp->ports[port].port_id;
 	uint64_t bytes = 0;
@@ -379,7 +385,7 @@ sl_steer_rx(struct sl_lcore *lc, unsigned int port, struct rte_mbuf **pkts,
 uint32_t
 sl_steer_drain(struct sl_lcore *lc, uint32_t *tx_taken)
 {
-	struct sl_steer_lcore *st = lc->steer;
+	struct sl_steer_lcore *st = sl_steer_of(lc);
 	struct rte_mbuf *pkts[SL_STEER_DRAIN_BURST];
 	uint32_t total = 0;
 

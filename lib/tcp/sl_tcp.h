@@ -11,7 +11,22 @@
 #include <rte_mbuf.h>
 #include <rte_mbuf_dyn.h>
 
+#include "sl_lcore_types.h"
 #include "sl_tcp_types.h"
+
+/*
+ * TCP's slot on each lcore (struct sl_lcore_module): sl_tcp_stack_create()
+ * attaches the stack to its lcore and registers it as lib/net's IPPROTO_TCP
+ * input; sl_tcp_stack_free() takes both back.
+ */
+extern struct sl_lcore_module sl_tcp_module;
+
+/* The lcore's TCP stack, NULL if none. */
+static inline struct sl_tcp_stack *
+sl_tcp_of(const struct sl_lcore *lc)
+{
+	return lc->mod[sl_tcp_module.id];
+}
 
 /* Register the mbuf dynamic field the queues use. Once, after EAL init. */
 int
@@ -45,7 +60,9 @@ sl_tcp_eph_owner(uint16_t lo, uint32_t span, unsigned int n_workers,
 /*
  * Create a stack for `lc`: `conf->max_conns` connections preallocated on
  * `socket`, ephemeral ports [lo, hi] split into `n_workers` blocks of which
- * this lcore gets block `worker_idx`. NULL with rte_errno set on failure.
+ * this lcore gets block `worker_idx`; lc's TCP from then on (sl_tcp_of, and
+ * its IPv4 input), unless lc is NULL (a stack for a test, with no lcore).
+ * NULL with rte_errno set on failure.
  */
 struct sl_tcp_stack *
 sl_tcp_stack_create(struct sl_lcore *lc, const struct sl_conf_tcp *conf,

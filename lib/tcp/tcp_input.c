@@ -695,6 +695,14 @@ out:
 		tcp_enter_time_wait(s, c);
 }
 
+/* lib/net's IPPROTO_TCP input (sl_ipv4_proto_register): ctx is the stack. */
+void
+tcp_ipv4_input(void *ctx, unsigned int port, struct rte_mbuf *m,
+	       struct rte_ipv4_hdr *ip, uint16_t hlen)
+{
+	sl_tcp_input(ctx, port, m, ip, hlen);
+}
+
 void
 sl_tcp_input(struct sl_tcp_stack *s, unsigned int port, struct rte_mbuf *m,
 	     struct rte_ipv4_hdr *ip, uint16_t ip_hlen)

@@ -104,6 +104,8 @@ struct sl_tcp_conn *tcp_lookup(struct sl_tcp_stack *s, uint32_t laddr,
 			       uint16_t lport, uint32_t raddr, uint16_t rport);
 /* Free a connection its app is not (or no longer) to be told about. */
 void tcp_conn_free(struct sl_tcp_stack *s, struct sl_tcp_conn *c);
+void tcp_ipv4_input(void *ctx, unsigned int port, struct rte_mbuf *m,
+		    struct rte_ipv4_hdr *ip, uint16_t hlen);
 /* Free the slot now, pending events and all. */
 void tcp_conn_release(struct sl_tcp_stack *s, struct sl_tcp_conn *c);
 void tcp_set_state(struct sl_tcp_stack *s, struct sl_tcp_conn *c,

@@ -14,6 +14,7 @@
 
 #include "sl_conf.h"
 #include "sl_lcore.h"
+#include "sl_net.h"
 #include "tcp_private.h"
 
 int sl_tcp_mbuf_dynoff = -1;
@@ -63,6 +64,25 @@ sl_tcp_global_init(void)
 	sl_tcp_mbuf_dynoff = rte_mbuf_dynfield_register(&desc);
 	return sl_tcp_mbuf_dynoff < 0 ? -rte_errno : 0;
 }
+
+/* An operator's counter reset: the gauges (states, active, half-open) stay. */
+static void
+tcp_reset_counters(void *ctx)
+{
+	struct sl_tcp_stack *s = ctx;
+	struct sl_tcp_stats *ts = &s->stats;
+	struct sl_tcp_stats keep = *ts;
+
+	memset(ts, 0, sizeof(*ts));
+	memcpy(ts->state, keep.state, sizeof(ts->state));
+	ts->active = keep.active;
+	ts->half_open = keep.half_open;
+}
+
+struct sl_lcore_module sl_tcp_module = {
+	.name = "tcp",
+	.reset_counters = tcp_reset_counters,
+};
 
 struct sl_tcp_stack *
 sl_tcp_stack_create(struct sl_lcore *lc, const struct sl_conf_tcp *conf,
@@ -131,6 +151,17 @@ sl_tcp_stack_create(struct sl_lcore *lc, const struct sl_conf_tcp *conf,
 		s->conns[i].free_next = s->free_head;
 		s->free_head = i;
 	}
+	if (lc != NULL) {
+		int rc = sl_lcore_module_attach(lc, &sl_tcp_module, s);
+
+		if (rc == 0)
+			rc = sl_ipv4_proto_register(lc, IPPROTO_TCP, tcp_ipv4_input, s);
+		if (rc != 0) {
+			sl_tcp_stack_free(s);
+			rte_errno = -rc;
+			return NULL;
+		}
+	}
 	return s;
 }
 
@@ -139,6 +170,10 @@ sl_tcp_stack_free(struct sl_tcp_stack *s)
 {
 	if (s == NULL)
 		return;
+	if (s->lc != NULL && sl_tcp_of(s->lc) == s) {
+		sl_lcore_module_detach(s->lc, &sl_tcp_module, s);
+		sl_ipv4_proto_register(s->lc, IPPROTO_TCP, NULL, NULL);
+	}
 	if (s->conns != NULL)
 		for (uint32_t i = 0; i < s->max_conns; i++) {
 			struct sl_tcp_conn *c = &s->conns[i];

@@ -35,7 +35,7 @@ sl_tcp_telemetry_stats(struct rte_tel_data *d, int only)
 	char key[64];
 
 	for (unsigned int w = 0; w < tel_dp->n_workers; w++) {
-		const struct sl_tcp_stack *s = tel_dp->workers[w]->tcp;
+		const struct sl_tcp_stack *s = sl_tcp_of(tel_dp->workers[w]);
 		const uint64_t *v = (const uint64_t *)&s->stats;
 
 		if (only >= 0 && (int)w != only)
@@ -77,7 +77,7 @@ cmd_conns(const char *cmd __rte_unused, const char *params,
 	tel_page_set(&pg, UINT32_MAX);
 	rte_tel_data_start_dict(d);
 	for (unsigned int w = 0; w < tel_dp->n_workers; w++) {
-		const struct sl_tcp_stack *s = tel_dp->workers[w]->tcp;
+		const struct sl_tcp_stack *s = sl_tcp_of(tel_dp->workers[w]);
 
 		for (uint32_t i = 0; i < s->max_conns; i++) {
 			const struct sl_tcp_conn *c = &s->conns[i];

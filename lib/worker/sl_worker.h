@@ -23,9 +23,10 @@ struct sl_worker_loop {
 
 /*
  * The lcore set-up every application of lib/worker shares: the lcore's
- * state on its socket, its ARP table, and TCP stack idx of n_workers, with
- * IPv4 input wired to it. The gateway adds its proxies (sl_worker_create),
- * sluice-loadgen its clients and servers. NULL with rte_errno set.
+ * state on its socket, its ARP table, and TCP stack idx of n_workers, which
+ * attaches itself to the lcore (sl_tcp_of) and registers its IPv4 input.
+ * The gateway adds its proxies (sl_worker_create), sluice-loadgen its
+ * clients and servers. NULL with rte_errno set.
  */
 struct sl_lcore *
 sl_worker_lcore_create(struct sl_dp *dp, unsigned int lcore_id, unsigned int idx,

@@ -4,7 +4,6 @@
  * that the two cannot drift, and the gateway's own per-turn checks.
  */
 #include <stdio.h>
-#include <string.h>
 #include <time.h>
 
 #include <rte_cycles.h>
@@ -32,20 +31,13 @@
  * packets it handed away too), so what stays is delivered uncounted.
  */
 static inline void
-worker_net_input(struct sl_lcore *lc, unsigned int port, struct rte_mbuf **pkts,
-		 uint16_t n)
+worker_net_input(struct sl_lcore *lc, bool steered, unsigned int port,
+		 struct rte_mbuf **pkts, uint16_t n)
 {
-	if (lc->steer != NULL)
+	if (steered)
 		sl_net_deliver(lc, port, pkts, n);
 	else
 		sl_net_input(lc, port, pkts, n);
-}
-
-static void
-worker_tcp_input(struct sl_lcore *lc, unsigned int port, struct rte_mbuf *m,
-		 struct rte_ipv4_hdr *ip, uint16_t hlen)
-{
-	sl_tcp_input(lc->tcp, port, m, ip, hlen);
 }
 
 struct sl_lcore *
@@ -72,12 +64,11 @@ sl_worker_lcore_create(struct sl_dp *dp, unsigned int lcore_id, unsigned int idx
 		rte_free(lc);
 		return NULL;
 	}
-	lc->tcp = sl_tcp_stack_create(lc, &dp->conf->tcp, socket, idx, n_workers);
-	if (lc->tcp == NULL) {
+	/* TCP attaches itself to lc, IPv4 input included (sl_tcp_of). */
+	if (sl_tcp_stack_create(lc, &dp->conf->tcp, socket, idx, n_workers) == NULL) {
 		sl_worker_lcore_free(lc);
 		return NULL;
 	}
-	lc->tcp_input = worker_tcp_input;
 	return lc;
 }
 
@@ -86,7 +77,7 @@ sl_worker_lcore_free(struct sl_lcore *lc)
 {
 	if (lc == NULL)
 		return;
-	sl_tcp_stack_free(lc->tcp);
+	sl_tcp_stack_free(sl_tcp_of(lc));
 	for (unsigned int p = 0; p < SL_MAX_PORTS; p++)
 		for (uint16_t i = 0; i < lc->txq[p].n; i++)
 			rte_pktmbuf_free(lc->txq[p].pkts[i]);
@@ -104,10 +95,9 @@ sl_worker_create(struct sl_dp *dp, unsigned int lcore_id, unsigned int idx,
 	if (lc == NULL)
 		return NULL;
 	lc->gen = dp->gen;
-	lc->proxy = sl_proxy_create(lc->tcp, dp->gen->conf, socket);
-	if (lc->proxy != NULL)
-		lc->http = sl_h1_create(lc->tcp, dp->gen, socket);
-	if (lc->proxy == NULL || lc->http == NULL) {
+	/* Each attaches itself to lc (sl_proxy_of, sl_h1_proxy_of). */
+	if (sl_proxy_create(sl_tcp_of(lc), dp->gen->conf, socket) == NULL ||
+	    sl_h1_create(sl_tcp_of(lc), dp->gen, socket) == NULL) {
 		sl_worker_free(lc);
 		return NULL;
 	}
@@ -119,8 +109,8 @@ sl_worker_free(struct sl_lcore *lc)
 {
 	if (lc == NULL)
 		return;
-	sl_h1_free(lc->http);
-	sl_proxy_free(lc->proxy);
+	sl_h1_free(sl_h1_proxy_of(lc));
+	sl_proxy_free(sl_proxy_of(lc));
 	sl_worker_lcore_free(lc);
 }
 
@@ -132,39 +122,9 @@ sl_worker_free(struct sl_lcore *lc)
 static void
 worker_adopt(struct sl_lcore *lc, const struct sl_gen *gen)
 {
-	sl_proxy_adopt(lc->proxy, gen->conf);
-	sl_h1_adopt(lc->http, gen);
+	sl_proxy_adopt(sl_proxy_of(lc), gen->conf);
+	sl_h1_adopt(sl_h1_proxy_of(lc), gen);
 	lc->gen = gen;
-}
-
-/*
- * An operator reset the counters: each worker zeroes its own, the only
- * writer, so nothing races. Gauges (in flight, clients, states) stay.
- */
-static void
-worker_reset_counters(struct sl_lcore *lc)
-{
-	struct sl_h1_proxy *hp = lc->http;
-	uint64_t inflight = hp->stats.inflight, clients = hp->stats.clients;
-	uint64_t active = lc->proxy->stats.l4_active;
-	struct sl_tcp_stats *ts = &lc->tcp->stats;
-	struct sl_tcp_stats keep = *ts;
-
-	memset(lc->stats, 0, sizeof(lc->stats));
-	memset(&lc->cycles, 0, sizeof(lc->cycles));
-	memset(&hp->stats, 0, sizeof(hp->stats));
-	hp->stats.inflight = inflight;
-	hp->stats.clients = clients;
-	memset(&lc->proxy->stats, 0, sizeof(lc->proxy->stats));
-	lc->proxy->stats.l4_active = active;
-	memset(ts, 0, sizeof(*ts));
-	memcpy(ts->state, keep.state, sizeof(ts->state));
-	ts->active = keep.active;
-	ts->half_open = keep.half_open;
-	memset(hp->route_total, 0, hp->n_route_hists * sizeof(struct sl_hist));
-	memset(hp->route_upstream, 0, hp->n_route_hists * sizeof(struct sl_hist));
-	memset(hp->backend_total, 0, hp->n_backend_hists * sizeof(struct sl_hist));
-	memset(hp->backend_upstream, 0, hp->n_backend_hists * sizeof(struct sl_hist));
 }
 
 /*
@@ -178,8 +138,9 @@ worker_drain_count(struct sl_lcore *lc, const struct sl_dp *dp)
 {
 	/* Half-open handshakes too: their SYN came before the drain, and
 	 * their client is accepted (and served) when the ACK comes. */
-	uint64_t left = sl_h1_drain_left(lc->http) + lc->proxy->stats.l4_active +
-			lc->tcp->stats.half_open;
+	uint64_t left = sl_h1_drain_left(sl_h1_proxy_of(lc)) +
+			sl_proxy_of(lc)->stats.l4_active +
+			sl_tcp_of(lc)->stats.half_open;
 
 	__atomic_store_n(&lc->drain_left, (uint32_t)RTE_MIN(left, UINT32_MAX),
 			 __ATOMIC_RELAXED);
@@ -195,13 +156,13 @@ static void
 worker_run_state(struct sl_lcore *lc, const struct sl_dp *dp, uint32_t rs)
 {
 	if (rs >= SL_RUN_DRAINING && lc->run_seen < SL_RUN_DRAINING) {
-		sl_tcp_drain(lc->tcp);
-		sl_h1_drain(lc->http);
+		sl_tcp_drain(sl_tcp_of(lc));
+		sl_h1_drain(sl_h1_proxy_of(lc));
 		worker_drain_count(lc, dp);
 	}
 	if (rs == SL_RUN_CLOSING) {
 		/* Grace over: a reset tells every peer at once; the stop follows. */
-		uint32_t n = sl_tcp_reset_all(lc->tcp);
+		uint32_t n = sl_tcp_reset_all(sl_tcp_of(lc));
 
 		sl_tx_flush_all(lc);
 		SL_LOG(INFO, "worker %u: drain over, %u connection(s) reset",
@@ -225,8 +186,10 @@ worker_control(struct sl_lcore *lc, struct sl_dp *dp)
 		worker_drain_count(lc, dp);
 	if (unlikely(gen != lc->gen))
 		worker_adopt(lc, gen);
+	/* An operator reset the counters: each worker zeroes its own, the
+	 * only writer, so nothing races; each module keeps its gauges. */
 	if (unlikely(__atomic_load_n(&lc->reset_req, __ATOMIC_ACQUIRE))) {
-		worker_reset_counters(lc);
+		sl_lcore_reset_counters(lc);
 		__atomic_store_n(&lc->reset_req, 0, __ATOMIC_RELEASE);
 	}
 	if (dp->qsbr != NULL)
@@ -276,6 +239,8 @@ worker_turn(struct sl_lcore *lc, struct sl_worker_loop *wl,
 	    bool (*hook)(struct sl_lcore *lc, void *arg), void *arg)
 {
 	struct sl_dp *dp = lc->dp;
+	struct sl_tcp_stack *tcp = sl_tcp_of(lc);
+	struct sl_steer_lcore *steer = sl_steer_of(lc);
 	const uint16_t burst = (uint16_t)wl->rt.burst;
 	struct rte_mbuf *pkts[256];
 	uint64_t t0 = wl->t0, t1;
@@ -296,23 +261,23 @@ worker_turn(struct sl_lcore *lc, struct sl_worker_loop *wl,
 			continue;
 		got += n;
 		/* One worker owns everything: no steering step at all. */
-		if (lc->steer != NULL)
+		if (steer != NULL)
 			n = sl_steer_rx(lc, p, pkts, n);
 		kept += n;
-		worker_net_input(lc, p, pkts, n);
+		worker_net_input(lc, steer != NULL, p, pkts, n);
 	}
 	/* Packets other workers received for connections we own. */
-	if (lc->steer != NULL) {
+	if (steer != NULL) {
 		uint32_t tx_taken, in = sl_steer_drain(lc, &tx_taken);
 
 		got += in + tx_taken;
 		kept += in;
 	}
 	/* Timers that fire do real work: their turn counts as busy. */
-	fired = sl_timer_wheel_advance(&lc->tcp->wheel, t0);
+	fired = sl_timer_wheel_advance(&tcp->wheel, t0);
 	/* The apps hear of this turn's input and timers now, all at
 	 * once, and nothing of theirs runs mid-segment (tcp_event.c). */
-	sl_tcp_dispatch(lc->tcp);
+	sl_tcp_dispatch(tcp);
 	sl_arp_tick(lc);
 	/* The application's own step: what it sends leaves in this burst. */
 	if (hook != NULL)

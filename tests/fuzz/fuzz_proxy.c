@@ -287,13 +287,13 @@ next_seg(size_t left)
 static struct sl_h1_proxy *
 hp(void)
 {
-	return N.lc->http;
+	return sl_h1_proxy_of(N.lc);
 }
 
 static bool
 all_closed(void)
 {
-	return N.lc->tcp->stats.active == 0 && hp()->stats.clients == 0;
+	return sl_tcp_of(N.lc)->stats.active == 0 && hp()->stats.clients == 0;
 }
 
 /* Resend whatever is unacknowledged, let `ms` pass; `rounds` times. */
@@ -671,7 +671,7 @@ check_baseline(void)
 	struct sl_h1_proxy *h = hp();
 	const struct sl_up_pool *p = &dp.up->pools[0];
 
-	FUZZ_CHECK(N.lc->tcp->stats.active == 0);
+	FUZZ_CHECK(sl_tcp_of(N.lc)->stats.active == 0);
 	FUZZ_CHECK(h->stats.clients == 0);
 	FUZZ_CHECK(h->stats.inflight == 0);
 	FUZZ_CHECK(h->idle[0].n == 0);
@@ -681,13 +681,6 @@ check_baseline(void)
 		fprintf(stderr, "mbufs: %u free, %u at the start\n",
 			rte_mempool_avail_count(N.mp), mbuf_base);
 	FUZZ_CHECK(rte_mempool_avail_count(N.mp) == mbuf_base);
-}
-
-static void
-tcp_hook(struct sl_lcore *l, unsigned int port, struct rte_mbuf *m,
-	 struct rte_ipv4_hdr *ip, uint16_t hlen)
-{
-	sl_tcp_input(l->tcp, port, m, ip, hlen);
 }
 
 int
@@ -745,11 +738,10 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	lc->gen = &gen;
 	lc->now = rte_rdtsc();
 	lc->arp = sl_arp_create("fz_arp", SOCKET_ID_ANY, &conf->arp, dp.tsc_hz);
-	lc->tcp = sl_tcp_stack_create(lc, &conf->tcp, SOCKET_ID_ANY, 0, 1);
-	FUZZ_CHECK(lc->arp != NULL && lc->tcp != NULL);
-	lc->http = sl_h1_create(lc->tcp, &gen, SOCKET_ID_ANY);
-	FUZZ_CHECK(lc->http != NULL);
-	lc->tcp_input = tcp_hook;
+	sl_tcp_stack_create(lc, &conf->tcp, SOCKET_ID_ANY, 0, 1);
+	FUZZ_CHECK(lc->arp != NULL && sl_tcp_of(lc) != NULL);
+	sl_h1_create(sl_tcp_of(lc), &gen, SOCKET_ID_ANY);
+	FUZZ_CHECK(sl_h1_proxy_of(lc) != NULL);
 	/* Every frame flushed goes to our ring, not to an ethdev. */
 	lc->txq[0].handoff = N.tx;
 	N.lc = lc;
@@ -757,7 +749,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	N.gw_mac = gw_mac;
 	N.on_data = on_data;
 	N.on_syn = on_syn;
-	N.vnow = lc->tcp->wheel.now;
+	N.vnow = sl_tcp_of(lc)->wheel.now;
 	/* Both hosts introduce themselves, so nothing waits on ARP. */
 	mac = fz_mac_of(CLIENT_IP);
 	fz_arp(&N, &mac, CLIENT_IP, RTE_ARP_OP_REQUEST);

@@ -175,11 +175,11 @@ app_accept(struct sl_tcp_conn *c, void *arg)
 }
 
 static void
-tcp_hook(struct sl_lcore *l, unsigned int port, struct rte_mbuf *m,
+tcp_hook(void *ctx, unsigned int port, struct rte_mbuf *m,
 	 struct rte_ipv4_hdr *ip, uint16_t hlen)
 {
-	sl_tcp_input(l->tcp, port, m, ip, hlen);
-	sl_tcp_dispatch(l->tcp);   /* one segment is the fuzzer's burst */
+	sl_tcp_input(ctx, port, m, ip, hlen);
+	sl_tcp_dispatch(ctx);   /* one segment is the fuzzer's burst */
 }
 
 static void *pool_objs[2048];
@@ -787,8 +787,8 @@ setup(uint8_t cfg)
 	lc->arp = sl_arp_create("fz_rx_arp", SOCKET_ID_ANY, &ac, dp.tsc_hz);
 	S = sl_tcp_stack_create(lc, &conf.tcp, SOCKET_ID_ANY, 0, 1);
 	FUZZ_CHECK(lc->arp != NULL && S != NULL);
-	lc->tcp = S;
-	lc->tcp_input = tcp_hook;
+	/* S attached itself to lc; its input is our hook instead. */
+	sl_ipv4_proto_register(lc, IPPROTO_TCP, tcp_hook, S);
 	FUZZ_CHECK(sl_tcp_listen(S, OURS, LPORT, app_accept, NULL) == 0);
 	clock_ms = 0;
 	n_conns = 0;

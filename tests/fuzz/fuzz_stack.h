@@ -84,7 +84,7 @@ fz_rx_push(struct fz_net *n, struct rte_mbuf *m)
 {
 	if (n->rxn == FZ_RXQ) {
 		sl_net_input(n->lc, 0, n->rxq, (uint16_t)n->rxn);
-		sl_tcp_dispatch(n->lc->tcp);
+		sl_tcp_dispatch(sl_tcp_of(n->lc));
 		n->rxn = 0;
 	}
 	n->rxq[n->rxn++] = m;
@@ -479,7 +479,7 @@ fz_net_pump(struct fz_net *n)
 			n->rxn = 0;
 			n->lc->now = rte_rdtsc();
 			sl_net_input(n->lc, 0, n->rxq, (uint16_t)k);
-			sl_tcp_dispatch(n->lc->tcp);   /* as the worker: after the burst */
+			sl_tcp_dispatch(sl_tcp_of(n->lc));   /* as the worker: after the burst */
 		}
 	}
 	FUZZ_CHECK(!"the exchange of frames never settled");
@@ -489,7 +489,7 @@ fz_net_pump(struct fz_net *n)
 static inline void
 fz_net_advance(struct fz_net *n, uint64_t ms)
 {
-	struct sl_timer_wheel *w = &n->lc->tcp->wheel;
+	struct sl_timer_wheel *w = &sl_tcp_of(n->lc)->wheel;
 	uint64_t target = n->vnow + ms;
 
 	fz_net_pump(n);
@@ -498,7 +498,7 @@ fz_net_advance(struct fz_net *n, uint64_t ms)
 
 		n->vnow += d ? d : 1;
 		sl_timer_wheel_advance(w, w->base_tsc + n->vnow * w->tick_tsc);
-		sl_tcp_dispatch(n->lc->tcp);
+		sl_tcp_dispatch(sl_tcp_of(n->lc));
 		fz_net_pump(n);
 	}
 }

@@ -101,14 +101,14 @@ app_accept(struct sl_tcp_conn *c, void *arg)
 }
 
 static inline void
-tcp_hook(struct sl_lcore *l, unsigned int port, struct rte_mbuf *m,
+tcp_hook(void *ctx, unsigned int port, struct rte_mbuf *m,
 	 struct rte_ipv4_hdr *ip, uint16_t hlen)
 {
 	in_tcp_input = true;
-	sl_tcp_input(l->tcp, port, m, ip, hlen);
+	sl_tcp_input(ctx, port, m, ip, hlen);
 	in_tcp_input = false;
 	if (!hold_dispatch)
-		sl_tcp_dispatch(l->tcp);   /* one segment is this test's burst */
+		sl_tcp_dispatch(ctx);   /* one segment is this test's burst */
 }
 
 static inline void
@@ -177,8 +177,9 @@ setup(void)
 	lc->arp = sl_arp_create(name, SOCKET_ID_ANY, &ac, dp.tsc_hz);
 	S = sl_tcp_stack_create(lc, &conf.tcp, SOCKET_ID_ANY, 0, 1);
 	CHECK(S != NULL);
-	lc->tcp = S;
-	lc->tcp_input = tcp_hook;
+	/* The stack attached itself to lc; its input is our hook instead. */
+	CHECK(sl_tcp_of(lc) == S);
+	CHECK_EQ(sl_ipv4_proto_register(lc, IPPROTO_TCP, tcp_hook, S), 0);
 	sl_tcp_listen(S, OURS, LPORT, app_accept, NULL);
 	clock_ms = 0;
 	accepted = NULL;

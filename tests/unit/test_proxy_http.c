@@ -22,6 +22,8 @@
 
 #include "sl_conf.h"
 #include "sl_event.h"
+#include "sl_lcore.h"
+#include "sl_proxy.h"
 #include "sl_proxy_http.h"
 #include "sl_route.h"
 #include "sl_upstream.h"
@@ -83,7 +85,7 @@ on_data(struct fz_net *n, struct fz_peer *p)
 static struct sl_h1_proxy *
 hp(void)
 {
-	return N.lc->http;
+	return sl_h1_proxy_of(N.lc);
 }
 
 /* Does buf hold s (buf is not a C string)? */
@@ -141,7 +143,7 @@ finish(struct fz_peer *c)
 		if (N.peers[i].used && !fz_peer_gone(&N.peers[i]))
 			fz_peer_close(&N, &N.peers[i]);
 	fz_net_advance(&N, 3000);
-	CHECK_EQ(N.lc->tcp->stats.active, 0);
+	CHECK_EQ(sl_tcp_of(N.lc)->stats.active, 0);
 	CHECK_EQ(hp()->stats.clients, 0);
 	CHECK_EQ(hp()->stats.inflight, 0);
 	CHECK_EQ(hp()->idle[0].n, 0);
@@ -325,13 +327,6 @@ test_refused_backend_is_503(void)
 	finish(c);
 }
 
-static void
-tcp_hook(struct sl_lcore *l, unsigned int port, struct rte_mbuf *m,
-	 struct rte_ipv4_hdr *ip, uint16_t hlen)
-{
-	sl_tcp_input(l->tcp, port, m, ip, hlen);
-}
-
 /* One lcore as fuzz_proxy.c sets it up: the proxy over a real TCP stack. */
 static int
 setup(char *argv0)
@@ -381,13 +376,12 @@ setup(char *argv0)
 	lc->gen = &gen;
 	lc->now = rte_rdtsc();
 	lc->arp = sl_arp_create("tp_arp", SOCKET_ID_ANY, &conf->arp, dp.tsc_hz);
-	lc->tcp = sl_tcp_stack_create(lc, &conf->tcp, SOCKET_ID_ANY, 0, 1);
-	if (lc->arp == NULL || lc->tcp == NULL)
+	sl_tcp_stack_create(lc, &conf->tcp, SOCKET_ID_ANY, 0, 1);
+	if (lc->arp == NULL || sl_tcp_of(lc) == NULL)
 		return -1;
-	lc->http = sl_h1_create(lc->tcp, &gen, SOCKET_ID_ANY);
-	if (lc->http == NULL)
+	sl_h1_create(sl_tcp_of(lc), &gen, SOCKET_ID_ANY);
+	if (sl_h1_proxy_of(lc) == NULL)
 		return -1;
-	lc->tcp_input = tcp_hook;
 	/* Every frame flushed goes to our ring, not to an ethdev. */
 	lc->txq[0].handoff = N.tx;
 	N.lc = lc;
@@ -395,7 +389,7 @@ setup(char *argv0)
 	N.gw_mac = gw_mac;
 	N.on_data = on_data;
 	N.on_syn = on_syn;
-	N.vnow = lc->tcp->wheel.now;
+	N.vnow = sl_tcp_of(lc)->wheel.now;
 	N.iss_seed = 0x5eed;
 	/* Both hosts introduce themselves, so nothing waits on ARP. */
 	mac = fz_mac_of(CLIENT_IP);
@@ -405,6 +399,65 @@ setup(char *argv0)
 	fz_net_pump(&N);
 	mbuf_base = rte_mempool_avail_count(N.mp);
 	return 0;
+}
+
+/*
+ * An operator's counter reset, as the worker runs it (reset_req):
+ * sl_lcore_reset_counters zeroes the port counters and has each attached
+ * module zero its own, keeping its gauges; here mid-exchange, with one
+ * client, one request in flight and two TCP connections. A module never
+ * attached to this lcore (the L4 proxy) reads NULL.
+ */
+static uint64_t
+route_hist_count(void)
+{
+	uint64_t n = 0;
+
+	for (uint32_t i = 0; i < hp()->n_route_hists; i++)
+		n += hp()->route_total[i].count;
+	return n;
+}
+
+static void
+test_counter_reset_keeps_gauges(void)
+{
+	struct sl_tcp_stack *s = sl_tcp_of(N.lc);
+	struct fz_peer *c = client_connect();
+
+	CHECK(sl_lcore_module_ctx(N.lc, &sl_h1_module) == hp());
+	CHECK(sl_proxy_of(N.lc) == NULL);
+	client_send(c, "GET /r HTTP/1.1\r\nHost: h\r\n\r\n");
+	CHECK(backend != NULL);
+	if (backend == NULL) {
+		finish(c);
+		return;
+	}
+	CHECK(hp()->stats.requests > 0 && hp()->stats.status_2xx > 0);
+	CHECK(s->stats.segments_in > 0 && N.lc->stats[0].rx_packets > 0);
+	CHECK(route_hist_count() > 0);
+	sl_lcore_reset_counters(N.lc);
+	CHECK_EQ(hp()->stats.requests, 0);
+	CHECK_EQ(hp()->stats.status_2xx, 0);
+	CHECK_EQ(hp()->stats.upstream_connects, 0);
+	CHECK_EQ(route_hist_count(), 0);
+	CHECK_EQ(s->stats.segments_in, 0);
+	CHECK_EQ(s->stats.passive_opens, 0);
+	CHECK_EQ(N.lc->stats[0].rx_packets, 0);
+	CHECK_EQ(N.lc->cycles.polls, 0);
+	/* The gauges stay. */
+	CHECK_EQ(hp()->stats.clients, 1);
+	CHECK_EQ(hp()->stats.inflight, 1);
+	CHECK_EQ(s->stats.active, 2);
+	CHECK_EQ(s->stats.state[SL_TCP_ESTABLISHED], 2);
+	/* Counting goes on from zero. */
+	fz_peer_write(&N, backend, ok_resp, strlen(ok_resp), 0);
+	fz_net_pump(&N);
+	CHECK_EQ(count(&c->in, "HTTP/1.1 200 OK\r\n"), 1);
+	CHECK_EQ(hp()->stats.status_2xx, 1);
+	CHECK_EQ(hp()->stats.inflight, 0);
+	CHECK_EQ(route_hist_count(), 1);
+	CHECK_EQ(sl_h1_idle_conns(hp(), 0), 1);   /* the backend connection is pooled */
+	finish(c);
 }
 
 int
@@ -421,5 +474,6 @@ main(int argc, char **argv)
 	test_backend_reset_is_502();
 	test_silent_backend_is_504();
 	test_refused_backend_is_503();
+	test_counter_reset_keeps_gauges();
 	return sl_test_result("proxy_http");
 }

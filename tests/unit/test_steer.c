@@ -127,9 +127,10 @@ test_flow_owner(void)
 /* ---- two workers, one port ---------------------------------------------- */
 
 static void
-tcp_hook(struct sl_lcore *l, unsigned int port, struct rte_mbuf *m,
+tcp_hook(void *ctx, unsigned int port, struct rte_mbuf *m,
 	 struct rte_ipv4_hdr *ip, uint16_t hlen)
 {
+	const struct sl_lcore *l = ctx;
 	const struct rte_tcp_hdr *th = (const void *)((const uint8_t *)ip + hlen);
 
 	(void)port;
@@ -154,9 +155,10 @@ worker(unsigned int idx)
 	l->now = rte_rdtsc();
 	snprintf(name, sizeof(name), "t_steer_arp_%u", idx);
 	l->arp = sl_arp_create(name, SOCKET_ID_ANY, &ac, dp.tsc_hz);
-	l->tcp = sl_tcp_stack_create(l, &conf.tcp, SOCKET_ID_ANY, idx, 2);
-	l->tcp_input = tcp_hook;
-	CHECK(l->arp != NULL && l->tcp != NULL);
+	/* The stack attaches itself (sl_tcp_of); its input is ours instead. */
+	CHECK(sl_tcp_stack_create(l, &conf.tcp, SOCKET_ID_ANY, idx, 2) != NULL);
+	CHECK_EQ(sl_ipv4_proto_register(l, IPPROTO_TCP, tcp_hook, l), 0);
+	CHECK(l->arp != NULL && sl_tcp_of(l) != NULL);
 	return l;
 }
 
@@ -259,7 +261,7 @@ test_two_workers(void)
 	dp.workers[1] = w1 = worker(1);
 	in_use = rte_mempool_in_use_count(mp);
 	CHECK_EQ(sl_steer_setup(&dp, err, sizeof(err)), 0);
-	CHECK(w0->steer != NULL && w1->steer != NULL);
+	CHECK(sl_steer_of(w0) != NULL && sl_steer_of(w1) != NULL);
 	CHECK_EQ(sl_steer_port_mode(&dp, 0), SL_STEER_SOFTWARE);
 	CHECK_STR(sl_steer_mode_name(sl_steer_port_mode(&dp, 0)), "software");
 
@@ -320,7 +322,7 @@ test_two_workers(void)
 		;
 	CHECK_EQ(w1->stats[0].steered_in, w0->stats[0].steered_out);
 	sl_steer_teardown(&dp);
-	CHECK(w0->steer == NULL && w1->steer == NULL);
+	CHECK(sl_steer_of(w0) == NULL && sl_steer_of(w1) == NULL);
 
 	/* One queue for two workers: worker 1 sends through worker 0. */
 	dp.ports[0].n_queues = 1;
@@ -344,7 +346,7 @@ test_two_workers(void)
 	if (err[0] != '\0')
 		fprintf(stderr, "setup: %s\n", err);
 	for (unsigned int w = 0; w < 2; w++) {
-		sl_tcp_stack_free(dp.workers[w]->tcp);
+		sl_tcp_stack_free(sl_tcp_of(dp.workers[w]));
 		sl_arp_free(dp.workers[w]->arp);
 		rte_free(dp.workers[w]);
 	}

@@ -379,7 +379,7 @@ test_connect_uses_thash(void)
 	CHECK(s != NULL && lc->arp != NULL && mp != NULL);
 	if (s == NULL || lc->arp == NULL || mp == NULL)
 		return;
-	lc->tcp = s;
+	CHECK(sl_tcp_of(lc) == s);
 	lo = s->eph_lo;
 	hi = s->eph_hi;
 	CHECK_EQ(lo, 10500);
