@@ -237,6 +237,25 @@ parse_retry(json_t *parent, const char *ptr, struct sl_conf_retry *r,
 	conf_get_u32(o, "min_concurrency", p, 0, 100000, 3, &r->min_concurrency, d);
 }
 
+/*
+ * A ratio that is 0 (off) or at least `min`: read like conf_get_double,
+ * then a value in (0, min) is an error that says so (`off_hint` names
+ * what 0 means, e.g. "off").
+ */
+static void
+conf_get_ratio_or_off(json_t *o, const char *key, const char *p, double max,
+		      double def, double min, const char *off_hint, double *out,
+		      struct sl_conf_diag *d)
+{
+	conf_get_double(o, key, p, 0, max, def, out, d);
+	if (*out != 0 && *out < min) {
+		char kp[PTR_MAX];
+
+		conf_ptr_key(kp, p, key);
+		conf_err(d, kp, "must be 0 (%s) or at least %g", off_hint, min);
+	}
+}
+
 static void
 parse_imbalance(json_t *parent, const char *ptr, struct sl_conf_imbalance *im,
 		struct sl_conf_diag *d)
@@ -254,23 +273,12 @@ parse_imbalance(json_t *parent, const char *ptr, struct sl_conf_imbalance *im,
 	conf_check_keys(o, p, keys, d);
 	conf_get_u32(o, "window_ms", p, 1000, 3600000, 30000, &im->window_ms, d);
 	conf_get_u32(o, "min_requests", p, 1, 100000000, 100, &im->min_requests, d);
-	conf_get_double(o, "ratio", p, 0, 1e6, 0, &im->ratio, d);
-	if (im->ratio != 0 && im->ratio < 1.0) {
-		char kp[PTR_MAX];
-
-		conf_ptr_key(kp, p, "ratio");
-		conf_err(d, kp, "must be 0 (use skew_warn_ratio) or at least 1");
-	}
+	conf_get_ratio_or_off(o, "ratio", p, 1e6, 0, 1.0, "use skew_warn_ratio",
+			      &im->ratio, d);
 	conf_get_double(o, "deviation", p, 0.01, 1e6, 0.5, &im->deviation, d);
 	conf_get_u32(o, "hold_ms", p, 0, 3600000, 10000, &im->hold_ms, d);
-	conf_get_double(o, "saturation_ratio", p, 0, 1e6, DEF_SAT_RATIO,
-			&im->saturation_ratio, d);
-	if (im->saturation_ratio != 0 && im->saturation_ratio < 1.0) {
-		char kp[PTR_MAX];
-
-		conf_ptr_key(kp, p, "saturation_ratio");
-		conf_err(d, kp, "must be 0 (off) or at least 1");
-	}
+	conf_get_ratio_or_off(o, "saturation_ratio", p, 1e6, DEF_SAT_RATIO, 1.0,
+			      "off", &im->saturation_ratio, d);
 }
 
 /*
@@ -314,13 +322,8 @@ parse_concurrency(json_t *parent, const char *ptr, struct sl_conf_concurrency *c
 	conf_get_u32(o, "min", p, 1, 1000000, 4, &cc->min, d);
 	conf_get_u32(o, "max", p, 1, 1000000, 1024, &cc->max, d);
 	conf_get_double(o, "headroom", p, 1.0, 100.0, 2.0, &cc->headroom, d);
-	conf_get_double(o, "slow_ratio", p, 0.0, 100.0, 4.0, &cc->slow_ratio, d);
-	if (cc->slow_ratio != 0 && cc->slow_ratio < 1.5) {
-		char kp[PTR_MAX];
-
-		conf_ptr_key(kp, p, "slow_ratio");
-		conf_err(d, kp, "must be 0 (off) or at least 1.5");
-	}
+	conf_get_ratio_or_off(o, "slow_ratio", p, 100.0, 4.0, 1.5, "off",
+			      &cc->slow_ratio, d);
 	conf_get_u32(o, "slow_min_ms", p, 0, 60000, 20, &cc->slow_min_ms, d);
 	if (cc->max < cc->min) {
 		char kp[PTR_MAX];
