@@ -36,7 +36,7 @@ struct schema_entry {
 	(sizeof(char[sizeof(desc) <= RTE_TEL_MAX_STRING_LEN ? 1 : -1]) * 0)
 
 #define SCHEMA_NAME_DESC(name, desc) \
-	{ #name + SCHEMA_FITS(desc), desc },
+	{ &(#name)[SCHEMA_FITS(desc)], desc },
 
 static const struct schema_entry tcp_entries[] = {
 #define SL_TCP_STAT(name, desc) SCHEMA_NAME_DESC(name, desc)
@@ -53,7 +53,7 @@ static const struct schema_entry http_entries[] = {
 };
 
 static const struct schema_entry drop_entries[] = {
-#define SL_DROP(sym, name, desc) { name + SCHEMA_FITS(desc), desc },
+#define SL_DROP(sym, name, desc) { &(name)[SCHEMA_FITS(desc)], desc },
 #include "sl_drop.def"
 #undef SL_DROP
 };
