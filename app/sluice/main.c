@@ -160,10 +160,13 @@ drain_signals(sig_atomic_t *terms_seen)
 	}
 	if (terms == *terms_seen)
 		return;
-	if (*terms_seen == 0) {
-		/* Already draining (/sluice/drain_all): this is its first TERM. */
+	/* The first TERM, or the first since a drain was called off
+	 * (/sluice/drain_cancel): a drain of its own. When a drain_all runs
+	 * already, this is its first TERM. */
+	if (*terms_seen == 0 ||
+	    __atomic_load_n(&dp.run_state, __ATOMIC_ACQUIRE) == SL_RUN_RUNNING) {
 		(void)sl_drain_begin(&dp, "SIGTERM", grace_ms());
-		*terms_seen = 1;
+		*terms_seen += 1;
 	}
 	if (terms > *terms_seen) {
 		*terms_seen = terms;

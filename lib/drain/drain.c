@@ -30,6 +30,15 @@ static struct {
 	bool forced;              /* sl_drain_force started it: no grace */
 } drain;
 
+/*
+ * A cancel is asked for by the telemetry thread and carried out by the
+ * main loop's tick, the one writer of the drain's state: a cancel can then
+ * never cross the tick that ends the drain. 0 idle, 1 asked, 2 answered;
+ * the answer (0 or -EBUSY) in cancel_rc.
+ */
+static uint32_t cancel_req;
+static int cancel_rc;
+
 static const char *const state_names[] = { "starting", "running", "draining",
 	"closing" };
 static const char *const outcome_names[] = { "none", "done", "grace", "forced" };
@@ -146,12 +155,68 @@ sl_drain_force(struct sl_dp *dp, const char *why)
 	drain_end(dp, SL_DRAIN_FORCED, left);
 }
 
+/* Main loop: back to running if the drain is not decided over yet. */
+static int
+drain_cancel_now(struct sl_dp *dp)
+{
+	uint64_t ms;
+
+	if (run_state(dp) != SL_RUN_DRAINING || drain.outcome != SL_DRAIN_NONE)
+		return -EBUSY;
+	ms = ms_since(dp, drain.start_tsc);
+	SL_LOG(NOTICE, "drain cancelled after %lu ms (%s): accepting new "
+	       "connections again", (unsigned long)ms, drain.why);
+	if (dp->events != NULL)
+		sl_event_add(dp->events, "drain", NULL, NULL,
+			     "drain cancelled after %lu ms: accepting new connections",
+			     (unsigned long)ms);
+	__atomic_store_n(&dp->run_state, SL_RUN_RUNNING, __ATOMIC_RELEASE);
+	memset(&drain, 0, sizeof(drain));   /* begun = 0: a later drain may start */
+	return 0;
+}
+
+int
+sl_drain_cancel(struct sl_dp *dp)
+{
+	uint32_t idle = 0;
+	int rc;
+
+	if (run_state(dp) != SL_RUN_DRAINING)
+		return run_state(dp) == SL_RUN_CLOSING ? -EBUSY : -ENOENT;
+	if (!__atomic_compare_exchange_n(&cancel_req, &idle, 1, false,
+					 __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+		return -EINPROGRESS;
+	/* The main loop ticks every 20 ms or so; give it two seconds. */
+	for (int i = 0; i < 2000; i++) {
+		if (__atomic_load_n(&cancel_req, __ATOMIC_ACQUIRE) == 2) {
+			rc = cancel_rc;
+			__atomic_store_n(&cancel_req, 0, __ATOMIC_RELEASE);
+			return rc;
+		}
+		rte_delay_us_sleep(1000);
+	}
+	/* Not answered: withdraw the request, unless it was answered since. */
+	idle = 1;
+	if (__atomic_compare_exchange_n(&cancel_req, &idle, 0, false,
+					 __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+		return -ETIMEDOUT;
+	rc = cancel_rc;
+	__atomic_store_n(&cancel_req, 0, __ATOMIC_RELEASE);
+	return rc;
+}
+
 bool
 sl_drain_tick(struct sl_dp *dp)
 {
-	uint32_t st = run_state(dp);
+	uint32_t st;
 	unsigned int seen;
 	uint64_t left;
+
+	if (__atomic_load_n(&cancel_req, __ATOMIC_ACQUIRE) == 1) {
+		cancel_rc = drain_cancel_now(dp);
+		__atomic_store_n(&cancel_req, 2, __ATOMIC_RELEASE);
+	}
+	st = run_state(dp);
 
 	if (st == SL_RUN_DRAINING && drain.outcome == SL_DRAIN_NONE) {
 		seen = workers_at(dp, SL_RUN_DRAINING, &left);

@@ -76,6 +76,25 @@ cmd_drain_all(const char *cmd, const char *params, struct rte_tel_data *d)
 	return 0;
 }
 
+static int
+cmd_drain_cancel(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	int rc;
+
+	(void)cmd;
+	if (tel_no_params(params, d) != 0)
+		return 0;
+	rc = sl_drain_cancel(tel_dp);
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_string(d, "result",
+		rc == 0 ? "cancelled" :
+		rc == -ENOENT ? "not draining" :
+		rc == -EBUSY ? "too late: the drain is over" :
+		rc == -EINPROGRESS ? "another cancel is in progress" :
+		"no answer from the main loop");
+	return 0;
+}
+
 int
 sl_drain_telemetry_register(struct sl_dp *dp)
 {
@@ -86,5 +105,7 @@ sl_drain_telemetry_register(struct sl_dp *dp)
 		"ready (1 when accepting traffic), state starting|running|draining|closing, drain progress and counters. No parameters");
 	rc |= tel_reg("/sluice/drain_all", cmd_drain_all,
 		"Start a graceful stop, as SIGTERM: refuse new connections, finish what runs within shutdown.grace_ms, exit 0");
+	rc |= tel_reg("/sluice/drain_cancel", cmd_drain_cancel,
+		"Call off a graceful stop before it is over: accept new connections again. No parameters");
 	return rc;
 }

@@ -11,6 +11,7 @@
  *
  *   starting --sl_drain_ready--> running --sl_drain_begin--> draining
  *   draining --(nothing left | grace over | sl_drain_force)--> closing/stop
+ *   draining --sl_drain_cancel (before it is decided over)--> running
  */
 
 #include <stdbool.h>
@@ -61,6 +62,18 @@ sl_drain_force(struct sl_dp *dp, const char *why);
  * True once the process should stop: nothing was left, or the workers
  * have reset what remained.
  */
+/*
+ * Telemetry thread: call off a drain that is not decided over yet. The
+ * main loop's next sl_drain_tick carries it out (this waits for it, up to
+ * 2 s): workers accept new connections again; keep-alive connections the
+ * drain already told to close still close. A later SIGTERM or drain_all
+ * starts a new drain. 0, or -ENOENT (not draining), -EBUSY (already over:
+ * resetting, or stopping), -EINPROGRESS (another cancel is being carried
+ * out), -ETIMEDOUT (the main loop did not answer; it will still act).
+ */
+int
+sl_drain_cancel(struct sl_dp *dp);
+
 bool
 sl_drain_tick(struct sl_dp *dp);
 

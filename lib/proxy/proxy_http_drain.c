@@ -36,6 +36,19 @@ sl_h1_drain(struct sl_h1_proxy *hp)
 	}
 }
 
+/*
+ * The drain was called off: exchanges from now on keep their connection
+ * and idle ones get the full idle timeout again. A client the drain
+ * already told to close (an idle one's short timer, a response sent with
+ * Connection: close) still closes; it reconnects to a gateway that
+ * accepts again.
+ */
+void
+sl_h1_undrain(struct sl_h1_proxy *hp)
+{
+	hp->draining = false;
+}
+
 uint32_t
 sl_h1_drain_left(const struct sl_h1_proxy *hp)
 {

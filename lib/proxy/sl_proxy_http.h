@@ -268,6 +268,10 @@ sl_h1_idle_conns(const struct sl_h1_proxy *hp, uint32_t g)
 void
 sl_h1_drain(struct sl_h1_proxy *hp);
 
+/* The drain was called off (on the worker, once): see proxy_http_drain.c. */
+void
+sl_h1_undrain(struct sl_h1_proxy *hp);
+
 /*
  * Client connections that still have work while draining: an exchange,
  * a request awaited, or response bytes not yet acknowledged. A connection

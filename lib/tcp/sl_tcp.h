@@ -147,6 +147,13 @@ sl_tcp_drain(struct sl_tcp_stack *s)
 	s->draining = true;
 }
 
+/* The drain was called off (sl_drain_cancel): listeners accept again. */
+static inline void
+sl_tcp_undrain(struct sl_tcp_stack *s)
+{
+	s->draining = false;
+}
+
 /*
  * The drain is over: send RST on every synchronized connection (not
  * TIME_WAIT) and count it in drain_reset. The connections stay allocated

@@ -161,6 +161,12 @@ worker_run_state(struct sl_lcore *lc, const struct sl_dp *dp, uint32_t rs)
 		sl_h1_drain(sl_h1_proxy_of(lc));
 		worker_drain_count(lc, dp);
 	}
+	if (rs == SL_RUN_RUNNING && lc->run_seen >= SL_RUN_DRAINING) {
+		/* The drain was called off before it was over (lib/drain). */
+		sl_tcp_undrain(sl_tcp_of(lc));
+		sl_h1_undrain(sl_h1_proxy_of(lc));
+		__atomic_store_n(&lc->drain_left, 0, __ATOMIC_RELAXED);
+	}
 	if (rs == SL_RUN_CLOSING) {
 		/* Grace over: a reset tells every peer at once; the stop follows. */
 		uint32_t n = sl_tcp_reset_all(sl_tcp_of(lc));

@@ -221,6 +221,59 @@ def test_second_sigterm_ends_the_drain_at_once(make_gw):
     assert hang.returncode != 0 and code.strip() == "000", (hang.returncode, code)
 
 
+def curl_status(path="/whoami"):
+    r = in_ns(CLIENT_NS, "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}",
+              "--max-time", "10", f"http://{GW}{path}", timeout=30)
+    return r.stdout.strip()
+
+
+def test_drain_cancel_returns_to_running_and_a_later_sigterm_drains_anew(make_gw):
+    g = make_gw(30000)
+    hang = hang_request()
+    try:
+        assert wait_until(lambda: pool_inflight(g, "hang") >= 1,
+                          timeout=10, step=0.02), g.tel.query("/sluice/pools")
+        r = ctl("drain-cancel", prefix=g.prefix)
+        assert (r.returncode, r.stdout) == (1, "not draining\n"), r
+        assert g.tel.query("/sluice/drain_all")["result"] == "draining"
+        st = wait_until(lambda: (s := ready(g))["workers_draining"] == s["workers"]
+                        and s, timeout=10, step=0.01)
+        assert st and st["state"] == "draining", ready(g)
+        assert connect_refused(3) == 3
+        # Called off: the hung exchange still holds the drain open, so
+        # it is not over; back to running, and new clients are served.
+        r = ctl("drain-cancel", prefix=g.prefix)
+        assert r.returncode == 0 and r.stdout.startswith("cancelled"), r
+        st = ready(g)
+        assert (st["ready"], st["state"]) == (1, "running"), st
+        assert wait_until(lambda: connect_refused(3) == 0, timeout=5, step=0.1)
+        assert curl_status() == "200"
+        assert g.proc.poll() is None
+        assert "drain cancelled after" in g.log()
+        # A SIGTERM now is a new drain of its own, not the second SIGTERM
+        # that forces one: the hung exchange keeps it open.
+        g.proc.send_signal(signal.SIGTERM)
+        st = wait_until(lambda: (s := ready(g))["ready"] == 0 and s,
+                        timeout=10, step=0.01)
+        assert st and st["state"] == "draining", ready(g)
+        assert st["drain_reason"] == "SIGTERM", st
+        time.sleep(1.0)
+        assert g.proc.poll() is None, g.log()[-2000:]
+        # Its second SIGTERM forces it.
+        g.proc.send_signal(signal.SIGTERM)
+        rc = g.wait_exit(15)
+        hang.communicate(timeout=30)
+    finally:
+        if hang.poll() is None:
+            hang.kill()
+            hang.wait()
+    log = g.log()
+    assert rc == 0, log[-3000:]
+    assert "drain over (forced)" in log, log[-3000:]
+    # Only the second drain ended; the first was called off.
+    assert log.count("sluice: drain over (") == 1, log[-3000:]
+
+
 def test_drain_all_command_and_grace_end(make_gw):
     # Long enough for the sluicectl call below to reach a gateway that is
     # still draining on a loaded machine (a Python start can take a second
