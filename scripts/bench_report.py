@@ -199,6 +199,8 @@ def main():
           "Medians [min-max].")
     print("CPU: CPU 1's non-idle time in /proc/stat over the window (Sluice busy: the whole "
           "core); requests: counted by the proxy in the window.")
+    print("CPU0 kernel %: system+irq+softirq share of the loadgen's CPU (the kernel work "
+          "of its side).")
     print("other %: at least this share of CPU 1 went to tasks other than the proxy "
           "(a machine shared with other work shows here).")
     for s in shapes:
@@ -210,7 +212,8 @@ def main():
                 ("cycles/req", "cycles_per_req"), ("softirq %", "softirq_pct"),
                 ("other %", "other_pct")]
         lat = [("p50 us", "p50_us"), ("p99 us", "p99_us"), ("p99.9 us", "p99_9_us"),
-               ("errors", "errors"), ("lg busy %", "lg_busy_pct")]
+               ("errors", "errors"), ("lg busy %", "lg_busy_pct"),
+               ("CPU0 kernel %", "cpu0_kernel_pct")]
         for group in (cols, lat):
             rows = [[PROXY_TITLES[p]] + [cell(summary[s][p].get(k)) for _, k in group]
                     for p in proxies]

@@ -5,8 +5,9 @@ Waits until the proxy counts requests (the load has begun), lets it settle,
 then reads, at the window's start and at its end and each time as close
 together as one process can:
   - the requests the proxy itself counted: HAProxy's CumReq (`show info` on
-    its stats socket), NGINX's stub_status `requests` (over a Unix socket;
-    each status request counts itself, so one is taken off the window), or
+    its stats socket) or NGINX's stub_status `requests` (over a Unix
+    socket; in both, each status query counts itself, so the window's end
+    query is taken off), or
     Sluice's /sluice/http `requests` and its worker lcores' busy cycles
     (/sluice/lcores) from its telemetry socket;
   - /proc/stat for the proxy's CPU and CPU 0 (in clock ticks);
@@ -162,16 +163,18 @@ def main():
     pids = [int(p) for p in a.pids.split(",") if p]
     counter = Counter(a.kind, a.source)
     end = time.monotonic() + a.timeout
-    first = None
+    # HAProxy's and NGINX's status queries count themselves.
+    own = 1 if a.kind in ("haproxy", "nginx") else 0
+    prev = None
     err = None
-    # The load has begun when the proxy's count moves.
+    # The load has begun when the proxy's count moves by more than our own
+    # query between two reads.
     while time.monotonic() < end:
         try:
             n, _ = counter.read()
-            if first is None:
-                first = n
-            elif n > first:
+            if prev is not None and n - prev > own:
                 break
+            prev = n
         except (OSError, TelemetryError, ValueError, KeyError) as e:
             err = str(e)
         if os.path.exists(a.report) and os.path.getsize(a.report) > 0:
@@ -188,8 +191,7 @@ def main():
     s1 = sample(counter, a.cpu, pids, softirqd)
     in_load = not (os.path.exists(a.report) and os.path.getsize(a.report) > 0)
     requests = s1["requests"] - s0["requests"]
-    if a.kind == "nginx":
-        requests -= 1   # the second status request counted itself
+    requests -= own   # the end's status query counted itself
     out = {
         "in_load": in_load,
         "window_s": s1["t"] - s0["t"],
