@@ -42,6 +42,9 @@ REQUIRED = {
 }
 
 
+CLEAN_OTHER_PCT = 5.0
+
+
 def load(path):
     try:
         text = path.read_text().strip()
@@ -229,6 +232,27 @@ def main():
                 rng = f" [{min(sr):.1f}-{max(sr):.1f}]" if len(sr) > 1 else ""
                 print(f"    {name.replace('_', ' ')}: {r['of_medians']:.1f}x{rng}")
 
+    # A shared machine: the runs in which no other task took CPU 1.
+    print(f"\nRuns with other % < {CLEAN_OTHER_PCT:g} only (CPU 1 to the proxy): "
+          "medians of requests per CPU-second (runs)")
+    clean = {}
+    for s in shapes:
+        clean[s] = {}
+        for p in proxies:
+            rs = [r["figures"] for r in runs if r["shape"] == s and r["proxy"] == p
+                  and r["figures"].get("other_pct", 100) < CLEAN_OTHER_PCT]
+            for k in ("req_per_cpu_s", "req_per_busy_s"):
+                vals = [f[k] for f in rs if k in f]
+                if vals:
+                    clean[s].setdefault(p, {})[k] = stats(vals)
+        cells = []
+        for p in proxies:
+            c = clean[s].get(p, {}).get("req_per_cpu_s")
+            b = clean[s].get(p, {}).get("req_per_busy_s")
+            busy = f", per busy-s {fmt(b['median'])}" if b else ""
+            cells.append(f"{p} {fmt(c['median'])}{busy} ({c['n']})" if c else f"{p} -")
+        print(f"  {s}: " + ", ".join(cells))
+
     print("\n== summary (key=value; medians)")
     for s in shapes:
         for p in proxies:
@@ -247,6 +271,7 @@ def main():
                      "rate": a.rate, "pmd": a.pmd, "rounds": rounds,
                      "shapes": shapes, "proxies": proxies},
             "runs": runs, "summary": summary, "ratios": ratios,
+            "clean_other_pct": CLEAN_OTHER_PCT, "clean": clean,
             "complete": not missing, "missing": missing}, indent=1))
     return 1 if missing else 0
 
