@@ -161,13 +161,13 @@ bench_kernel() {   # name pid url
 
 ip netns exec sl-proxy haproxy -f "$WORK/haproxy.cfg" -db >/dev/null 2>&1 &
 HAP=$!
-PIDS+=($HAP)
+PIDS+=("$HAP")
 bench_kernel haproxy "$HAP" "http://198.18.8.1:8080/"
 kill "$HAP" 2>/dev/null || true
 
 ip netns exec sl-proxy nginx -c "$WORK/np/nginx.conf" -p "$WORK/np" &
 NGP=$!
-PIDS+=($NGP)
+PIDS+=("$NGP")
 bench_kernel nginx "$NGP" "http://198.18.8.1:8081/"
 kill "$NGP" 2>/dev/null || true
 
@@ -185,7 +185,7 @@ EOF
 build/app/sluice $(scripts/eal-args.sh "$PREFIX") -- -c "$WORK/sluice.json" \
 	> "$WORK/sluice.log" 2>&1 &
 SL=$!
-PIDS+=($SL)
+PIDS+=("$SL")
 for _ in $(seq 1 100); do grep -qs "running:" "$WORK/sluice.log" && break; sleep 0.1; done
 busy() {
 	# Rows are dicts; "total", "page" and "pages" sit beside them.

@@ -52,7 +52,6 @@
 # gave every figure, 1 otherwise (the tables still print).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-ROOT=$(pwd)
 # shellcheck source=scripts/bench-lib.sh
 . scripts/bench-lib.sh
 
@@ -281,6 +280,7 @@ shape_args() {
 	esac
 }
 lg_common() {
+	# shellcheck disable=SC2046   # shape_args is words
 	echo --json --warmup "$WARMUP" -c "$CONNS" -d "$DUR" --response-size 64 \
 		--link-wait 30 $(shape_args "$1")
 }
@@ -307,7 +307,7 @@ run_sluice() {   # IDLE SHAPE
 		--vdev "net_virtio_user1,path=$WORK/b.sock,queues=1,server=1" \
 		-- -c "$WORK/gw-$idle.json" > "$RUN/gw.log" 2>&1 &
 	gw=$!
-	PIDS+=($gw)
+	PIDS+=("$gw")
 	wait_for 10 test -S "$WORK/c.sock" || true
 	# shellcheck disable=SC2046
 	"$LG_BIN" -l "$LG_CPU" --no-pci --file-prefix "$LGP" --no-huge -m 512 \
@@ -316,7 +316,7 @@ run_sluice() {   # IDLE SHAPE
 		--client net_vhost0 --server net_vhost1 --hold 60 $(lg_common "$shape") \
 		> "$RUN/lg.json" 2> "$RUN/lg.err" &
 	LG=$!
-	PIDS+=($LG)
+	PIDS+=("$LG")
 	window sluice "$GWP" "$gw"
 	wait_for $((DUR + 40)) nonempty "$RUN/lg.json" || true
 	# The gateway first, while its vhost peer still holds the links.
@@ -347,9 +347,10 @@ run_kernel() {   # haproxy|nginx SHAPE
 		pid=$!
 		src=$WORK/ngx/status.sock
 	fi
-	PIDS+=($pid)
+	PIDS+=("$pid")
 	wait_for 10 test -S "$src" || true
 	sleep 0.2   # NGINX's worker
+	# shellcheck disable=SC2046   # the children, one word each
 	pids=$(echo "$pid" $(pgrep -P "$pid" || true) | tr ' ' ,)
 	lgargs="--client-addr 198.18.8.2/24 --target 198.18.8.1:8080 --server-addr 198.18.9.2/24 --listen 8080"
 	if [ "$PMD" = af_packet ]; then
@@ -359,7 +360,7 @@ run_kernel() {   # haproxy|nginx SHAPE
 			--client net_af_packet0 --server net_af_packet1 $lgargs $(lg_common "$shape") \
 			> "$RUN/lg.json" 2> "$RUN/lg.err" &
 		LG=$!
-		PIDS+=($LG)
+		PIDS+=("$LG")
 	else
 		# shellcheck disable=SC2046,SC2086
 		ip netns exec "$NS" "$LG_BIN" -l "$LG_CPU" --no-pci --file-prefix "$LGP" --no-huge -m 512 \
@@ -367,7 +368,7 @@ run_kernel() {   # haproxy|nginx SHAPE
 			--client net_tap0 --server net_tap1 $lgargs $(lg_common "$shape") \
 			> "$RUN/lg.json" 2> "$RUN/lg.err" &
 		LG=$!
-		PIDS+=($LG)
+		PIDS+=("$LG")
 		tap_setup || echo "bench.sh: the taps did not appear" >> "$RUN/win.err"
 	fi
 	window "$px" "$src" "$pids"
