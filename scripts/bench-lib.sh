@@ -12,10 +12,20 @@ bench_parse_tc() {
 		*) echo "usage: $0 [-t SECONDS] [-c CONNECTIONS]" >&2; exit 2 ;;
 		esac
 	done
+	bench_check_tc
+}
+
+# DUR and CONNS as bench_parse_tc accepts them, or exit 2 with a message.
+bench_check_tc() {
 	case "$DUR" in ''|*[!0-9]*) echo "-t takes whole seconds" >&2; exit 2 ;; esac
 	case "$CONNS" in ''|*[!0-9]*) echo "-c takes a count" >&2; exit 2 ;; esac
 	[ "$DUR" -ge 1 ] && [ "$DUR" -le 120 ] || { echo "-t must be 1..120" >&2; exit 2; }
 	[ "$CONNS" -ge 1 ] || { echo "-c must be at least 1" >&2; exit 2; }
+}
+
+# bench_ns_exists NAME: whether network namespace NAME exists.
+bench_ns_exists() {
+	ip netns list | awk '{ print $1 }' | grep -qx -- "$1"
 }
 
 # Every process a run starts goes into PIDS; bench_kill_all [GRACE_S] stops
